@@ -1,0 +1,930 @@
+/* ims-config: strict lexer for Asterisk config syntax plus the typed key table
+ * for im.conf.  Asterisk's own parser (main/config.c) is lenient; ours refuses
+ * anything it does not understand, because a typo in a routing config should
+ * stop the daemon at start, not silently change who gets called.
+ */
+#define G_LOG_DOMAIN "ims-config"
+
+#include "ims-config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+G_DEFINE_QUARK (ims-config-error-quark, ims_config_error)
+
+#define MAX_FILE_SIZE (1024 * 1024)
+
+typedef struct {
+  char *key;
+  char *value;
+  const char *file; /* interned */
+  guint line;
+  gboolean inherited;
+} Entry;
+
+typedef struct {
+  char *name;
+  const char *file;
+  guint line;
+  gboolean is_template;
+  GPtrArray *bases;   /* char* */
+  GPtrArray *entries; /* Entry* */
+} Section;
+
+typedef struct {
+  GPtrArray *sections;
+  GPtrArray *errors;
+  GPtrArray *warnings;
+  GPtrArray *stack;       /* char*, files being read, for include loops */
+  GHashTable *secret_files;
+  Section *current;
+  gboolean in_block_comment;
+} Lexer;
+
+static void
+ims_entry_free (Entry *e)
+{
+  g_free (e->key);
+  g_free (e->value);
+  g_free (e);
+}
+
+static void
+ims_section_free (Section *s)
+{
+  g_free (s->name);
+  g_ptr_array_unref (s->bases);
+  g_ptr_array_unref (s->entries);
+  g_free (s);
+}
+
+static void G_GNUC_PRINTF (4, 5)
+ims_lexer_error (Lexer *lx, const char *file, guint line, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  if (line > 0)
+    g_ptr_array_add (lx->errors, g_strdup_printf ("%s:%u: %s", file, line, msg));
+  else
+    g_ptr_array_add (lx->errors, g_strdup_printf ("%s: %s", file, msg));
+}
+
+/* Printable, bounded rendering of user text for error messages. */
+static char *
+ims_config_quote (const char *s)
+{
+  g_autoptr (GString) out = g_string_new ("'");
+  gsize n = 0;
+  for (const char *p = s; *p && n < 64; p++, n++)
+    {
+      guchar c = (guchar) *p;
+      if (c < 0x20 || c == 0x7f || c == '\'' || c == '\\')
+        g_string_append_printf (out, "\\x%02x", c);
+      else
+        g_string_append_c (out, (char) c);
+    }
+  if (strlen (s) > 64)
+    g_string_append (out, "...");
+  g_string_append_c (out, '\'');
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+static gboolean
+ims_config_is_name (const char *s, const char *extra)
+{
+  if (*s == '\0')
+    return FALSE;
+  for (const char *p = s; *p; p++)
+    if (!g_ascii_isalnum (*p) && !strchr (extra, *p))
+      return FALSE;
+  return TRUE;
+}
+
+/* Removes the comment from @line (in place) and returns FALSE on an
+ * unterminated quote.  A ';' starts a comment unless escaped as "\;" or inside
+ * double quotes; ";--" opens a block comment that "--;" closes (Asterisk). */
+static gboolean
+ims_lexer_strip_comment (Lexer *lx, char *line)
+{
+  gboolean in_quote = FALSE;
+  char *out = line;
+  char *p = line;
+
+  while (*p)
+    {
+      if (lx->in_block_comment)
+        {
+          char *end = strstr (p, "--;");
+          if (end == NULL)
+            break;
+          lx->in_block_comment = FALSE;
+          p = end + 3;
+          continue;
+        }
+      if (*p == '\\' && p[1] != '\0')
+        {
+          *out++ = *p++;
+          *out++ = *p++;
+          continue;
+        }
+      if (*p == '"')
+        in_quote = !in_quote;
+      else if (*p == ';' && !in_quote)
+        {
+          if (g_str_has_prefix (p, ";--"))
+            {
+              lx->in_block_comment = TRUE;
+              p += 3;
+              continue;
+            }
+          break;
+        }
+      *out++ = *p++;
+    }
+  *out = '\0';
+  return !in_quote;
+}
+
+/* Unquotes a value: "..." with \" \\ \; inside, or a bare value where "\;" is
+ * a literal ';' and other backslashes are kept, as Asterisk does. */
+static char *
+ims_lexer_value (const char *raw, const char **why)
+{
+  g_autoptr (GString) v = g_string_new (NULL);
+  const char *p = raw;
+
+  if (*p == '"')
+    {
+      p++;
+      while (*p && *p != '"')
+        {
+          if (*p == '\\' && (p[1] == '"' || p[1] == '\\' || p[1] == ';'))
+            p++;
+          g_string_append_c (v, *p++);
+        }
+      if (*p != '"')
+        {
+          *why = "unterminated double quote";
+          return NULL;
+        }
+      p++;
+      while (g_ascii_isspace (*p))
+        p++;
+      if (*p != '\0')
+        {
+          *why = "text after the closing double quote";
+          return NULL;
+        }
+    }
+  else
+    {
+      for (; *p; p++)
+        {
+          if (*p == '\\' && p[1] == ';')
+            p++;
+          g_string_append_c (v, *p);
+        }
+    }
+  return g_string_free (g_steal_pointer (&v), FALSE);
+}
+
+static void ims_lexer_text (Lexer *lx, const char *file, const char *text, gsize len);
+
+static void
+ims_lexer_include (Lexer *lx, const char *file, guint line, const char *arg)
+{
+  g_autofree char *name = NULL;
+  const char *why = NULL;
+
+  name = ims_lexer_value (arg, &why);
+  if (name == NULL || *name == '\0')
+    {
+      ims_lexer_error (lx, file, line, "#include needs a file name%s%s",
+                       why ? ": " : "", why ? why : "");
+      return;
+    }
+  g_autofree char *dir = g_path_get_dirname (file);
+  g_autofree char *path = g_path_is_absolute (name) ? g_strdup (name)
+                                                    : g_build_filename (dir, name, NULL);
+  if (lx->stack->len >= IMS_CONFIG_MAX_INCLUDE_DEPTH)
+    {
+      ims_lexer_error (lx, file, line, "#include nested deeper than %d files",
+                       IMS_CONFIG_MAX_INCLUDE_DEPTH);
+      return;
+    }
+  for (guint i = 0; i < lx->stack->len; i++)
+    if (g_str_equal (lx->stack->pdata[i], path))
+      {
+        ims_lexer_error (lx, file, line, "#include loop: %s includes itself", path);
+        return;
+      }
+
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  g_autoptr (GError) err = NULL;
+  if (!g_file_get_contents (path, &text, &len, &err))
+    {
+      ims_lexer_error (lx, file, line, "cannot #include: %s", err->message);
+      return;
+    }
+  if (len > MAX_FILE_SIZE)
+    {
+      ims_lexer_error (lx, file, line, "cannot #include %s: larger than %d bytes", path,
+                       MAX_FILE_SIZE);
+      return;
+    }
+  ims_lexer_text (lx, path, text, len);
+}
+
+static void
+ims_lexer_section (Lexer *lx, const char *file, guint line, char *s)
+{
+  char *close = strchr (s, ']');
+  if (close == NULL)
+    {
+      ims_lexer_error (lx, file, line, "section header without ']'");
+      return;
+    }
+  *close = '\0';
+  g_autofree char *name = g_strstrip (g_strdup (s + 1));
+  char *rest = g_strstrip (close + 1);
+
+  if (!ims_config_is_name (name, "_-."))
+    {
+      g_autofree char *q = ims_config_quote (name);
+      ims_lexer_error (lx, file, line,
+                       "bad section name %s (letters, digits, '_', '-' and '.' only)", q);
+      return;
+    }
+
+  Section *sec = g_new0 (Section, 1);
+  sec->name = g_steal_pointer (&name);
+  sec->file = file;
+  sec->line = line;
+  sec->bases = g_ptr_array_new_with_free_func (g_free);
+  sec->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_entry_free);
+  g_ptr_array_add (lx->sections, sec);
+  lx->current = sec;
+
+  if (*rest == '\0')
+    return;
+  gsize rl = strlen (rest);
+  if (rest[0] != '(' || rest[rl - 1] != ')')
+    {
+      ims_lexer_error (lx, file, line, "unexpected text after section header [%s]", sec->name);
+      return;
+    }
+  rest[rl - 1] = '\0';
+  g_auto (GStrv) opts = g_strsplit (rest + 1, ",", -1);
+  for (char **o = opts; *o; o++)
+    {
+      char *opt = g_strstrip (*o);
+      if (g_str_equal (opt, "!"))
+        sec->is_template = TRUE;
+      else if (g_str_equal (opt, "+"))
+        ims_lexer_error (lx, file, line, "section option '+' (append) is not supported");
+      else if (ims_config_is_name (opt, "_-."))
+        g_ptr_array_add (sec->bases, g_strdup (opt));
+      else
+        {
+          g_autofree char *q = ims_config_quote (opt);
+          ims_lexer_error (lx, file, line, "bad template name %s in [%s]", q, sec->name);
+        }
+    }
+}
+
+static void
+ims_lexer_line (Lexer *lx, const char *file, guint line, char *s)
+{
+  if (!ims_lexer_strip_comment (lx, s))
+    {
+      ims_lexer_error (lx, file, line, "unterminated double quote");
+      return;
+    }
+  g_strstrip (s);
+  if (*s == '\0')
+    return;
+
+  if (*s == '#')
+    {
+      if (g_str_has_prefix (s, "#include") && g_ascii_isspace (s[8]))
+        ims_lexer_include (lx, file, line, g_strstrip (s + 8));
+      else if (g_str_has_prefix (s, "#exec") || g_str_has_prefix (s, "#tryinclude"))
+        ims_lexer_error (lx, file, line, "%.*s is not supported (only #include)",
+                         (int) strcspn (s, " \t"), s);
+      else
+        ims_lexer_error (lx, file, line, "unknown directive (only #include \"file\")");
+      return;
+    }
+  if (*s == '[')
+    {
+      ims_lexer_section (lx, file, line, s);
+      return;
+    }
+
+  char *eq = strchr (s, '=');
+  if (eq == NULL)
+    {
+      g_autofree char *q = ims_config_quote (s);
+      ims_lexer_error (lx, file, line, "expected 'key = value', got %s", q);
+      return;
+    }
+  *eq = '\0';
+  char *valraw = eq + 1;
+  if (*valraw == '>')
+    valraw++;
+  g_autofree char *key = g_ascii_strdown (g_strstrip (s), -1);
+  valraw = g_strstrip (valraw);
+
+  if (!ims_config_is_name (key, "_-"))
+    {
+      g_autofree char *q = ims_config_quote (key);
+      ims_lexer_error (lx, file, line, "bad key %s", q);
+      return;
+    }
+  if (lx->current == NULL)
+    {
+      ims_lexer_error (lx, file, line, "'%s' outside any section", key);
+      return;
+    }
+  const char *why = NULL;
+  g_autofree char *value = ims_lexer_value (valraw, &why);
+  if (value == NULL)
+    {
+      ims_lexer_error (lx, file, line, "%s: %s", key, why);
+      return;
+    }
+  if (strlen (value) > IMS_CONFIG_MAX_VALUE)
+    {
+      ims_lexer_error (lx, file, line, "%s: value longer than %d bytes", key,
+                       IMS_CONFIG_MAX_VALUE);
+      return;
+    }
+  if (g_str_equal (key, "secret"))
+    g_hash_table_add (lx->secret_files, (gpointer) file);
+
+  Entry *e = g_new0 (Entry, 1);
+  e->key = g_steal_pointer (&key);
+  e->value = g_steal_pointer (&value);
+  e->file = file;
+  e->line = line;
+  g_ptr_array_add (lx->current->entries, e);
+}
+
+static void
+ims_lexer_text (Lexer *lx, const char *path, const char *text, gsize len)
+{
+  const char *file = g_intern_string (path);
+  g_ptr_array_add (lx->stack, g_strdup (file));
+  lx->in_block_comment = FALSE;
+
+  guint lineno = 0;
+  const char *p = text;
+  const char *end = text + len;
+  while (p < end)
+    {
+      const char *nl = memchr (p, '\n', end - p);
+      gsize n = (nl ? nl : end) - p;
+      lineno++;
+      if (n > 0 && p[n - 1] == '\r')
+        n--;
+      if (n > IMS_CONFIG_MAX_LINE)
+        ims_lexer_error (lx, file, lineno, "line longer than %d bytes", IMS_CONFIG_MAX_LINE);
+      else if (memchr (p, '\0', n) != NULL)
+        ims_lexer_error (lx, file, lineno, "NUL byte in line");
+      else if (!g_utf8_validate (p, n, NULL))
+        ims_lexer_error (lx, file, lineno, "line is not valid UTF-8");
+      else
+        {
+          g_autofree char *line = g_strndup (p, n);
+          ims_lexer_line (lx, file, lineno, line);
+        }
+      p = nl ? nl + 1 : end;
+    }
+  if (lx->in_block_comment)
+    ims_lexer_error (lx, file, lineno, "block comment ';--' not closed with '--;'");
+  lx->in_block_comment = FALSE;
+  g_ptr_array_remove_index (lx->stack, lx->stack->len - 1);
+}
+
+static void
+ims_lexer_init (Lexer *lx)
+{
+  lx->sections = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_section_free);
+  lx->errors = g_ptr_array_new_with_free_func (g_free);
+  lx->warnings = g_ptr_array_new_with_free_func (g_free);
+  lx->stack = g_ptr_array_new_with_free_func (g_free);
+  lx->secret_files = g_hash_table_new (g_str_hash, g_str_equal);
+  lx->current = NULL;
+  lx->in_block_comment = FALSE;
+}
+
+static void
+ims_lexer_clear (Lexer *lx)
+{
+  g_clear_pointer (&lx->sections, g_ptr_array_unref);
+  g_clear_pointer (&lx->errors, g_ptr_array_unref);
+  g_clear_pointer (&lx->warnings, g_ptr_array_unref);
+  g_clear_pointer (&lx->stack, g_ptr_array_unref);
+  g_clear_pointer (&lx->secret_files, g_hash_table_unref);
+}
+
+static gboolean
+ims_lexer_take_errors (Lexer *lx, GError **error)
+{
+  if (lx->errors->len == 0)
+    return TRUE;
+  g_ptr_array_add (lx->errors, NULL);
+  g_autofree char *all = g_strjoinv ("\n", (char **) lx->errors->pdata);
+  g_ptr_array_remove_index (lx->errors, lx->errors->len - 1);
+  g_set_error_literal (error, IMS_CONFIG_ERROR, IMS_CONFIG_ERROR_INVALID, all);
+  return FALSE;
+}
+
+int
+ims_config_lex (const char *path, const char *text, gsize len, GError **error)
+{
+  Lexer lx;
+  ims_lexer_init (&lx);
+  ims_lexer_text (&lx, path, text, len);
+  int n = lx.sections->len;
+  if (!ims_lexer_take_errors (&lx, error))
+    n = -1;
+  ims_lexer_clear (&lx);
+  return n;
+}
+
+/* ---- templates ---- */
+
+static Section *
+ims_lexer_find (Lexer *lx, const char *name)
+{
+  for (guint i = 0; i < lx->sections->len; i++)
+    {
+      Section *s = lx->sections->pdata[i];
+      if (g_str_equal (s->name, name))
+        return s;
+    }
+  return NULL;
+}
+
+/* Prepends the entries of @sec's templates (recursively), so the section's own
+ * lines come last and override. */
+static void
+ims_lexer_inherit (Lexer *lx, Section *sec, Section *from, GPtrArray *out, guint depth)
+{
+  if (depth > 8)
+    {
+      ims_lexer_error (lx, sec->file, sec->line, "templates of [%s] nested too deep (loop?)",
+                       sec->name);
+      return;
+    }
+  for (guint i = 0; i < from->bases->len; i++)
+    {
+      const char *bn = from->bases->pdata[i];
+      Section *base = ims_lexer_find (lx, bn);
+      if (base == NULL || !base->is_template)
+        {
+          ims_lexer_error (lx, from->file, from->line, "[%s] uses template '%s', %s", from->name,
+                           bn, base ? "which is not a template (add (!))"
+                                    : "which is not defined before it");
+          continue;
+        }
+      ims_lexer_inherit (lx, sec, base, out, depth + 1);
+      for (guint j = 0; j < base->entries->len; j++)
+        {
+          Entry *be = base->entries->pdata[j];
+          Entry *e = g_new0 (Entry, 1);
+          e->key = g_strdup (be->key);
+          e->value = g_strdup (be->value);
+          e->file = be->file;
+          e->line = be->line;
+          e->inherited = TRUE;
+          g_ptr_array_add (out, e);
+        }
+    }
+}
+
+/* ---- the key table ---- */
+
+typedef enum { SCOPE_GENERAL, SCOPE_PEER } Scope;
+typedef enum { T_STRING, T_PATH, T_INT, T_ENUM, T_LIST, T_NAME } KeyType;
+
+typedef struct {
+  const char *name;
+  Scope scope;
+  KeyType type;
+  gsize offset;
+  int min, max;           /* T_INT bounds */
+  const char *choices;    /* T_ENUM: "a|b|c", index stored as int */
+  gboolean required;
+} KeyDef;
+
+#define G(n, t, f) { n, SCOPE_GENERAL, t, G_STRUCT_OFFSET (ImsConfig, f), 0, 0, NULL, FALSE }
+#define P(n, t, f, req) { n, SCOPE_PEER, t, G_STRUCT_OFFSET (ImsPeerConfig, f), 0, 0, NULL, req }
+
+/* The single source of truth for im.conf keys.  Adding a key is one line here
+ * plus its field; defaults live in ims_config_defaults(). */
+static const KeyDef ims_config_keys[] = {
+  G ("controlsocket", T_PATH, controlsocket),
+  G ("statedir", T_PATH, statedir),
+  G ("agibind", T_STRING, agibind),
+  G ("agiallow", T_LIST, agiallow),
+  P ("username", T_STRING, username, TRUE),
+  P ("secret", T_STRING, secret, FALSE),
+  P ("type", T_NAME, type, TRUE),
+  P ("statusmessage", T_STRING, statusmessage, FALSE),
+  P ("activewhen", T_STRING, activewhen, FALSE),
+  P ("subscribe", T_LIST, subscribe, FALSE),
+  P ("host", T_NAME, host, FALSE),
+  { "port", SCOPE_PEER, T_INT, G_STRUCT_OFFSET (ImsPeerConfig, port), 1, 65535, NULL, FALSE },
+  { "tls", SCOPE_PEER, T_ENUM, G_STRUCT_OFFSET (ImsPeerConfig, tls), 0, 0,
+    "required|optional|off", FALSE },
+  P ("cafile", T_PATH, cafile, FALSE),
+  P ("cadir", T_PATH, cadir, FALSE),
+  P ("resource", T_STRING, resource, FALSE),
+};
+G_STATIC_ASSERT (IMS_TLS_REQUIRED == 0 && IMS_TLS_OPTIONAL == 1 && IMS_TLS_OFF == 2);
+
+static const KeyDef *
+ims_config_key (Scope scope, const char *name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (ims_config_keys); i++)
+    if (ims_config_keys[i].scope == scope && g_str_equal (ims_config_keys[i].name, name))
+      return &ims_config_keys[i];
+  return NULL;
+}
+
+static char *
+ims_config_key_names (Scope scope)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (ims_config_keys); i++)
+    if (ims_config_keys[i].scope == scope)
+      g_string_append_printf (s, "%s%s", s->len ? " " : "", ims_config_keys[i].name);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+/* Stores one entry into @base per its KeyDef; returns an error text or NULL. */
+static char *
+ims_config_apply (const KeyDef *k, gpointer base, const char *value, gboolean *seen)
+{
+  gpointer field = G_STRUCT_MEMBER_P (base, k->offset);
+
+  if (k->type != T_LIST && *seen)
+    return g_strdup_printf ("%s given twice (it takes one value)", k->name);
+  *seen = TRUE;
+
+  switch (k->type)
+    {
+    case T_STRING:
+    case T_PATH:
+    case T_NAME:
+      if (*value == '\0')
+        return g_strdup_printf ("%s: empty value", k->name);
+      if (k->type == T_NAME && !ims_config_is_name (value, "_-.:"))
+        {
+          g_autofree char *q = ims_config_quote (value);
+          return g_strdup_printf ("%s: bad value %s", k->name, q);
+        }
+      if (k->type == T_PATH && strchr (value, '\n'))
+        return g_strdup_printf ("%s: bad path", k->name);
+      g_free (*(char **) field);
+      *(char **) field = g_strdup (value);
+      return NULL;
+    case T_INT:
+      {
+        gint64 v = 0;
+        if (!g_ascii_string_to_signed (value, 10, k->min, k->max, &v, NULL))
+          {
+            g_autofree char *q = ims_config_quote (value);
+            return g_strdup_printf ("%s: %s is not a number from %d to %d", k->name, q, k->min,
+                                    k->max);
+          }
+        *(int *) field = (int) v;
+        return NULL;
+      }
+    case T_ENUM:
+      {
+        g_auto (GStrv) choices = g_strsplit (k->choices, "|", -1);
+        for (int i = 0; choices[i]; i++)
+          if (g_ascii_strcasecmp (choices[i], value) == 0)
+            {
+              *(int *) field = i;
+              return NULL;
+            }
+        g_autofree char *q = ims_config_quote (value);
+        g_autofree char *alts = g_strjoinv (", ", choices);
+        return g_strdup_printf ("%s: %s is not one of %s", k->name, q, alts);
+      }
+    case T_LIST:
+      {
+        GPtrArray *list = *(GPtrArray **) field;
+        g_auto (GStrv) items = g_strsplit (value, ",", -1);
+        for (char **it = items; *it; it++)
+          {
+            char *item = g_strstrip (*it);
+            if (*item == '\0' || strpbrk (item, " \t/|\"'") != NULL)
+              {
+                g_autofree char *q = ims_config_quote (item);
+                return g_strdup_printf ("%s: bad list item %s", k->name, q);
+              }
+            gboolean dup = FALSE;
+            for (guint i = 0; i < list->len && !dup; i++)
+              dup = g_str_equal (list->pdata[i], item);
+            if (dup)
+              continue;
+            if (list->len >= IMS_CONFIG_MAX_SUBSCRIBE)
+              return g_strdup_printf ("%s: more than %d items", k->name, IMS_CONFIG_MAX_SUBSCRIBE);
+            g_ptr_array_add (list, g_strdup (item));
+          }
+        return NULL;
+      }
+    }
+  g_assert_not_reached ();
+}
+
+static void
+ims_config_defaults (ImsConfig *c)
+{
+  c->agiallow = g_ptr_array_new_with_free_func (g_free);
+  c->peers = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_peer_config_free);
+  c->warnings = g_ptr_array_new_with_free_func (g_free);
+}
+
+static void
+ims_config_finish_defaults (ImsConfig *c)
+{
+  if (c->statedir == NULL)
+    c->statedir = g_strdup ("/var/lib/imstatus");
+  if (c->controlsocket == NULL)
+    c->controlsocket = g_build_filename (c->statedir, "imstatusd.sock", NULL);
+  if (c->agibind == NULL)
+    c->agibind = g_strdup ("127.0.0.1:4573");
+  if (c->agiallow->len == 0)
+    {
+      g_ptr_array_add (c->agiallow, g_strdup ("127.0.0.0/8"));
+      g_ptr_array_add (c->agiallow, g_strdup ("::1"));
+    }
+}
+
+static ImsPeerConfig *
+ims_peer_config_new (Section *sec)
+{
+  ImsPeerConfig *p = g_new0 (ImsPeerConfig, 1);
+  p->name = g_strdup (sec->name);
+  p->file = g_strdup (sec->file);
+  p->line = sec->line;
+  p->subscribe = g_ptr_array_new_with_free_func (g_free);
+  p->tls = IMS_TLS_REQUIRED;
+  return p;
+}
+
+static void
+ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
+{
+  gboolean general = g_str_equal (sec->name, "general");
+  Scope scope = general ? SCOPE_GENERAL : SCOPE_PEER;
+  g_autoptr (ImsPeerConfig) peer = general ? NULL : ims_peer_config_new (sec);
+  gpointer base = general ? (gpointer) c : (gpointer) peer;
+
+  if (general && (sec->is_template || sec->bases->len))
+    ims_lexer_error (lx, sec->file, sec->line, "[general] cannot be or use a template");
+
+  g_autoptr (GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_entry_free);
+  ims_lexer_inherit (lx, sec, sec, entries, 0);
+  /* The section's own value of a single-valued key replaces the template's. */
+  for (guint i = 0; i < sec->entries->len; i++)
+    {
+      Entry *own = sec->entries->pdata[i];
+      const KeyDef *k = ims_config_key (scope, own->key);
+      if (k && k->type != T_LIST)
+        for (guint j = entries->len; j-- > 0;)
+          {
+            Entry *e = entries->pdata[j];
+            if (e->inherited && g_str_equal (e->key, own->key))
+              g_ptr_array_remove_index (entries, j);
+          }
+    }
+  for (guint i = 0; i < sec->entries->len; i++)
+    {
+      Entry *own = sec->entries->pdata[i];
+      Entry *e = g_new0 (Entry, 1);
+      *e = *own;
+      e->key = g_strdup (own->key);
+      e->value = g_strdup (own->value);
+      g_ptr_array_add (entries, e);
+    }
+
+  gboolean seen[G_N_ELEMENTS (ims_config_keys)] = { FALSE };
+  for (guint i = 0; i < entries->len; i++)
+    {
+      Entry *e = entries->pdata[i];
+      const KeyDef *k = ims_config_key (scope, e->key);
+      if (k == NULL)
+        {
+          g_autofree char *names = ims_config_key_names (scope);
+          ims_lexer_error (lx, e->file, e->line, "unknown key '%s' in [%s] (known: %s)", e->key,
+                           sec->name, names);
+          continue;
+        }
+      g_autofree char *why = ims_config_apply (k, base, e->value, &seen[k - ims_config_keys]);
+      if (why)
+        ims_lexer_error (lx, e->file, e->line, "%s", why);
+    }
+
+  if (general)
+    return;
+  for (gsize i = 0; i < G_N_ELEMENTS (ims_config_keys); i++)
+    if (ims_config_keys[i].scope == SCOPE_PEER && ims_config_keys[i].required && !seen[i])
+      ims_lexer_error (lx, sec->file, sec->line, "peer [%s] has no '%s'", sec->name,
+                       ims_config_keys[i].name);
+  for (guint i = 0; i < c->peers->len; i++)
+    {
+      ImsPeerConfig *other = c->peers->pdata[i];
+      if (other->username && peer->username && other->type && peer->type
+          && g_str_equal (other->type, peer->type) && g_str_equal (other->username, peer->username)
+          && g_strcmp0 (other->host, peer->host) == 0)
+        ims_lexer_error (lx, sec->file, sec->line, "peer [%s] logs in as the same account as [%s]",
+                         sec->name, other->name);
+    }
+  g_ptr_array_add (c->peers, g_steal_pointer (&peer));
+}
+
+static void
+ims_config_check_secret_files (Lexer *lx)
+{
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init (&it, lx->secret_files);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      struct stat st;
+      if (stat (key, &st) == 0 && (st.st_mode & S_IROTH))
+        g_ptr_array_add (lx->warnings,
+                         g_strdup_printf ("%s: holds a secret and is readable by other users "
+                                          "(mode %04o); run: chmod o-rwx %s",
+                                          (const char *) key, st.st_mode & 07777,
+                                          (const char *) key));
+    }
+}
+
+ImsConfig *
+ims_config_parse (const char *path, const char *text, gsize len, GError **error)
+{
+  Lexer lx;
+  ims_lexer_init (&lx);
+  ims_lexer_text (&lx, path, text, len);
+
+  g_autoptr (ImsConfig) c = g_new0 (ImsConfig, 1);
+  c->path = g_strdup (path);
+  ims_config_defaults (c);
+
+  GHashTable *names = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < lx.sections->len; i++)
+    {
+      Section *sec = lx.sections->pdata[i];
+      Section *first = g_hash_table_lookup (names, sec->name);
+      if (first)
+        {
+          ims_lexer_error (&lx, sec->file, sec->line, "section [%s] defined twice (first at %s:%u)",
+                           sec->name, first->file, first->line);
+          continue;
+        }
+      g_hash_table_insert (names, sec->name, sec);
+      if (!sec->is_template)
+        ims_config_section (&lx, c, sec);
+    }
+  g_hash_table_unref (names);
+  ims_config_finish_defaults (c);
+  ims_config_check_secret_files (&lx);
+
+  gboolean ok = ims_lexer_take_errors (&lx, error);
+  for (guint i = 0; i < lx.warnings->len; i++)
+    g_ptr_array_add (c->warnings, g_strdup (lx.warnings->pdata[i]));
+  ims_lexer_clear (&lx);
+  return ok ? g_steal_pointer (&c) : NULL;
+}
+
+ImsConfig *
+ims_config_load (const char *path, GError **error)
+{
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  g_autoptr (GError) err = NULL;
+
+  if (!g_file_get_contents (path, &text, &len, &err))
+    {
+      g_set_error (error, IMS_CONFIG_ERROR, IMS_CONFIG_ERROR_IO, "%s", err->message);
+      return NULL;
+    }
+  if (len > MAX_FILE_SIZE)
+    {
+      g_set_error (error, IMS_CONFIG_ERROR, IMS_CONFIG_ERROR_IO, "%s: larger than %d bytes", path,
+                   MAX_FILE_SIZE);
+      return NULL;
+    }
+  return ims_config_parse (path, text, len, error);
+}
+
+void
+ims_peer_config_free (ImsPeerConfig *p)
+{
+  if (p == NULL)
+    return;
+  g_free (p->name);
+  g_free (p->file);
+  g_free (p->username);
+  if (p->secret)
+    memset (p->secret, 0, strlen (p->secret));
+  g_free (p->secret);
+  g_free (p->type);
+  g_free (p->statusmessage);
+  g_free (p->activewhen);
+  g_clear_pointer (&p->subscribe, g_ptr_array_unref);
+  g_free (p->host);
+  g_free (p->cafile);
+  g_free (p->cadir);
+  g_free (p->resource);
+  g_free (p);
+}
+
+ImsPeerConfig *
+ims_peer_config_copy (const ImsPeerConfig *p)
+{
+  ImsPeerConfig *c = g_new0 (ImsPeerConfig, 1);
+  *c = *p;
+  c->name = g_strdup (p->name);
+  c->file = g_strdup (p->file);
+  c->username = g_strdup (p->username);
+  c->secret = g_strdup (p->secret);
+  c->type = g_strdup (p->type);
+  c->statusmessage = g_strdup (p->statusmessage);
+  c->activewhen = g_strdup (p->activewhen);
+  c->subscribe = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < p->subscribe->len; i++)
+    g_ptr_array_add (c->subscribe, g_strdup (p->subscribe->pdata[i]));
+  c->host = g_strdup (p->host);
+  c->cafile = g_strdup (p->cafile);
+  c->cadir = g_strdup (p->cadir);
+  c->resource = g_strdup (p->resource);
+  return c;
+}
+
+gboolean
+ims_peer_config_equal (const ImsPeerConfig *a, const ImsPeerConfig *b)
+{
+  if (a->subscribe->len != b->subscribe->len)
+    return FALSE;
+  for (guint i = 0; i < a->subscribe->len; i++)
+    if (!g_str_equal (a->subscribe->pdata[i], b->subscribe->pdata[i]))
+      return FALSE;
+  return g_str_equal (a->name, b->name) && g_strcmp0 (a->username, b->username) == 0
+         && g_strcmp0 (a->secret, b->secret) == 0 && g_strcmp0 (a->type, b->type) == 0
+         && g_strcmp0 (a->statusmessage, b->statusmessage) == 0
+         && g_strcmp0 (a->activewhen, b->activewhen) == 0 && g_strcmp0 (a->host, b->host) == 0
+         && a->port == b->port && a->tls == b->tls && g_strcmp0 (a->cafile, b->cafile) == 0
+         && g_strcmp0 (a->cadir, b->cadir) == 0 && g_strcmp0 (a->resource, b->resource) == 0;
+}
+
+void
+ims_config_free (ImsConfig *c)
+{
+  if (c == NULL)
+    return;
+  g_free (c->path);
+  g_free (c->controlsocket);
+  g_free (c->statedir);
+  g_free (c->agibind);
+  g_clear_pointer (&c->agiallow, g_ptr_array_unref);
+  g_clear_pointer (&c->peers, g_ptr_array_unref);
+  g_clear_pointer (&c->warnings, g_ptr_array_unref);
+  g_free (c);
+}
+
+const ImsPeerConfig *
+ims_config_find_peer (const ImsConfig *c, const char *name)
+{
+  for (guint i = 0; i < c->peers->len; i++)
+    {
+      const ImsPeerConfig *p = c->peers->pdata[i];
+      if (g_str_equal (p->name, name))
+        return p;
+    }
+  return NULL;
+}
+
+const char *
+ims_tls_mode_to_string (ImsTlsMode mode)
+{
+  switch (mode)
+    {
+    case IMS_TLS_REQUIRED: return "required";
+    case IMS_TLS_OPTIONAL: return "optional";
+    case IMS_TLS_OFF: return "off";
+    }
+  return "?";
+}

@@ -1,0 +1,81 @@
+/* ims-config: im.conf in Asterisk config syntax.
+ *
+ * Two stages, both pure (no sockets, no globals): a strict lexer that turns the
+ * text (with #include) into sections of key/value entries, and a typed key table
+ * that checks them and fills ImsConfig.  Every error is collected as
+ * "file:line: message"; the caller reports all of them and refuses to start.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define IMS_CONFIG_ERROR (ims_config_error_quark ())
+GQuark ims_config_error_quark (void);
+
+typedef enum {
+  IMS_CONFIG_ERROR_INVALID, /* one or more file:line errors; message holds them all */
+  IMS_CONFIG_ERROR_IO,
+} ImsConfigError;
+
+#define IMS_CONFIG_DEFAULT_PATH "/etc/asterisk/im.conf"
+#define IMS_CONFIG_MAX_LINE 4096
+#define IMS_CONFIG_MAX_VALUE 1024
+#define IMS_CONFIG_MAX_INCLUDE_DEPTH 8
+#define IMS_CONFIG_MAX_SUBSCRIBE 20000
+
+typedef enum {
+  IMS_TLS_REQUIRED,
+  IMS_TLS_OPTIONAL,
+  IMS_TLS_OFF,
+} ImsTlsMode;
+
+/* One IM peer section.  Strings are owned; NULL when not set. */
+typedef struct {
+  char *name;
+  char *file;       /* where the section starts, for messages */
+  guint line;
+  char *username;
+  char *secret;
+  char *type;
+  char *statusmessage;
+  char *activewhen;
+  GPtrArray *subscribe; /* char*, in file order, duplicates removed */
+  char *host;
+  int port;             /* 0 = protocol default */
+  ImsTlsMode tls;
+  char *cafile;
+  char *cadir;
+  char *resource;
+} ImsPeerConfig;
+
+typedef struct {
+  char *path;
+  char *controlsocket;
+  char *statedir;
+  char *agibind;
+  GPtrArray *agiallow;  /* char*, "addr" or "addr/prefix" */
+  GPtrArray *peers;     /* ImsPeerConfig*, in file order */
+  GPtrArray *warnings;  /* char*, "file: message"; not fatal */
+} ImsConfig;
+
+ImsConfig *ims_config_load (const char *path, GError **error);
+/* Parse text as if read from @path (includes are resolved relative to it). */
+ImsConfig *ims_config_parse (const char *path, const char *text, gsize len, GError **error);
+void ims_config_free (ImsConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImsConfig, ims_config_free)
+
+const ImsPeerConfig *ims_config_find_peer (const ImsConfig *config, const char *name);
+/* TRUE when both describe the same login: a reload keeps such a peer connected. */
+gboolean ims_peer_config_equal (const ImsPeerConfig *a, const ImsPeerConfig *b);
+ImsPeerConfig *ims_peer_config_copy (const ImsPeerConfig *peer);
+void ims_peer_config_free (ImsPeerConfig *peer);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImsPeerConfig, ims_peer_config_free)
+const char *ims_tls_mode_to_string (ImsTlsMode mode);
+
+/* The lexer alone, for tests and the fuzzer: returns the number of sections, or
+ * -1 with all errors in @error. */
+int ims_config_lex (const char *path, const char *text, gsize len, GError **error);
+
+G_END_DECLS

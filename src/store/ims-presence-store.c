@@ -1,0 +1,723 @@
+/* ims-presence-store: peers -> buddies -> resources, and the answer per buddy.
+ * Every change recomputes the buddy's answer and publishes it only when it
+ * differs from the last one published, which also de-duplicates libpurple's
+ * repeated status callbacks.
+ */
+#define G_LOG_DOMAIN "ims-store"
+
+#include "ims-presence-store.h"
+
+#include <string.h>
+
+#define MAX_RESOURCES 16
+#define MAX_URI 256
+
+typedef struct {
+  char *name;
+  ImsShow show;
+  int priority;
+  char *text;
+  gint64 idle_since;
+  guint64 seq; /* update order, the last tie-break but one */
+} Resource;
+
+typedef struct {
+  char *id;
+  ImsSubscription sub;
+  gint64 lastseen_at;
+  GHashTable *resources; /* name -> Resource */
+  ImsAnswer answer;      /* last published */
+  gboolean published;
+} Buddy;
+
+typedef struct {
+  char *name;
+  char *username;
+  char *domain;
+  ImsPeerState state;
+  char *reason;
+  gboolean roster_ready;
+  GHashTable *buddies; /* id -> Buddy, watched buddies only */
+} Peer;
+
+typedef struct {
+  guint id;
+  ImsPresenceChangedFunc presence;
+  ImsPeerChangedFunc peer;
+  gpointer user_data;
+} Watch;
+
+struct _ImsPresenceStore {
+  GHashTable *peers; /* name -> Peer */
+  GPtrArray *order;  /* Peer*, borrowed */
+  GArray *watches;
+  guint next_watch;
+  guint64 seq;
+  gint64 (*now) (void);
+};
+
+static gint64
+ims_store_real_now (void)
+{
+  return g_get_real_time () / G_USEC_PER_SEC;
+}
+
+static void
+ims_resource_free (Resource *r)
+{
+  g_free (r->name);
+  g_free (r->text);
+  g_free (r);
+}
+
+static void
+ims_buddy_free (Buddy *b)
+{
+  g_free (b->id);
+  g_hash_table_unref (b->resources);
+  ims_answer_clear (&b->answer);
+  g_free (b);
+}
+
+static void
+ims_peer_free (Peer *p)
+{
+  g_free (p->name);
+  g_free (p->username);
+  g_free (p->domain);
+  g_free (p->reason);
+  g_hash_table_unref (p->buddies);
+  g_free (p);
+}
+
+ImsPresenceStore *
+ims_presence_store_new (void)
+{
+  ImsPresenceStore *s = g_new0 (ImsPresenceStore, 1);
+  s->peers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) ims_peer_free);
+  s->order = g_ptr_array_new ();
+  s->watches = g_array_new (FALSE, TRUE, sizeof (Watch));
+  s->next_watch = 1;
+  s->now = ims_store_real_now;
+  return s;
+}
+
+void
+ims_presence_store_free (ImsPresenceStore *s)
+{
+  if (s == NULL)
+    return;
+  g_ptr_array_unref (s->order);
+  g_hash_table_unref (s->peers);
+  g_array_unref (s->watches);
+  g_free (s);
+}
+
+void
+ims_presence_store_set_clock (ImsPresenceStore *s, gint64 (*now) (void))
+{
+  s->now = now ? now : ims_store_real_now;
+}
+
+guint
+ims_presence_store_watch (ImsPresenceStore *s, ImsPresenceChangedFunc presence,
+                          ImsPeerChangedFunc peer, gpointer user_data)
+{
+  Watch w = { s->next_watch++, presence, peer, user_data };
+  g_array_append_val (s->watches, w);
+  return w.id;
+}
+
+void
+ims_presence_store_unwatch (ImsPresenceStore *s, guint id)
+{
+  for (guint i = 0; i < s->watches->len; i++)
+    if (g_array_index (s->watches, Watch, i).id == id)
+      {
+        g_array_remove_index (s->watches, i);
+        return;
+      }
+}
+
+/* ---- status text helpers ---- */
+
+char *
+ims_text_safe (const char *text, gsize max_bytes)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  const char *end = text + strlen (text);
+  for (const char *p = text; p < end;)
+    {
+      gunichar c = g_utf8_get_char_validated (p, end - p);
+      gsize n;
+      char buf[6];
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          c = 0xFFFD;
+          p++;
+        }
+      else
+        p = g_utf8_next_char (p);
+      if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == 0x2028 || c == 0x2029)
+        c = ' ';
+      n = g_unichar_to_utf8 (c, buf);
+      if (out->len + n > max_bytes)
+        break;
+      g_string_append_len (out, buf, n);
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+static const char *const ims_uri_schemes[] = { "sips:", "sip:", "tel:", "iax2:", "h323:" };
+
+char *
+ims_status_text_prefix (const char *text)
+{
+  if (text == NULL)
+    return g_strdup ("");
+  const char *p = text;
+  while (*p == ' ' || *p == '\t')
+    p++;
+  const char *w = p;
+  while (g_ascii_isalnum (*p) || *p == '_' || *p == '-')
+    p++;
+  if (*p != ':' || p == w || p - w > 32 || !g_ascii_isalpha (*w))
+    return g_strdup ("");
+  for (gsize i = 0; i < G_N_ELEMENTS (ims_uri_schemes); i++)
+    if (g_ascii_strncasecmp (w, ims_uri_schemes[i], strlen (ims_uri_schemes[i])) == 0)
+      return g_strdup ("");
+  return g_ascii_strdown (w, p - w);
+}
+
+static gboolean
+ims_uri_char (char c)
+{
+  return g_ascii_isalnum (c) || (c != '\0' && strchr ("@.+_*#:%=;-", c) != NULL);
+}
+
+char *
+ims_status_text_uri (const char *text)
+{
+  if (text == NULL)
+    return g_strdup ("");
+  for (const char *p = text; *p; p++)
+    {
+      if (p != text && (g_ascii_isalnum (p[-1]) || p[-1] == '+' || p[-1] == '.'))
+        continue;
+      for (gsize i = 0; i < G_N_ELEMENTS (ims_uri_schemes); i++)
+        {
+          gsize sl = strlen (ims_uri_schemes[i]);
+          if (g_ascii_strncasecmp (p, ims_uri_schemes[i], sl) != 0)
+            continue;
+          const char *q = p + sl;
+          while (ims_uri_char (*q) && q - p < MAX_URI)
+            q++;
+          /* A trailing '.' or ';' is sentence punctuation, not part of the URI. */
+          while (q > p + sl && (q[-1] == '.' || q[-1] == ';' || q[-1] == ':'))
+            q--;
+          if (q == p + sl || ims_uri_char (*q))
+            continue;
+          g_autofree char *scheme = g_ascii_strdown (p, sl);
+          return g_strdup_printf ("%s%.*s", scheme, (int) (q - p - sl), p + sl);
+        }
+    }
+  return g_strdup ("");
+}
+
+/* ---- answers ---- */
+
+void
+ims_answer_clear (ImsAnswer *a)
+{
+  g_clear_pointer (&a->text, g_free);
+  g_clear_pointer (&a->prefix, g_free);
+  g_clear_pointer (&a->uri, g_free);
+  g_clear_pointer (&a->resource, g_free);
+}
+
+void
+ims_answer_copy (const ImsAnswer *src, ImsAnswer *dst)
+{
+  *dst = *src;
+  dst->text = g_strdup (src->text);
+  dst->prefix = g_strdup (src->prefix);
+  dst->uri = g_strdup (src->uri);
+  dst->resource = g_strdup (src->resource);
+}
+
+gboolean
+ims_answer_equal (const ImsAnswer *a, const ImsAnswer *b)
+{
+  return a->status == b->status && a->result == b->result && a->idle_since == b->idle_since
+         && a->lastseen_at == b->lastseen_at && a->subscription == b->subscription
+         && g_strcmp0 (a->text, b->text) == 0 && g_strcmp0 (a->resource, b->resource) == 0;
+}
+
+gint64
+ims_answer_lastseen_minutes (const ImsAnswer *a, gint64 now)
+{
+  if (a->status == IMS_STATUS_ONLINE || a->status == IMS_STATUS_IDLE
+      || a->status == IMS_STATUS_AWAY || a->status == IMS_STATUS_BUSY || a->lastseen_at == 0)
+    return 0;
+  return MAX (0, now - a->lastseen_at) / 60;
+}
+
+static void
+ims_answer_fill (ImsAnswer *a, ImsStatus status, ImsResult result)
+{
+  memset (a, 0, sizeof *a);
+  a->status = status;
+  a->result = result;
+  a->text = g_strdup ("");
+  a->prefix = g_strdup ("");
+  a->uri = g_strdup ("");
+  a->resource = g_strdup ("");
+}
+
+static ImsStatus
+ims_resource_status (const Resource *r)
+{
+  switch (r->show)
+    {
+    case IMS_SHOW_AVAILABLE:
+    case IMS_SHOW_CHAT:
+      return r->idle_since ? IMS_STATUS_IDLE : IMS_STATUS_ONLINE;
+    case IMS_SHOW_AWAY:
+    case IMS_SHOW_XA:
+      return IMS_STATUS_AWAY;
+    case IMS_SHOW_DND:
+      return IMS_STATUS_BUSY;
+    }
+  return IMS_STATUS_UNKNOWN;
+}
+
+/* Most available first (online > idle > away > busy), then higher priority,
+ * then shorter idle, then the most recent update, then the name so the
+ * answer never depends on hash order. */
+static gboolean
+ims_resource_better (const Resource *a, const Resource *b)
+{
+  ImsStatus sa = ims_resource_status (a), sb = ims_resource_status (b);
+  if (sa != sb)
+    return sa > sb;
+  if (a->priority != b->priority)
+    return a->priority > b->priority;
+  gint64 ia = a->idle_since ? a->idle_since : G_MAXINT64;
+  gint64 ib = b->idle_since ? b->idle_since : G_MAXINT64;
+  if (ia != ib)
+    return ia > ib;
+  if (a->seq != b->seq)
+    return a->seq > b->seq;
+  return strcmp (a->name, b->name) < 0;
+}
+
+static void
+ims_buddy_compute (ImsPresenceStore *s, Peer *p, Buddy *b, ImsAnswer *out)
+{
+  if (p->state != IMS_PEER_REGISTERED)
+    {
+      ims_answer_fill (out, IMS_STATUS_UNKNOWN, IMS_RESULT_NOTCONNECTED);
+      out->lastseen_at = b->lastseen_at;
+      out->subscription = b->sub;
+      return;
+    }
+  if (b->sub != IMS_SUB_BOTH)
+    {
+      ims_answer_fill (out, IMS_STATUS_UNKNOWN, IMS_RESULT_PENDING);
+      out->lastseen_at = b->lastseen_at;
+      out->subscription = b->sub;
+      return;
+    }
+
+  Resource *best = NULL;
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, b->resources);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    if (best == NULL || ims_resource_better (v, best))
+      best = v;
+
+  if (best == NULL)
+    {
+      ims_answer_fill (out, IMS_STATUS_OFFLINE, IMS_RESULT_OK);
+      out->lastseen_at = b->lastseen_at;
+      out->subscription = b->sub;
+      return;
+    }
+  memset (out, 0, sizeof *out);
+  out->status = ims_resource_status (best);
+  out->result = IMS_RESULT_OK;
+  out->idle_since = best->idle_since;
+  out->idle_seconds = best->idle_since ? MAX (0, s->now () - best->idle_since) : 0;
+  out->text = g_strdup (best->text ? best->text : "");
+  out->prefix = ims_status_text_prefix (out->text);
+  out->uri = ims_status_text_uri (out->text);
+  out->resource = g_strdup (best->name);
+  out->lastseen_at = b->lastseen_at;
+  out->subscription = b->sub;
+}
+
+static void
+ims_store_publish (ImsPresenceStore *s, Peer *p, Buddy *b)
+{
+  ImsAnswer now;
+  ims_buddy_compute (s, p, b, &now);
+  if (b->published && ims_answer_equal (&now, &b->answer))
+    {
+      ims_answer_clear (&now);
+      return;
+    }
+  ImsAnswer old = b->answer;
+  gboolean had = b->published;
+  b->answer = now;
+  b->published = TRUE;
+  for (guint i = 0; i < s->watches->len; i++)
+    {
+      Watch *w = &g_array_index (s->watches, Watch, i);
+      if (w->presence)
+        w->presence (p->name, b->id, had ? &old : NULL, &b->answer, w->user_data);
+    }
+  ims_answer_clear (&old);
+}
+
+/* ---- peers ---- */
+
+static Peer *
+ims_store_peer (ImsPresenceStore *s, const char *name)
+{
+  return name ? g_hash_table_lookup (s->peers, name) : NULL;
+}
+
+void
+ims_presence_store_add_peer (ImsPresenceStore *s, const char *name, const char *username,
+                             const char *domain)
+{
+  g_return_if_fail (ims_store_peer (s, name) == NULL);
+  Peer *p = g_new0 (Peer, 1);
+  p->name = g_strdup (name);
+  p->username = g_strdup (username);
+  p->domain = g_strdup (domain);
+  p->state = IMS_PEER_CONNECTING;
+  p->buddies = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) ims_buddy_free);
+  g_hash_table_insert (s->peers, p->name, p);
+  g_ptr_array_add (s->order, p);
+}
+
+void
+ims_presence_store_remove_peer (ImsPresenceStore *s, const char *name)
+{
+  Peer *p = ims_store_peer (s, name);
+  if (p == NULL)
+    return;
+  g_ptr_array_remove (s->order, p);
+  g_hash_table_remove (s->peers, name);
+}
+
+gboolean
+ims_presence_store_has_peer (ImsPresenceStore *s, const char *name)
+{
+  return ims_store_peer (s, name) != NULL;
+}
+
+static char *
+ims_store_normalize (Peer *p, const char *name)
+{
+  if (strchr (name, '@') || p->domain == NULL)
+    return g_utf8_strdown (name, -1);
+  g_autofree char *low = g_utf8_strdown (name, -1);
+  return g_strdup_printf ("%s@%s", low, p->domain);
+}
+
+char *
+ims_presence_store_normalize (ImsPresenceStore *s, const char *peer, const char *name)
+{
+  Peer *p = ims_store_peer (s, peer);
+  return p ? ims_store_normalize (p, name) : NULL;
+}
+
+void
+ims_presence_store_set_watched (ImsPresenceStore *s, const char *peer, GPtrArray *names)
+{
+  Peer *p = ims_store_peer (s, peer);
+  g_return_if_fail (p != NULL);
+  g_autoptr (GHashTable) want = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < names->len; i++)
+    g_hash_table_add (want, ims_store_normalize (p, names->pdata[i]));
+
+  GHashTableIter it;
+  gpointer k;
+  g_hash_table_iter_init (&it, p->buddies);
+  while (g_hash_table_iter_next (&it, &k, NULL))
+    if (!g_hash_table_contains (want, k))
+      g_hash_table_iter_remove (&it);
+
+  g_hash_table_iter_init (&it, want);
+  while (g_hash_table_iter_next (&it, &k, NULL))
+    if (!g_hash_table_contains (p->buddies, k))
+      {
+        Buddy *b = g_new0 (Buddy, 1);
+        b->id = g_strdup (k);
+        b->resources = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                              (GDestroyNotify) ims_resource_free);
+        g_hash_table_insert (p->buddies, b->id, b);
+        ims_store_publish (s, p, b);
+      }
+}
+
+const char *
+ims_presence_store_peer_domain (ImsPresenceStore *s, const char *peer)
+{
+  Peer *p = ims_store_peer (s, peer);
+  return p ? p->domain : NULL;
+}
+
+static void
+ims_store_publish_all (ImsPresenceStore *s, Peer *p)
+{
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, p->buddies);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    ims_store_publish (s, p, v);
+}
+
+void
+ims_presence_store_set_peer_state (ImsPresenceStore *s, const char *peer, ImsPeerState state,
+                                   const char *reason)
+{
+  Peer *p = ims_store_peer (s, peer);
+  if (p == NULL)
+    return;
+  if (p->state == state && g_strcmp0 (p->reason, reason) == 0)
+    return;
+  if (p->state == IMS_PEER_REGISTERED && state != IMS_PEER_REGISTERED)
+    {
+      /* What we knew is no longer true: forget resources, remember when the
+       * buddies were last seen, and wait for a fresh roster. */
+      gint64 now = s->now ();
+      GHashTableIter it;
+      gpointer v;
+      g_hash_table_iter_init (&it, p->buddies);
+      while (g_hash_table_iter_next (&it, NULL, &v))
+        {
+          Buddy *b = v;
+          if (g_hash_table_size (b->resources) > 0)
+            b->lastseen_at = now;
+          g_hash_table_remove_all (b->resources);
+        }
+      p->roster_ready = FALSE;
+    }
+  p->state = state;
+  g_free (p->reason);
+  p->reason = g_strdup (reason);
+  for (guint i = 0; i < s->watches->len; i++)
+    {
+      Watch *w = &g_array_index (s->watches, Watch, i);
+      if (w->peer)
+        w->peer (p->name, state, reason, w->user_data);
+    }
+  ims_store_publish_all (s, p);
+}
+
+ImsPeerState
+ims_presence_store_get_peer_state (ImsPresenceStore *s, const char *peer, const char **reason)
+{
+  Peer *p = ims_store_peer (s, peer);
+  if (reason)
+    *reason = p ? p->reason : NULL;
+  return p ? p->state : IMS_PEER_UNSUPPORTED;
+}
+
+void
+ims_presence_store_set_roster_ready (ImsPresenceStore *s, const char *peer)
+{
+  Peer *p = ims_store_peer (s, peer);
+  if (p)
+    p->roster_ready = TRUE;
+}
+
+gboolean
+ims_presence_store_roster_ready (ImsPresenceStore *s, const char *peer)
+{
+  Peer *p = ims_store_peer (s, peer);
+  return p && p->state == IMS_PEER_REGISTERED && p->roster_ready;
+}
+
+/* ---- presence ---- */
+
+static Buddy *
+ims_store_buddy (ImsPresenceStore *s, const char *peer, const char *buddy, Peer **peer_out)
+{
+  Peer *p = ims_store_peer (s, peer);
+  if (p == NULL)
+    return NULL;
+  g_autofree char *id = ims_store_normalize (p, buddy);
+  *peer_out = p;
+  return g_hash_table_lookup (p->buddies, id);
+}
+
+void
+ims_presence_store_update_resource (ImsPresenceStore *s, const char *peer, const char *buddy,
+                                    const char *resource, const ImsResourcePresence *pr)
+{
+  Peer *p = NULL;
+  Buddy *b = ims_store_buddy (s, peer, buddy, &p);
+  if (b == NULL || p->state != IMS_PEER_REGISTERED)
+    return;
+  Resource *r = g_hash_table_lookup (b->resources, resource);
+  if (r == NULL)
+    {
+      if (g_hash_table_size (b->resources) >= MAX_RESOURCES)
+        {
+          g_debug ("%s: %s has more than %d resources; ignoring one", peer, b->id, MAX_RESOURCES);
+          return;
+        }
+      r = g_new0 (Resource, 1);
+      r->name = g_strdup (resource);
+      g_hash_table_insert (b->resources, r->name, r);
+    }
+  r->show = pr->show;
+  r->priority = pr->priority;
+  g_free (r->text);
+  r->text = pr->text ? ims_text_safe (pr->text, IMS_TEXT_MAX) : NULL;
+  r->idle_since = pr->idle_since;
+  r->seq = ++s->seq;
+  /* A presence only says the buddy is there; subscription must be both. */
+  b->sub = IMS_SUB_BOTH;
+  b->lastseen_at = s->now ();
+  ims_store_publish (s, p, b);
+}
+
+void
+ims_presence_store_remove_resource (ImsPresenceStore *s, const char *peer, const char *buddy,
+                                    const char *resource)
+{
+  Peer *p = NULL;
+  Buddy *b = ims_store_buddy (s, peer, buddy, &p);
+  if (b == NULL)
+    return;
+  if (g_hash_table_remove (b->resources, resource))
+    b->lastseen_at = s->now ();
+  ims_store_publish (s, p, b);
+}
+
+void
+ims_presence_store_set_subscription (ImsPresenceStore *s, const char *peer, const char *buddy,
+                                     ImsSubscription sub)
+{
+  Peer *p = NULL;
+  Buddy *b = ims_store_buddy (s, peer, buddy, &p);
+  if (b == NULL || b->sub == sub)
+    return;
+  b->sub = sub;
+  if (sub != IMS_SUB_BOTH)
+    g_hash_table_remove_all (b->resources);
+  ims_store_publish (s, p, b);
+}
+
+void
+ims_presence_store_set_lastseen (ImsPresenceStore *s, const char *peer, const char *buddy,
+                                 gint64 at)
+{
+  Peer *p = NULL;
+  Buddy *b = ims_store_buddy (s, peer, buddy, &p);
+  if (b == NULL)
+    return;
+  b->lastseen_at = at;
+  ims_store_publish (s, p, b);
+}
+
+void
+ims_presence_store_lookup (ImsPresenceStore *s, const char *peer, const char *name,
+                           ImsAnswer *answer)
+{
+  Peer *p = ims_store_peer (s, peer);
+  if (p == NULL)
+    {
+      ims_answer_fill (answer, IMS_STATUS_UNKNOWN, IMS_RESULT_NOPEER);
+      return;
+    }
+  g_autofree char *id = ims_store_normalize (p, name);
+  g_autofree char *own = ims_store_normalize (p, p->username);
+  if (g_str_equal (id, own))
+    {
+      gboolean up = p->state == IMS_PEER_REGISTERED;
+      ims_answer_fill (answer, up ? IMS_STATUS_ONLINE : IMS_STATUS_OFFLINE, IMS_RESULT_OK);
+      return;
+    }
+  Buddy *b = g_hash_table_lookup (p->buddies, id);
+  if (b == NULL)
+    {
+      ims_answer_fill (answer, IMS_STATUS_UNKNOWN, IMS_RESULT_NOTSUBSCRIBED);
+      return;
+    }
+  ims_buddy_compute (s, p, b, answer);
+}
+
+static int
+ims_store_strcmp (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+GPtrArray *
+ims_presence_store_list_buddies (ImsPresenceStore *s, const char *peer)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  Peer *p = ims_store_peer (s, peer);
+  if (p == NULL)
+    return out;
+  GHashTableIter it;
+  gpointer k;
+  g_hash_table_iter_init (&it, p->buddies);
+  while (g_hash_table_iter_next (&it, &k, NULL))
+    g_ptr_array_add (out, k);
+  g_ptr_array_sort (out, ims_store_strcmp);
+  return out;
+}
+
+GPtrArray *
+ims_presence_store_list_peers (ImsPresenceStore *s)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  for (guint i = 0; i < s->order->len; i++)
+    g_ptr_array_add (out, ((Peer *) s->order->pdata[i])->name);
+  return out;
+}
+
+const char *
+ims_status_to_string (ImsStatus v)
+{
+  static const char *const names[] = { "unknown", "offline", "busy", "away", "idle", "online" };
+  return v < G_N_ELEMENTS (names) ? names[v] : "unknown";
+}
+
+const char *
+ims_result_to_string (ImsResult v)
+{
+  static const char *const names[] = { "OK", "NOTSUBSCRIBED", "PENDING", "NOPEER",
+                                       "NOTCONNECTED", "BADARGS", "TIMEOUT" };
+  return v < G_N_ELEMENTS (names) ? names[v] : "BADARGS";
+}
+
+const char *
+ims_peer_state_to_string (ImsPeerState v)
+{
+  static const char *const names[] = { "Connecting", "Registered", "Unregistered", "Failed",
+                                       "Unsupported" };
+  return v < G_N_ELEMENTS (names) ? names[v] : "Failed";
+}
+
+const char *
+ims_subscription_to_string (ImsSubscription v)
+{
+  static const char *const names[] = { "none", "pending", "both" };
+  return v < G_N_ELEMENTS (names) ? names[v] : "none";
+}
+
+const char *
+ims_show_to_string (ImsShow v)
+{
+  static const char *const names[] = { "available", "chat", "away", "xa", "dnd" };
+  return v < G_N_ELEMENTS (names) ? names[v] : "available";
+}

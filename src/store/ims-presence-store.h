@@ -1,0 +1,166 @@
+/* ims-presence-store: the core.  Peers, their buddies, each buddy's logged-in
+ * resources, and the one answer the dialplan gets for a buddy.
+ *
+ * Adapters below call the ims_presence_store_set_* / update_* functions; front
+ * ends above read answers and watch changes (old and new answer, as BitlBee's
+ * user_status(bee, bu, old)).  Nothing here knows about Asterisk or libpurple.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  IMS_SHOW_AVAILABLE,
+  IMS_SHOW_CHAT,
+  IMS_SHOW_AWAY,
+  IMS_SHOW_XA,
+  IMS_SHOW_DND,
+} ImsShow;
+
+typedef enum {
+  IMS_STATUS_UNKNOWN,
+  IMS_STATUS_OFFLINE,
+  IMS_STATUS_BUSY,
+  IMS_STATUS_AWAY,
+  IMS_STATUS_IDLE,
+  IMS_STATUS_ONLINE,
+} ImsStatus;
+
+typedef enum {
+  IMS_RESULT_OK,
+  IMS_RESULT_NOTSUBSCRIBED,
+  IMS_RESULT_PENDING,
+  IMS_RESULT_NOPEER,
+  IMS_RESULT_NOTCONNECTED,
+  IMS_RESULT_BADARGS,
+  IMS_RESULT_TIMEOUT,
+} ImsResult;
+
+typedef enum {
+  IMS_PEER_CONNECTING,
+  IMS_PEER_REGISTERED,
+  IMS_PEER_UNREGISTERED,
+  IMS_PEER_FAILED,
+  IMS_PEER_UNSUPPORTED,
+} ImsPeerState;
+
+typedef enum {
+  IMS_SUB_NONE,     /* not on the roster or no subscription asked */
+  IMS_SUB_PENDING,  /* asked, not yet approved by the buddy */
+  IMS_SUB_BOTH,     /* we see the buddy's presence */
+} ImsSubscription;
+
+/* What one logged-in client of a buddy says.  Strings are borrowed. */
+typedef struct {
+  ImsShow show;
+  int priority;
+  const char *text;     /* status text, may be NULL */
+  gint64 idle_since;    /* unix seconds, 0 = not idle */
+} ImsResourcePresence;
+
+/* The answer for one buddy, as IMStatus reports it. */
+typedef struct {
+  ImsStatus status;
+  ImsResult result;
+  gint64 idle_seconds;
+  gint64 idle_since;    /* what idle_seconds was computed from; 0 = not idle */
+  char *text;           /* "" when none */
+  char *prefix;         /* lowercased word before a leading "word:", else "" */
+  char *uri;            /* first sip:/sips:/tel:/iax2:/h323: URI, else "" */
+  char *resource;       /* "" when none */
+  gint64 lastseen_at;   /* unix seconds last seen online, 0 = never */
+  ImsSubscription subscription;
+} ImsAnswer;
+
+typedef struct _ImsPresenceStore ImsPresenceStore;
+
+/* Called after an answer changed: old and new.  @old is NULL for a new buddy. */
+typedef void (*ImsPresenceChangedFunc) (const char *peer, const char *buddy, const ImsAnswer *old,
+                                        const ImsAnswer *new_, gpointer user_data);
+/* Called when a peer's connection state changed. */
+typedef void (*ImsPeerChangedFunc) (const char *peer, ImsPeerState state, const char *reason,
+                                    gpointer user_data);
+
+ImsPresenceStore *ims_presence_store_new (void);
+void ims_presence_store_free (ImsPresenceStore *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImsPresenceStore, ims_presence_store_free)
+
+/* For tests: a clock in unix seconds. */
+void ims_presence_store_set_clock (ImsPresenceStore *store, gint64 (*now) (void));
+
+guint ims_presence_store_watch (ImsPresenceStore *store, ImsPresenceChangedFunc presence,
+                                ImsPeerChangedFunc peer, gpointer user_data);
+void ims_presence_store_unwatch (ImsPresenceStore *store, guint id);
+
+/* Peers.  @username is the peer's own id (its bare JID for XMPP); @domain is
+ * what a buddy name without '@' gets appended (NULL = none). */
+void ims_presence_store_add_peer (ImsPresenceStore *store, const char *peer, const char *username,
+                                  const char *domain);
+void ims_presence_store_remove_peer (ImsPresenceStore *store, const char *peer);
+gboolean ims_presence_store_has_peer (ImsPresenceStore *store, const char *peer);
+/* Sets which buddies the peer watches (the config's subscribe list). */
+void ims_presence_store_set_watched (ImsPresenceStore *store, const char *peer, GPtrArray *buddies);
+/* Full buddy id for a name as the dialplan writes it ("buckaroo" ->
+ * "buckaroo@example.org").  Returns NULL for an unknown peer. */
+char *ims_presence_store_normalize (ImsPresenceStore *store, const char *peer, const char *name);
+
+/* The domain given at add_peer (NULL when none). */
+const char *ims_presence_store_peer_domain (ImsPresenceStore *store, const char *peer);
+
+/* Connection state.  Leaving REGISTERED forgets every resource, so buddies
+ * answer unknown, never a stale online. */
+void ims_presence_store_set_peer_state (ImsPresenceStore *store, const char *peer,
+                                        ImsPeerState state, const char *reason);
+ImsPeerState ims_presence_store_get_peer_state (ImsPresenceStore *store, const char *peer,
+                                                const char **reason);
+/* TRUE once the roster has been received after the last login. */
+void ims_presence_store_set_roster_ready (ImsPresenceStore *store, const char *peer);
+gboolean ims_presence_store_roster_ready (ImsPresenceStore *store, const char *peer);
+
+/* Presence from an adapter.  @buddy is the bare id, @resource may be "". */
+void ims_presence_store_update_resource (ImsPresenceStore *store, const char *peer,
+                                         const char *buddy, const char *resource,
+                                         const ImsResourcePresence *presence);
+void ims_presence_store_remove_resource (ImsPresenceStore *store, const char *peer,
+                                         const char *buddy, const char *resource);
+void ims_presence_store_set_subscription (ImsPresenceStore *store, const char *peer,
+                                          const char *buddy, ImsSubscription sub);
+/* Last seen, restored from durable state or set by tests. */
+void ims_presence_store_set_lastseen (ImsPresenceStore *store, const char *peer, const char *buddy,
+                                      gint64 at);
+
+/* The IMStatus answer for (peer, name).  Always fills @answer; clear it with
+ * ims_answer_clear(). */
+void ims_presence_store_lookup (ImsPresenceStore *store, const char *peer, const char *name,
+                                ImsAnswer *answer);
+/* Watched buddies of a peer, sorted, full ids (transfer container). */
+GPtrArray *ims_presence_store_list_buddies (ImsPresenceStore *store, const char *peer);
+/* Peer names in insertion order (transfer container). */
+GPtrArray *ims_presence_store_list_peers (ImsPresenceStore *store);
+
+void ims_answer_clear (ImsAnswer *answer);
+void ims_answer_copy (const ImsAnswer *src, ImsAnswer *dst);
+gboolean ims_answer_equal (const ImsAnswer *a, const ImsAnswer *b);
+/* Minutes since last seen; 0 when online now or never seen. */
+gint64 ims_answer_lastseen_minutes (const ImsAnswer *answer, gint64 now);
+
+const char *ims_status_to_string (ImsStatus status);
+const char *ims_result_to_string (ImsResult result);
+const char *ims_peer_state_to_string (ImsPeerState state);
+const char *ims_subscription_to_string (ImsSubscription sub);
+const char *ims_show_to_string (ImsShow show);
+
+/* The safe rendering of untrusted text, applied to every status text as it
+ * enters the store: invalid UTF-8 bytes become U+FFFD, control characters
+ * (C0, DEL, C1, U+2028/2029) become one space each, and the result is cut to
+ * at most @max_bytes at a character boundary. */
+#define IMS_TEXT_MAX 1000
+char *ims_text_safe (const char *text, gsize max_bytes);
+
+/* Pure helpers on status text, exposed for tests. */
+char *ims_status_text_prefix (const char *text);
+char *ims_status_text_uri (const char *text);
+
+G_END_DECLS

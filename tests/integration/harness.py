@@ -1,0 +1,314 @@
+"""Real servers for the integration tests and the demo.
+
+Prosody (Debian's) on 127.0.0.1 with a throwaway CA, users made by prosodyctl;
+buddies are slixmpp clients, each on its own asyncio loop in a thread; the
+daemon is the real imstatusd binary with its own temp dir and control socket.
+Every wait is bounded; every process started here is stopped by its owner.
+"""
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from xml.etree import ElementTree as ET
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("IMS_BUILD", os.path.join(ROOT, "build"))
+IMSTATUSD = os.path.join(BUILD, "src", "daemon", "imstatusd")
+IMCTL = os.path.join(BUILD, "src", "imctl", "imctl")
+DOMAIN = "imstatus.test"
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(cond, timeout=10.0, interval=0.02, what="condition"):
+    """Polls cond() until it returns a truthy value; raises after timeout."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = cond()
+        if last:
+            return last
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60, **kw)
+
+
+def make_ca(d, name):
+    """A throwaway CA (EC P-256), returns (cert path, key path)."""
+    os.makedirs(d, exist_ok=True)
+    key, pem = os.path.join(d, f"{name}.key"), os.path.join(d, f"{name}.pem")
+    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", key, "-out", pem, "-days", "2", "-subj", f"/CN={name}"])
+    return pem, key
+
+
+def make_server_cert(d, ca_pem, ca_key, hostnames=(DOMAIN, "localhost"), ips=("127.0.0.1",)):
+    key, csr, pem = (os.path.join(d, n) for n in ("server.key", "server.csr", "server.pem"))
+    ext = os.path.join(d, "server.ext")
+    san = ",".join([f"DNS:{h}" for h in hostnames] + [f"IP:{i}" for i in ips])
+    with open(ext, "w") as f:
+        f.write(f"subjectAltName={san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", key, "-out", csr, "-subj", f"/CN={hostnames[0]}"])
+    run(["openssl", "x509", "-req", "-in", csr, "-CA", ca_pem, "-CAkey", ca_key,
+         "-CAcreateserial", "-out", pem, "-days", "2", "-extfile", ext])
+    return pem, key
+
+
+class Prosody:
+    """A private Prosody on 127.0.0.1:<free port>."""
+
+    def __init__(self, directory, ca=None):
+        self.dir = directory
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        self.ca_pem, self.ca_key = ca or make_ca(os.path.join(self.dir, "ca"), "imstatus-test-CA")
+        self.cert, self.key = make_server_cert(self.dir, self.ca_pem, self.ca_key)
+        self.config = os.path.join(self.dir, "prosody.cfg.lua")
+        self.proc = None
+        self.log = os.path.join(self.dir, "prosody.log")
+        with open(self.config, "w") as f:
+            f.write(f"""
+certificates = "{self.dir}"
+pidfile = "{self.dir}/prosody.pid"
+data_path = "{self.dir}/data"
+run_as_root = true
+interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ {self.port} }}
+c2s_direct_tls_ports = {{ }}
+s2s_ports = {{ }}
+http_ports = {{ }}
+https_ports = {{ }}
+network_settings = {{ nagle = false }}
+log = {{ info = "{self.log}" }}
+modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "ping"; "presence"; "message" }}
+modules_disabled = {{ "s2s" }}
+authentication = "internal_plain"
+c2s_require_encryption = true
+ssl = {{ key = "{self.key}"; certificate = "{self.cert}" }}
+VirtualHost "{DOMAIN}"
+""")
+        os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
+
+    def register(self, user, password):
+        run(["prosodyctl", "--config", self.config, "register", user, DOMAIN, password])
+        return f"{user}@{DOMAIN}"
+
+    def start(self):
+        self.proc = subprocess.Popen(["prosody", "--config", self.config, "-F"],
+                                     stdout=open(os.path.join(self.dir, "prosody.out"), "a"),
+                                     stderr=subprocess.STDOUT, cwd=self.dir)
+        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, 15,
+                 what="prosody to listen")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"prosody exited: {open(os.path.join(self.dir, 'prosody.out')).read()}")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+        wait_for(lambda: not port_open(self.port), 10, what="prosody port to close")
+
+
+class Buddy:
+    """A real, independent XMPP client (slixmpp) driven from the test thread."""
+
+    def __init__(self, jid, password, port, ca_pem, resource="phone", auto_authorize=True,
+                 initial_presence=True):
+        import slixmpp
+        self.jid = jid
+        self._initial_presence = initial_presence
+        self.messages = []
+        self.subscription_requests = []
+        self._ready = threading.Event()
+        self._failed = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+        def build():
+            asyncio.set_event_loop(self._loop)
+            x = slixmpp.ClientXMPP(f"{jid}/{resource}", password)
+            x.auto_authorize = auto_authorize
+            x.auto_subscribe = auto_authorize
+            x.ssl_context.load_verify_locations(ca_pem)
+            x.add_event_handler("session_start", self._on_start)
+            x.add_event_handler("message", self._on_message)
+            x.add_event_handler("failed_auth", lambda *_: self._fail("auth"))
+            x.add_event_handler("presence_subscribe",
+                                lambda p: self.subscription_requests.append(str(p["from"])))
+            x.register_plugin("xep_0199")
+            x.connect(address=("127.0.0.1", port))
+            return x
+
+        self.xmpp = self._call(build)
+        if not self._ready.wait(15):
+            raise TimeoutError(f"{jid} did not log in ({self._failed})")
+
+    def _fail(self, why):
+        self._failed = why
+
+    def _call(self, fn):
+        fut = asyncio.run_coroutine_threadsafe(self._as_coro(fn), self._loop)
+        return fut.result(15)
+
+    @staticmethod
+    async def _as_coro(fn):
+        return fn()
+
+    async def _on_start(self, _event):
+        await self.xmpp.get_roster()
+        if self._initial_presence:
+            self.xmpp.send_presence()
+        self._ready.set()
+
+    def _on_message(self, msg):
+        if msg["type"] in ("chat", "normal"):
+            self.messages.append((str(msg["from"]), msg["body"]))
+
+    def presence(self, show=None, status=None, priority=0, idle_since=None, idle_seconds=None,
+                 raw_status=None):
+        """Sends available presence.  idle_since: XEP-0319 timestamp (ISO 8601);
+        idle_seconds: XEP-0256 jabber:iq:last in the presence."""
+        def send():
+            p = self.xmpp.make_presence(pshow=show, pstatus=status, ppriority=priority)
+            if idle_since is not None:
+                ET.SubElement(p.xml, "{urn:xmpp:idle:1}idle", since=idle_since)
+            if idle_seconds is not None:
+                ET.SubElement(p.xml, "{jabber:iq:last}query", seconds=str(idle_seconds))
+            p.send()
+        self._call(send)
+
+    def send_raw(self, data):
+        self._call(lambda: self.xmpp.send_raw(data))
+
+    def unavailable(self):
+        self._call(lambda: self.xmpp.make_presence(ptype="unavailable").send())
+
+    def send_message(self, to, body):
+        self._call(lambda: self.xmpp.send_message(mto=to, mbody=body, mtype="chat"))
+
+    def wait_message(self, pred=lambda m: True, timeout=10):
+        return wait_for(lambda: next((m for m in self.messages if pred(m)), None), timeout,
+                        what=f"a message to {self.jid}")
+
+    def close(self):
+        def disc():
+            self.xmpp.disconnect(wait=0.5)
+        try:
+            self._call(disc)
+            wait_for(lambda: not self.xmpp.is_connected(), 5, what="disconnect")
+        except Exception:
+            pass
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+
+class Daemon:
+    """imstatusd in the foreground on a private im.conf and control socket."""
+
+    def __init__(self, directory, peers_conf, general_extra=""):
+        self.dir = directory
+        os.makedirs(self.dir, exist_ok=True)
+        self.statedir = os.path.join(self.dir, "state")
+        self.socket = os.path.join(self.dir, "ctl.sock")
+        self.conf = os.path.join(self.dir, "im.conf")
+        self.log = os.path.join(self.dir, "imstatusd.log")
+        self.proc = None
+        self.write_conf(peers_conf, general_extra)
+
+    def write_conf(self, peers_conf, general_extra=""):
+        with open(self.conf, "w") as f:
+            f.write(f"[general]\nstatedir = {self.statedir}\ncontrolsocket = {self.socket}\n"
+                    f"{general_extra}\n{peers_conf}")
+        os.chmod(self.conf, 0o600)
+
+    def start(self, debug=1, wait=True):
+        self.proc = subprocess.Popen([IMSTATUSD, "-f", "-d", str(debug), "-c", self.conf],
+                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
+        if wait:
+            wait_for(lambda: os.path.exists(self.socket) or self.proc.poll() is not None, 15,
+                     what="the control socket")
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"imstatusd exited {self.proc.returncode}: {self.read_log()}")
+        return self
+
+    def read_log(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def imctl(self, *args, check=True, timeout=30):
+        r = subprocess.run([IMCTL, "-s", self.socket, *args], capture_output=True, text=True,
+                           timeout=timeout)
+        if check and r.returncode != 0:
+            raise AssertionError(f"imctl {args} failed: {r.stderr}")
+        return r
+
+    def json(self, *args):
+        return json.loads(self.imctl("--json", *args).stdout)
+
+    def peer(self, name):
+        return next(p for p in self.json("show", "peers") if p["name"] == name)
+
+    def status(self, target):
+        return self.json("status", target)
+
+    def wait_peer(self, name, status, timeout=15):
+        return wait_for(lambda: (lambda p: p if p["status"] == status else None)(self.peer(name)),
+                        timeout, what=f"peer {name} to be {status}")
+
+    def wait_status(self, target, timeout=10, **want):
+        def check():
+            s = self.status(target)
+            return s if all(s.get(k) == v for k, v in want.items()) else None
+        try:
+            return wait_for(check, timeout, what=f"{target} to have {want}")
+        except TimeoutError as e:
+            raise AssertionError(f"{e}; now {self.status(target)}") from None
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+                raise AssertionError("imstatusd did not exit on SIGTERM within 15 s")
+        rc = self.proc.returncode if self.proc else 0
+        self.proc = None
+        return rc
+
+
+def peer_conf(name, user, password, prosody, subscribe=(), extra=""):
+    lines = [f"[{name}]", "type = jabber", f"username = {user}", f"secret = {password}",
+             "host = 127.0.0.1", f"port = {prosody.port}", f"cafile = {prosody.ca_pem}"]
+    if subscribe:
+        lines.append("subscribe = " + ", ".join(subscribe))
+    if extra:
+        lines.append(extra)
+    return "\n".join(lines) + "\n"
