@@ -488,7 +488,9 @@ struct _Client {
   GString *in;
   GString *out;
   gboolean writing;
-  gboolean closing;
+  gboolean closing; /* close once the output is written */
+  gboolean dead;    /* closed; waiting for pending callbacks to drop their refs */
+  guint refs;       /* one for the client list, one per pending read/write */
   guint timeout_id;
   guint seq;
   char buf[4096];
@@ -496,12 +498,18 @@ struct _Client {
 
 static void ims_client_read (Client *c);
 
-static void
-ims_client_free (Client *c)
+static Client *
+ims_client_ref (Client *c)
 {
-  c->owner->clients = g_list_remove (c->owner->clients, c);
-  g_clear_handle_id (&c->timeout_id, g_source_remove);
-  g_io_stream_close (G_IO_STREAM (c->conn), NULL, NULL);
+  c->refs++;
+  return c;
+}
+
+static void
+ims_client_unref (Client *c)
+{
+  if (--c->refs > 0)
+    return;
   g_clear_object (&c->conn);
   g_clear_object (&c->cancel);
   g_string_free (c->in, TRUE);
@@ -509,53 +517,64 @@ ims_client_free (Client *c)
   g_free (c);
 }
 
+/* Closes the connection now.  Pending callbacks see c->dead and only drop
+ * their reference, so nothing is freed inside its own callback. */
+static void
+ims_client_close (Client *c)
+{
+  if (c->dead)
+    return;
+  c->dead = TRUE;
+  c->owner->clients = g_list_remove (c->owner->clients, c);
+  g_clear_handle_id (&c->timeout_id, g_source_remove);
+  g_cancellable_cancel (c->cancel);
+  g_io_stream_close (G_IO_STREAM (c->conn), NULL, NULL);
+  ims_client_unref (c);
+}
+
+static void ims_client_flush (Client *c);
+
 static void
 ims_client_write_cb (GObject *src, GAsyncResult *res, gpointer data)
 {
   Client *c = data;
   gsize written = 0;
   g_autoptr (GError) err = NULL;
+  gboolean ok = g_output_stream_write_all_finish (G_OUTPUT_STREAM (src), res, &written, &err);
   c->writing = FALSE;
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (src), res, &written, &err))
+  if (!c->dead)
     {
-      if (!g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        ims_client_free (c);
-      return;
+      if (!ok)
+        ims_client_close (c);
+      else
+        {
+          g_string_erase (c->out, 0, written);
+          if (c->out->len > 0)
+            ims_client_flush (c);
+          else if (c->closing)
+            ims_client_close (c);
+        }
     }
-  g_string_erase (c->out, 0, written);
-  if (c->out->len > 0)
-    {
-      c->writing = TRUE;
-      g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (c->conn)),
-                                       c->out->str, c->out->len, G_PRIORITY_DEFAULT, c->cancel,
-                                       ims_client_write_cb, c);
-    }
-  else if (c->closing)
-    ims_client_free (c);
+  ims_client_unref (c);
 }
 
 static void
 ims_client_flush (Client *c)
 {
-  if (c->writing || c->out->len == 0)
+  if (c->dead || c->writing || c->out->len == 0)
     return;
   c->writing = TRUE;
   g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (c->conn)),
                                    c->out->str, c->out->len, G_PRIORITY_DEFAULT, c->cancel,
-                                   ims_client_write_cb, c);
+                                   ims_client_write_cb, ims_client_ref (c));
 }
 
 static void
 ims_client_close_after_write (Client *c)
 {
   c->closing = TRUE;
-  g_cancellable_cancel (c->cancel); /* stops the pending read */
-  g_clear_object (&c->cancel);
-  c->cancel = g_cancellable_new ();
   if (!c->writing && c->out->len == 0)
-    ims_client_free (c);
-  else
-    ims_client_flush (c);
+    ims_client_close (c);
 }
 
 static void
@@ -594,22 +613,10 @@ ims_client_arm_timeout (Client *c)
 }
 
 static void
-ims_client_read_cb (GObject *src, GAsyncResult *res, gpointer data)
+ims_client_handle_lines (Client *c)
 {
-  g_autoptr (GError) err = NULL;
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (src), res, &err);
-  if (n < 0 && g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return; /* @data may be gone */
-  Client *c = data;
-  if (n <= 0)
-    {
-      ims_client_close_after_write (c);
-      return;
-    }
-  g_string_append_len (c->in, c->buf, n);
-  ims_client_arm_timeout (c);
   char *nl;
-  while ((nl = memchr (c->in->str, '\n', c->in->len)) != NULL)
+  while (!c->closing && (nl = memchr (c->in->str, '\n', c->in->len)) != NULL)
     {
       gsize len = nl - c->in->str;
       g_autofree char *line = g_strndup (c->in->str, len);
@@ -619,11 +626,8 @@ ims_client_read_cb (GObject *src, GAsyncResult *res, gpointer data)
       g_autoptr (GString) out = g_string_new (NULL);
       g_autoptr (GError) cmd_err = NULL;
       if (has_nul)
-        {
-          ims_client_reply (c, FALSE, "NUL byte in command");
-          continue;
-        }
-      if (!g_utf8_validate (line, -1, NULL))
+        ims_client_reply (c, FALSE, "NUL byte in command");
+      else if (!g_utf8_validate (line, -1, NULL))
         ims_client_reply (c, FALSE, "command is not UTF-8");
       else if (ims_control_run (&c->owner->hooks, line, out, &cmd_err))
         ims_client_reply (c, TRUE, out->str);
@@ -634,16 +638,37 @@ ims_client_read_cb (GObject *src, GAsyncResult *res, gpointer data)
     {
       ims_client_reply (c, FALSE, "command line too long");
       ims_client_close_after_write (c);
-      return;
     }
-  ims_client_read (c);
+}
+
+static void
+ims_client_read_cb (GObject *src, GAsyncResult *res, gpointer data)
+{
+  Client *c = data;
+  g_autoptr (GError) err = NULL;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (src), res, &err);
+  if (!c->dead)
+    {
+      if (n <= 0)
+        ims_client_close_after_write (c);
+      else
+        {
+          g_string_append_len (c->in, c->buf, n);
+          ims_client_arm_timeout (c);
+          ims_client_handle_lines (c);
+          if (!c->closing)
+            ims_client_read (c);
+        }
+    }
+  ims_client_unref (c);
 }
 
 static void
 ims_client_read (Client *c)
 {
   g_input_stream_read_async (g_io_stream_get_input_stream (G_IO_STREAM (c->conn)), c->buf,
-                             sizeof c->buf, G_PRIORITY_DEFAULT, c->cancel, ims_client_read_cb, c);
+                             sizeof c->buf, G_PRIORITY_DEFAULT, c->cancel, ims_client_read_cb,
+                             ims_client_ref (c));
 }
 
 static gboolean
@@ -658,6 +683,7 @@ on_control_incoming (GSocketService *service, GSocketConnection *conn, GObject *
       return TRUE;
     }
   Client *c = g_new0 (Client, 1);
+  c->refs = 1; /* the client list's */
   c->owner = self;
   c->conn = g_object_ref (conn);
   c->cancel = g_cancellable_new ();
@@ -735,11 +761,7 @@ ims_control_free (ImsControl *self)
   g_socket_listener_close (G_SOCKET_LISTENER (self->service));
   g_clear_object (&self->service);
   while (self->clients)
-    {
-      Client *c = self->clients->data;
-      g_cancellable_cancel (c->cancel);
-      ims_client_free (c);
-    }
+    ims_client_close (self->clients->data);
   g_unlink (self->path);
   g_free (self->path);
   g_free (self);

@@ -91,6 +91,7 @@ ims_daemon_start_peer (ImsDaemon *d, const ImsPeerConfig *p)
     }
   g_warning ("%s: unsupported: %s", p->name, why);
   ims_presence_store_add_peer (d->store, p->name, p->username, NULL);
+  ims_presence_store_set_watched (d->store, p->name, p->subscribe);
   ims_presence_store_set_peer_state (d->store, p->name, IMS_PEER_UNSUPPORTED, why);
 }
 

@@ -648,7 +648,11 @@ ims_presence_store_lookup (ImsPresenceStore *s, const char *peer, const char *na
   Buddy *b = g_hash_table_lookup (p->buddies, id);
   if (b == NULL)
     {
-      ims_answer_fill (answer, IMS_STATUS_UNKNOWN, IMS_RESULT_NOTSUBSCRIBED);
+      /* A peer that is down says so first: the dialplan's error branch
+       * should hear about it whoever was asked for. */
+      ims_answer_fill (answer, IMS_STATUS_UNKNOWN,
+                       p->state == IMS_PEER_REGISTERED ? IMS_RESULT_NOTSUBSCRIBED
+                                                       : IMS_RESULT_NOTCONNECTED);
       return;
     }
   ims_buddy_compute (s, p, b, answer);

@@ -114,9 +114,9 @@ VirtualHost "{DOMAIN}"
         return f"{user}@{DOMAIN}"
 
     def start(self):
-        self.proc = subprocess.Popen(["prosody", "--config", self.config, "-F"],
-                                     stdout=open(os.path.join(self.dir, "prosody.out"), "a"),
-                                     stderr=subprocess.STDOUT, cwd=self.dir)
+        with open(os.path.join(self.dir, "prosody.out"), "a") as out:
+            self.proc = subprocess.Popen(["prosody", "--config", self.config, "-F"],
+                                         stdout=out, stderr=subprocess.STDOUT, cwd=self.dir)
         wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, 15,
                  what="prosody to listen")
         if self.proc.poll() is not None:
@@ -143,6 +143,7 @@ class Buddy:
         self.jid = jid
         self._initial_presence = initial_presence
         self.messages = []
+        self.presences = {}  # bare jid -> (type, show, status) of the last presence
         self.subscription_requests = []
         self._ready = threading.Event()
         self._failed = None
@@ -158,6 +159,7 @@ class Buddy:
             x.ssl_context.load_verify_locations(ca_pem)
             x.add_event_handler("session_start", self._on_start)
             x.add_event_handler("message", self._on_message)
+            x.add_event_handler("presence", self._on_presence)
             x.add_event_handler("failed_auth", lambda *_: self._fail("auth"))
             x.add_event_handler("presence_subscribe",
                                 lambda p: self.subscription_requests.append(str(p["from"])))
@@ -185,6 +187,13 @@ class Buddy:
         if self._initial_presence:
             self.xmpp.send_presence()
         self._ready.set()
+
+    def _on_presence(self, p):
+        self.presences[p["from"].bare] = (p["type"], p["show"], p["status"])
+
+    def wait_presence(self, bare, pred, timeout=10):
+        return wait_for(lambda: (lambda v: v if v and pred(v) else None)(self.presences.get(bare)),
+                        timeout, what=f"presence of {bare} at {self.jid}")
 
     def _on_message(self, msg):
         if msg["type"] in ("chat", "normal"):
@@ -217,6 +226,9 @@ class Buddy:
                         what=f"a message to {self.jid}")
 
     def close(self):
+        if self._loop.is_closed():
+            return
+
         def disc():
             self.xmpp.disconnect(wait=0.5)
         try:
@@ -224,8 +236,19 @@ class Buddy:
             wait_for(lambda: not self.xmpp.is_connected(), 5, what="disconnect")
         except Exception:
             pass
+        async def cancel_all():
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            asyncio.run_coroutine_threadsafe(cancel_all(), self._loop).result(5)
+        except Exception:
+            pass
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        if not self._thread.is_alive():
+            self._loop.close()
 
 
 class Daemon:
@@ -248,8 +271,9 @@ class Daemon:
         os.chmod(self.conf, 0o600)
 
     def start(self, debug=1, wait=True):
-        self.proc = subprocess.Popen([IMSTATUSD, "-f", "-d", str(debug), "-c", self.conf],
-                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen([IMSTATUSD, "-f", "-d", str(debug), "-c", self.conf],
+                                         stdout=subprocess.DEVNULL, stderr=log)
         if wait:
             wait_for(lambda: os.path.exists(self.socket) or self.proc.poll() is not None, 15,
                      what="the control socket")

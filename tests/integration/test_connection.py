@@ -1,0 +1,167 @@
+"""Logins that fail, servers that go away, reloads and shutdown."""
+import os
+import subprocess
+import time
+
+from harness import DOMAIN, IMSTATUSD, Buddy, make_ca, peer_conf, wait_for
+
+
+def attempts(d):
+    return d.read_log().count("libpurple account: Connecting to account")
+
+
+def test_wrong_password_fails_fast_without_hammering(prosody, robot, daemon):
+    t0 = time.monotonic()
+    d = daemon(peer_conf("aim1", robot[0], "wrong-password", prosody))
+    p = d.wait_peer("aim1", "Failed", timeout=10)
+    assert time.monotonic() - t0 < 10
+    assert "password" in p["reason"]
+    shown = d.imctl("show", "peers").stdout
+    assert "Failed: " in shown
+    assert "wrong-password" not in shown + d.read_log()
+    # Backoff would have retried within ~1 s; a failed login must not retry at all.
+    time.sleep(3)
+    assert attempts(d) == 1
+    assert d.peer("aim1")["status"] == "Failed"
+
+
+def test_untrusted_ca_fails_naming_tls(prosody, robot, daemon, tmp_path):
+    other_ca, _ = make_ca(str(tmp_path / "otherca"), "some-other-CA")
+    conf = peer_conf("aim1", robot[0], robot[1], prosody).replace(prosody.ca_pem, other_ca)
+    d = daemon(conf)
+    p = d.wait_peer("aim1", "Failed", timeout=10)
+    assert "TLS" in p["reason"]
+    assert "Failed: TLS" in d.imctl("show", "peers").stdout
+    assert "answered no" in d.read_log()
+
+
+def test_unsupported_types_leave_others_running(prosody, robot, daemon):
+    conf = peer_conf("aim1", robot[0], robot[1], prosody) + (
+        "\n[oldaim]\ntype = aim\nusername = pinkys-asterisk\nsecret = x\n"
+        "\n[yahoo1]\ntype = yahoo\nusername = pinky\nsecret = y\n")
+    d = daemon(conf)
+    d.wait_peer("aim1", "Registered")
+    aim = d.peer("oldaim")
+    assert aim["status"] == "Unsupported" and "AIM" in aim["reason"]
+    assert d.peer("yahoo1")["status"] == "Unsupported"
+    assert "Unsupported: AIM" in d.imctl("show", "peers").stdout
+    assert d.status("oldaim/buckaroo")["result"] == "NOTCONNECTED"
+
+
+def test_prosody_restart_unknown_then_back(prosody, robot, buddies, daemon):
+    b = buddies("buckaroo")
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"]))
+    d.wait_peer("aim1", "Registered")
+    b.presence(show="away", status="back soon")
+    d.wait_status("aim1/buckaroo", status="away")
+
+    b.close()
+    prosody.stop()
+    s = d.wait_status("aim1/buckaroo", status="unknown", timeout=10)
+    assert s["result"] == "NOTCONNECTED"
+    assert d.peer("aim1")["status"] == "Connecting"
+
+    prosody.start()
+    t0 = time.monotonic()
+    b2 = Buddy(f"buckaroo@{DOMAIN}", "buckaroo-pw", prosody.port, prosody.ca_pem)
+    try:
+        b2.presence(show="away", status="back soon")
+        d.wait_status("aim1/buckaroo", status="away", text="back soon", timeout=10)
+        assert time.monotonic() - t0 <= 10
+        assert d.peer("aim1")["status"] == "Registered"
+    finally:
+        b2.close()
+
+
+def test_reload_add_remove_change(prosody, robot, buddies, daemon):
+    prosody.register("robot2", "robot2-pw")
+    prosody.register("robot3", "robot3-pw")
+    b = buddies("buckaroo")
+    keep = peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"],
+                     extra="statusmessage = keep me")
+    change = peer_conf("aim2", f"robot2@{DOMAIN}", "robot2-pw", prosody, subscribe=["buckaroo"],
+                       extra="statusmessage = before")
+    d = daemon(keep + change)
+    d.wait_peer("aim1", "Registered")
+    d.wait_peer("aim2", "Registered")
+    d.wait_status("aim2/buckaroo", subscription="both")
+    b.wait_presence(f"robot2@{DOMAIN}", lambda v: v[2] == "before")
+
+    changed = change.replace("statusmessage = before", "statusmessage = after")
+    added = peer_conf("aim3", f"robot3@{DOMAIN}", "robot3-pw", prosody)
+    d.write_conf(keep + changed + added)
+    assert d.imctl("reload").stdout.strip() == "reloaded"
+    d.wait_peer("aim3", "Registered")
+    d.wait_peer("aim2", "Registered")
+    b.wait_presence(f"robot2@{DOMAIN}", lambda v: v[2] == "after")
+    log = d.read_log()
+    assert log.count("aim1: logged in as") == 1, "an unchanged peer must stay connected"
+    assert log.count("aim2: logged in as") == 2
+
+    # Remove aim2: it logs out (the buddy sees it leave) and disappears.
+    d.write_conf(keep + added)
+    d.imctl("reload")
+    b.wait_presence(f"robot2@{DOMAIN}", lambda v: v[0] == "unavailable")
+    names = [p["name"] for p in d.json("show", "peers")]
+    assert names == ["aim1", "aim3"]
+
+    # A broken config is refused; the running one stays.
+    d.write_conf(keep + added + "\n[broken]\ntype = jabber\nbogus = 1\n")
+    r = d.imctl("reload", check=False)
+    assert r.returncode != 0
+    assert "im.conf:" in r.stderr and "unknown key 'bogus'" in r.stderr
+    assert [p["name"] for p in d.json("show", "peers")] == ["aim1", "aim3"]
+    assert d.peer("aim1")["status"] == "Registered"
+
+
+def test_sighup_reloads(prosody, robot, daemon):
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody))
+    d.wait_peer("aim1", "Registered")
+    d.write_conf(peer_conf("aim1", robot[0], robot[1], prosody)
+                 + "\n[aim9]\ntype = aim\nusername = x\n")
+    d.proc.send_signal(1)
+    wait_for(lambda: any(p["name"] == "aim9" for p in d.json("show", "peers")), 10,
+             what="aim9 after SIGHUP")
+
+
+def test_sigterm_logs_out(prosody, robot, buddies, daemon):
+    b = buddies("buckaroo")
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"]))
+    d.wait_status("aim1/buckaroo", subscription="both")
+    b.wait_presence(robot[0], lambda v: v[0] == "available")
+    assert d.stop() == 0
+    b.wait_presence(robot[0], lambda v: v[0] == "unavailable")
+    assert not os.path.exists(d.socket)
+
+
+def test_restart_reuses_account_and_keeps_password_off_disk(prosody, robot, daemon):
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody))
+    d.wait_peer("aim1", "Registered")
+    d.stop()
+    d.start()
+    d.wait_peer("aim1", "Registered")
+    d.stop()
+    purple = os.path.join(d.statedir, "purple")
+    assert oct(os.stat(purple).st_mode & 0o777) == "0o700"
+    with open(os.path.join(purple, "accounts.xml")) as f:
+        accounts = f.read()
+    assert accounts.count("<account>") == 1
+    for root, _, files in os.walk(d.statedir):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                assert robot[1].encode() not in f.read(), f"password in {name}"
+
+
+def test_second_daemon_refuses_live_socket(prosody, robot, daemon):
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody))
+    r = subprocess.run([IMSTATUSD, "-f", "-c", d.conf], capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0 and "already running" in r.stderr
+    assert d.peer("aim1")["name"] == "aim1"
+
+
+def test_imctl_cannot_reach(tmp_path):
+    from harness import IMCTL
+    r = subprocess.run([IMCTL, "-s", str(tmp_path / "none.sock"), "show", "peers"],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode != 0
+    assert r.stderr.startswith(f"imctl: cannot reach imstatusd at {tmp_path}/none.sock: ")
