@@ -795,7 +795,9 @@ ims_config_parse (const char *path, const char *text, gsize len, GError **error)
           continue;
         }
       g_hash_table_insert (names, sec->name, sec);
-      if (!sec->is_template)
+      if (g_str_equal (sec->name, "general") && sec->is_template)
+        ims_lexer_error (&lx, sec->file, sec->line, "[general] cannot be or use a template");
+      else if (!sec->is_template)
         ims_config_section (&lx, c, sec);
     }
   g_hash_table_unref (names);

@@ -374,15 +374,23 @@ static const ImsCommand ims_commands[] = {
   { "reload", ims_cmd_reload, 0 },
 };
 
-/* Length in words of @pattern if every word is a prefix-match, else 0. */
-static guint
-ims_command_match (const char *pattern, char **words)
+/* How @words match @pattern: the pattern's word count when every pattern word
+ * is prefixed by the typed word, -1 when the typed words run out first but
+ * match so far (incomplete), 0 when they do not match. */
+static int
+ims_command_match (const char *pattern, char **words, gboolean *exact)
 {
   g_auto (GStrv) pw = g_strsplit (pattern, " ", -1);
-  guint n = 0;
+  int n = 0;
+  *exact = TRUE;
   for (; pw[n]; n++)
-    if (words[n] == NULL || !g_str_has_prefix (pw[n], words[n]))
-      return 0;
+    {
+      if (words[n] == NULL)
+        return n > 0 ? -1 : 0;
+      if (!g_str_has_prefix (pw[n], words[n]))
+        return 0;
+      *exact = *exact && g_str_equal (pw[n], words[n]);
+    }
   return n;
 }
 
@@ -410,40 +418,41 @@ ims_control_run (const ImsControlHooks *hooks, const char *line, GString *out, G
     }
 
   const ImsCommand *found = NULL;
-  guint found_len = 0, nfound = 0;
+  guint found_len = 0, ncomplete = 0;
   g_autoptr (GString) possible = g_string_new (NULL);
   for (gsize i = 0; i < G_N_ELEMENTS (ims_commands); i++)
     {
-      guint n = ims_command_match (ims_commands[i].pattern, wv);
+      gboolean exact;
+      int n = ims_command_match (ims_commands[i].pattern, wv, &exact);
       if (n == 0)
         continue;
-      /* An exact spelling wins over other prefix matches. */
-      g_autofree char *typed = g_strjoinv (" ", wv);
-      if (g_str_has_prefix (typed, ims_commands[i].pattern))
+      g_string_append_printf (possible, "%s\"%s\"", possible->len ? ", " : "",
+                              ims_commands[i].pattern);
+      if (n < 0)
+        continue;
+      if (exact)
         {
+          /* An exact spelling wins over other prefix matches. */
           found = &ims_commands[i];
           found_len = n;
-          nfound = 1;
+          ncomplete = 1;
           break;
         }
       found = &ims_commands[i];
       found_len = n;
-      nfound++;
-      g_string_append_printf (possible, "%s\"%s\"", possible->len ? ", " : "",
-                              ims_commands[i].pattern);
+      ncomplete++;
     }
-  if (nfound == 0)
+  if (ncomplete != 1)
     {
-      g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_COMMAND,
-                   "unknown command '%s'; commands are: show peers, show subscribed [peer[|user]], "
-                   "status peer/user, send peer/user text, debug [intense|off], reload",
-                   wv[0]);
-      return FALSE;
-    }
-  if (nfound > 1)
-    {
-      g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_COMMAND,
-                   "ambiguous command; possibilities are: %s", possible->str);
+      if (possible->len == 0)
+        g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_COMMAND,
+                     "unknown command '%s'; commands are: show peers, show subscribed "
+                     "[peer[|user]], status peer/user, send peer/user text, debug [intense|off], "
+                     "reload",
+                     wv[0]);
+      else
+        g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_COMMAND,
+                     "ambiguous command; possibilities are: %s", possible->str);
       return FALSE;
     }
   guint nargs = g_strv_length (wv + found_len);

@@ -212,10 +212,12 @@ ims_status_text_uri (const char *text)
           const char *q = p + sl;
           while (ims_uri_char (*q) && q - p < MAX_URI)
             q++;
+          if (ims_uri_char (*q))
+            continue; /* longer than MAX_URI: not something to dial */
           /* A trailing '.' or ';' is sentence punctuation, not part of the URI. */
           while (q > p + sl && (q[-1] == '.' || q[-1] == ';' || q[-1] == ':'))
             q--;
-          if (q == p + sl || ims_uri_char (*q))
+          if (q == p + sl)
             continue;
           g_autofree char *scheme = g_ascii_strdown (p, sl);
           return g_strdup_printf ("%s%.*s", scheme, (int) (q - p - sl), p + sl);

@@ -1,0 +1,291 @@
+/* Unit tests for im.conf: every accepted form and every error message. */
+#include "ims-config.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+#define PEER "[aim1]\ntype = jabber\nusername = robot@example.org\n"
+
+typedef struct {
+  const char *name;
+  const char *text;
+  const char *error; /* substring of the error, NULL = must parse */
+} ErrorCase;
+
+static const ErrorCase error_cases[] = {
+  { "long-line", NULL, "im.conf:2: line longer than 4096 bytes" },
+  { "nul", "[general]\nstatedir = /a\0b\n", "im.conf:2: NUL byte in line" },
+  { "utf8", "[general]\nstatedir = /a\xff\n", "im.conf:2: line is not valid UTF-8" },
+  { "quote-open", PEER "statusmessage = \"abc\n", "im.conf:4: unterminated double quote" },
+  { "quote-trailing", PEER "statusmessage = \"abc\" def\n",
+    "im.conf:4: statusmessage: text after the closing double quote" },
+  { "include-empty", "#include \"\"\n", "im.conf:1: #include needs a file name" },
+  { "include-missing", "#include \"/nonexistent/x.conf\"\n", "im.conf:1: cannot #include:" },
+  { "include-loop", "#include \"im.conf\"\n", "#include loop:" },
+  { "section-open", "[aim1\n", "im.conf:1: section header without ']'" },
+  { "section-name", "[a b]\n", "im.conf:1: bad section name 'a b'" },
+  { "section-trailing", "[aim1] x\n", "im.conf:1: unexpected text after section header [aim1]" },
+  { "section-append", "[aim1](+)\ntype=jabber\nusername=a@b\n",
+    "im.conf:1: section option '+' (append) is not supported" },
+  { "template-name", "[aim1](a b)\n", "im.conf:1: bad template name 'a b' in [aim1]" },
+  { "exec", "#exec /bin/true\n", "im.conf:1: #exec is not supported (only #include)" },
+  { "directive", "#define x\n", "im.conf:1: unknown directive" },
+  { "no-equals", PEER "subscribe\n", "im.conf:4: expected 'key = value', got 'subscribe'" },
+  { "bad-key", PEER "sub scribe = x\n", "im.conf:4: bad key 'sub scribe'" },
+  { "outside", "type = jabber\n", "im.conf:1: 'type' outside any section" },
+  { "block-open", PEER ";-- never closed\n", "block comment ';--' not closed with '--;'" },
+  { "template-undefined", "[aim1](tmpl)\ntype=jabber\nusername=a@b\n",
+    "im.conf:1: [aim1] uses template 'tmpl', which is not defined before it" },
+  { "template-not-template", "[base]\ntype=jabber\nusername=a@b\n[aim1](base)\n",
+    "im.conf:4: [aim1] uses template 'base', which is not a template (add (!))" },
+  { "general-template", "[general](!)\n", "im.conf:1: [general] cannot be or use a template" },
+  { "unknown-key", PEER "colour = blue\n", "im.conf:4: unknown key 'colour' in [aim1] (known: " },
+  { "unknown-general", "[general]\nhttpbindx = 1\n", "im.conf:2: unknown key 'httpbindx' in [general]" },
+  { "twice", PEER "type = xmpp\n", "im.conf:4: type given twice (it takes one value)" },
+  { "empty", PEER "host =\n", "im.conf:4: host: empty value" },
+  { "bad-name-value", PEER "host = a b\n", "im.conf:4: host: bad value 'a b'" },
+  { "port-range", PEER "port = 70000\n", "im.conf:4: port: '70000' is not a number from 1 to 65535" },
+  { "port-text", PEER "port = http\n", "im.conf:4: port: 'http' is not a number from 1 to 65535" },
+  { "tls-enum", PEER "tls = maybe\n", "im.conf:4: tls: 'maybe' is not one of required, optional, off" },
+  { "list-item", PEER "subscribe = a,,b\n", "im.conf:4: subscribe: bad list item ''" },
+  { "list-slash", PEER "subscribe = a/b\n", "im.conf:4: subscribe: bad list item 'a/b'" },
+  { "no-username", "[aim1]\ntype = jabber\n", "im.conf:1: peer [aim1] has no 'username'" },
+  { "no-type", "[aim1]\nusername = a@b\n", "im.conf:1: peer [aim1] has no 'type'" },
+  { "same-account", PEER "[aim2]\ntype = jabber\nusername = robot@example.org\n",
+    "im.conf:4: peer [aim2] logs in as the same account as [aim1]" },
+  { "section-twice", PEER PEER, "im.conf:4: section [aim1] defined twice (first at im.conf:1)" },
+  { "value-long", NULL, "im.conf:4: statusmessage: value longer than 1024 bytes" },
+};
+
+static char *
+case_text (const ErrorCase *c, gsize *len)
+{
+  if (g_str_equal (c->name, "long-line"))
+    {
+      g_autofree char *pad = g_strnfill (5000, 'x');
+      char *t = g_strdup_printf ("[general]\nstatedir = %s\n", pad);
+      *len = strlen (t);
+      return t;
+    }
+  if (g_str_equal (c->name, "value-long"))
+    {
+      g_autofree char *pad = g_strnfill (1100, 'x');
+      char *t = g_strdup_printf (PEER "statusmessage = %s\n", pad);
+      *len = strlen (t);
+      return t;
+    }
+  if (g_str_equal (c->name, "nul"))
+    {
+      *len = sizeof "[general]\nstatedir = /a\0b\n" - 1;
+      return g_memdup2 (c->text, *len + 1);
+    }
+  *len = strlen (c->text);
+  return g_strdup (c->text);
+}
+
+static char *tmpdir;
+
+static char *
+tmp_path (const char *name)
+{
+  return g_build_filename (tmpdir, name, NULL);
+}
+
+static void
+test_error_case (gconstpointer data)
+{
+  const ErrorCase *c = data;
+  gsize len;
+  g_autofree char *text = case_text (c, &len);
+  g_autofree char *path = tmp_path ("im.conf");
+  g_autoptr (GError) err = NULL;
+  g_assert_true (g_file_set_contents (path, text, len, NULL));
+  g_autoptr (ImsConfig) cfg = ims_config_load (path, &err);
+  g_assert_null (cfg);
+  g_assert_error (err, IMS_CONFIG_ERROR, IMS_CONFIG_ERROR_INVALID);
+  /* Messages name the file as given; compare from its base name on. */
+  g_autofree char *msg = g_strdup (err->message);
+  g_autofree char *prefix = g_strconcat (tmpdir, "/", NULL);
+  g_autofree char *rel = NULL;
+  {
+    g_auto (GStrv) parts = g_strsplit (msg, prefix, -1);
+    rel = g_strjoinv ("", parts);
+  }
+  if (strstr (rel, c->error) == NULL)
+    g_error ("case %s: expected \"%s\" in:\n%s", c->name, c->error, rel);
+}
+
+static void
+test_all_errors_reported (void)
+{
+  const char *text = "[aim1]\ntype = jabber\ncolour = red\nport = 0\n[aim2]\nbogus\n";
+  g_autoptr (GError) err = NULL;
+  g_autoptr (ImsConfig) cfg = ims_config_parse ("x.conf", text, strlen (text), &err);
+  g_assert_null (cfg);
+  g_assert_nonnull (strstr (err->message, "x.conf:3: unknown key 'colour'"));
+  g_assert_nonnull (strstr (err->message, "x.conf:4: port: '0' is not a number"));
+  g_assert_nonnull (strstr (err->message, "x.conf:6: expected 'key = value'"));
+  g_assert_nonnull (strstr (err->message, "x.conf:1: peer [aim1] has no 'username'"));
+  g_assert_nonnull (strstr (err->message, "x.conf:5: peer [aim2] has no 'type'"));
+  g_auto (GStrv) lines = g_strsplit (err->message, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 6);
+}
+
+/* The seed's im.conf, in its own shape. */
+static const char seed_conf[] =
+    "; im.conf\r\n"
+    "[general]\r\n"
+    "statedir => /var/lib/imstatus ; comment\r\n"
+    "\r\n"
+    "[aim1]\r\n"
+    "username=pinkys-asterisk\r\n"
+    "secret=s3cr\\;et\r\n"
+    "type=jabber\r\n"
+    "statusmessage=\"Pinky Caruthers Phone Presense Robot - no inbound; please. \\\"quoted\\\"\"\r\n"
+    "activewhen=SIP/jimmy\r\n"
+    "subscribe=buckaroo\r\n"
+    "subscribe => janedoe, turtlehead,buckaroo\r\n"
+    "port=5222\r\n"
+    "host=xmpp.example.org\r\n"
+    "TLS = Optional\r\n";
+
+static void
+test_seed_forms (void)
+{
+  g_autoptr (GError) err = NULL;
+  g_autoptr (ImsConfig) c = ims_config_parse ("seed.conf", seed_conf, strlen (seed_conf), &err);
+  g_assert_no_error (err);
+  g_assert_cmpstr (c->statedir, ==, "/var/lib/imstatus");
+  g_assert_cmpstr (c->controlsocket, ==, "/var/lib/imstatus/imstatusd.sock");
+  g_assert_cmpstr (c->agibind, ==, "127.0.0.1:4573");
+  g_assert_cmpuint (c->peers->len, ==, 1);
+  const ImsPeerConfig *p = ims_config_find_peer (c, "aim1");
+  g_assert_cmpstr (p->username, ==, "pinkys-asterisk");
+  g_assert_cmpstr (p->secret, ==, "s3cr;et");
+  g_assert_cmpstr (p->statusmessage, ==,
+                   "Pinky Caruthers Phone Presense Robot - no inbound; please. \"quoted\"");
+  g_assert_cmpstr (p->activewhen, ==, "SIP/jimmy");
+  g_assert_cmpuint (p->subscribe->len, ==, 3);
+  g_assert_cmpstr (p->subscribe->pdata[0], ==, "buckaroo");
+  g_assert_cmpstr (p->subscribe->pdata[1], ==, "janedoe");
+  g_assert_cmpstr (p->subscribe->pdata[2], ==, "turtlehead");
+  g_assert_cmpint (p->port, ==, 5222);
+  g_assert_cmpint (p->tls, ==, IMS_TLS_OPTIONAL);
+  g_assert_cmpstr (p->file, ==, "seed.conf");
+  g_assert_cmpuint (p->line, ==, 5);
+}
+
+static void
+test_templates (void)
+{
+  const char *text = "[robot](!)\ntype = jabber\nhost = xmpp.example.org\nsubscribe = a\n"
+                     "statusmessage = from template\n"
+                     "[aim1](robot)\nusername = r1@example.org\nsubscribe = b\n"
+                     "statusmessage = own\n"
+                     "[aim2](robot)\nusername = r2@example.org\n";
+  g_autoptr (GError) err = NULL;
+  g_autoptr (ImsConfig) c = ims_config_parse ("t.conf", text, strlen (text), &err);
+  g_assert_no_error (err);
+  g_assert_cmpuint (c->peers->len, ==, 2); /* the template is not a peer */
+  const ImsPeerConfig *a = ims_config_find_peer (c, "aim1");
+  g_assert_cmpstr (a->host, ==, "xmpp.example.org");
+  g_assert_cmpstr (a->statusmessage, ==, "own"); /* the section's own line wins */
+  g_assert_cmpuint (a->subscribe->len, ==, 2);   /* lists add up */
+  const ImsPeerConfig *b = ims_config_find_peer (c, "aim2");
+  g_assert_cmpstr (b->statusmessage, ==, "from template");
+  g_assert_null (ims_config_find_peer (c, "robot"));
+}
+
+static void
+test_block_comment_and_escapes (void)
+{
+  const char *text = "[aim1] ; trailing comment\ntype = jabber ;-- a block\nstill comment\n--; "
+                     "username = a@b\nstatusmessage = 50\\; off\n";
+  g_autoptr (GError) err = NULL;
+  g_autoptr (ImsConfig) c = ims_config_parse ("b.conf", text, strlen (text), &err);
+  g_assert_no_error (err);
+  const ImsPeerConfig *p = ims_config_find_peer (c, "aim1");
+  g_assert_cmpstr (p->username, ==, "a@b");
+  g_assert_cmpstr (p->statusmessage, ==, "50; off");
+}
+
+static void
+test_include (void)
+{
+  g_autofree char *inc = tmp_path ("peers.conf");
+  g_autofree char *main_ = tmp_path ("main.conf");
+  g_assert_true (g_file_set_contents (inc, "[aim1]\ntype = jabber\nusername = a@b\nport = 0\n", -1,
+                                      NULL));
+  g_assert_true (g_file_set_contents (main_, "[general]\n#include \"peers.conf\"\n", -1, NULL));
+  g_autoptr (GError) err = NULL;
+  g_autoptr (ImsConfig) c = ims_config_load (main_, &err);
+  g_assert_null (c);
+  /* The error names the included file and its line. */
+  g_autofree char *want = g_strdup_printf ("%s:4: port:", inc);
+  g_assert_nonnull (strstr (err->message, want));
+  g_clear_error (&err);
+  g_assert_true (g_file_set_contents (inc, "[aim1]\ntype = jabber\nusername = a@b\n", -1, NULL));
+  g_autoptr (ImsConfig) ok = ims_config_load (main_, &err);
+  g_assert_no_error (err);
+  g_assert_nonnull (ims_config_find_peer (ok, "aim1"));
+}
+
+static void
+test_secret_permissions (void)
+{
+  g_autofree char *path = tmp_path ("secret.conf");
+  g_assert_true (g_file_set_contents (path, PEER "secret = hunter2\n", -1, NULL));
+  g_chmod (path, 0644);
+  g_autoptr (GError) err = NULL;
+  g_autoptr (ImsConfig) c = ims_config_load (path, &err);
+  g_assert_no_error (err);
+  g_assert_cmpuint (c->warnings->len, ==, 1);
+  g_assert_nonnull (strstr (c->warnings->pdata[0], "readable by other users (mode 0644)"));
+  g_assert_null (strstr (c->warnings->pdata[0], "hunter2"));
+  g_chmod (path, 0640);
+  g_autoptr (ImsConfig) c2 = ims_config_load (path, &err);
+  g_assert_cmpuint (c2->warnings->len, ==, 0);
+}
+
+static void
+test_peer_equal (void)
+{
+  const char *t1 = PEER "subscribe = a, b\n";
+  const char *t2 = PEER "subscribe = a, b\nstatusmessage = x\n";
+  g_autoptr (ImsConfig) a = ims_config_parse ("a", t1, strlen (t1), NULL);
+  g_autoptr (ImsConfig) b = ims_config_parse ("a", t1, strlen (t1), NULL);
+  g_autoptr (ImsConfig) c = ims_config_parse ("a", t2, strlen (t2), NULL);
+  g_assert_true (ims_peer_config_equal (a->peers->pdata[0], b->peers->pdata[0]));
+  g_assert_false (ims_peer_config_equal (a->peers->pdata[0], c->peers->pdata[0]));
+  g_autoptr (ImsPeerConfig) copy = ims_peer_config_copy (c->peers->pdata[0]);
+  g_assert_true (ims_peer_config_equal (copy, c->peers->pdata[0]));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  tmpdir = g_dir_make_tmp ("ims-config-XXXXXX", NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (error_cases); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/config/errors/%s", error_cases[i].name);
+      g_test_add_data_func (name, &error_cases[i], test_error_case);
+    }
+  g_test_add_func ("/config/errors/all-reported", test_all_errors_reported);
+  g_test_add_func ("/config/forms/seed", test_seed_forms);
+  g_test_add_func ("/config/forms/templates", test_templates);
+  g_test_add_func ("/config/forms/block-comment-escapes", test_block_comment_and_escapes);
+  g_test_add_func ("/config/forms/include", test_include);
+  g_test_add_func ("/config/secret-permissions", test_secret_permissions);
+  g_test_add_func ("/config/peer-equal", test_peer_equal);
+  int r = g_test_run ();
+  g_autoptr (GDir) d = g_dir_open (tmpdir, 0, NULL);
+  const char *n;
+  while (d && (n = g_dir_read_name (d)))
+    {
+      g_autofree char *p = tmp_path (n);
+      g_unlink (p);
+    }
+  g_rmdir (tmpdir);
+  return r;
+}

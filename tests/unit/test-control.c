@@ -1,0 +1,141 @@
+/* Unit tests for the imctl command table: matching, errors, output shapes. */
+#include "ims-control.h"
+
+#include <string.h>
+
+static ImsConfig *config;
+static ImsPresenceStore *store;
+static int debug_level = -1;
+
+static const ImsConfig *
+hook_config (gpointer data)
+{
+  return config;
+}
+
+static gboolean
+hook_reload (gpointer data, GError **error)
+{
+  return TRUE;
+}
+
+static const char *
+hook_send (gpointer data, const char *peer, const char *to, const char *text, char **detail)
+{
+  *detail = g_strdup_printf ("%s|%s|%s", peer, to, text);
+  return "SENT";
+}
+
+static void
+hook_debug (gpointer data, int level)
+{
+  debug_level = level;
+}
+
+static ImsControlHooks hooks = { NULL, hook_config, hook_reload, hook_send, hook_debug, NULL };
+
+static char *
+run_ok (const char *line)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_autoptr (GError) err = NULL;
+  if (!ims_control_run (&hooks, line, out, &err))
+    g_error ("'%s' failed: %s", line, err->message);
+  return g_strdup (out->str);
+}
+
+static char *
+run_err (const char *line)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_autoptr (GError) err = NULL;
+  g_assert_false (ims_control_run (&hooks, line, out, &err));
+  return g_strdup (err->message);
+}
+
+static void
+test_prefixes (void)
+{
+  g_autofree char *a = run_ok ("show peers");
+  g_autofree char *b = run_ok ("sh pe");
+  g_assert_cmpstr (a, ==, b);
+  g_assert_cmpstr (a, ==, "Name  Type    Host       Port  User               Status\n"
+                          "aim1  jabber  127.0.0.1  5222  robot@example.org  Connecting\n");
+  g_autofree char *amb = run_err ("show");
+  g_assert_nonnull (strstr (amb, "ambiguous command; possibilities are: \"show peers\", \"show subscribed\""));
+  g_autofree char *unk = run_err ("frobnicate");
+  g_assert_nonnull (strstr (unk, "unknown command 'frobnicate'"));
+  g_autofree char *many = run_err ("reload now");
+  g_assert_nonnull (strstr (many, "too many arguments for 'reload'"));
+  g_autofree char *empty = run_err ("   ");
+  g_assert_cmpstr (empty, ==, "empty command");
+}
+
+static void
+test_status_lines (void)
+{
+  g_autofree char *s = run_ok ("status aim1/buckaroo");
+  g_assert_cmpstr (s, ==, "IM-STATUS=unknown\nIM-IDLETIME=0\nIM-STATUSTEXT=\nIM-LASTSEEN=0\n"
+                          "IM-STATUSPREFIX=\nIM-STATUSURI=\nIM-RESOURCE=\nIM-RESULT=NOTCONNECTED\n");
+  g_autofree char *j = run_ok ("--json status aim1/buckaroo");
+  g_assert_nonnull (strstr (j, "\"lastseen_at\":null"));
+  g_assert_nonnull (strstr (j, "\"subscription\":\"none\""));
+  g_autofree char *bad = run_err ("status buckaroo");
+  g_assert_cmpstr (bad, ==, "usage: status peer/user");
+}
+
+static void
+test_send_unescapes (void)
+{
+  g_autofree char *s = run_ok ("send aim1/buckaroo hello\\nworld \\\\ é");
+  g_assert_cmpstr (s, ==, "SENT: aim1|buckaroo|hello\nworld \\ é\n");
+  g_autofree char *bad = run_err ("send aim1/buckaroo");
+  g_assert_cmpstr (bad, ==, "usage: send peer/user text");
+}
+
+static void
+test_debug (void)
+{
+  g_autofree char *a = run_ok ("debug intense");
+  g_assert_cmpint (debug_level, ==, 2);
+  g_autofree char *b = run_ok ("debug off");
+  g_assert_cmpint (debug_level, ==, 0);
+  g_autofree char *c = run_err ("debug loud");
+  g_assert_cmpstr (c, ==, "usage: debug [intense|off]");
+}
+
+static void
+test_show_subscribed (void)
+{
+  g_autofree char *all = run_ok ("show subscribed");
+  g_assert_cmpstr (all, ==, "Peer  Name      Status   Idle  Lastseen\n"
+                            "aim1  buckaroo  unknown  0     0\n");
+  g_autofree char *one = run_ok ("show subscribed aim1|buckaroo");
+  g_assert_cmpstr (one, ==, "Name      Status   Idle  Lastseen\nbuckaroo  unknown  0     0\n");
+  g_autofree char *none = run_err ("show subscribed aim1|nobody");
+  g_assert_nonnull (strstr (none, "does not subscribe to 'nobody'"));
+  g_autofree char *np = run_err ("show subscribed nopeer");
+  g_assert_cmpstr (np, ==, "no peer named 'nopeer'");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  const char *text = "[aim1]\ntype = jabber\nusername = robot@example.org\nhost = 127.0.0.1\n"
+                     "subscribe = buckaroo\n";
+  config = ims_config_parse ("t.conf", text, strlen (text), NULL);
+  store = ims_presence_store_new ();
+  ims_presence_store_add_peer (store, "aim1", "robot@example.org", "example.org");
+  ims_presence_store_set_watched (store, "aim1", ((ImsPeerConfig *) config->peers->pdata[0])->subscribe);
+  hooks.store = store;
+  g_test_add_func ("/control/prefixes", test_prefixes);
+  g_test_add_func ("/control/status", test_status_lines);
+  g_test_add_func ("/control/send", test_send_unescapes);
+  g_test_add_func ("/control/debug", test_debug);
+  g_test_add_func ("/control/show-subscribed", test_show_subscribed);
+  int r = g_test_run ();
+  ims_presence_store_free (store);
+  ims_config_free (config);
+  return r;
+}

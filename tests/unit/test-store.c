@@ -1,0 +1,274 @@
+/* Unit tests for the presence store: the answer rules, publication, helpers. */
+#include "ims-presence-store.h"
+
+#include <string.h>
+
+static gint64 fake_now = 1800000000;
+
+static gint64
+clock_fn (void)
+{
+  return fake_now;
+}
+
+typedef struct {
+  ImsPresenceStore *store;
+  guint changes;
+  ImsStatus last_old, last_new;
+  gboolean had_old;
+} Fixture;
+
+static void
+on_change (const char *peer, const char *buddy, const ImsAnswer *old, const ImsAnswer *new_,
+           gpointer data)
+{
+  Fixture *f = data;
+  f->changes++;
+  f->had_old = old != NULL;
+  f->last_old = old ? old->status : IMS_STATUS_UNKNOWN;
+  f->last_new = new_->status;
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  f->store = ims_presence_store_new ();
+  ims_presence_store_set_clock (f->store, clock_fn);
+  ims_presence_store_watch (f->store, on_change, NULL, f);
+  ims_presence_store_add_peer (f->store, "aim1", "robot@example.org", "example.org");
+  g_autoptr (GPtrArray) w = g_ptr_array_new ();
+  g_ptr_array_add (w, "buckaroo");
+  g_ptr_array_add (w, "Jane@Other.org");
+  ims_presence_store_set_watched (f->store, "aim1", w);
+  ims_presence_store_set_peer_state (f->store, "aim1", IMS_PEER_REGISTERED, NULL);
+  ims_presence_store_set_subscription (f->store, "aim1", "buckaroo@example.org", IMS_SUB_BOTH);
+  f->changes = 0;
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  ims_presence_store_free (f->store);
+}
+
+static void
+update (Fixture *f, const char *res, ImsShow show, int prio, const char *text, gint64 idle_since)
+{
+  ImsResourcePresence pr = { show, prio, text, idle_since };
+  ims_presence_store_update_resource (f->store, "aim1", "buckaroo@example.org", res, &pr);
+}
+
+static ImsAnswer
+ask (Fixture *f, const char *who)
+{
+  ImsAnswer a;
+  ims_presence_store_lookup (f->store, "aim1", who, &a);
+  return a;
+}
+
+typedef struct {
+  const char *name;
+  /* two resources: show, priority, idle_since */
+  ImsShow s1; int p1; gint64 i1;
+  ImsShow s2; int p2; gint64 i2;
+  const char *want_resource;
+  ImsStatus want_status;
+} RankCase;
+
+static const RankCase rank_cases[] = {
+  { "online-beats-away", IMS_SHOW_AWAY, 10, 0, IMS_SHOW_AVAILABLE, 0, 0, "r2", IMS_STATUS_ONLINE },
+  { "chat-is-online", IMS_SHOW_DND, 5, 0, IMS_SHOW_CHAT, -1, 0, "r2", IMS_STATUS_ONLINE },
+  { "online-beats-idle", IMS_SHOW_AVAILABLE, 0, 1799999000, IMS_SHOW_AVAILABLE, 0, 0, "r2",
+    IMS_STATUS_ONLINE },
+  { "idle-beats-away", IMS_SHOW_XA, 9, 0, IMS_SHOW_AVAILABLE, 0, 1799999000, "r2", IMS_STATUS_IDLE },
+  { "away-beats-busy", IMS_SHOW_DND, 9, 0, IMS_SHOW_AWAY, 0, 0, "r2", IMS_STATUS_AWAY },
+  { "xa-is-away", IMS_SHOW_XA, 0, 0, IMS_SHOW_DND, 0, 0, "r1", IMS_STATUS_AWAY },
+  { "tie-priority", IMS_SHOW_AVAILABLE, 7, 0, IMS_SHOW_AVAILABLE, 3, 0, "r1", IMS_STATUS_ONLINE },
+  { "tie-shorter-idle", IMS_SHOW_AVAILABLE, 1, 1799990000, IMS_SHOW_AVAILABLE, 1, 1799999000, "r2",
+    IMS_STATUS_IDLE },
+  { "tie-most-recent", IMS_SHOW_AWAY, 1, 0, IMS_SHOW_AWAY, 1, 0, "r2", IMS_STATUS_AWAY },
+};
+
+static void
+test_rank (Fixture *f, gconstpointer data)
+{
+  const RankCase *c = data;
+  update (f, "r1", c->s1, c->p1, "one", c->i1);
+  update (f, "r2", c->s2, c->p2, "two", c->i2);
+  ImsAnswer a = ask (f, "buckaroo");
+  g_assert_cmpstr (a.resource, ==, c->want_resource);
+  g_assert_cmpint (a.status, ==, c->want_status);
+  g_assert_cmpint (a.result, ==, IMS_RESULT_OK);
+  g_assert_cmpstr (a.text, ==, g_str_equal (c->want_resource, "r1") ? "one" : "two");
+  ims_answer_clear (&a);
+}
+
+static void
+test_idle_seconds (Fixture *f, gconstpointer data)
+{
+  update (f, "r1", IMS_SHOW_AVAILABLE, 0, NULL, fake_now - 140);
+  ImsAnswer a = ask (f, "buckaroo");
+  g_assert_cmpint (a.status, ==, IMS_STATUS_IDLE);
+  g_assert_cmpint (a.idle_seconds, ==, 140);
+  ims_answer_clear (&a);
+}
+
+static void
+test_disconnect_means_unknown (Fixture *f, gconstpointer data)
+{
+  update (f, "r1", IMS_SHOW_AVAILABLE, 0, "here", 0);
+  fake_now += 60;
+  ims_presence_store_set_peer_state (f->store, "aim1", IMS_PEER_CONNECTING, "server gone");
+  ImsAnswer a = ask (f, "buckaroo");
+  g_assert_cmpint (a.status, ==, IMS_STATUS_UNKNOWN);
+  g_assert_cmpint (a.result, ==, IMS_RESULT_NOTCONNECTED);
+  g_assert_cmpint (a.lastseen_at, ==, fake_now);
+  g_assert_cmpint (f->last_old, ==, IMS_STATUS_ONLINE);
+  g_assert_cmpint (f->last_new, ==, IMS_STATUS_UNKNOWN);
+  ims_answer_clear (&a);
+  /* Presence arriving while disconnected is ignored. */
+  update (f, "r1", IMS_SHOW_AVAILABLE, 0, "late", 0);
+  a = ask (f, "buckaroo");
+  g_assert_cmpint (a.status, ==, IMS_STATUS_UNKNOWN);
+  ims_answer_clear (&a);
+  /* After reconnecting, the buddy is offline until presence comes. */
+  ims_presence_store_set_peer_state (f->store, "aim1", IMS_PEER_REGISTERED, NULL);
+  a = ask (f, "buckaroo");
+  g_assert_cmpint (a.status, ==, IMS_STATUS_OFFLINE);
+  ims_answer_clear (&a);
+}
+
+static void
+test_lastseen (Fixture *f, gconstpointer data)
+{
+  update (f, "r1", IMS_SHOW_AVAILABLE, 0, NULL, 0);
+  ImsAnswer a = ask (f, "buckaroo");
+  g_assert_cmpint (ims_answer_lastseen_minutes (&a, fake_now + 3600), ==, 0); /* online now */
+  ims_answer_clear (&a);
+  ims_presence_store_remove_resource (f->store, "aim1", "buckaroo@example.org", "r1");
+  a = ask (f, "buckaroo");
+  g_assert_cmpint (a.status, ==, IMS_STATUS_OFFLINE);
+  g_assert_cmpint (ims_answer_lastseen_minutes (&a, fake_now + 500 * 60), ==, 500);
+  ims_answer_clear (&a);
+}
+
+static void
+test_dedup (Fixture *f, gconstpointer data)
+{
+  update (f, "r1", IMS_SHOW_AWAY, 0, "lunch", 0);
+  guint after_first = f->changes;
+  g_assert_cmpuint (after_first, ==, 1);
+  update (f, "r1", IMS_SHOW_AWAY, 0, "lunch", 0);
+  update (f, "r1", IMS_SHOW_AWAY, 0, "lunch", 0);
+  g_assert_cmpuint (f->changes, ==, after_first);
+  update (f, "r1", IMS_SHOW_AWAY, 0, "dinner", 0);
+  g_assert_cmpuint (f->changes, ==, after_first + 1);
+  g_assert_true (f->had_old);
+}
+
+static void
+test_results (Fixture *f, gconstpointer data)
+{
+  ImsAnswer a = ask (f, "misspiggy20");
+  g_assert_cmpint (a.result, ==, IMS_RESULT_NOTSUBSCRIBED);
+  g_assert_cmpint (a.status, ==, IMS_STATUS_UNKNOWN);
+  ims_answer_clear (&a);
+  a = ask (f, "jane@other.org"); /* case-insensitive ids; not yet approved */
+  g_assert_cmpint (a.result, ==, IMS_RESULT_PENDING);
+  ims_answer_clear (&a);
+  a = ask (f, "robot"); /* the peer's own name */
+  g_assert_cmpint (a.status, ==, IMS_STATUS_ONLINE);
+  g_assert_cmpint (a.result, ==, IMS_RESULT_OK);
+  ims_answer_clear (&a);
+  ims_presence_store_lookup (f->store, "nosuch", "x", &a);
+  g_assert_cmpint (a.result, ==, IMS_RESULT_NOPEER);
+  ims_answer_clear (&a);
+  ims_presence_store_set_peer_state (f->store, "aim1", IMS_PEER_FAILED, "bad password");
+  a = ask (f, "robot");
+  g_assert_cmpint (a.status, ==, IMS_STATUS_OFFLINE);
+  ims_answer_clear (&a);
+  a = ask (f, "misspiggy20");
+  g_assert_cmpint (a.result, ==, IMS_RESULT_NOTCONNECTED);
+  ims_answer_clear (&a);
+}
+
+static void
+test_hostile_text_stored_safe (Fixture *f, gconstpointer data)
+{
+  update (f, "r1", IMS_SHOW_AVAILABLE, 0, "a\r\nSET VARIABLE X 1\x01\x7f\xc2\x85z\xff", 0);
+  ImsAnswer a = ask (f, "buckaroo");
+  g_assert_cmpstr (a.text, ==, "a  SET VARIABLE X 1   z\xef\xbf\xbd");
+  ims_answer_clear (&a);
+}
+
+typedef struct {
+  const char *text, *prefix, *uri;
+} TextCase;
+
+static const TextCase text_cases[] = {
+  { "mobile: on the road", "mobile", "" },
+  { "  Home: hello, I'm home", "home", "" },
+  { "work:at my desk sip:1234@pbx.example.org.", "work", "sip:1234@pbx.example.org" },
+  { "avail/sip:12156667777@pbx.example.org", "", "sip:12156667777@pbx.example.org" },
+  { "sip:123@x", "", "sip:123@x" },
+  { "call TEL:+1-215-555-0100; thanks", "", "tel:+1-215-555-0100" },
+  { "gossip:not a uri iax2:bob@host/ext", "gossip", "iax2:bob@host" },
+  { "no prefix here: x", "", "" },
+  { "1abc: digits first", "", "" },
+  { "h323:", "", "" },
+  { "x sips:a@b h323:c", "", "" },
+  { "", "", "" },
+};
+
+static void
+test_text_helpers (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (text_cases); i++)
+    {
+      g_autofree char *p = ims_status_text_prefix (text_cases[i].text);
+      g_autofree char *u = ims_status_text_uri (text_cases[i].text);
+      g_test_message ("case %s", text_cases[i].text);
+      g_assert_cmpstr (p, ==, text_cases[i].prefix);
+      if (!g_str_equal (text_cases[i].text, "x sips:a@b h323:c"))
+        g_assert_cmpstr (u, ==, text_cases[i].uri);
+      else
+        g_assert_cmpstr (u, ==, "sips:a@b");
+    }
+}
+
+static void
+test_text_safe_limit (void)
+{
+  g_autofree char *big = g_strnfill (3000, 'a');
+  g_autofree char *s = ims_text_safe (big, IMS_TEXT_MAX);
+  g_assert_cmpuint (strlen (s), ==, IMS_TEXT_MAX);
+  /* Never cut inside a character. */
+  g_autoptr (GString) u = g_string_new (NULL);
+  for (int i = 0; i < 600; i++)
+    g_string_append (u, "é");
+  g_autofree char *t = ims_text_safe (u->str, 999);
+  g_assert_true (g_utf8_validate (t, -1, NULL));
+  g_assert_cmpuint (strlen (t), ==, 998);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (rank_cases); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/store/rank/%s", rank_cases[i].name);
+      g_test_add (name, Fixture, &rank_cases[i], fixture_setup, test_rank, fixture_teardown);
+    }
+  g_test_add ("/store/idle-seconds", Fixture, NULL, fixture_setup, test_idle_seconds, fixture_teardown);
+  g_test_add ("/store/disconnect-unknown", Fixture, NULL, fixture_setup,
+              test_disconnect_means_unknown, fixture_teardown);
+  g_test_add ("/store/lastseen", Fixture, NULL, fixture_setup, test_lastseen, fixture_teardown);
+  g_test_add ("/store/dedup", Fixture, NULL, fixture_setup, test_dedup, fixture_teardown);
+  g_test_add ("/store/results", Fixture, NULL, fixture_setup, test_results, fixture_teardown);
+  g_test_add ("/store/hostile-text", Fixture, NULL, fixture_setup, test_hostile_text_stored_safe,
+              fixture_teardown);
+  g_test_add_func ("/store/text/prefix-uri", test_text_helpers);
+  g_test_add_func ("/store/text/safe-limit", test_text_safe_limit);
+  return g_test_run ();
+}
