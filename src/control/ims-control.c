@@ -5,6 +5,7 @@
 #define G_LOG_DOMAIN "ims-control"
 
 #include "ims-control.h"
+#include "ims-line-conn.h"
 
 #include <errno.h>
 #include <gio/gio.h>
@@ -481,8 +482,6 @@ ims_control_run (const ImsControlHooks *hooks, const char *line, GString *out, G
 
 /* ---- the socket server ---- */
 
-typedef struct _Client Client;
-
 struct _ImsControl {
   char *path;
   ImsControlHooks hooks;
@@ -490,194 +489,64 @@ struct _ImsControl {
   GList *clients;
 };
 
-struct _Client {
+typedef struct {
   ImsControl *owner;
-  GSocketConnection *conn;
-  GCancellable *cancel;
-  GString *in;
-  GString *out;
-  gboolean writing;
-  gboolean closing; /* close once the output is written */
-  gboolean dead;    /* closed; waiting for pending callbacks to drop their refs */
-  guint refs;       /* one for the client list, one per pending read/write */
-  guint timeout_id;
+  ImsLineConn *lc;
   guint seq;
-  char buf[4096];
-};
-
-static void ims_client_read (Client *c);
-
-static Client *
-ims_client_ref (Client *c)
-{
-  c->refs++;
-  return c;
-}
-
-static void
-ims_client_unref (Client *c)
-{
-  if (--c->refs > 0)
-    return;
-  g_clear_object (&c->conn);
-  g_clear_object (&c->cancel);
-  g_string_free (c->in, TRUE);
-  g_string_free (c->out, TRUE);
-  g_free (c);
-}
-
-/* Closes the connection now.  Pending callbacks see c->dead and only drop
- * their reference, so nothing is freed inside its own callback. */
-static void
-ims_client_close (Client *c)
-{
-  if (c->dead)
-    return;
-  c->dead = TRUE;
-  c->owner->clients = g_list_remove (c->owner->clients, c);
-  g_clear_handle_id (&c->timeout_id, g_source_remove);
-  g_cancellable_cancel (c->cancel);
-  g_io_stream_close (G_IO_STREAM (c->conn), NULL, NULL);
-  ims_client_unref (c);
-}
-
-static void ims_client_flush (Client *c);
-
-static void
-ims_client_write_cb (GObject *src, GAsyncResult *res, gpointer data)
-{
-  Client *c = data;
-  gsize written = 0;
-  g_autoptr (GError) err = NULL;
-  gboolean ok = g_output_stream_write_all_finish (G_OUTPUT_STREAM (src), res, &written, &err);
-  c->writing = FALSE;
-  if (!c->dead)
-    {
-      if (!ok)
-        ims_client_close (c);
-      else
-        {
-          g_string_erase (c->out, 0, written);
-          if (c->out->len > 0)
-            ims_client_flush (c);
-          else if (c->closing)
-            ims_client_close (c);
-        }
-    }
-  ims_client_unref (c);
-}
-
-static void
-ims_client_flush (Client *c)
-{
-  if (c->dead || c->writing || c->out->len == 0)
-    return;
-  c->writing = TRUE;
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (c->conn)),
-                                   c->out->str, c->out->len, G_PRIORITY_DEFAULT, c->cancel,
-                                   ims_client_write_cb, ims_client_ref (c));
-}
-
-static void
-ims_client_close_after_write (Client *c)
-{
-  c->closing = TRUE;
-  if (!c->writing && c->out->len == 0)
-    ims_client_close (c);
-}
+} Client;
 
 static void
 ims_client_reply (Client *c, gboolean ok, const char *body)
 {
   guint n = c->seq++;
-  g_string_append_printf (c->out, "%%begin %u\n", n);
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_string_append_printf (out, "%%begin %u\n", n);
   /* A body line that starts with '%' would look like framing: prefix it. */
   g_auto (GStrv) lines = g_strsplit (body, "\n", -1);
   for (char **l = lines; *l; l++)
     {
       if (**l == '\0' && l[1] == NULL)
         break;
-      g_string_append_printf (c->out, "%s%s\n", **l == '%' ? "%" : "", *l);
+      g_string_append_printf (out, "%s%s\n", **l == '%' ? "%" : "", *l);
     }
-  g_string_append_printf (c->out, "%%%s %u\n", ok ? "end" : "error", n);
-  ims_client_flush (c);
+  g_string_append_printf (out, "%%%s %u\n", ok ? "end" : "error", n);
+  ims_line_conn_write (c->lc, out->str, out->len);
 }
 
-static gboolean
-ims_client_timeout_cb (gpointer data)
+static void
+on_client_event (ImsLineConn *lc, ImsLineEvent ev, const char *line, gsize len, gpointer data)
 {
   Client *c = data;
-  c->timeout_id = 0;
-  g_debug ("control client idle for %d s; closing", IMS_CONTROL_IDLE_TIMEOUT_S);
-  ims_client_reply (c, FALSE, "timeout: no command");
-  ims_client_close_after_write (c);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-ims_client_arm_timeout (Client *c)
-{
-  g_clear_handle_id (&c->timeout_id, g_source_remove);
-  c->timeout_id = g_timeout_add_seconds (IMS_CONTROL_IDLE_TIMEOUT_S, ims_client_timeout_cb, c);
-}
-
-static void
-ims_client_handle_lines (Client *c)
-{
-  char *nl;
-  while (!c->closing && (nl = memchr (c->in->str, '\n', c->in->len)) != NULL)
+  switch (ev)
     {
-      gsize len = nl - c->in->str;
-      g_autofree char *line = g_strndup (c->in->str, len);
-      gboolean has_nul = strlen (line) != len;
-      g_string_erase (c->in, 0, len + 1);
-      g_strchomp (line);
-      g_autoptr (GString) out = g_string_new (NULL);
-      g_autoptr (GError) cmd_err = NULL;
-      if (has_nul)
-        ims_client_reply (c, FALSE, "NUL byte in command");
-      else if (!g_utf8_validate (line, -1, NULL))
-        ims_client_reply (c, FALSE, "command is not UTF-8");
-      else if (ims_control_run (&c->owner->hooks, line, out, &cmd_err))
-        ims_client_reply (c, TRUE, out->str);
-      else
-        ims_client_reply (c, FALSE, cmd_err->message);
-    }
-  if (c->in->len > IMS_CONTROL_MAX_LINE)
-    {
+    case IMS_LINE_EVENT_LINE:
+      {
+        g_autofree char *cmd = g_strchomp (g_strdup (line));
+        g_autoptr (GString) out = g_string_new (NULL);
+        g_autoptr (GError) err = NULL;
+        if (strlen (line) != len)
+          ims_client_reply (c, FALSE, "NUL byte in command");
+        else if (!g_utf8_validate (cmd, -1, NULL))
+          ims_client_reply (c, FALSE, "command is not UTF-8");
+        else if (ims_control_run (&c->owner->hooks, cmd, out, &err))
+          ims_client_reply (c, TRUE, out->str);
+        else
+          ims_client_reply (c, FALSE, err->message);
+        break;
+      }
+    case IMS_LINE_EVENT_TOO_LONG:
       ims_client_reply (c, FALSE, "command line too long");
-      ims_client_close_after_write (c);
+      break;
+    case IMS_LINE_EVENT_TIMEOUT:
+      g_debug ("control client idle for %d s; closing", IMS_CONTROL_IDLE_TIMEOUT_S);
+      ims_client_reply (c, FALSE, "timeout: no command");
+      break;
+    case IMS_LINE_EVENT_CLOSED:
+      if (c->owner)
+        c->owner->clients = g_list_remove (c->owner->clients, c);
+      g_free (c);
+      break;
     }
-}
-
-static void
-ims_client_read_cb (GObject *src, GAsyncResult *res, gpointer data)
-{
-  Client *c = data;
-  g_autoptr (GError) err = NULL;
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (src), res, &err);
-  if (!c->dead)
-    {
-      if (n <= 0)
-        ims_client_close_after_write (c);
-      else
-        {
-          g_string_append_len (c->in, c->buf, n);
-          ims_client_arm_timeout (c);
-          ims_client_handle_lines (c);
-          if (!c->closing)
-            ims_client_read (c);
-        }
-    }
-  ims_client_unref (c);
-}
-
-static void
-ims_client_read (Client *c)
-{
-  g_input_stream_read_async (g_io_stream_get_input_stream (G_IO_STREAM (c->conn)), c->buf,
-                             sizeof c->buf, G_PRIORITY_DEFAULT, c->cancel, ims_client_read_cb,
-                             ims_client_ref (c));
 }
 
 static gboolean
@@ -692,17 +561,12 @@ on_control_incoming (GSocketService *service, GSocketConnection *conn, GObject *
       return TRUE;
     }
   Client *c = g_new0 (Client, 1);
-  c->refs = 1; /* the client list's */
   c->owner = self;
-  c->conn = g_object_ref (conn);
-  c->cancel = g_cancellable_new ();
-  c->in = g_string_new (NULL);
-  c->out = g_string_new (NULL);
   self->clients = g_list_prepend (self->clients, c);
-  g_string_append_printf (c->out, "%%imstatus %d\n", IMS_CONTROL_VERSION);
-  ims_client_flush (c);
-  ims_client_arm_timeout (c);
-  ims_client_read (c);
+  c->lc = ims_line_conn_new (conn, IMS_CONTROL_MAX_LINE, IMS_CONTROL_IDLE_TIMEOUT_S * 1000,
+                             on_client_event, c);
+  g_autofree char *hello = g_strdup_printf ("%%imstatus %d\n", IMS_CONTROL_VERSION);
+  ims_line_conn_write (c->lc, hello, strlen (hello));
   return TRUE;
 }
 
@@ -769,8 +633,13 @@ ims_control_free (ImsControl *self)
   g_socket_service_stop (self->service);
   g_socket_listener_close (G_SOCKET_LISTENER (self->service));
   g_clear_object (&self->service);
-  while (self->clients)
-    ims_client_close (self->clients->data);
+  /* Close every client; their CLOSED events free them from the main loop. */
+  for (GList *l = self->clients; l; l = l->next)
+    {
+      Client *c = l->data;
+      c->owner = NULL;
+      ims_line_conn_close (c->lc);
+    }
   g_unlink (self->path);
   g_free (self->path);
   g_free (self);
