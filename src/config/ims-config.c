@@ -533,6 +533,7 @@ static const KeyDef ims_config_keys[] = {
   G ("statedir", T_PATH, statedir),
   G ("agibind", T_STRING, agibind),
   G ("agiallow", T_LIST, agiallow),
+  { "agitimeout", SCOPE_GENERAL, T_INT, G_STRUCT_OFFSET (ImsConfig, agitimeout), 1, 3600, NULL, FALSE },
   P ("username", T_STRING, username, TRUE),
   P ("secret", T_STRING, secret, FALSE),
   P ("type", T_NAME, type, TRUE),
@@ -662,6 +663,8 @@ ims_config_finish_defaults (ImsConfig *c)
     c->statedir = g_strdup ("/var/lib/imstatus");
   if (c->controlsocket == NULL)
     c->controlsocket = g_build_filename (c->statedir, "imstatusd.sock", NULL);
+  if (c->agitimeout == 0)
+    c->agitimeout = 10;
   if (c->agibind == NULL)
     c->agibind = g_strdup ("127.0.0.1:4573");
   if (c->agiallow->len == 0)

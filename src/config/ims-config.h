@@ -56,6 +56,7 @@ typedef struct {
   char *statedir;
   char *agibind;
   GPtrArray *agiallow;  /* char*, "addr" or "addr/prefix" */
+  int agitimeout;       /* seconds a FastAGI client may stay silent */
   GPtrArray *peers;     /* ImsPeerConfig*, in file order */
   GPtrArray *warnings;  /* char*, "file: message"; not fatal */
 } ImsConfig;

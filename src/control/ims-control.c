@@ -312,7 +312,8 @@ ims_cmd_send (ImsCmdCtx *ctx, GError **error)
       return FALSE;
     }
   g_autofree char *detail = NULL;
-  const char *word = ctx->hooks->send (ctx->hooks->user_data, peer, user, text, &detail);
+  ImsResult result = IMS_RESULT_OK;
+  const char *word = ctx->hooks->send (ctx->hooks->user_data, peer, user, text, &result, &detail);
   if (ctx->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();

@@ -35,9 +35,10 @@ typedef struct {
   ImsPresenceStore *store;
   const ImsConfig *(*config) (gpointer user_data);
   gboolean (*reload) (gpointer user_data, GError **error);
-  /* Returns the IM-SENDSTATUS word (SENT, QUEUED, FAILED), sets *detail. */
+  /* Returns the IM-SENDSTATUS word (SENT, QUEUED, FAILED), sets *result
+   * (IM-RESULT) and *detail. */
   const char *(*send) (gpointer user_data, const char *peer, const char *to, const char *text,
-                       char **detail);
+                       ImsResult *result, char **detail);
   void (*set_debug) (gpointer user_data, int level);
   gpointer user_data;
 } ImsControlHooks;

@@ -13,12 +13,13 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "ims-agi-proto.h"
+#include "ims-agi-server.h"
 #include "ims-config.h"
 #include "ims-control.h"
 #include "ims-presence-store.h"
 #include "ims-purple.h"
 
-#define IMS_SEND_MAX_BYTES 8000
 
 typedef struct {
   char *config_path;
@@ -26,6 +27,7 @@ typedef struct {
   ImsPresenceStore *store;
   ImsAdapter *adapter;
   ImsControl *control;
+  ImsAgiServer *agi;
   GMainLoop *loop;
   int debug;
   gboolean foreground;
@@ -119,8 +121,11 @@ ims_daemon_reload (gpointer data, GError **error)
   for (guint i = 0; i < fresh->warnings->len; i++)
     g_warning ("%s", (const char *) fresh->warnings->pdata[i]);
   if (g_strcmp0 (fresh->controlsocket, d->config->controlsocket) != 0
-      || g_strcmp0 (fresh->statedir, d->config->statedir) != 0)
-    g_warning ("controlsocket and statedir changes take effect at the next restart");
+      || g_strcmp0 (fresh->statedir, d->config->statedir) != 0
+      || g_strcmp0 (fresh->agibind, d->config->agibind) != 0
+      || fresh->agitimeout != d->config->agitimeout)
+    g_warning ("controlsocket, statedir, agibind and agitimeout changes take effect at the "
+               "next restart");
 
   guint kept = 0, changed = 0, added = 0, removed = 0;
   for (guint i = 0; i < d->config->peers->len; i++)
@@ -165,27 +170,35 @@ ims_daemon_config (gpointer data)
   return ((ImsDaemon *) data)->config;
 }
 
+/* IMSend and `imctl send`: the IM-SENDSTATUS word, IM-RESULT in *result. */
 static const char *
-ims_daemon_send (gpointer data, const char *peer, const char *to, const char *text, char **detail)
+ims_daemon_send (gpointer data, const char *peer, const char *to, const char *text,
+                 ImsResult *result, char **detail)
 {
   ImsDaemon *d = data;
   if (!ims_presence_store_has_peer (d->store, peer))
     {
+      *result = IMS_RESULT_NOPEER;
       *detail = g_strdup_printf ("no peer named '%s'", peer);
       return "FAILED";
     }
-  if (strlen (text) > IMS_SEND_MAX_BYTES)
+  if (strlen (text) > IMS_AGI_MAX_SEND || !g_utf8_validate (text, -1, NULL))
     {
-      *detail = g_strdup_printf ("text longer than %d bytes", IMS_SEND_MAX_BYTES);
+      *result = IMS_RESULT_BADARGS;
+      *detail = g_strdup_printf ("text is not UTF-8 or longer than %d bytes", IMS_AGI_MAX_SEND);
       return "FAILED";
     }
   g_autofree char *id = ims_presence_store_normalize (d->store, peer, to);
   g_autoptr (GError) err = NULL;
   if (!d->adapter->ops->send (d->adapter, peer, id, text, &err))
     {
+      *result = g_error_matches (err, IMS_PURPLE_ERROR, IMS_PURPLE_ERROR_NOTCONNECTED)
+                    ? IMS_RESULT_NOTCONNECTED
+                    : IMS_RESULT_BADARGS;
       *detail = g_strdup (err->message);
       return "FAILED";
     }
+  *result = IMS_RESULT_OK;
   return "SENT";
 }
 
@@ -323,6 +336,16 @@ main (int argc, char **argv)
       fprintf (stderr, "imstatusd: %s\n", err->message);
       return 1;
     }
+  ImsAgiHooks agi_hooks = { .store = d.store, .send = ims_daemon_send, .user_data = &d };
+  d.agi = ims_agi_server_new (d.config->agibind, d.config->agiallow, d.config->agitimeout,
+                              &agi_hooks, &err);
+  if (d.agi == NULL)
+    {
+      g_critical ("%s", err->message);
+      fprintf (stderr, "imstatusd: %s\n", err->message);
+      ims_control_free (d.control);
+      return 1;
+    }
   d.adapter = ims_purple_new (d.store, d.config, on_daemon_message, &d, &err);
   if (d.adapter == NULL)
     {
@@ -338,10 +361,11 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGTERM, on_daemon_sigterm, &d);
   g_unix_signal_add (SIGINT, on_daemon_sigterm, &d);
   g_unix_signal_add (SIGHUP, on_daemon_sighup, &d);
-  g_message ("imstatusd %s started: %u peers, control socket %s", IMS_VERSION,
-             d.config->peers->len, d.config->controlsocket);
+  g_message ("imstatusd %s started: %u peers, control socket %s, FastAGI on %s", IMS_VERSION,
+             d.config->peers->len, d.config->controlsocket, d.config->agibind);
   g_main_loop_run (d.loop);
 
+  ims_agi_server_free (d.agi);
   ims_control_free (d.control);
   d.adapter->ops->free (d.adapter);
   ims_presence_store_free (d.store);

@@ -60,33 +60,6 @@ static ImsPurple *ims_purple_self;
 
 /* ---- text safety ---- */
 
-/* Control characters and invalid UTF-8 escaped, length bounded: safe for a
- * log line.  Untrusted text goes through here before it is logged. */
-static char *
-ims_purple_printable (const char *s, gsize max)
-{
-  g_autoptr (GString) out = g_string_new (NULL);
-  if (s == NULL)
-    return g_strdup ("(null)");
-  const char *end = s + strlen (s);
-  for (const char *p = s; *p && out->len < max;)
-    {
-      gunichar c = g_utf8_get_char_validated (p, end - p);
-      if (c == (gunichar) -1 || c == (gunichar) -2)
-        {
-          g_string_append_printf (out, "\\x%02x", (guchar) *p);
-          p++;
-          continue;
-        }
-      if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0))
-        g_string_append_printf (out, "\\x%02x", c);
-      else
-        g_string_append_len (out, p, g_utf8_next_char (p) - p);
-      p = g_utf8_next_char (p);
-    }
-  return g_string_free (g_steal_pointer (&out), FALSE);
-}
-
 char *
 ims_purple_redact (const char *text, GPtrArray *secrets)
 {
@@ -180,7 +153,7 @@ ims_purple_debug_print (PurpleDebugLevel level, const char *category, const char
   if (raw && self->debug < 2)
     return;
   g_autofree char *red = ims_purple_redact (arg, self->secrets);
-  g_autofree char *safe = ims_purple_printable (g_strchomp (red), 16384);
+  g_autofree char *safe = ims_text_for_log (g_strchomp (red), 16384);
   if (level >= PURPLE_DEBUG_ERROR && self->debug == 0)
     g_debug ("libpurple %s: %s", category ? category : "-", safe);
   else
@@ -251,8 +224,8 @@ ims_purple_request_action (const char *title, const char *primary, const char *s
           pa->cb = (PurpleRequestActionCb) cb;
         }
     }
-  g_autofree char *p = ims_purple_printable (primary, 512);
-  g_autofree char *s = ims_purple_printable (secondary, 1024);
+  g_autofree char *p = ims_text_for_log (primary, 512);
+  g_autofree char *s = ims_text_for_log (secondary, 1024);
   if (pa->index < 0)
     {
       g_warning ("libpurple asked \"%s\" with no refusing answer; leaving it unanswered", p);
@@ -451,7 +424,7 @@ on_purple_connection_error (PurpleConnection *gc, PurpleConnectionError err, con
   ImsPurplePeer *pp = ims_purple_peer_for_gc (gc);
   if (pp == NULL)
     return;
-  g_autofree char *safe = ims_purple_printable (desc ? desc : "unknown error", 200);
+  g_autofree char *safe = ims_text_for_log (desc ? desc : "unknown error", 200);
   g_autofree char *reason = NULL;
   if (err >= PURPLE_CONNECTION_ERROR_CERT_NOT_PROVIDED && err <= PURPLE_CONNECTION_ERROR_CERT_OTHER_ERROR)
     reason = g_strdup_printf ("TLS certificate rejected: %s", safe);
@@ -649,7 +622,7 @@ on_purple_authorization_requested (PurpleAccount *account, const char *user, gpo
   ims_presence_store_lookup (pp->owner->store, pp->cfg->name, bare, &a);
   gboolean watched = a.result != IMS_RESULT_NOTSUBSCRIBED && a.result != IMS_RESULT_NOPEER;
   ims_answer_clear (&a);
-  g_autofree char *safe = ims_purple_printable (bare, 256);
+  g_autofree char *safe = ims_text_for_log (bare, 256);
   if (watched)
     {
       g_info ("%s: approved subscription request from %s", pp->cfg->name, safe);
@@ -672,8 +645,8 @@ on_purple_receiving_im (PurpleAccount *account, char **sender, char **message,
   g_autofree char *plain = purple_unescape_html (text);
   if (strlen (plain) > MAX_MESSAGE)
     plain[MAX_MESSAGE] = '\0';
-  g_autofree char *s1 = ims_purple_printable (bare, 256);
-  g_autofree char *s2 = ims_purple_printable (plain, 200);
+  g_autofree char *s1 = ims_text_for_log (bare, 256);
+  g_autofree char *s2 = ims_text_for_log (plain, 200);
   g_info ("%s: IM from %s: %s", pp->cfg->name, s1, s2);
   if (pp->owner->on_message)
     pp->owner->on_message (pp->cfg->name, bare, plain, pp->owner->user_data);

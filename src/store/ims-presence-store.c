@@ -142,6 +142,33 @@ ims_presence_store_unwatch (ImsPresenceStore *s, guint id)
 /* ---- status text helpers ---- */
 
 char *
+ims_text_for_log (const char *s, gsize max)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  if (s == NULL)
+    return g_strdup ("(null)");
+  const char *end = s + strlen (s);
+  for (const char *p = s; *p && out->len < max;)
+    {
+      gunichar c = g_utf8_get_char_validated (p, end - p);
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          g_string_append_printf (out, "\\x%02x", (guchar) *p);
+          p++;
+          continue;
+        }
+      if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == '\\')
+        g_string_append_printf (out, "\\x%02x", c);
+      else
+        g_string_append_len (out, p, g_utf8_next_char (p) - p);
+      p = g_utf8_next_char (p);
+    }
+  if (out->len >= max)
+    g_string_append (out, "...");
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+char *
 ims_text_safe (const char *text, gsize max_bytes)
 {
   g_autoptr (GString) out = g_string_new (NULL);
@@ -534,8 +561,16 @@ void
 ims_presence_store_set_roster_ready (ImsPresenceStore *s, const char *peer)
 {
   Peer *p = ims_store_peer (s, peer);
-  if (p)
-    p->roster_ready = TRUE;
+  if (p == NULL || p->roster_ready)
+    return;
+  p->roster_ready = TRUE;
+  /* Those waiting for a known answer (IMStatus W(x)) hear it as a peer change. */
+  for (guint i = 0; i < s->watches->len; i++)
+    {
+      Watch *w = &g_array_index (s->watches, Watch, i);
+      if (w->peer)
+        w->peer (p->name, p->state, p->reason, w->user_data);
+    }
 }
 
 gboolean

@@ -159,6 +159,10 @@ const char *ims_show_to_string (ImsShow show);
 #define IMS_TEXT_MAX 1000
 char *ims_text_safe (const char *text, gsize max_bytes);
 
+/* Untrusted text for a log line: controls and invalid UTF-8 as \xNN, at
+ * most @max bytes (transfer full). */
+char *ims_text_for_log (const char *text, gsize max);
+
 /* Pure helpers on status text, exposed for tests. */
 char *ims_status_text_prefix (const char *text);
 char *ims_status_text_uri (const char *text);

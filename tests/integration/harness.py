@@ -261,13 +261,14 @@ class Daemon:
         self.socket = os.path.join(self.dir, "ctl.sock")
         self.conf = os.path.join(self.dir, "im.conf")
         self.log = os.path.join(self.dir, "imstatusd.log")
+        self.agi_port = free_port()
         self.proc = None
         self.write_conf(peers_conf, general_extra)
 
     def write_conf(self, peers_conf, general_extra=""):
         with open(self.conf, "w") as f:
             f.write(f"[general]\nstatedir = {self.statedir}\ncontrolsocket = {self.socket}\n"
-                    f"{general_extra}\n{peers_conf}")
+                    f"agibind = 127.0.0.1:{self.agi_port}\n{general_extra}\n{peers_conf}")
         os.chmod(self.conf, 0o600)
 
     def start(self, debug=1, wait=True):

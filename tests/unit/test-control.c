@@ -20,7 +20,8 @@ hook_reload (gpointer data, GError **error)
 }
 
 static const char *
-hook_send (gpointer data, const char *peer, const char *to, const char *text, char **detail)
+hook_send (gpointer data, const char *peer, const char *to, const char *text, ImsResult *result,
+           char **detail)
 {
   *detail = g_strdup_printf ("%s|%s|%s", peer, to, text);
   return "SENT";

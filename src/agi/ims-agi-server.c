@@ -1,0 +1,532 @@
+/* ims-agi-server: IMStatus and IMSend over FastAGI (DESIGN.md "The dialplan
+ * contract").  Each session: read the environment, run the script, send its
+ * commands one by one waiting for each reply, then close.  Asterisk may send
+ * "HANGUP" at any time (agi-A5*), answer 511 on a dead channel, or close.
+ */
+#define G_LOG_DOMAIN "ims-agi"
+
+#include "ims-agi-server.h"
+
+#include <gio/gio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+
+#include "ims-agi-proto.h"
+#include "ims-line-conn.h"
+
+struct _ImsAgiServer {
+  ImsAgiHooks hooks;
+  GSocketService *service;
+  GPtrArray *allow; /* GInetAddressMask* */
+  guint timeout_s;
+  GList *sessions;
+  guint watch_id;
+};
+
+typedef struct {
+  ImsAgiServer *srv;
+  ImsLineConn *lc;
+  ImsAgiEnv *env;
+  ImsAgiReply reply;
+  GQueue cmds;         /* char*, still to send */
+  char *current;       /* sent, its reply not yet read */
+  gboolean check_jump; /* current asks DIALPLAN_EXISTS(n+101) */
+  int jump_priority;
+  gboolean hungup;
+  gboolean done;
+  guint timer_id;      /* the reply deadline, or the W(x) wait */
+  gboolean waiting;    /* inside W(x) */
+  char *peer;
+  char *user;
+  gboolean go_on;
+} Session;
+
+static void ims_agi_send_next (Session *s);
+
+/* ---- helpers ---- */
+
+static void
+ims_agi_set (Session *s, const char *name, const char *value)
+{
+  g_autofree char *q = ims_agi_quote (value);
+  g_queue_push_tail (&s->cmds, g_strdup_printf ("SET VARIABLE %s %s", name, q));
+}
+
+static void
+ims_agi_set_int (Session *s, const char *name, gint64 value)
+{
+  g_queue_push_tail (&s->cmds, g_strdup_printf ("SET VARIABLE %s \"%" G_GINT64_FORMAT "\"", name, value));
+}
+
+static gboolean
+ims_agi_is_error (ImsResult r)
+{
+  return r == IMS_RESULT_NOPEER || r == IMS_RESULT_NOTCONNECTED || r == IMS_RESULT_BADARGS
+         || r == IMS_RESULT_TIMEOUT;
+}
+
+/* Errors continue at n+101 only when that priority exists: ask Asterisk with
+ * DIALPLAN_EXISTS (agi-A2) and, if it says 1, SET PRIORITY (agi-A3a). */
+static void
+ims_agi_queue_jump_check (Session *s)
+{
+  const char *ctx = ims_agi_env_get (s->env, "agi_context");
+  const char *ext = ims_agi_env_get (s->env, "agi_extension");
+  const char *prio = ims_agi_env_get (s->env, "agi_priority");
+  gint64 n = 0;
+  if (!ims_agi_dialplan_name_ok (ctx) || !ims_agi_dialplan_name_ok (ext) || prio == NULL
+      || !g_ascii_string_to_signed (prio, 10, 1, 1000000, &n, NULL))
+    {
+      g_info ("no n+101 check: context, extension or priority not usable");
+      return;
+    }
+  s->jump_priority = (int) n + 101;
+  g_queue_push_tail (&s->cmds, g_strdup_printf ("GET FULL VARIABLE ${DIALPLAN_EXISTS(%s,%s,%d)}",
+                                                ctx, ext, s->jump_priority));
+}
+
+static void
+ims_agi_timer_clear (Session *s)
+{
+  g_clear_handle_id (&s->timer_id, g_source_remove);
+}
+
+static gboolean
+on_agi_reply_timeout (gpointer data)
+{
+  Session *s = data;
+  s->timer_id = 0;
+  g_autofree char *cmd = ims_text_for_log (s->current ? s->current : "(environment)", 120);
+  g_warning ("FastAGI %s: no answer from Asterisk within %u s to %s; closing",
+             ims_line_conn_peer (s->lc), s->srv->timeout_s, cmd);
+  ims_line_conn_close (s->lc);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+ims_agi_timer_arm (Session *s)
+{
+  ims_agi_timer_clear (s);
+  s->timer_id = g_timeout_add_seconds (s->srv->timeout_s, on_agi_reply_timeout, s);
+}
+
+/* ---- IMStatus ---- */
+
+/* Is there an answer worth giving now, or is the peer still logging in? */
+static gboolean
+ims_agi_answer_known (ImsPresenceStore *store, const char *peer)
+{
+  if (!ims_presence_store_has_peer (store, peer))
+    return TRUE;
+  ImsPeerState st = ims_presence_store_get_peer_state (store, peer, NULL);
+  if (st == IMS_PEER_CONNECTING)
+    return FALSE;
+  return st != IMS_PEER_REGISTERED || ims_presence_store_roster_ready (store, peer);
+}
+
+static void
+ims_agi_status_finish (Session *s, gboolean timed_out)
+{
+  ImsAgiServer *srv = s->srv;
+  ImsAnswer a;
+  ims_presence_store_lookup (srv->hooks.store, s->peer, s->user, &a);
+  if (timed_out && !ims_agi_answer_known (srv->hooks.store, s->peer))
+    a.result = IMS_RESULT_TIMEOUT;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  ims_agi_set (s, "IM-STATUS", ims_status_to_string (a.status));
+  ims_agi_set_int (s, "IM-IDLETIME", a.idle_seconds);
+  ims_agi_set (s, "IM-STATUSTEXT", a.text);
+  ims_agi_set_int (s, "IM-LASTSEEN", ims_answer_lastseen_minutes (&a, now));
+  ims_agi_set (s, "IM-STATUSPREFIX", a.prefix);
+  ims_agi_set (s, "IM-STATUSURI", a.uri);
+  ims_agi_set (s, "IM-RESOURCE", a.resource);
+  ims_agi_set (s, "IM-RESULT", ims_result_to_string (a.result));
+  if (ims_agi_is_error (a.result) && !s->go_on)
+    ims_agi_queue_jump_check (s);
+  g_autofree char *p = ims_text_for_log (s->peer, 64);
+  g_autofree char *u = ims_text_for_log (s->user, 128);
+  g_info ("IMStatus %s/%s -> %s (%s)", p, u, ims_status_to_string (a.status),
+          ims_result_to_string (a.result));
+  ims_answer_clear (&a);
+  ims_agi_send_next (s);
+}
+
+static gboolean
+on_agi_wait_expired (gpointer data)
+{
+  Session *s = data;
+  s->timer_id = 0;
+  s->waiting = FALSE;
+  ims_agi_status_finish (s, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+ims_agi_badargs (Session *s, const char *script, const char *why, gboolean status_vars)
+{
+  g_autofree char *w = ims_text_for_log (why, 200);
+  g_warning ("FastAGI %s: %s: %s", ims_line_conn_peer (s->lc), script, w);
+  if (status_vars)
+    ims_agi_set (s, "IM-STATUS", "unknown");
+  ims_agi_set (s, "IM-RESULT", "BADARGS");
+}
+
+static void
+ims_agi_run_imstatus (Session *s)
+{
+  GPtrArray *args = s->env->args;
+  g_autoptr (GError) err = NULL;
+  int wait_ms = 0;
+  if (args->len < 1 || args->len > 2
+      || !ims_agi_split_target (args->pdata[0], &s->peer, &s->user, NULL, &err)
+      || !ims_agi_parse_options (args->len > 1 ? args->pdata[1] : "", &s->go_on, &wait_ms, &err))
+    {
+      ims_agi_badargs (s, "IMStatus", err ? err->message : "expected IMStatus,peer/user[,options]",
+                       TRUE);
+      if (!s->go_on)
+        ims_agi_queue_jump_check (s);
+      ims_agi_send_next (s);
+      return;
+    }
+  if (wait_ms > 0 && !ims_agi_answer_known (s->srv->hooks.store, s->peer))
+    {
+      s->waiting = TRUE;
+      s->timer_id = g_timeout_add (wait_ms, on_agi_wait_expired, s);
+      return;
+    }
+  ims_agi_status_finish (s, FALSE);
+}
+
+/* A store change may be what a W(x) session waits for. */
+static void
+on_agi_store_peer (const char *peer, ImsPeerState state, const char *reason, gpointer data)
+{
+  ImsAgiServer *srv = data;
+  for (GList *l = srv->sessions; l;)
+    {
+      Session *s = l->data;
+      l = l->next; /* finishing sends a command but never frees the session here */
+      if (s->waiting && g_strcmp0 (s->peer, peer) == 0
+          && ims_agi_answer_known (srv->hooks.store, peer))
+        {
+          ims_agi_timer_clear (s);
+          s->waiting = FALSE;
+          ims_agi_status_finish (s, FALSE);
+        }
+    }
+}
+
+/* ---- IMSend ---- */
+
+static void
+ims_agi_run_imsend (Session *s)
+{
+  GPtrArray *args = s->env->args;
+  g_autoptr (GError) err = NULL;
+  g_autofree char *text = NULL;
+  /* Asterisk split AGI()'s argument at commas (agi-A6b): put them back. */
+  g_ptr_array_add (args, NULL);
+  g_autofree char *joined = g_strjoinv (",", (char **) args->pdata);
+  g_ptr_array_remove_index (args, args->len - 1);
+  if (args->len == 0 || !ims_agi_split_target (joined, &s->peer, &s->user, &text, &err))
+    {
+      ims_agi_badargs (s, "IMSend", err ? err->message : "expected IMSend,peer/user/text", FALSE);
+      ims_agi_set (s, "IM-SENDSTATUS", "FAILED");
+      ims_agi_send_next (s);
+      return;
+    }
+  if (strlen (text) > IMS_AGI_MAX_SEND)
+    {
+      g_autofree char *why = g_strdup_printf ("text longer than %d bytes", IMS_AGI_MAX_SEND);
+      ims_agi_badargs (s, "IMSend", why, FALSE);
+      ims_agi_set (s, "IM-SENDSTATUS", "FAILED");
+      ims_agi_send_next (s);
+      return;
+    }
+  ImsResult result = IMS_RESULT_OK;
+  g_autofree char *detail = NULL;
+  const char *word = s->srv->hooks.send (s->srv->hooks.user_data, s->peer, s->user, text, &result,
+                                         &detail);
+  g_autofree char *p = ims_text_for_log (s->peer, 64);
+  g_autofree char *u = ims_text_for_log (s->user, 128);
+  g_autofree char *d = ims_text_for_log (detail ? detail : "", 200);
+  g_info ("IMSend %s/%s (%zu bytes) -> %s %s%s", p, u, strlen (text), word, detail ? ": " : "", d);
+  ims_agi_set (s, "IM-SENDSTATUS", word);
+  ims_agi_set (s, "IM-RESULT", ims_result_to_string (result));
+  ims_agi_send_next (s);
+}
+
+static void
+ims_agi_run (Session *s)
+{
+  g_autofree char *script = ims_agi_env_script (s->env);
+  if (script && g_ascii_strcasecmp (script, "IMStatus") == 0)
+    ims_agi_run_imstatus (s);
+  else if (script && g_ascii_strcasecmp (script, "IMSend") == 0)
+    ims_agi_run_imsend (s);
+  else
+    {
+      g_autofree char *why = script ? g_strdup_printf ("unknown script '%s' (IMStatus, IMSend)", script)
+                                    : g_strdup ("no script in the AGI URL (agi://host/IMStatus)");
+      ims_agi_badargs (s, "FastAGI", why, FALSE);
+      ims_agi_send_next (s);
+    }
+}
+
+/* ---- the session ---- */
+
+static void
+ims_agi_send_next (Session *s)
+{
+  if (s->done || s->current)
+    return;
+  char *cmd = g_queue_pop_head (&s->cmds);
+  if (cmd == NULL)
+    {
+      /* A normal end: Asterisk sees EOF and goes on with the dialplan. */
+      s->done = TRUE;
+      ims_agi_timer_clear (s);
+      ims_line_conn_close_after_write (s->lc);
+      return;
+    }
+  s->check_jump = g_str_has_prefix (cmd, "GET FULL VARIABLE ${DIALPLAN_EXISTS(");
+  s->current = cmd;
+  g_autofree char *line = g_strconcat (cmd, "\n", NULL);
+  ims_line_conn_write (s->lc, line, strlen (line));
+  ims_agi_timer_arm (s);
+}
+
+static void
+ims_agi_on_reply (Session *s, const char *line)
+{
+  g_autoptr (GError) err = NULL;
+  if (!ims_agi_reply_parse (&s->reply, line, &err))
+    {
+      g_autofree char *l = ims_text_for_log (line, 120);
+      g_warning ("FastAGI %s: %s: '%s'; closing", ims_line_conn_peer (s->lc), err->message, l);
+      ims_line_conn_close (s->lc);
+      return;
+    }
+  switch (s->reply.kind)
+    {
+    case IMS_AGI_REPLY_HANGUP:
+      /* The channel hung up; Asterisk still takes SET VARIABLE (dead mode). */
+      s->hungup = TRUE;
+      return;
+    case IMS_AGI_REPLY_MORE:
+      return;
+    case IMS_AGI_REPLY_RESULT:
+      break;
+    case IMS_AGI_REPLY_DEAD:
+      g_info ("FastAGI %s: channel is gone; Asterisk refused '%s' (511)",
+              ims_line_conn_peer (s->lc), s->current ? s->current : "?");
+      break;
+    case IMS_AGI_REPLY_INVALID:
+    case IMS_AGI_REPLY_USAGE:
+      {
+        g_autofree char *c = ims_text_for_log (s->current ? s->current : "?", 120);
+        g_warning ("FastAGI %s: Asterisk refused '%s' (%d)", ims_line_conn_peer (s->lc), c,
+                   s->reply.code);
+        break;
+      }
+    }
+  if (s->current == NULL)
+    {
+      g_autofree char *l = ims_text_for_log (line, 120);
+      g_warning ("FastAGI %s: reply with no command pending: '%s'", ims_line_conn_peer (s->lc), l);
+      return;
+    }
+  if (s->check_jump && s->reply.kind == IMS_AGI_REPLY_RESULT && s->reply.result == 1
+      && g_strcmp0 (s->reply.value, "1") == 0)
+    g_queue_push_head (&s->cmds, g_strdup_printf ("SET PRIORITY %d", s->jump_priority));
+  g_clear_pointer (&s->current, g_free);
+  ims_agi_timer_clear (s);
+  ims_agi_send_next (s);
+}
+
+static void
+ims_agi_session_free (Session *s)
+{
+  ims_agi_timer_clear (s);
+  g_queue_clear_full (&s->cmds, g_free);
+  g_free (s->current);
+  g_free (s->peer);
+  g_free (s->user);
+  ims_agi_reply_clear (&s->reply);
+  ims_agi_env_free (s->env);
+  g_free (s);
+}
+
+static void
+on_agi_event (ImsLineConn *lc, ImsLineEvent ev, const char *line, gsize len, gpointer data)
+{
+  Session *s = data;
+  switch (ev)
+    {
+    case IMS_LINE_EVENT_LINE:
+      if (s->done)
+        return;
+      if (!s->env->complete)
+        {
+          g_autoptr (GError) err = NULL;
+          if (!ims_agi_env_feed (s->env, line, len, &err))
+            {
+              g_warning ("FastAGI %s: %s; closing", ims_line_conn_peer (lc), err->message);
+              s->done = TRUE;
+              ims_line_conn_close (lc);
+              return;
+            }
+          if (s->env->complete)
+            {
+              ims_agi_timer_clear (s);
+              ims_agi_run (s);
+            }
+          return;
+        }
+      if (strlen (line) != len)
+        {
+          g_warning ("FastAGI %s: NUL byte in a reply; closing", ims_line_conn_peer (lc));
+          ims_line_conn_close (lc);
+          return;
+        }
+      ims_agi_on_reply (s, line);
+      return;
+    case IMS_LINE_EVENT_TOO_LONG:
+      g_warning ("FastAGI %s: line longer than %d bytes; closing", ims_line_conn_peer (lc),
+                 IMS_AGI_MAX_LINE);
+      s->done = TRUE;
+      return;
+    case IMS_LINE_EVENT_TIMEOUT:
+      return;
+    case IMS_LINE_EVENT_CLOSED:
+      if (!s->done && s->env->complete)
+        g_info ("FastAGI %s: Asterisk closed the session before it was complete",
+                ims_line_conn_peer (lc));
+      if (s->srv)
+        s->srv->sessions = g_list_remove (s->srv->sessions, s);
+      ims_agi_session_free (s);
+      return;
+    }
+}
+
+static gboolean
+ims_agi_allowed (ImsAgiServer *srv, GInetAddress *addr)
+{
+  if (addr == NULL)
+    return FALSE;
+  for (guint i = 0; i < srv->allow->len; i++)
+    if (g_inet_address_mask_matches (srv->allow->pdata[i], addr))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+on_agi_incoming (GSocketService *service, GSocketConnection *conn, GObject *src, gpointer data)
+{
+  ImsAgiServer *srv = data;
+  g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (conn, NULL);
+  GInetAddress *addr = G_IS_INET_SOCKET_ADDRESS (remote)
+                           ? g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote))
+                           : NULL;
+  if (!ims_agi_allowed (srv, addr))
+    {
+      g_autofree char *a = addr ? g_inet_address_to_string (addr) : g_strdup ("?");
+      g_warning ("FastAGI: refused a connection from %s (not in agiallow)", a);
+      g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+      return TRUE;
+    }
+  if (g_list_length (srv->sessions) >= IMS_AGI_MAX_SESSIONS)
+    {
+      g_warning ("FastAGI: more than %d sessions; refusing one", IMS_AGI_MAX_SESSIONS);
+      g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+      return TRUE;
+    }
+  g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  Session *s = g_new0 (Session, 1);
+  s->srv = srv;
+  s->env = ims_agi_env_new ();
+  g_queue_init (&s->cmds);
+  srv->sessions = g_list_prepend (srv->sessions, s);
+  /* +1: Asterisk's limit is 8191 bytes plus the LF. */
+  s->lc = ims_line_conn_new (conn, IMS_AGI_MAX_LINE + 1, 0, on_agi_event, s);
+  ims_agi_timer_arm (s);
+  return TRUE;
+}
+
+ImsAgiServer *
+ims_agi_server_new (const char *bind, GPtrArray *allow, guint timeout_s, const ImsAgiHooks *hooks,
+                    GError **error)
+{
+  g_autoptr (GPtrArray) masks = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < allow->len; i++)
+    {
+      g_autoptr (GError) err = NULL;
+      GInetAddressMask *m = g_inet_address_mask_new_from_string (allow->pdata[i], &err);
+      if (m == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "agiallow: '%s' is not an address or address/prefix",
+                       (const char *) allow->pdata[i]);
+          return NULL;
+        }
+      g_ptr_array_add (masks, m);
+    }
+  g_autoptr (GSocketConnectable) na = g_network_address_parse (bind, 4573, NULL);
+  g_autoptr (GInetAddress) ia =
+      na ? g_inet_address_new_from_string (g_network_address_get_hostname (G_NETWORK_ADDRESS (na)))
+         : NULL;
+  if (ia == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "agibind: '%s' is not an IP address with an optional :port", bind);
+      return NULL;
+    }
+  g_autoptr (GSocketAddress) sa =
+      g_inet_socket_address_new (ia, g_network_address_get_port (G_NETWORK_ADDRESS (na)));
+  GSocketService *service = g_socket_service_new ();
+  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (service), sa, G_SOCKET_TYPE_STREAM,
+                                      G_SOCKET_PROTOCOL_TCP, NULL, NULL, error))
+    {
+      g_prefix_error (error, "agibind %s: ", bind);
+      g_object_unref (service);
+      return NULL;
+    }
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (service), 512);
+  ImsAgiServer *srv = g_new0 (ImsAgiServer, 1);
+  srv->hooks = *hooks;
+  srv->service = service;
+  srv->allow = g_steal_pointer (&masks);
+  srv->timeout_s = timeout_s ? timeout_s : 10;
+  srv->watch_id = ims_presence_store_watch (hooks->store, NULL, on_agi_store_peer, srv);
+  g_signal_connect (service, "incoming", G_CALLBACK (on_agi_incoming), srv);
+  g_socket_service_start (service);
+  return srv;
+}
+
+guint
+ims_agi_server_sessions (ImsAgiServer *srv)
+{
+  return g_list_length (srv->sessions);
+}
+
+void
+ims_agi_server_free (ImsAgiServer *srv)
+{
+  if (srv == NULL)
+    return;
+  ims_presence_store_unwatch (srv->hooks.store, srv->watch_id);
+  g_socket_service_stop (srv->service);
+  g_socket_listener_close (G_SOCKET_LISTENER (srv->service));
+  g_clear_object (&srv->service);
+  for (GList *l = srv->sessions; l; l = l->next)
+    {
+      Session *s = l->data;
+      s->srv = NULL;
+      ims_agi_timer_clear (s);
+      ims_line_conn_close (s->lc);
+    }
+  g_list_free (srv->sessions);
+  g_ptr_array_unref (srv->allow);
+  g_free (srv);
+}

@@ -1,0 +1,33 @@
+/* ims-agi-server: the FastAGI server Asterisk's AGI(agi://…/IMStatus) reaches.
+ * One state machine per connection on the main loop; one command at a time,
+ * never pipelined (Asterisk stalls on pipelined commands, agi-A4b).
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "ims-presence-store.h"
+
+G_BEGIN_DECLS
+
+#define IMS_AGI_MAX_SESSIONS 1024
+
+typedef struct {
+  ImsPresenceStore *store;
+  /* IMSend: returns the IM-SENDSTATUS word and sets *result (IM-RESULT). */
+  const char *(*send) (gpointer user_data, const char *peer, const char *to, const char *text,
+                       ImsResult *result, char **detail);
+  gpointer user_data;
+} ImsAgiHooks;
+
+typedef struct _ImsAgiServer ImsAgiServer;
+
+/* Listens on @bind ("127.0.0.1:4573", "[::1]:4573").  @allow: addresses or
+ * prefixes ("127.0.0.0/8") that may connect.  @timeout_s: a client silent for
+ * longer (while we wait for its environment or a reply) is dropped. */
+ImsAgiServer *ims_agi_server_new (const char *bind, GPtrArray *allow, guint timeout_s,
+                                  const ImsAgiHooks *hooks, GError **error);
+void ims_agi_server_free (ImsAgiServer *server);
+guint ims_agi_server_sessions (ImsAgiServer *server);
+
+G_END_DECLS
