@@ -191,6 +191,8 @@ ims_agi_run_imstatus (Session *s)
     }
   if (wait_ms > 0 && !ims_agi_answer_known (s->srv->hooks.store, s->peer))
     {
+      g_autofree char *p = ims_text_for_log (s->peer, 64);
+      g_info ("IMStatus: waiting up to %d ms for peer %s", wait_ms, p);
       s->waiting = TRUE;
       s->timer_id = g_timeout_add (wait_ms, on_agi_wait_expired, s);
       return;

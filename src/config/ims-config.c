@@ -519,7 +519,7 @@ typedef struct {
   KeyType type;
   gsize offset;
   int min, max;           /* T_INT bounds */
-  const char *choices;    /* T_ENUM: "a|b|c", index stored as int */
+  const char *choices;    /* T_ENUM: "a|b|c", index stored as int; T_LIST: forbidden chars */
   gboolean required;
 } KeyDef;
 
@@ -532,14 +532,15 @@ static const KeyDef ims_config_keys[] = {
   G ("controlsocket", T_PATH, controlsocket),
   G ("statedir", T_PATH, statedir),
   G ("agibind", T_STRING, agibind),
-  G ("agiallow", T_LIST, agiallow),
+  { "agiallow", SCOPE_GENERAL, T_LIST, G_STRUCT_OFFSET (ImsConfig, agiallow), 0, 0, " \t|\"'", FALSE },
   { "agitimeout", SCOPE_GENERAL, T_INT, G_STRUCT_OFFSET (ImsConfig, agitimeout), 1, 3600, NULL, FALSE },
   P ("username", T_STRING, username, TRUE),
   P ("secret", T_STRING, secret, FALSE),
   P ("type", T_NAME, type, TRUE),
   P ("statusmessage", T_STRING, statusmessage, FALSE),
   P ("activewhen", T_STRING, activewhen, FALSE),
-  P ("subscribe", T_LIST, subscribe, FALSE),
+  { "subscribe", SCOPE_PEER, T_LIST, G_STRUCT_OFFSET (ImsPeerConfig, subscribe), 0, 0,
+    " \t/|\"'", FALSE },
   P ("host", T_NAME, host, FALSE),
   { "port", SCOPE_PEER, T_INT, G_STRUCT_OFFSET (ImsPeerConfig, port), 1, 65535, NULL, FALSE },
   { "tls", SCOPE_PEER, T_ENUM, G_STRUCT_OFFSET (ImsPeerConfig, tls), 0, 0,
@@ -628,7 +629,7 @@ ims_config_apply (const KeyDef *k, gpointer base, const char *value, gboolean *s
         for (char **it = items; *it; it++)
           {
             char *item = g_strstrip (*it);
-            if (*item == '\0' || strpbrk (item, " \t/|\"'") != NULL)
+            if (*item == '\0' || strpbrk (item, k->choices) != NULL)
               {
                 g_autofree char *q = ims_config_quote (item);
                 return g_strdup_printf ("%s: bad list item %s", k->name, q);

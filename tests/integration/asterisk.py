@@ -389,6 +389,7 @@ class Session:
         self.wire_out = b""  # everything we sent after the environment
         self.status = None   # AGISTATUS
         self.next_priority = None
+        self.pipelined = False  # did the server send a command before its reply?
 
     def run(self):
         deadline = time.monotonic() + self.timeout
@@ -412,6 +413,8 @@ class Session:
                     self._reply(sock, self.interp.execute(cmd))
                     if self.chan.dead and self.chan.agiexitonhangup:
                         break
+                    if len(complete) > 1:
+                        self.pipelined = True
                     if len(complete) > 1 and not eof:
                         # Pipelined: Asterisk answers the next one only when more
                         # bytes arrive or the socket closes (agi-A4b).

@@ -337,3 +337,64 @@ def peer_conf(name, user, password, prosody, subscribe=(), extra=""):
     if extra:
         lines.append(extra)
     return "\n".join(lines) + "\n"
+
+
+class Gate:
+    """A TCP relay 127.0.0.1:port -> target that holds new connections until
+    opened: makes "the peer is still logging in" last as long as a test wants."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.open = threading.Event()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self._threads[0].start()
+
+    def _accept(self):
+        self.sock.settimeout(0.1)
+        while not self._stop.is_set():
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                continue
+            t = threading.Thread(target=self._relay, args=(client,), daemon=True)
+            t.start()
+
+    def _relay(self, client):
+        while not self.open.wait(0.05):
+            if self._stop.is_set():
+                client.close()
+                return
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+        except OSError:
+            client.close()
+            return
+        for a, b in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, a, b):
+        try:
+            while not self._stop.is_set():
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self._stop.set()
+        self.sock.close()
+        self._threads[0].join(2)
