@@ -57,6 +57,8 @@ typedef struct {
   char *agibind;
   GPtrArray *agiallow;  /* char*, "addr" or "addr/prefix" */
   int agitimeout;       /* seconds a FastAGI client may stay silent */
+  int outboxttl;        /* seconds a queued IMSend is kept */
+  int outboxmax;        /* messages the outbox holds at most */
   GPtrArray *peers;     /* ImsPeerConfig*, in file order */
   GPtrArray *warnings;  /* char*, "file: message"; not fatal */
 } ImsConfig;

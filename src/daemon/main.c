@@ -17,7 +17,9 @@
 #include "ims-agi-server.h"
 #include "ims-config.h"
 #include "ims-control.h"
+#include "ims-persist.h"
 #include "ims-presence-store.h"
+#include "ims-state.h"
 #include "ims-purple.h"
 
 
@@ -28,6 +30,8 @@ typedef struct {
   ImsAdapter *adapter;
   ImsControl *control;
   ImsAgiServer *agi;
+  ImsState *state;
+  ImsPersist *persist;
   GMainLoop *loop;
   int debug;
   gboolean foreground;
@@ -89,12 +93,15 @@ ims_daemon_start_peer (ImsDaemon *d, const ImsPeerConfig *p)
   if (d->adapter->ops->supports (d->adapter, p->type, &why))
     {
       d->adapter->ops->peer_start (d->adapter, p);
-      return;
     }
-  g_warning ("%s: unsupported: %s", p->name, why);
-  ims_presence_store_add_peer (d->store, p->name, p->username, NULL);
-  ims_presence_store_set_watched (d->store, p->name, p->subscribe);
-  ims_presence_store_set_peer_state (d->store, p->name, IMS_PEER_UNSUPPORTED, why);
+  else
+    {
+      g_warning ("%s: unsupported: %s", p->name, why);
+      ims_presence_store_add_peer (d->store, p->name, p->username, NULL);
+      ims_presence_store_set_watched (d->store, p->name, p->subscribe);
+      ims_presence_store_set_peer_state (d->store, p->name, IMS_PEER_UNSUPPORTED, why);
+    }
+  ims_persist_restore_peer (d->persist, p->name);
 }
 
 static void
@@ -157,6 +164,7 @@ ims_daemon_reload (gpointer data, GError **error)
     }
   ims_config_free (d->config);
   d->config = g_steal_pointer (&fresh);
+  ims_persist_set_limits (d->persist, d->config->outboxmax, d->config->outboxttl);
   g_message ("reloaded %s: %u peers kept, %u changed, %u added, %u removed", d->config_path, kept,
              changed, added, removed);
   return TRUE;
@@ -189,17 +197,7 @@ ims_daemon_send (gpointer data, const char *peer, const char *to, const char *te
       return "FAILED";
     }
   g_autofree char *id = ims_presence_store_normalize (d->store, peer, to);
-  g_autoptr (GError) err = NULL;
-  if (!d->adapter->ops->send (d->adapter, peer, id, text, &err))
-    {
-      *result = g_error_matches (err, IMS_PURPLE_ERROR, IMS_PURPLE_ERROR_NOTCONNECTED)
-                    ? IMS_RESULT_NOTCONNECTED
-                    : IMS_RESULT_BADARGS;
-      *detail = g_strdup (err->message);
-      return "FAILED";
-    }
-  *result = IMS_RESULT_OK;
-  return "SENT";
+  return ims_persist_send (d->persist, peer, id, text, result, detail);
 }
 
 static void
@@ -319,6 +317,13 @@ main (int argc, char **argv)
       return 1;
     }
 
+  d.state = ims_state_open (d.config->statedir, &err);
+  if (d.state == NULL)
+    {
+      g_critical ("%s", err->message);
+      fprintf (stderr, "imstatusd: %s\n", err->message);
+      return 1;
+    }
   d.loop = g_main_loop_new (NULL, FALSE);
   d.store = ims_presence_store_new ();
   ImsControlHooks hooks = {
@@ -355,6 +360,8 @@ main (int argc, char **argv)
       return 1;
     }
   d.adapter->ops->set_debug (d.adapter, d.debug);
+  d.persist = ims_persist_new (d.store, d.adapter, d.state, d.config->outboxmax,
+                               d.config->outboxttl);
   for (guint i = 0; i < d.config->peers->len; i++)
     ims_daemon_start_peer (&d, d.config->peers->pdata[i]);
 
@@ -367,7 +374,9 @@ main (int argc, char **argv)
 
   ims_agi_server_free (d.agi);
   ims_control_free (d.control);
+  ims_persist_free (d.persist);
   d.adapter->ops->free (d.adapter);
+  ims_state_close (d.state);
   ims_presence_store_free (d.store);
   ims_config_free (d.config);
   g_main_loop_unref (d.loop);

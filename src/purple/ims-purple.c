@@ -17,6 +17,7 @@
 #include "ims-purple.h"
 
 #include <errno.h>
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <purple.h>
 #include <string.h>
@@ -26,6 +27,7 @@ G_DEFINE_QUARK (ims-purple-error-quark, ims_purple_error)
 #define IMS_PURPLE_UI "imstatusd"
 #define BACKOFF_MIN 1
 #define BACKOFF_MAX 60
+#define PROBE_INTERVAL_S 2
 #define MAX_MESSAGE 65536
 
 typedef struct _ImsPurple ImsPurple;
@@ -38,6 +40,8 @@ typedef struct {
   char *domain;        /* for buddies given without '@' */
   PurpleAccount *account;
   guint reconnect_id;
+  guint probe_id;           /* while waiting to reconnect: is the server back? */
+  GCancellable *probe_cancel;
   guint align_id;
   guint backoff;
   gboolean xmpp;
@@ -308,11 +312,21 @@ ims_purple_connect (ImsPurplePeer *pp)
     purple_account_connect (pp->account);
 }
 
+static void
+ims_purple_stop_probe (ImsPurplePeer *pp)
+{
+  g_clear_handle_id (&pp->probe_id, g_source_remove);
+  if (pp->probe_cancel)
+    g_cancellable_cancel (pp->probe_cancel);
+  g_clear_object (&pp->probe_cancel);
+}
+
 static gboolean
 ims_purple_reconnect_cb (gpointer data)
 {
   ImsPurplePeer *pp = data;
   pp->reconnect_id = 0;
+  ims_purple_stop_probe (pp);
   if (purple_account_is_disconnected (pp->account))
     {
       g_info ("%s: reconnecting", pp->cfg->name);
@@ -321,12 +335,49 @@ ims_purple_reconnect_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+on_purple_probe_done (GObject *src, GAsyncResult *res, gpointer data)
+{
+  g_autoptr (GError) err = NULL;
+  g_autoptr (GSocketConnection) conn =
+      g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (src), res, &err);
+  if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return; /* @data may be gone */
+  ImsPurplePeer *pp = data;
+  if (conn == NULL || pp->reconnect_id == 0)
+    return;
+  g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+  g_info ("%s: the server accepts connections again; reconnecting now", pp->cfg->name);
+  g_clear_handle_id (&pp->reconnect_id, g_source_remove);
+  pp->reconnect_id = g_idle_add (ims_purple_reconnect_cb, pp);
+}
+
+/* The backoff spaces out logins; a bare TCP connect every 2 s costs the
+ * server nothing and ends the wait as soon as it is back. */
+static gboolean
+on_purple_probe (gpointer data)
+{
+  ImsPurplePeer *pp = data;
+  const char *host = pp->cfg->host ? pp->cfg->host : pp->domain;
+  if (host == NULL || (pp->probe_cancel && !g_cancellable_is_cancelled (pp->probe_cancel)))
+    return G_SOURCE_CONTINUE;
+  g_clear_object (&pp->probe_cancel);
+  pp->probe_cancel = g_cancellable_new ();
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_socket_client_set_timeout (client, PROBE_INTERVAL_S);
+  g_socket_client_connect_to_host_async (client, host, pp->cfg->port ? pp->cfg->port : 5222,
+                                         pp->probe_cancel, on_purple_probe_done, pp);
+  return G_SOURCE_CONTINUE;
+}
+
 /* 1 s doubling to 60 s, with +-25 % jitter so many peers do not return in step. */
 static void
 ims_purple_schedule_reconnect (ImsPurplePeer *pp)
 {
   if (pp->reconnect_id)
     return;
+  if (pp->probe_id == 0 && pp->xmpp)
+    pp->probe_id = g_timeout_add_seconds (PROBE_INTERVAL_S, on_purple_probe, pp);
   pp->backoff = pp->backoff ? MIN (pp->backoff * 2, BACKOFF_MAX) : BACKOFF_MIN;
   guint ms = pp->backoff * 1000;
   ms = ms * 3 / 4 + g_random_int_range (0, ms / 2 + 1);
@@ -339,6 +390,7 @@ ims_purple_peer_free (ImsPurplePeer *pp)
 {
   g_clear_handle_id (&pp->reconnect_id, g_source_remove);
   g_clear_handle_id (&pp->align_id, g_source_remove);
+  ims_purple_stop_probe (pp);
   ims_peer_config_free (pp->cfg);
   g_free (pp->prpl);
   g_free (pp->bare);
