@@ -550,6 +550,8 @@ static const KeyDef ims_config_keys[] = {
   P ("cafile", T_PATH, cafile, FALSE),
   P ("cadir", T_PATH, cadir, FALSE),
   P ("resource", T_STRING, resource, FALSE),
+  { "pinginterval", SCOPE_PEER, T_INT, G_STRUCT_OFFSET (ImsPeerConfig, pinginterval), 1, 3600, NULL, FALSE },
+  { "pingtimeout", SCOPE_PEER, T_INT, G_STRUCT_OFFSET (ImsPeerConfig, pingtimeout), 1, 600, NULL, FALSE },
 };
 G_STATIC_ASSERT (IMS_TLS_REQUIRED == 0 && IMS_TLS_OPTIONAL == 1 && IMS_TLS_OFF == 2);
 
@@ -690,6 +692,8 @@ ims_peer_config_new (Section *sec)
   p->line = sec->line;
   p->subscribe = g_ptr_array_new_with_free_func (g_free);
   p->tls = IMS_TLS_REQUIRED;
+  p->pinginterval = 30;
+  p->pingtimeout = 10;
   return p;
 }
 
@@ -899,7 +903,8 @@ ims_peer_config_equal (const ImsPeerConfig *a, const ImsPeerConfig *b)
          && g_strcmp0 (a->statusmessage, b->statusmessage) == 0
          && g_strcmp0 (a->activewhen, b->activewhen) == 0 && g_strcmp0 (a->host, b->host) == 0
          && a->port == b->port && a->tls == b->tls && g_strcmp0 (a->cafile, b->cafile) == 0
-         && g_strcmp0 (a->cadir, b->cadir) == 0 && g_strcmp0 (a->resource, b->resource) == 0;
+         && g_strcmp0 (a->cadir, b->cadir) == 0 && g_strcmp0 (a->resource, b->resource) == 0
+         && a->pinginterval == b->pinginterval && a->pingtimeout == b->pingtimeout;
 }
 
 void

@@ -48,6 +48,8 @@ typedef struct {
   char *cafile;
   char *cadir;
   char *resource;
+  int pinginterval;     /* seconds between XMPP pings (XEP-0199) */
+  int pingtimeout;      /* seconds without an answer before reconnecting */
 } ImsPeerConfig;
 
 typedef struct {

@@ -43,6 +43,11 @@ typedef struct {
   guint probe_id;           /* while waiting to reconnect: is the server back? */
   GCancellable *probe_cancel;
   guint align_id;
+  guint ping_id;            /* every pinginterval while logged in */
+  guint ping_timeout_id;    /* an XEP-0199 ping is unanswered */
+  guint login_timeout_id;   /* connecting, not yet logged in */
+  char *ping_iq_id;
+  guint ping_seq;
   guint backoff;
   gboolean xmpp;
 } ImsPurplePeer;
@@ -300,12 +305,20 @@ ims_purple_set_own_status (ImsPurplePeer *pp)
     purple_account_set_status (pp->account, "available", TRUE, NULL);
 }
 
+static gboolean on_purple_login_timeout (gpointer data);
+
 static void
 ims_purple_connect (ImsPurplePeer *pp)
 {
   /* remember-password is off, so libpurple wiped it at the last disconnect. */
   purple_account_set_password (pp->account, pp->cfg->secret ? pp->cfg->secret : "");
   ims_presence_store_set_peer_state (pp->owner->store, pp->cfg->name, IMS_PEER_CONNECTING, NULL);
+  if (pp->xmpp)
+    {
+      g_clear_handle_id (&pp->login_timeout_id, g_source_remove);
+      pp->login_timeout_id = g_timeout_add_seconds (MAX (30, 3 * pp->cfg->pingtimeout),
+                                                    on_purple_login_timeout, pp);
+    }
   if (!purple_account_get_enabled (pp->account, IMS_PURPLE_UI))
     purple_account_set_enabled (pp->account, IMS_PURPLE_UI, TRUE);
   else
@@ -319,6 +332,69 @@ ims_purple_stop_probe (ImsPurplePeer *pp)
   if (pp->probe_cancel)
     g_cancellable_cancel (pp->probe_cancel);
   g_clear_object (&pp->probe_cancel);
+}
+
+static void
+ims_purple_stop_ping (ImsPurplePeer *pp)
+{
+  g_clear_handle_id (&pp->ping_id, g_source_remove);
+  g_clear_handle_id (&pp->ping_timeout_id, g_source_remove);
+  g_clear_handle_id (&pp->login_timeout_id, g_source_remove);
+  g_clear_pointer (&pp->ping_iq_id, g_free);
+}
+
+/* Raises a network error on the connection, so the usual error path logs
+ * it, marks buddies unknown and reconnects. */
+static void
+ims_purple_network_error (ImsPurplePeer *pp, const char *why)
+{
+  PurpleConnection *gc = purple_account_get_connection (pp->account);
+  ims_purple_stop_ping (pp);
+  if (gc)
+    purple_connection_error_reason (gc, PURPLE_CONNECTION_ERROR_NETWORK_ERROR, why);
+}
+
+static gboolean
+on_purple_ping_timeout (gpointer data)
+{
+  ImsPurplePeer *pp = data;
+  pp->ping_timeout_id = 0;
+  g_autofree char *why = g_strdup_printf ("no answer to an XMPP ping within %d s",
+                                          pp->cfg->pingtimeout);
+  ims_purple_network_error (pp, why);
+  return G_SOURCE_REMOVE;
+}
+
+/* XEP-0199 to our own server: a server that stops answering without
+ * closing TCP (frozen, or a dead NAT path) is found within
+ * pinginterval + pingtimeout seconds. */
+static gboolean
+on_purple_ping (gpointer data)
+{
+  ImsPurplePeer *pp = data;
+  PurpleConnection *gc = purple_account_get_connection (pp->account);
+  if (gc == NULL || !PURPLE_CONNECTION_IS_CONNECTED (gc) || pp->ping_timeout_id)
+    return G_SOURCE_CONTINUE;
+  PurplePluginProtocolInfo *info = PURPLE_PLUGIN_PROTOCOL_INFO (purple_connection_get_prpl (gc));
+  if (info->send_raw == NULL)
+    return G_SOURCE_CONTINUE;
+  g_free (pp->ping_iq_id);
+  pp->ping_iq_id = g_strdup_printf ("imsping%u", ++pp->ping_seq);
+  g_autofree char *iq = g_strdup_printf ("<iq type='get' id='%s' to='%s'>"
+                                         "<ping xmlns='urn:xmpp:ping'/></iq>",
+                                         pp->ping_iq_id, pp->domain);
+  info->send_raw (gc, iq, strlen (iq));
+  pp->ping_timeout_id = g_timeout_add_seconds (pp->cfg->pingtimeout, on_purple_ping_timeout, pp);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_purple_login_timeout (gpointer data)
+{
+  ImsPurplePeer *pp = data;
+  pp->login_timeout_id = 0;
+  ims_purple_network_error (pp, "login did not finish in time");
+  return G_SOURCE_REMOVE;
 }
 
 static gboolean
@@ -391,6 +467,7 @@ ims_purple_peer_free (ImsPurplePeer *pp)
   g_clear_handle_id (&pp->reconnect_id, g_source_remove);
   g_clear_handle_id (&pp->align_id, g_source_remove);
   ims_purple_stop_probe (pp);
+  ims_purple_stop_ping (pp);
   ims_peer_config_free (pp->cfg);
   g_free (pp->prpl);
   g_free (pp->bare);
@@ -462,6 +539,9 @@ on_purple_signed_on (PurpleConnection *gc, gpointer data)
   if (pp == NULL)
     return;
   pp->backoff = 0;
+  ims_purple_stop_ping (pp);
+  if (pp->xmpp)
+    pp->ping_id = g_timeout_add_seconds (pp->cfg->pinginterval, on_purple_ping, pp);
   g_message ("%s: logged in as %s", pp->cfg->name, pp->bare);
   ims_presence_store_set_peer_state (pp->owner->store, pp->cfg->name, IMS_PEER_REGISTERED, NULL);
   ims_purple_set_own_status (pp);
@@ -476,6 +556,7 @@ on_purple_connection_error (PurpleConnection *gc, PurpleConnectionError err, con
   ImsPurplePeer *pp = ims_purple_peer_for_gc (gc);
   if (pp == NULL)
     return;
+  ims_purple_stop_ping (pp);
   g_autofree char *safe = ims_text_for_log (desc ? desc : "unknown error", 200);
   g_autofree char *reason = NULL;
   if (err >= PURPLE_CONNECTION_ERROR_CERT_NOT_PROVIDED && err <= PURPLE_CONNECTION_ERROR_CERT_OTHER_ERROR)
@@ -651,6 +732,16 @@ on_jabber_receiving_xmlnode (PurpleConnection *gc, xmlnode **packet, gpointer da
   if (pp == NULL || packet == NULL || *packet == NULL)
     return;
   xmlnode *node = *packet;
+  if (pp->ping_iq_id && g_str_equal (node->name, "iq")
+      && g_strcmp0 (xmlnode_get_attrib (node, "id"), pp->ping_iq_id) == 0)
+    {
+      /* Answered (a result, or an error from a server without XEP-0199:
+       * either way it is alive).  Drop it: prpl-jabber did not ask. */
+      g_clear_handle_id (&pp->ping_timeout_id, g_source_remove);
+      xmlnode_free (node);
+      *packet = NULL;
+      return;
+    }
   if (g_str_equal (node->name, "presence"))
     ims_purple_on_presence (pp, node);
   else if (g_str_equal (node->name, "iq"))

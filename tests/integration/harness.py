@@ -276,11 +276,20 @@ class Daemon:
             self.proc = subprocess.Popen([IMSTATUSD, "-f", "-d", str(debug), "-c", self.conf],
                                          stdout=subprocess.DEVNULL, stderr=log)
         if wait:
-            wait_for(lambda: os.path.exists(self.socket) or self.proc.poll() is not None, 15,
+            wait_for(lambda: self._socket_answers() or self.proc.poll() is not None, 15,
                      what="the control socket")
             if self.proc.poll() is not None:
                 raise RuntimeError(f"imstatusd exited {self.proc.returncode}: {self.read_log()}")
         return self
+
+    def _socket_answers(self):
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+                c.settimeout(1)
+                c.connect(self.socket)
+                return c.recv(32).startswith(b"%imstatus ")
+        except OSError:
+            return False
 
     def read_log(self):
         with open(self.log, "rb") as f:
