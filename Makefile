@@ -12,7 +12,7 @@ DEBS = build-essential meson ninja-build pkg-config \
        python3 python3-pytest python3-slixmpp \
        clang libclang-rt-14-dev
 
-.PHONY: all deps build check unit integration fuzz demo clean
+.PHONY: all deps build check unit integration fuzz asan demo clean
 
 all: build
 
@@ -37,24 +37,56 @@ unit: build
 integration: build
 	$(PYTHON) -m pytest -q tests/integration
 
-# libFuzzer harnesses (clang); `make fuzz FUZZ_SECONDS=600` for a long run.
-FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/config $$(pkg-config --cflags glib-2.0)
-FUZZ_LIBS = $$(pkg-config --libs glib-2.0)
-$(BUILD)/fuzz-config: tests/fuzz/fuzz-config.c src/config/ims-config.c src/config/ims-config.h
-	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz-config.c src/config/ims-config.c $(FUZZ_LIBS)
+# libFuzzer harnesses (clang): `make fuzz FUZZ_SECONDS=600` for a long run.
+# A crash leaves crash-* in $(BUILD)/fuzz-out; keep it as a regression input
+# in tests/fuzz/corpus/<harness>/.
+FUZZERS = config agi control
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+  -Isrc/config -Isrc/store -Isrc/agi -Isrc/control -Isrc/net \
+  $$(pkg-config --cflags glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0)
+FUZZ_LIBS = $$(pkg-config --libs glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0)
+FUZZ_SRC_config = src/config/ims-config.c
+FUZZ_SRC_agi = src/agi/ims-agi-proto.c
+FUZZ_SRC_control = src/control/ims-control.c src/config/ims-config.c \
+  src/store/ims-presence-store.c src/net/ims-line-conn.c
 
-fuzz: build $(BUILD)/fuzz-config
-	mkdir -p $(BUILD)/fuzz-corpus/config
-	$(BUILD)/fuzz-config -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
-	  $(BUILD)/fuzz-corpus/config tests/fuzz/corpus/config
+$(BUILD)/fuzz-%: tests/fuzz/fuzz-%.c $(wildcard src/*/*.c src/*/*.h)
+	@mkdir -p $(BUILD)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) $(FUZZ_LIBS)
+
+fuzz: $(addprefix $(BUILD)/fuzz-,$(FUZZERS))
+	@for f in $(FUZZERS); do \
+	  mkdir -p $(BUILD)/fuzz-corpus/$$f $(BUILD)/fuzz-out; \
+	  echo "fuzz-$$f: $(FUZZ_SECONDS) s"; \
+	  $(BUILD)/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 \
+	    -artifact_prefix=$(BUILD)/fuzz-out/$$f- -print_final_stats=1 \
+	    $(BUILD)/fuzz-corpus/$$f tests/fuzz/corpus/$$f 2>$(BUILD)/fuzz-out/$$f.log \
+	    || { tail -40 $(BUILD)/fuzz-out/$$f.log; exit 1; }; \
+	  grep -E "stat::number_of_executed_units" $(BUILD)/fuzz-out/$$f.log; \
+	done
+
+# The same code built with AddressSanitizer and UndefinedBehaviorSanitizer;
+# any report aborts the process and fails the test that ran it.
+ASAN_BUILD = $(BUILD)-asan
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false \
+	  -Dc_args=-fno-sanitize-recover=all
+
+asan: $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  meson test -C $(ASAN_BUILD) --print-errorlogs
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  IMS_BUILD=$(ASAN_BUILD) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 check: deps build
 	meson test -C $(BUILD) --print-errorlogs
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 	$(PYTHON) -m pytest -q tests/integration
+	$(MAKE) --no-print-directory asan
 
 demo: deps build
 	$(PYTHON) demo/demo.py
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -487,6 +487,7 @@ ims_agi_server_new (const char *bind, GPtrArray *allow, guint timeout_s, const I
   g_autoptr (GSocketAddress) sa =
       g_inet_socket_address_new (ia, g_network_address_get_port (G_NETWORK_ADDRESS (na)));
   GSocketService *service = g_socket_service_new ();
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (service), 512);
   if (!g_socket_listener_add_address (G_SOCKET_LISTENER (service), sa, G_SOCKET_TYPE_STREAM,
                                       G_SOCKET_PROTOCOL_TCP, NULL, NULL, error))
     {
@@ -494,7 +495,6 @@ ims_agi_server_new (const char *bind, GPtrArray *allow, guint timeout_s, const I
       g_object_unref (service);
       return NULL;
     }
-  g_socket_listener_set_backlog (G_SOCKET_LISTENER (service), 512);
   ImsAgiServer *srv = g_new0 (ImsAgiServer, 1);
   srv->hooks = *hooks;
   srv->service = service;

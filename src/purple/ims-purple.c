@@ -41,7 +41,7 @@ typedef struct {
   PurpleAccount *account;
   guint reconnect_id;
   guint probe_id;           /* while waiting to reconnect: is the server back? */
-  GCancellable *probe_cancel;
+  struct _ProbeCtx *probe;  /* the TCP probe in flight, if any */
   guint align_id;
   guint ping_id;            /* every pinginterval while logged in */
   guint ping_timeout_id;    /* an XEP-0199 ping is unanswered */
@@ -325,13 +325,23 @@ ims_purple_connect (ImsPurplePeer *pp)
     purple_account_connect (pp->account);
 }
 
+/* Owned by the async connect; pp is cleared when the peer no longer wants
+ * the answer, so the callback never touches a freed peer. */
+typedef struct _ProbeCtx {
+  ImsPurplePeer *pp;
+  GCancellable *cancel;
+} ProbeCtx;
+
 static void
 ims_purple_stop_probe (ImsPurplePeer *pp)
 {
   g_clear_handle_id (&pp->probe_id, g_source_remove);
-  if (pp->probe_cancel)
-    g_cancellable_cancel (pp->probe_cancel);
-  g_clear_object (&pp->probe_cancel);
+  if (pp->probe)
+    {
+      pp->probe->pp = NULL;
+      g_cancellable_cancel (pp->probe->cancel);
+      pp->probe = NULL;
+    }
 }
 
 static void
@@ -414,15 +424,19 @@ ims_purple_reconnect_cb (gpointer data)
 static void
 on_purple_probe_done (GObject *src, GAsyncResult *res, gpointer data)
 {
-  g_autoptr (GError) err = NULL;
+  ProbeCtx *ctx = data;
+  ImsPurplePeer *pp = ctx->pp;
   g_autoptr (GSocketConnection) conn =
-      g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (src), res, &err);
-  if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return; /* @data may be gone */
-  ImsPurplePeer *pp = data;
+      g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (src), res, NULL);
+  g_object_unref (ctx->cancel);
+  g_free (ctx);
+  if (conn)
+    g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+  if (pp == NULL)
+    return;
+  pp->probe = NULL;
   if (conn == NULL || pp->reconnect_id == 0)
     return;
-  g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
   g_info ("%s: the server accepts connections again; reconnecting now", pp->cfg->name);
   g_clear_handle_id (&pp->reconnect_id, g_source_remove);
   pp->reconnect_id = g_idle_add (ims_purple_reconnect_cb, pp);
@@ -435,14 +449,15 @@ on_purple_probe (gpointer data)
 {
   ImsPurplePeer *pp = data;
   const char *host = pp->cfg->host ? pp->cfg->host : pp->domain;
-  if (host == NULL || (pp->probe_cancel && !g_cancellable_is_cancelled (pp->probe_cancel)))
+  if (host == NULL || pp->probe != NULL)
     return G_SOURCE_CONTINUE;
-  g_clear_object (&pp->probe_cancel);
-  pp->probe_cancel = g_cancellable_new ();
+  pp->probe = g_new0 (ProbeCtx, 1);
+  pp->probe->pp = pp;
+  pp->probe->cancel = g_cancellable_new ();
   g_autoptr (GSocketClient) client = g_socket_client_new ();
   g_socket_client_set_timeout (client, PROBE_INTERVAL_S);
   g_socket_client_connect_to_host_async (client, host, pp->cfg->port ? pp->cfg->port : 5222,
-                                         pp->probe_cancel, on_purple_probe_done, pp);
+                                         pp->probe->cancel, on_purple_probe_done, pp->probe);
   return G_SOURCE_CONTINUE;
 }
 
@@ -983,9 +998,18 @@ ims_purple_send (ImsAdapter *adapter, const char *name, const char *to, const ch
                    name);
       return FALSE;
     }
-  /* prpl-jabber reads the text as HTML: escape it so '<' and '&' arrive as typed. */
+  /* prpl-jabber reads the text as HTML: escape it so '<' and '&' arrive as typed.
+   * It also expects a conversation to exist; a short-lived one, so nothing
+   * accumulates per recipient. */
   g_autofree char *html = g_markup_escape_text (text, -1);
+  PurpleConversation *conv =
+      purple_find_conversation_with_account (PURPLE_CONV_TYPE_IM, to, pp->account);
+  gboolean temporary = conv == NULL;
+  if (temporary)
+    conv = purple_conversation_new (PURPLE_CONV_TYPE_IM, pp->account, to);
   int r = serv_send_im (gc, to, html, 0);
+  if (temporary)
+    purple_conversation_destroy (conv);
   if (r < 0)
     {
       g_set_error (error, IMS_PURPLE_ERROR, IMS_PURPLE_ERROR_SEND, "sending failed (%d)", r);
@@ -1013,7 +1037,8 @@ ims_purple_free (ImsAdapter *adapter)
     {
       ImsPurplePeer *pp = v;
       g_message ("%s: logging out", pp->cfg->name);
-      purple_account_disconnect (pp->account);
+      if (!purple_account_is_disconnected (pp->account))
+        purple_account_disconnect (pp->account);
       /* Keep the account (no password stored) so the next start reuses it. */
       purple_account_set_enabled (pp->account, IMS_PURPLE_UI, FALSE);
     }

@@ -57,6 +57,10 @@ def daemon(tmp_path):
     yield make
     for d in made:
         d.stop()
+    for d in made:
+        log = d.read_log() if os.path.exists(d.log) else ""
+        for marker in ("ERROR: AddressSanitizer", "runtime error:", "CRITICAL", "ERROR: LeakSanitizer"):
+            assert marker not in log, f"{marker} in {d.log}:\n{log[-3000:]}"
 
 
 @pytest.fixture

@@ -1,0 +1,111 @@
+/* Unit tests for the state database: schema, last seen, outbox, damage. */
+#include "ims-state.h"
+
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <string.h>
+
+static char *
+tmpdir (void)
+{
+  return g_dir_make_tmp ("ims-state-XXXXXX", NULL);
+}
+
+static void
+rmdir_all (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *n;
+  while (d && (n = g_dir_read_name (d)))
+    {
+      g_autofree char *p = g_build_filename (dir, n, NULL);
+      g_unlink (p);
+    }
+  g_rmdir (dir);
+}
+
+static void
+test_lastseen_and_outbox (void)
+{
+  g_autofree char *dir = tmpdir ();
+  g_autoptr (GError) err = NULL;
+  {
+    g_autoptr (ImsState) st = ims_state_open (dir, &err);
+    g_assert_no_error (err);
+    g_assert_true (ims_state_set_lastseen (st, "aim1", "b@x", 100, &err));
+    g_assert_true (ims_state_set_lastseen (st, "aim1", "b@x", 200, &err));
+    for (int i = 0; i < 3; i++)
+      {
+        g_autofree char *t = g_strdup_printf ("m%d", i);
+        g_assert_true (ims_state_outbox_add (st, "aim1", "b@x", t, 1000 + i, 3, &err));
+      }
+    g_assert_false (ims_state_outbox_add (st, "aim1", "b@x", "over", 2000, 3, &err));
+    g_assert_error (err, IMS_STATE_ERROR, IMS_STATE_ERROR_FULL);
+    g_clear_error (&err);
+  }
+  /* Reopened: everything is still there, in order. */
+  g_autoptr (ImsState) st = ims_state_open (dir, &err);
+  g_assert_no_error (err);
+  g_autoptr (GHashTable) seen = ims_state_get_lastseen (st, "aim1", &err);
+  g_assert_cmpint (*(gint64 *) g_hash_table_lookup (seen, "b@x"), ==, 200);
+  g_autoptr (GPtrArray) msgs = ims_state_outbox_list (st, "aim1", &err);
+  g_assert_cmpuint (msgs->len, ==, 3);
+  ImsOutboxMessage *m0 = msgs->pdata[0];
+  g_assert_cmpstr (m0->text, ==, "m0");
+  g_assert_true (ims_state_outbox_mark (st, m0->id, IMS_OUTBOX_SENDING, &err));
+  g_assert_true (ims_state_outbox_delete (st, ((ImsOutboxMessage *) msgs->pdata[1])->id, &err));
+  g_autoptr (GPtrArray) left = ims_state_outbox_list (st, NULL, &err);
+  g_assert_cmpuint (left->len, ==, 2);
+  g_assert_cmpint (((ImsOutboxMessage *) left->pdata[0])->state, ==, IMS_OUTBOX_SENDING);
+  g_assert_cmpuint (ims_state_outbox_count (st), ==, 2);
+  ims_state_close (g_steal_pointer (&st));
+  rmdir_all (dir);
+}
+
+static void
+test_migrate_from_v1 (void)
+{
+  g_autofree char *dir = tmpdir ();
+  g_autofree char *path = g_build_filename (dir, IMS_STATE_FILE, NULL);
+  sqlite3 *db;
+  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "CREATE TABLE lastseen (peer TEXT NOT NULL, buddy TEXT NOT "
+                                     "NULL, at INTEGER NOT NULL, PRIMARY KEY (peer, buddy)) "
+                                     "WITHOUT ROWID; INSERT INTO lastseen VALUES ('p','b',42);"
+                                     "PRAGMA user_version = 1;",
+                                 NULL, NULL, NULL),
+                   ==, SQLITE_OK);
+  sqlite3_close (db);
+  g_autoptr (GError) err = NULL;
+  g_autoptr (ImsState) st = ims_state_open (dir, &err);
+  g_assert_no_error (err);
+  g_autoptr (GHashTable) seen = ims_state_get_lastseen (st, "p", &err);
+  g_assert_cmpint (*(gint64 *) g_hash_table_lookup (seen, "b"), ==, 42);
+  g_assert_true (ims_state_outbox_add (st, "p", "b", "t", 1, 10, &err));
+  ims_state_close (g_steal_pointer (&st));
+  rmdir_all (dir);
+}
+
+static void
+test_damaged (void)
+{
+  g_autofree char *dir = tmpdir ();
+  g_autofree char *path = g_build_filename (dir, IMS_STATE_FILE, NULL);
+  g_assert_true (g_file_set_contents (path, "not a database, not at all; really not", -1, NULL));
+  g_autoptr (GError) err = NULL;
+  g_assert_null (ims_state_open (dir, &err));
+  g_assert_error (err, IMS_STATE_ERROR, IMS_STATE_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (err->message, path));
+  g_assert_nonnull (strstr (err->message, "move the file away"));
+  rmdir_all (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/state/lastseen-outbox", test_lastseen_and_outbox);
+  g_test_add_func ("/state/migrate-v1", test_migrate_from_v1);
+  g_test_add_func ("/state/damaged", test_damaged);
+  return g_test_run ();
+}
