@@ -535,6 +535,7 @@ static const KeyDef ims_config_keys[] = {
   { "agiallow", SCOPE_GENERAL, T_LIST, G_STRUCT_OFFSET (ImsConfig, agiallow), 0, 0, " \t|\"'", FALSE },
   { "agitimeout", SCOPE_GENERAL, T_INT, G_STRUCT_OFFSET (ImsConfig, agitimeout), 1, 3600, NULL, FALSE },
   { "outboxttl", SCOPE_GENERAL, T_INT, G_STRUCT_OFFSET (ImsConfig, outboxttl), 1, 604800, NULL, FALSE },
+  { "controltimeout", SCOPE_GENERAL, T_INT, G_STRUCT_OFFSET (ImsConfig, controltimeout), 1, 3600, NULL, FALSE },
   { "outboxmax", SCOPE_GENERAL, T_INT, G_STRUCT_OFFSET (ImsConfig, outboxmax), 1, 1000000, NULL, FALSE },
   P ("username", T_STRING, username, TRUE),
   P ("secret", T_STRING, secret, FALSE),
@@ -674,6 +675,8 @@ ims_config_finish_defaults (ImsConfig *c)
     c->outboxttl = 600;
   if (c->outboxmax == 0)
     c->outboxmax = 1000;
+  if (c->controltimeout == 0)
+    c->controltimeout = 60;
   if (c->agibind == NULL)
     c->agibind = g_strdup ("127.0.0.1:4573");
   if (c->agiallow->len == 0)

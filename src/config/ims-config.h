@@ -61,6 +61,7 @@ typedef struct {
   int agitimeout;       /* seconds a FastAGI client may stay silent */
   int outboxttl;        /* seconds a queued IMSend is kept */
   int outboxmax;        /* messages the outbox holds at most */
+  int controltimeout;   /* seconds an idle imctl connection is kept */
   GPtrArray *peers;     /* ImsPeerConfig*, in file order */
   GPtrArray *warnings;  /* char*, "file: message"; not fatal */
 } ImsConfig;

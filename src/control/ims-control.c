@@ -488,6 +488,7 @@ struct _ImsControl {
   ImsControlHooks hooks;
   GSocketService *service;
   GList *clients;
+  guint idle_timeout_s;
 };
 
 typedef struct {
@@ -539,7 +540,7 @@ on_client_event (ImsLineConn *lc, ImsLineEvent ev, const char *line, gsize len, 
       ims_client_reply (c, FALSE, "command line too long");
       break;
     case IMS_LINE_EVENT_TIMEOUT:
-      g_debug ("control client idle for %d s; closing", IMS_CONTROL_IDLE_TIMEOUT_S);
+      g_debug ("control client idle for %u s; closing", c->owner ? c->owner->idle_timeout_s : 0);
       ims_client_reply (c, FALSE, "timeout: no command");
       break;
     case IMS_LINE_EVENT_CLOSED:
@@ -564,7 +565,7 @@ on_control_incoming (GSocketService *service, GSocketConnection *conn, GObject *
   Client *c = g_new0 (Client, 1);
   c->owner = self;
   self->clients = g_list_prepend (self->clients, c);
-  c->lc = ims_line_conn_new (conn, IMS_CONTROL_MAX_LINE, IMS_CONTROL_IDLE_TIMEOUT_S * 1000,
+  c->lc = ims_line_conn_new (conn, IMS_CONTROL_MAX_LINE, self->idle_timeout_s * 1000,
                              on_client_event, c);
   g_autofree char *hello = g_strdup_printf ("%%imstatus %d\n", IMS_CONTROL_VERSION);
   ims_line_conn_write (c->lc, hello, strlen (hello));
@@ -584,7 +585,8 @@ ims_control_live (const char *path)
 }
 
 ImsControl *
-ims_control_new (const char *path, const ImsControlHooks *hooks, GError **error)
+ims_control_new (const char *path, guint idle_timeout_s, const ImsControlHooks *hooks,
+                 GError **error)
 {
   if (g_file_test (path, G_FILE_TEST_EXISTS))
     {
@@ -620,6 +622,7 @@ ims_control_new (const char *path, const ImsControlHooks *hooks, GError **error)
   ImsControl *self = g_new0 (ImsControl, 1);
   self->path = g_strdup (path);
   self->hooks = *hooks;
+  self->idle_timeout_s = idle_timeout_s;
   self->service = service;
   g_signal_connect (service, "incoming", G_CALLBACK (on_control_incoming), self);
   g_socket_service_start (service);

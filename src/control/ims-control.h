@@ -19,7 +19,6 @@ G_BEGIN_DECLS
 #define IMS_CONTROL_VERSION 1
 #define IMS_CONTROL_MAX_LINE 65536
 #define IMS_CONTROL_MAX_CLIENTS 32
-#define IMS_CONTROL_IDLE_TIMEOUT_S 60
 
 #define IMS_CONTROL_ERROR (ims_control_error_quark ())
 GQuark ims_control_error_quark (void);
@@ -47,7 +46,8 @@ typedef struct _ImsControl ImsControl;
 
 /* Binds @path (0660).  Refuses when a live daemon answers there; removes a
  * stale socket file. */
-ImsControl *ims_control_new (const char *path, const ImsControlHooks *hooks, GError **error);
+ImsControl *ims_control_new (const char *path, guint idle_timeout_s, const ImsControlHooks *hooks,
+                             GError **error);
 void ims_control_free (ImsControl *control);
 
 /* Runs one command line and returns its output; FALSE + @error for a bad

@@ -334,7 +334,7 @@ main (int argc, char **argv)
     .set_debug = ims_daemon_set_debug,
     .user_data = &d,
   };
-  d.control = ims_control_new (d.config->controlsocket, &hooks, &err);
+  d.control = ims_control_new (d.config->controlsocket, d.config->controltimeout, &hooks, &err);
   if (d.control == NULL)
     {
       g_critical ("%s", err->message);

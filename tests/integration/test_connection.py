@@ -165,3 +165,45 @@ def test_imctl_cannot_reach(tmp_path):
                        capture_output=True, text=True, timeout=10)
     assert r.returncode != 0
     assert r.stderr.startswith(f"imctl: cannot reach imstatusd at {tmp_path}/none.sock: ")
+
+
+def test_control_socket_garbage_huge_and_silent(prosody, robot, daemon):
+    """Bad control clients get an error or a timeout; others are not disturbed."""
+    import socket as s_
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody), general_extra="controltimeout = 2")
+    d.wait_peer("aim1", "Registered")
+
+    def client():
+        c = s_.socket(s_.AF_UNIX, s_.SOCK_STREAM)
+        c.settimeout(10)
+        c.connect(d.socket)
+        f = c.makefile("rb")
+        assert f.readline() == b"%imstatus 1\n"
+        return c, f
+
+    def reply(f):
+        lines = [f.readline()]
+        while not lines[-1].startswith((b"%end", b"%error")) and lines[-1]:
+            lines.append(f.readline())
+        return lines
+
+    silent, sf = client()
+    g, gf = client()
+    g.sendall(b"\x00\xff garbage\n")
+    r = reply(gf)
+    assert r[0].startswith(b"%begin") and r[-1].startswith(b"%error")
+    g.sendall(b"frobnicate now\n")
+    assert b"unknown command 'frobnicate'" in b"".join(reply(gf))
+    h, hf = client()
+    h.sendall(b"x" * 70000)
+    r = reply(hf)
+    assert r[1] == b"command line too long\n" and r[-1].startswith(b"%error")
+    assert hf.readline() == b""  # and the connection is closed
+    # A well-behaved client is served meanwhile, on the same daemon.
+    assert d.peer("aim1")["status"] == "Registered"
+    # The silent one is told and dropped after controltimeout.
+    r = reply(sf)
+    assert r[1] == b"timeout: no command\n"
+    assert sf.readline() == b""
+    for c in (silent, g, h):
+        c.close()
