@@ -511,7 +511,7 @@ ims_lexer_inherit (Lexer *lx, Section *sec, Section *from, GPtrArray *out, guint
 /* ---- the key table ---- */
 
 typedef enum { SCOPE_GENERAL, SCOPE_PEER } Scope;
-typedef enum { T_STRING, T_PATH, T_INT, T_ENUM, T_LIST, T_NAME } KeyType;
+typedef enum { T_STRING, T_PATH, T_INT, T_ENUM, T_LIST, T_NAME, T_DEVICE } KeyType;
 
 typedef struct {
   const char *name;
@@ -536,12 +536,24 @@ static const KeyDef ims_config_keys[] = {
   { "agitimeout", SCOPE_GENERAL, T_INT, G_STRUCT_OFFSET (ImsConfig, agitimeout), 1, 3600, NULL, FALSE },
   { "outboxttl", SCOPE_GENERAL, T_INT, G_STRUCT_OFFSET (ImsConfig, outboxttl), 1, 604800, NULL, FALSE },
   { "controltimeout", SCOPE_GENERAL, T_INT, G_STRUCT_OFFSET (ImsConfig, controltimeout), 1, 3600, NULL, FALSE },
+  G ("amihost", T_NAME, amihost),
+  { "amiport", SCOPE_GENERAL, T_INT, G_STRUCT_OFFSET (ImsConfig, amiport), 1, 65535, NULL, FALSE },
+  G ("amiuser", T_NAME, amiuser),
+  G ("amisecret", T_STRING, amisecret),
+  G ("spooldir", T_PATH, spooldir),
   { "outboxmax", SCOPE_GENERAL, T_INT, G_STRUCT_OFFSET (ImsConfig, outboxmax), 1, 1000000, NULL, FALSE },
   P ("username", T_STRING, username, TRUE),
   P ("secret", T_STRING, secret, FALSE),
   P ("type", T_NAME, type, TRUE),
   P ("statusmessage", T_STRING, statusmessage, FALSE),
-  P ("activewhen", T_STRING, activewhen, FALSE),
+  P ("activewhen", T_DEVICE, activewhen, FALSE),
+  P ("phone", T_DEVICE, phone, FALSE),
+  P ("busymessage", T_STRING, busymessage, FALSE),
+  { "dialallow", SCOPE_PEER, T_LIST, G_STRUCT_OFFSET (ImsPeerConfig, dialallow), 0, 0,
+    " \t/|\"';", FALSE },
+  P ("dialsecret", T_STRING, dialsecret, FALSE),
+  P ("dialfrom", T_DEVICE, dialfrom, FALSE),
+  P ("dialcontext", T_NAME, dialcontext, FALSE),
   { "subscribe", SCOPE_PEER, T_LIST, G_STRUCT_OFFSET (ImsPeerConfig, subscribe), 0, 0,
     " \t/|\"'", FALSE },
   P ("host", T_NAME, host, FALSE),
@@ -590,9 +602,11 @@ ims_config_apply (const KeyDef *k, gpointer base, const char *value, gboolean *s
     case T_STRING:
     case T_PATH:
     case T_NAME:
+    case T_DEVICE:
       if (*value == '\0')
         return g_strdup_printf ("%s: empty value", k->name);
-      if (k->type == T_NAME && !ims_config_is_name (value, "_-.:"))
+      if ((k->type == T_NAME && !ims_config_is_name (value, "_-.:"))
+          || (k->type == T_DEVICE && !ims_config_is_name (value, "_-.:/@+")))
         {
           g_autofree char *q = ims_config_quote (value);
           return g_strdup_printf ("%s: bad value %s", k->name, q);
@@ -677,6 +691,10 @@ ims_config_finish_defaults (ImsConfig *c)
     c->outboxmax = 1000;
   if (c->controltimeout == 0)
     c->controltimeout = 60;
+  if (c->amiport == 0)
+    c->amiport = 5038;
+  if (c->spooldir == NULL)
+    c->spooldir = g_strdup ("/var/spool/asterisk/outgoing");
   if (c->agibind == NULL)
     c->agibind = g_strdup ("127.0.0.1:4573");
   if (c->agiallow->len == 0)
@@ -694,6 +712,7 @@ ims_peer_config_new (Section *sec)
   p->file = g_strdup (sec->file);
   p->line = sec->line;
   p->subscribe = g_ptr_array_new_with_free_func (g_free);
+  p->dialallow = g_ptr_array_new_with_free_func (g_free);
   p->tls = IMS_TLS_REQUIRED;
   p->pinginterval = 30;
   p->pingtimeout = 10;
@@ -755,6 +774,10 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
 
   if (general)
     return;
+  /* Keys that only make sense together. */
+  if (peer->dialallow->len && (!peer->dialsecret || !peer->dialfrom || !peer->dialcontext))
+    ims_lexer_error (lx, sec->file, sec->line,
+                     "peer [%s]: dialallow needs dialsecret, dialfrom and dialcontext", sec->name);
   for (gsize i = 0; i < G_N_ELEMENTS (ims_config_keys); i++)
     if (ims_config_keys[i].scope == SCOPE_PEER && ims_config_keys[i].required && !seen[i])
       ims_lexer_error (lx, sec->file, sec->line, "peer [%s] has no '%s'", sec->name,
@@ -819,6 +842,17 @@ ims_config_parse (const char *path, const char *text, gsize len, GError **error)
     }
   g_hash_table_unref (names);
   ims_config_finish_defaults (c);
+  if (c->amihost && (!c->amiuser || !c->amisecret))
+    ims_lexer_error (&lx, path, 0, "[general] amihost needs amiuser and amisecret");
+  for (guint i = 0; i < c->peers->len && !c->amihost; i++)
+    {
+      ImsPeerConfig *p = c->peers->pdata[i];
+      if (ims_peer_config_has_activewhen_device (p) || p->phone)
+        ims_lexer_error (&lx, p->file, p->line,
+                         "peer [%s]: %s needs the AMI settings in [general] (amihost, amiuser, "
+                         "amisecret)",
+                         p->name, p->phone ? "phone" : "activewhen");
+    }
   ims_config_check_secret_files (&lx);
 
   gboolean ok = ims_lexer_take_errors (&lx, error);
@@ -868,6 +902,14 @@ ims_peer_config_free (ImsPeerConfig *p)
   g_free (p->cafile);
   g_free (p->cadir);
   g_free (p->resource);
+  g_free (p->phone);
+  g_free (p->busymessage);
+  g_clear_pointer (&p->dialallow, g_ptr_array_unref);
+  if (p->dialsecret)
+    memset (p->dialsecret, 0, strlen (p->dialsecret));
+  g_free (p->dialsecret);
+  g_free (p->dialfrom);
+  g_free (p->dialcontext);
   g_free (p);
 }
 
@@ -890,24 +932,43 @@ ims_peer_config_copy (const ImsPeerConfig *p)
   c->cafile = g_strdup (p->cafile);
   c->cadir = g_strdup (p->cadir);
   c->resource = g_strdup (p->resource);
+  c->phone = g_strdup (p->phone);
+  c->busymessage = g_strdup (p->busymessage);
+  c->dialallow = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < p->dialallow->len; i++)
+    g_ptr_array_add (c->dialallow, g_strdup (p->dialallow->pdata[i]));
+  c->dialsecret = g_strdup (p->dialsecret);
+  c->dialfrom = g_strdup (p->dialfrom);
+  c->dialcontext = g_strdup (p->dialcontext);
   return c;
+}
+
+static gboolean
+ims_config_list_equal (const GPtrArray *a, const GPtrArray *b)
+{
+  if (a->len != b->len)
+    return FALSE;
+  for (guint i = 0; i < a->len; i++)
+    if (!g_str_equal (a->pdata[i], b->pdata[i]))
+      return FALSE;
+  return TRUE;
 }
 
 gboolean
 ims_peer_config_equal (const ImsPeerConfig *a, const ImsPeerConfig *b)
 {
-  if (a->subscribe->len != b->subscribe->len)
-    return FALSE;
-  for (guint i = 0; i < a->subscribe->len; i++)
-    if (!g_str_equal (a->subscribe->pdata[i], b->subscribe->pdata[i]))
-      return FALSE;
-  return g_str_equal (a->name, b->name) && g_strcmp0 (a->username, b->username) == 0
+  return ims_config_list_equal (a->subscribe, b->subscribe) && g_str_equal (a->name, b->name) && g_strcmp0 (a->username, b->username) == 0
          && g_strcmp0 (a->secret, b->secret) == 0 && g_strcmp0 (a->type, b->type) == 0
          && g_strcmp0 (a->statusmessage, b->statusmessage) == 0
          && g_strcmp0 (a->activewhen, b->activewhen) == 0 && g_strcmp0 (a->host, b->host) == 0
          && a->port == b->port && a->tls == b->tls && g_strcmp0 (a->cafile, b->cafile) == 0
          && g_strcmp0 (a->cadir, b->cadir) == 0 && g_strcmp0 (a->resource, b->resource) == 0
-         && a->pinginterval == b->pinginterval && a->pingtimeout == b->pingtimeout;
+         && a->pinginterval == b->pinginterval && a->pingtimeout == b->pingtimeout
+         && g_strcmp0 (a->phone, b->phone) == 0 && g_strcmp0 (a->busymessage, b->busymessage) == 0
+         && g_strcmp0 (a->dialsecret, b->dialsecret) == 0
+         && g_strcmp0 (a->dialfrom, b->dialfrom) == 0
+         && g_strcmp0 (a->dialcontext, b->dialcontext) == 0
+         && ims_config_list_equal (a->dialallow, b->dialallow);
 }
 
 void
@@ -920,9 +981,21 @@ ims_config_free (ImsConfig *c)
   g_free (c->statedir);
   g_free (c->agibind);
   g_clear_pointer (&c->agiallow, g_ptr_array_unref);
+  g_free (c->amihost);
+  g_free (c->amiuser);
+  if (c->amisecret)
+    memset (c->amisecret, 0, strlen (c->amisecret));
+  g_free (c->amisecret);
+  g_free (c->spooldir);
   g_clear_pointer (&c->peers, g_ptr_array_unref);
   g_clear_pointer (&c->warnings, g_ptr_array_unref);
   g_free (c);
+}
+
+gboolean
+ims_peer_config_has_activewhen_device (const ImsPeerConfig *p)
+{
+  return p->activewhen && g_ascii_strcasecmp (p->activewhen, "always") != 0;
 }
 
 const ImsPeerConfig *

@@ -48,6 +48,12 @@ typedef struct {
   char *cafile;
   char *cadir;
   char *resource;
+  char *phone;          /* device whose state becomes the IM status */
+  char *busymessage;
+  GPtrArray *dialallow; /* char*, ids that may ask for click-to-dial */
+  char *dialsecret;
+  char *dialfrom;       /* the local phone rung first */
+  char *dialcontext;    /* where the target is dialled */
   int pinginterval;     /* seconds between XMPP pings (XEP-0199) */
   int pingtimeout;      /* seconds without an answer before reconnecting */
 } ImsPeerConfig;
@@ -62,6 +68,11 @@ typedef struct {
   int outboxttl;        /* seconds a queued IMSend is kept */
   int outboxmax;        /* messages the outbox holds at most */
   int controltimeout;   /* seconds an idle imctl connection is kept */
+  char *amihost;        /* NULL: no AMI */
+  int amiport;
+  char *amiuser;
+  char *amisecret;
+  char *spooldir;       /* Asterisk's outgoing call-file spool */
   GPtrArray *peers;     /* ImsPeerConfig*, in file order */
   GPtrArray *warnings;  /* char*, "file: message"; not fatal */
 } ImsConfig;
@@ -73,6 +84,9 @@ void ims_config_free (ImsConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImsConfig, ims_config_free)
 
 const ImsPeerConfig *ims_config_find_peer (const ImsConfig *config, const char *name);
+/* TRUE when activewhen names a device rather than "always". */
+gboolean ims_peer_config_has_activewhen_device (const ImsPeerConfig *peer);
+
 /* TRUE when both describe the same login: a reload keeps such a peer connected. */
 gboolean ims_peer_config_equal (const ImsPeerConfig *a, const ImsPeerConfig *b);
 ImsPeerConfig *ims_peer_config_copy (const ImsPeerConfig *peer);

@@ -220,6 +220,19 @@ ims_line_conn_new (GSocketConnection *connection, gsize max_line, guint idle_tim
   return c;
 }
 
+static void
+ims_line_conn_ignore (ImsLineConn *conn, ImsLineEvent event, const char *line, gsize len,
+                      gpointer user_data)
+{
+}
+
+void
+ims_line_conn_set_handler (ImsLineConn *c, ImsLineEventFunc func, gpointer user_data)
+{
+  c->func = func ? func : ims_line_conn_ignore;
+  c->user_data = user_data;
+}
+
 const char *
 ims_line_conn_peer (ImsLineConn *c)
 {

@@ -30,6 +30,8 @@ void ims_line_conn_write (ImsLineConn *conn, const char *data, gsize len);
 void ims_line_conn_close_after_write (ImsLineConn *conn);
 /* Closes now; CLOSED is delivered from the main loop, not from inside this call. */
 void ims_line_conn_close (ImsLineConn *conn);
+/* Events go to @func/@user_data from now on (NULL func: dropped). */
+void ims_line_conn_set_handler (ImsLineConn *conn, ImsLineEventFunc func, gpointer user_data);
 /* The peer's address as text ("127.0.0.1:40000"), for logs (transfer none). */
 const char *ims_line_conn_peer (ImsLineConn *conn);
 GInetAddress *ims_line_conn_peer_address (ImsLineConn *conn);

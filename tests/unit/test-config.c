@@ -55,6 +55,13 @@ static const ErrorCase error_cases[] = {
     "im.conf:4: peer [aim2] logs in as the same account as [aim1]" },
   { "section-twice", PEER PEER, "im.conf:4: section [aim1] defined twice (first at im.conf:1)" },
   { "value-long", NULL, "im.conf:4: statusmessage: value longer than 1024 bytes" },
+  { "activewhen-no-ami", PEER "activewhen = PJSIP/jimmy\n",
+    "im.conf:1: peer [aim1]: activewhen needs the AMI settings in [general]" },
+  { "phone-no-ami", PEER "phone = PJSIP/jimmy\n", "im.conf:1: peer [aim1]: phone needs the AMI" },
+  { "ami-no-user", "[general]\namihost = 127.0.0.1\n", "[general] amihost needs amiuser and amisecret" },
+  { "dial-incomplete", PEER "dialallow = boss@example.org\n",
+    "im.conf:1: peer [aim1]: dialallow needs dialsecret, dialfrom and dialcontext" },
+  { "device-bad", PEER "phone = PJSIP/a b\n", "im.conf:4: phone: bad value 'PJSIP/a b'" },
 };
 
 static char *
@@ -136,6 +143,7 @@ static const char seed_conf[] =
     "; im.conf\r\n"
     "[general]\r\n"
     "statedir => /var/lib/imstatus ; comment\r\n"
+    "amihost = 127.0.0.1\r\namiuser = imstatus\r\namisecret = \"s3cret;x\"\r\n"
     "\r\n"
     "[aim1]\r\n"
     "username=pinkys-asterisk\r\n"
@@ -165,6 +173,9 @@ test_seed_forms (void)
   g_assert_cmpstr (p->statusmessage, ==,
                    "Pinky Caruthers Phone Presense Robot - no inbound; please. \"quoted\"");
   g_assert_cmpstr (p->activewhen, ==, "SIP/jimmy");
+  g_assert_cmpstr (c->amisecret, ==, "s3cret;x");
+  g_assert_cmpint (c->amiport, ==, 5038);
+  g_assert_cmpstr (c->spooldir, ==, "/var/spool/asterisk/outgoing");
   g_assert_cmpuint (p->subscribe->len, ==, 3);
   g_assert_cmpstr (p->subscribe->pdata[0], ==, "buckaroo");
   g_assert_cmpstr (p->subscribe->pdata[1], ==, "janedoe");
@@ -172,7 +183,7 @@ test_seed_forms (void)
   g_assert_cmpint (p->port, ==, 5222);
   g_assert_cmpint (p->tls, ==, IMS_TLS_OPTIONAL);
   g_assert_cmpstr (p->file, ==, "seed.conf");
-  g_assert_cmpuint (p->line, ==, 5);
+  g_assert_cmpuint (p->line, ==, 8);
 }
 
 static void

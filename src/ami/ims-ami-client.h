@@ -1,0 +1,42 @@
+/* ims-ami-client: one AMI session to Asterisk, kept up with backoff, with the
+ * device states re-read (DeviceStateList) after every login.
+ */
+#pragma once
+
+#include "ims-ami-proto.h"
+
+G_BEGIN_DECLS
+
+typedef struct _ImsAmiClient ImsAmiClient;
+
+typedef enum {
+  IMS_AMI_DOWN,       /* not connected; retrying */
+  IMS_AMI_UP,         /* logged in, device states in sync */
+  IMS_AMI_AUTHFAIL,   /* wrong amiuser/amisecret: not retried until reload */
+} ImsAmiState;
+
+typedef struct {
+  /* A device's state changed ("PJSIP/jimmy", "INUSE"), or was listed. */
+  void (*device) (const char *device, const char *state, gpointer user_data);
+  /* The session went up or down. */
+  void (*state) (ImsAmiState state, const char *reason, gpointer user_data);
+  gpointer user_data;
+} ImsAmiHooks;
+
+/* The final answer to an action: the Response (or, for an async Originate,
+ * the OriginateResponse event); NULL when the session was lost first. */
+typedef void (*ImsAmiReplyFunc) (const ImsAmiMessage *reply, gpointer user_data);
+
+ImsAmiClient *ims_ami_client_new (const char *host, int port, const char *user,
+                                  const char *secret, const ImsAmiHooks *hooks);
+void ims_ami_client_free (ImsAmiClient *client);
+ImsAmiState ims_ami_client_state (ImsAmiClient *client);
+
+/* Sends an action; @func gets its reply.  With @wait_event (e.g.
+ * "OriginateResponse") the event carrying the same ActionID is the reply.
+ * FALSE + error when not logged in or a value is unsafe. */
+gboolean ims_ami_client_send (ImsAmiClient *client, const char *action,
+                              const char *const *headers, const char *wait_event,
+                              ImsAmiReplyFunc func, gpointer user_data, GError **error);
+
+G_END_DECLS
