@@ -20,6 +20,7 @@
 #include "ims-persist.h"
 #include "ims-presence-store.h"
 #include "ims-state.h"
+#include "ims-telephony.h"
 #include "ims-purple.h"
 
 
@@ -32,6 +33,7 @@ typedef struct {
   ImsAgiServer *agi;
   ImsState *state;
   ImsPersist *persist;
+  ImsTelephony *tel;
   GMainLoop *loop;
   int debug;
   gboolean foreground;
@@ -90,9 +92,17 @@ static void
 ims_daemon_start_peer (ImsDaemon *d, const ImsPeerConfig *p)
 {
   g_autofree char *why = NULL;
-  if (d->adapter->ops->supports (d->adapter, p->type, &why))
+  if (!ims_telephony_peer_allowed (d->tel, p, &why))
+    {
+      g_message ("%s: staying logged out: %s", p->name, why);
+      ims_presence_store_add_peer (d->store, p->name, p->username, NULL);
+      ims_presence_store_set_watched (d->store, p->name, p->subscribe);
+      ims_presence_store_set_peer_state (d->store, p->name, IMS_PEER_UNREGISTERED, why);
+    }
+  else if (d->adapter->ops->supports (d->adapter, p->type, &why))
     {
       d->adapter->ops->peer_start (d->adapter, p);
+      ims_telephony_apply_phone (d->tel, p);
     }
   else
     {
@@ -109,6 +119,26 @@ ims_daemon_stop_peer (ImsDaemon *d, const char *name)
 {
   d->adapter->ops->peer_stop (d->adapter, name);
   ims_presence_store_remove_peer (d->store, name);
+}
+
+/* activewhen's device came or went: log the peer in or out. */
+static void
+on_daemon_activewhen (gpointer data, const char *name)
+{
+  ImsDaemon *d = data;
+  const ImsPeerConfig *p = ims_config_find_peer (d->config, name);
+  if (p == NULL)
+    return;
+  g_autofree char *why = NULL;
+  gboolean allowed = ims_telephony_peer_allowed (d->tel, p, &why);
+  gboolean out = ims_presence_store_get_peer_state (d->store, name, NULL) == IMS_PEER_UNREGISTERED;
+  if (allowed == out)
+    {
+      ims_daemon_stop_peer (d, name);
+      ims_daemon_start_peer (d, p);
+    }
+  else if (!allowed)
+    ims_presence_store_set_peer_state (d->store, name, IMS_PEER_UNREGISTERED, why);
 }
 
 static gboolean
@@ -164,6 +194,7 @@ ims_daemon_reload (gpointer data, GError **error)
     }
   ims_config_free (d->config);
   d->config = g_steal_pointer (&fresh);
+  ims_telephony_set_config (d->tel, d->config);
   ims_persist_set_limits (d->persist, d->config->outboxmax, d->config->outboxttl);
   g_message ("reloaded %s: %u peers kept, %u changed, %u added, %u removed", d->config_path, kept,
              changed, added, removed);
@@ -212,8 +243,9 @@ ims_daemon_set_debug (gpointer data, int level)
 static void
 on_daemon_message (const char *peer, const char *from, const char *text, gpointer data)
 {
-  /* Received IMs become AMI UserEvents once the AMI client exists; until
-   * then the adapter has logged them (escaped). */
+  ImsDaemon *d = data;
+  if (d->tel)
+    ims_telephony_on_message (d->tel, peer, from, text);
 }
 
 /* ---- signals ---- */
@@ -362,6 +394,8 @@ main (int argc, char **argv)
   d.adapter->ops->set_debug (d.adapter, d.debug);
   d.persist = ims_persist_new (d.store, d.adapter, d.state, d.config->outboxmax,
                                d.config->outboxttl);
+  ImsTelephonyHooks tel_hooks = { .activewhen_changed = on_daemon_activewhen, .user_data = &d };
+  d.tel = ims_telephony_new (d.config, d.store, d.adapter, &tel_hooks);
   for (guint i = 0; i < d.config->peers->len; i++)
     ims_daemon_start_peer (&d, d.config->peers->pdata[i]);
 
@@ -374,6 +408,7 @@ main (int argc, char **argv)
 
   ims_agi_server_free (d.agi);
   ims_control_free (d.control);
+  ims_telephony_free (d.tel);
   ims_persist_free (d.persist);
   d.adapter->ops->free (d.adapter);
   ims_state_close (d.state);

@@ -50,6 +50,8 @@ typedef struct {
   guint ping_seq;
   guint backoff;
   gboolean xmpp;
+  gboolean busy;            /* the phone is in use: show dnd with busy_message */
+  char *busy_message;
 } ImsPurplePeer;
 
 struct _ImsPurple {
@@ -298,11 +300,14 @@ ims_purple_bare (const char *jid)
 static void
 ims_purple_set_own_status (ImsPurplePeer *pp)
 {
-  const char *msg = pp->cfg->statusmessage;
+  const char *id = pp->busy ? (pp->xmpp ? "dnd" : "unavailable") : "available";
+  const char *msg = pp->busy ? pp->busy_message : pp->cfg->statusmessage;
+  if (purple_account_get_status (pp->account, id) == NULL)
+    id = pp->busy ? "away" : "available";
   if (msg)
-    purple_account_set_status (pp->account, "available", TRUE, "message", msg, NULL);
+    purple_account_set_status (pp->account, id, TRUE, "message", msg, NULL);
   else
-    purple_account_set_status (pp->account, "available", TRUE, NULL);
+    purple_account_set_status (pp->account, id, TRUE, NULL);
 }
 
 static gboolean on_purple_login_timeout (gpointer data);
@@ -484,6 +489,7 @@ ims_purple_peer_free (ImsPurplePeer *pp)
   ims_purple_stop_probe (pp);
   ims_purple_stop_ping (pp);
   ims_peer_config_free (pp->cfg);
+  g_free (pp->busy_message);
   g_free (pp->prpl);
   g_free (pp->bare);
   g_free (pp->domain);
@@ -804,7 +810,8 @@ on_purple_receiving_im (PurpleAccount *account, char **sender, char **message,
   if (strlen (plain) > MAX_MESSAGE)
     plain[MAX_MESSAGE] = '\0';
   g_autofree char *s1 = ims_text_for_log (bare, 256);
-  g_autofree char *s2 = ims_text_for_log (plain, 200);
+  g_autofree char *red = ims_purple_redact (plain, pp->owner->secrets);
+  g_autofree char *s2 = ims_text_for_log (red, 200);
   g_info ("%s: IM from %s: %s", pp->cfg->name, s1, s2);
   if (pp->owner->on_message)
     pp->owner->on_message (pp->cfg->name, bare, plain, pp->owner->user_data);
@@ -955,6 +962,8 @@ ims_purple_peer_start (ImsAdapter *adapter, const ImsPeerConfig *cfg)
   g_hash_table_insert (self->by_account, pp->account, pp);
   if (cfg->secret)
     g_ptr_array_add (self->secrets, g_strdup (cfg->secret));
+  if (cfg->dialsecret)
+    g_ptr_array_add (self->secrets, g_strdup (cfg->dialsecret));
 
   ims_presence_store_add_peer (self->store, cfg->name, pp->bare, pp->domain);
   ims_presence_store_set_watched (self->store, cfg->name, cfg->subscribe);
@@ -1019,6 +1028,20 @@ ims_purple_send (ImsAdapter *adapter, const char *name, const char *to, const ch
 }
 
 static void
+ims_purple_set_busy (ImsAdapter *adapter, const char *name, gboolean busy, const char *message)
+{
+  ImsPurple *self = (ImsPurple *) adapter;
+  ImsPurplePeer *pp = g_hash_table_lookup (self->peers, name);
+  if (pp == NULL || (pp->busy == busy && g_strcmp0 (pp->busy_message, message) == 0))
+    return;
+  pp->busy = busy;
+  g_free (pp->busy_message);
+  pp->busy_message = g_strdup (message);
+  g_info ("%s: own status now %s", name, busy ? "busy" : "available");
+  ims_purple_set_own_status (pp);
+}
+
+static void
 ims_purple_set_debug (ImsAdapter *adapter, int level)
 {
   ImsPurple *self = (ImsPurple *) adapter;
@@ -1057,6 +1080,7 @@ static const ImsAdapterOps ims_purple_ops = {
   .peer_start = ims_purple_peer_start,
   .peer_stop = ims_purple_peer_stop,
   .send = ims_purple_send,
+  .set_busy = ims_purple_set_busy,
   .set_debug = ims_purple_set_debug,
   .free = ims_purple_free,
 };

@@ -29,6 +29,9 @@ typedef struct {
   /* Send @text to @to (full id) from @peer; FALSE if it cannot go now. */
   gboolean (*send) (ImsAdapter *self, const char *peer, const char *to, const char *text,
                     GError **error);
+  /* The peer's own presence: available with its statusmessage, or busy
+   * (XMPP dnd) with @message.  Kept across reconnects. */
+  void (*set_busy) (ImsAdapter *self, const char *peer, gboolean busy, const char *message);
   /* 0 = off, 1 = protocol events, 2 = raw traffic (secrets redacted). */
   void (*set_debug) (ImsAdapter *self, int level);
   /* Log every peer out and release everything. */

@@ -1,0 +1,452 @@
+/* ims-telephony: see the header.  Click-to-dial is the dangerous part: an IM
+ * can make the PBX place a call.  So: only senders in dialallow, only with
+ * dialsecret (compared in constant time), only a strictly checked target,
+ * rate-limited; refusals are logged and tell the sender nothing useful;
+ * strangers get no answer at all.
+ */
+#define G_LOG_DOMAIN "ims-ami"
+
+#include "ims-telephony.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "ims-ami-client.h"
+
+#define MAX_USEREVENT_BODY 1000
+#define DIAL_TIMEOUT_MS "30000"
+
+struct _ImsTelephony {
+  const ImsConfig *config;
+  ImsPresenceStore *store;
+  ImsAdapter *adapter;
+  ImsTelephonyHooks hooks;
+  ImsAmiClient *ami;
+  char *ami_key;           /* host/port/user/secret the client was made with */
+  GHashTable *devices;     /* device -> state */
+  GHashTable *attempts;    /* "peer\nsender" -> GArray of gint64 (monotonic s) */
+  guint callfile_seq;
+};
+
+typedef struct {
+  ImsTelephony *tel;
+  char *peer;
+  char *from;
+  char *target;
+} DialJob;
+
+gboolean
+ims_device_state_available (const char *state)
+{
+  return state && g_strcmp0 (state, "UNAVAILABLE") != 0 && g_strcmp0 (state, "INVALID") != 0
+         && g_strcmp0 (state, "UNKNOWN") != 0;
+}
+
+gboolean
+ims_device_state_busy (const char *state)
+{
+  static const char *const busy[] = { "INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD" };
+  for (gsize i = 0; state && i < G_N_ELEMENTS (busy); i++)
+    if (g_str_equal (state, busy[i]))
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+ims_dial_target_parse (const char *t, char **exten)
+{
+  static const char *const schemes[] = { "sip:", "sips:", "tel:", "iax2:", "h323:" };
+  gsize n = t ? strlen (t) : 0;
+  if (n == 0 || n > 200)
+    return FALSE;
+  const char *p = t[0] == '+' ? t + 1 : t;
+  if (*p && strspn (p, "0123456789") == strlen (p) && strlen (p) <= 32)
+    {
+      *exten = g_strdup (t);
+      return TRUE;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (schemes); i++)
+    if (g_ascii_strncasecmp (t, schemes[i], strlen (schemes[i])) == 0)
+      {
+        const char *rest = t + strlen (schemes[i]);
+        if (*rest == '\0'
+            || strspn (rest, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789@.+_*#=-")
+                   != strlen (rest))
+          return FALSE;
+        *exten = g_strdup ("uri");
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static const ImsPeerConfig *
+ims_tel_peer (ImsTelephony *tel, const char *name)
+{
+  return ims_config_find_peer (tel->config, name);
+}
+
+gboolean
+ims_telephony_peer_allowed (ImsTelephony *tel, const ImsPeerConfig *p, char **why)
+{
+  if (!ims_peer_config_has_activewhen_device (p))
+    return TRUE;
+  const char *st = g_hash_table_lookup (tel->devices, p->activewhen);
+  if (ims_device_state_available (st))
+    return TRUE;
+  *why = st ? g_strdup_printf ("activewhen %s is %s", p->activewhen, st)
+            : g_strdup_printf ("activewhen %s: state not known yet (AMI)", p->activewhen);
+  return FALSE;
+}
+
+void
+ims_telephony_apply_phone (ImsTelephony *tel, const ImsPeerConfig *p)
+{
+  if (p->phone == NULL)
+    return;
+  gboolean busy = ims_device_state_busy (g_hash_table_lookup (tel->devices, p->phone));
+  tel->adapter->ops->set_busy (tel->adapter, p->name, busy,
+                               p->busymessage ? p->busymessage : p->statusmessage);
+}
+
+/* ---- AMI ---- */
+
+static void
+on_tel_device (const char *device, const char *state, gpointer data)
+{
+  ImsTelephony *tel = data;
+  const char *old = g_hash_table_lookup (tel->devices, device);
+  if (g_strcmp0 (old, state) == 0)
+    return;
+  gboolean was_available = ims_device_state_available (old);
+  g_autofree char *d = ims_text_for_log (device, 80);
+  g_autofree char *s = ims_text_for_log (state, 40);
+  g_info ("device %s is %s", d, s);
+  g_hash_table_insert (tel->devices, g_strdup (device), g_strdup (state));
+  for (guint i = 0; i < tel->config->peers->len; i++)
+    {
+      const ImsPeerConfig *p = tel->config->peers->pdata[i];
+      if (p->phone && g_str_equal (p->phone, device))
+        ims_telephony_apply_phone (tel, p);
+      if (ims_peer_config_has_activewhen_device (p) && g_str_equal (p->activewhen, device)
+          && was_available != ims_device_state_available (state) && tel->hooks.activewhen_changed)
+        tel->hooks.activewhen_changed (tel->hooks.user_data, p->name);
+    }
+}
+
+static void
+on_tel_ami_state (ImsAmiState state, const char *reason, gpointer data)
+{
+  if (state == IMS_AMI_AUTHFAIL)
+    g_warning ("AMI: login refused (%s)", reason ? reason : "?");
+  else if (state == IMS_AMI_DOWN)
+    g_info ("AMI: down (%s); device states kept until it is back", reason ? reason : "?");
+}
+
+static char *
+ims_tel_ami_key (const ImsConfig *c)
+{
+  return c->amihost ? g_strdup_printf ("%s\n%d\n%s\n%s", c->amihost, c->amiport, c->amiuser,
+                                       c->amisecret)
+                    : NULL;
+}
+
+void
+ims_telephony_set_config (ImsTelephony *tel, const ImsConfig *config)
+{
+  tel->config = config;
+  g_autofree char *key = ims_tel_ami_key (config);
+  if (g_strcmp0 (key, tel->ami_key) == 0)
+    return;
+  g_clear_pointer (&tel->ami, ims_ami_client_free);
+  g_free (tel->ami_key);
+  tel->ami_key = g_steal_pointer (&key);
+  if (config->amihost)
+    {
+      ImsAmiHooks h = { on_tel_device, on_tel_ami_state, tel };
+      tel->ami = ims_ami_client_new (config->amihost, config->amiport, config->amiuser,
+                                     config->amisecret, &h);
+    }
+}
+
+/* ---- click-to-dial ---- */
+
+static void
+ims_tel_reply (ImsTelephony *tel, const char *peer, const char *to, const char *text)
+{
+  g_autoptr (GError) err = NULL;
+  if (!tel->adapter->ops->send (tel->adapter, peer, to, text, &err))
+    g_info ("%s: could not answer %s: %s", peer, to, err->message);
+}
+
+static void
+ims_dial_job_free (DialJob *j)
+{
+  g_free (j->peer);
+  g_free (j->from);
+  g_free (j->target);
+  g_free (j);
+}
+
+static const char *
+ims_tel_reason (const char *reason)
+{
+  /* OriginateResponse Reason (agi-B06): 0 failure, 1 hung up, 3 no answer,
+   * 4 answered, 5 busy, 8 congestion. */
+  if (g_strcmp0 (reason, "5") == 0)
+    return "your phone is busy";
+  if (g_strcmp0 (reason, "3") == 0)
+    return "your phone did not answer";
+  if (g_strcmp0 (reason, "8") == 0)
+    return "the line is congested";
+  return "the call could not be placed";
+}
+
+static void
+on_tel_originate (const ImsAmiMessage *reply, gpointer data)
+{
+  DialJob *j = data;
+  const char *resp = reply ? ims_ami_message_get (reply, "Response") : NULL;
+  const char *reason = reply ? ims_ami_message_get (reply, "Reason") : NULL;
+  g_autofree char *target = ims_text_for_log (j->target, 80);
+  if (resp && g_ascii_strcasecmp (resp, "Success") == 0)
+    {
+      g_message ("%s: click-to-dial for %s to %s: your phone answered", j->peer, j->from, target);
+      g_autofree char *t = g_strdup_printf ("Your phone rang and answered; connecting you to %s.",
+                                            j->target);
+      ims_tel_reply (j->tel, j->peer, j->from, t);
+    }
+  else
+    {
+      const char *why = reply ? ims_tel_reason (reason) : "the telephone system went away";
+      g_message ("%s: click-to-dial for %s to %s failed: %s (Reason %s)", j->peer, j->from,
+                 target, why, reason ? reason : "-");
+      g_autofree char *t = g_strdup_printf ("The call to %s did not go through: %s.", j->target, why);
+      ims_tel_reply (j->tel, j->peer, j->from, t);
+    }
+  ims_dial_job_free (j);
+}
+
+/* A call file as Asterisk reads them (callfile-*): "Key: value" lines; ';'
+ * starts a comment unless written "\;".  Written elsewhere, then renamed into
+ * the spool, so Asterisk never sees half a file. */
+static gboolean
+ims_tel_callfile (ImsTelephony *tel, const ImsPeerConfig *p, const char *exten, const char *target,
+                  GError **error)
+{
+  const char *spool = tel->config->spooldir;
+  g_autofree char *parent = g_path_get_dirname (spool);
+  g_autofree char *tmpdir = g_build_filename (parent, "tmp", NULL);
+  if (g_mkdir_with_parents (tmpdir, 0750) != 0 || !g_file_test (spool, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
+                   "spooldir %s (or %s) is not a usable directory", spool, tmpdir);
+      return FALSE;
+    }
+  g_auto (GStrv) esc = g_strsplit (target, ";", -1);
+  g_autofree char *target_esc = g_strjoinv ("\\;", esc);
+  g_autofree char *text = g_strdup_printf ("Channel: %s\n"
+                                           "CallerID: \"IM click-to-dial\" <%s>\n"
+                                           "Context: %s\n"
+                                           "Extension: %s\n"
+                                           "Priority: 1\n"
+                                           "Setvar: IMSTATUS_DIAL=%s\n"
+                                           "MaxRetries: 0\n"
+                                           "WaitTime: 30\n"
+                                           "Archive: no\n",
+                                           p->dialfrom, g_str_equal (exten, "uri") ? "" : exten,
+                                           p->dialcontext, exten, target_esc);
+  g_autofree char *name = g_strdup_printf ("imstatus-%" G_GINT64_FORMAT "-%d-%u.call",
+                                           g_get_real_time () / G_USEC_PER_SEC, (int) getpid (),
+                                           ++tel->callfile_seq);
+  g_autofree char *tmp = g_build_filename (tmpdir, name, NULL);
+  g_autofree char *dst = g_build_filename (spool, name, NULL);
+  if (!g_file_set_contents_full (tmp, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0640, error))
+    return FALSE;
+  if (g_rename (tmp, dst) != 0)
+    {
+      int e = errno;
+      g_unlink (tmp);
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "cannot move %s into %s: %s",
+                   tmp, spool, g_strerror (e));
+      return FALSE;
+    }
+  g_message ("%s: click-to-dial call file %s", p->name, dst);
+  return TRUE;
+}
+
+/* At most IMS_DIAL_RATE_PER_MINUTE requests a minute per sender. */
+static gboolean
+ims_tel_rate_ok (ImsTelephony *tel, const char *peer, const char *from)
+{
+  g_autofree char *key = g_strconcat (peer, "\n", from, NULL);
+  GArray *times = g_hash_table_lookup (tel->attempts, key);
+  if (times == NULL)
+    {
+      times = g_array_new (FALSE, FALSE, sizeof (gint64));
+      g_hash_table_insert (tel->attempts, g_steal_pointer (&key), times);
+    }
+  gint64 now = g_get_monotonic_time () / G_USEC_PER_SEC;
+  while (times->len && g_array_index (times, gint64, 0) <= now - 60)
+    g_array_remove_index (times, 0);
+  if (times->len >= IMS_DIAL_RATE_PER_MINUTE)
+    return FALSE;
+  g_array_append_val (times, now);
+  return TRUE;
+}
+
+static gboolean
+ims_tel_secret_ok (const char *given, const char *secret)
+{
+  gsize a = strlen (given), b = strlen (secret);
+  guchar diff = a != b;
+  for (gsize i = 0; i < MAX (a, b); i++)
+    diff |= (guchar) (i < a ? given[i] : 0) ^ (guchar) (i < b ? secret[i] : 0);
+  return diff == 0;
+}
+
+static gboolean
+ims_tel_allowed_sender (const ImsPeerConfig *p, const char *from)
+{
+  for (guint i = 0; i < p->dialallow->len; i++)
+    if (g_ascii_strcasecmp (p->dialallow->pdata[i], from) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+ims_tel_dial (ImsTelephony *tel, const ImsPeerConfig *p, const char *from, char **words)
+{
+  g_autofree char *who = ims_text_for_log (from, 128);
+  if (!ims_tel_allowed_sender (p, from))
+    {
+      /* No answer: a stranger learns nothing, not even that dialing exists. */
+      g_warning ("%s: refused click-to-dial from %s: not in dialallow", p->name, who);
+      return;
+    }
+  if (!ims_tel_rate_ok (tel, p->name, from))
+    {
+      g_warning ("%s: refused click-to-dial from %s: more than %d requests a minute", p->name, who,
+                 IMS_DIAL_RATE_PER_MINUTE);
+      ims_tel_reply (tel, p->name, from, "Not accepted.");
+      return;
+    }
+  const char *secret = words[1], *target = secret ? words[2] : NULL;
+  g_autofree char *exten = NULL;
+  if (secret == NULL || target == NULL || words[3] != NULL
+      || !ims_tel_secret_ok (secret, p->dialsecret))
+    {
+      g_warning ("%s: refused click-to-dial from %s: wrong secret or form", p->name, who);
+      ims_tel_reply (tel, p->name, from, "Not accepted.");
+      return;
+    }
+  if (!ims_dial_target_parse (target, &exten))
+    {
+      g_autofree char *t = ims_text_for_log (target, 80);
+      g_warning ("%s: refused click-to-dial from %s: bad target '%s'", p->name, who, t);
+      ims_tel_reply (tel, p->name, from,
+                     "Not accepted: dial <secret> <number or sip:/tel: URI>.");
+      return;
+    }
+  g_autofree char *t = ims_text_for_log (target, 80);
+  if (tel->ami == NULL)
+    {
+      g_autoptr (GError) err = NULL;
+      if (ims_tel_callfile (tel, p, exten, target, &err))
+        {
+          g_autofree char *m = g_strdup_printf ("Calling your phone now; answer it to be "
+                                                "connected to %s.", target);
+          ims_tel_reply (tel, p->name, from, m);
+        }
+      else
+        {
+          g_warning ("%s: click-to-dial for %s to %s: %s", p->name, who, t, err->message);
+          ims_tel_reply (tel, p->name, from, "The call could not be placed.");
+        }
+      return;
+    }
+  g_autofree char *var = g_strdup_printf ("IMSTATUS_DIAL=%s", target);
+  g_autofree char *cid = g_strdup_printf ("\"IM click-to-dial\" <%s>",
+                                          g_str_equal (exten, "uri") ? "" : exten);
+  const char *h[] = { "Channel", p->dialfrom, "Context", p->dialcontext, "Exten", exten,
+                      "Priority", "1", "CallerID", cid, "Variable", var,
+                      "Timeout", DIAL_TIMEOUT_MS, "Async", "true", NULL };
+  DialJob *j = g_new0 (DialJob, 1);
+  j->tel = tel;
+  j->peer = g_strdup (p->name);
+  j->from = g_strdup (from);
+  j->target = g_strdup (target);
+  g_autoptr (GError) err = NULL;
+  if (!ims_ami_client_send (tel->ami, "Originate", h, "OriginateResponse", on_tel_originate, j,
+                            &err))
+    {
+      g_warning ("%s: click-to-dial for %s to %s: %s", p->name, who, t, err->message);
+      ims_tel_reply (tel, p->name, from, "The telephone system is not reachable; try later.");
+      ims_dial_job_free (j);
+      return;
+    }
+  g_message ("%s: click-to-dial for %s: ringing %s for %s", p->name, who, p->dialfrom, t);
+}
+
+static void
+ims_tel_user_event (ImsTelephony *tel, const char *peer, const char *from, const char *text)
+{
+  if (tel->ami == NULL || ims_ami_client_state (tel->ami) != IMS_AMI_UP)
+    return;
+  g_autofree char *f = ims_ami_escape_value (from, 256);
+  g_autofree char *b = ims_ami_escape_value (text, MAX_USEREVENT_BODY);
+  const char *h[] = { "UserEvent", "IMReceived", "Peer", peer, "From", f, "Body", b, NULL };
+  g_autoptr (GError) err = NULL;
+  if (!ims_ami_client_send (tel->ami, "UserEvent", h, NULL, NULL, NULL, &err))
+    g_info ("AMI UserEvent not sent: %s", err->message);
+}
+
+void
+ims_telephony_on_message (ImsTelephony *tel, const char *peer, const char *from, const char *text)
+{
+  const ImsPeerConfig *p = ims_tel_peer (tel, peer);
+  if (p == NULL)
+    return;
+  g_auto (GStrv) words = g_strsplit_set (text, " \t\r\n", -1);
+  /* Drop the empty words of repeated blanks. */
+  guint n = 0;
+  for (guint i = 0; words[i]; i++)
+    if (*words[i])
+      words[n++] = words[i];
+    else
+      g_free (words[i]);
+  words[n] = NULL;
+  if (n > 0 && p->dialallow->len && g_ascii_strcasecmp (words[0], "dial") == 0)
+    {
+      ims_tel_dial (tel, p, from, words);
+      return;
+    }
+  ims_tel_user_event (tel, peer, from, text);
+}
+
+ImsTelephony *
+ims_telephony_new (const ImsConfig *config, ImsPresenceStore *store, ImsAdapter *adapter,
+                   const ImsTelephonyHooks *hooks)
+{
+  ImsTelephony *tel = g_new0 (ImsTelephony, 1);
+  tel->store = store;
+  tel->adapter = adapter;
+  tel->hooks = *hooks;
+  tel->devices = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  tel->attempts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) g_array_unref);
+  ims_telephony_set_config (tel, config);
+  return tel;
+}
+
+void
+ims_telephony_free (ImsTelephony *tel)
+{
+  if (tel == NULL)
+    return;
+  g_clear_pointer (&tel->ami, ims_ami_client_free);
+  g_free (tel->ami_key);
+  g_hash_table_unref (tel->devices);
+  g_hash_table_unref (tel->attempts);
+  g_free (tel);
+}

@@ -1,0 +1,45 @@
+/* ims-telephony: two-way presence with Asterisk (DESIGN.md "Telephony
+ * presence").  From AMI device states: which peers may be logged in
+ * (activewhen) and whether a peer shows busy (phone).  From IMs: click-to-dial
+ * (AMI Originate, or a call file when there is no AMI) and UserEvents for
+ * everything else.
+ */
+#pragma once
+
+#include "ims-adapter.h"
+
+G_BEGIN_DECLS
+
+#define IMS_DIAL_RATE_PER_MINUTE 5
+
+typedef struct _ImsTelephony ImsTelephony;
+
+typedef struct {
+  /* activewhen of @peer may have changed: start or stop it. */
+  void (*activewhen_changed) (gpointer user_data, const char *peer);
+  gpointer user_data;
+} ImsTelephonyHooks;
+
+ImsTelephony *ims_telephony_new (const ImsConfig *config, ImsPresenceStore *store,
+                                 ImsAdapter *adapter, const ImsTelephonyHooks *hooks);
+void ims_telephony_free (ImsTelephony *tel);
+/* After a reload: new peer settings; a changed AMI login reconnects. */
+void ims_telephony_set_config (ImsTelephony *tel, const ImsConfig *config);
+
+/* May @peer be logged in now?  If not, *why says why (for Unregistered). */
+gboolean ims_telephony_peer_allowed (ImsTelephony *tel, const ImsPeerConfig *peer, char **why);
+/* Applies the phone's current state to @peer's own status. */
+void ims_telephony_apply_phone (ImsTelephony *tel, const ImsPeerConfig *peer);
+/* An IM that arrived for @peer: a click-to-dial command or a UserEvent. */
+void ims_telephony_on_message (ImsTelephony *tel, const char *peer, const char *from,
+                               const char *text);
+
+/* Device state words that mean "registered"/"in a call" (exposed for tests). */
+gboolean ims_device_state_available (const char *state);
+gboolean ims_device_state_busy (const char *state);
+/* A dial target: digits (with an optional leading '+'), or a sip:, sips:,
+ * tel:, iax2: or h323: URI of a strict character set.  *exten gets what goes
+ * into the dialplan's extension ("uri" for URIs). */
+gboolean ims_dial_target_parse (const char *target, char **exten);
+
+G_END_DECLS
