@@ -118,7 +118,6 @@ on_tel_device (const char *device, const char *state, gpointer data)
   const char *old = g_hash_table_lookup (tel->devices, device);
   if (g_strcmp0 (old, state) == 0)
     return;
-  gboolean was_available = ims_device_state_available (old);
   g_autofree char *d = ims_text_for_log (device, 80);
   g_autofree char *s = ims_text_for_log (state, 40);
   g_info ("device %s is %s", d, s);
@@ -128,8 +127,9 @@ on_tel_device (const char *device, const char *state, gpointer data)
       const ImsPeerConfig *p = tel->config->peers->pdata[i];
       if (p->phone && g_str_equal (p->phone, device))
         ims_telephony_apply_phone (tel, p);
+      /* Every change: a still-unavailable device may say why differently. */
       if (ims_peer_config_has_activewhen_device (p) && g_str_equal (p->activewhen, device)
-          && was_available != ims_device_state_available (state) && tel->hooks.activewhen_changed)
+          && tel->hooks.activewhen_changed)
         tel->hooks.activewhen_changed (tel->hooks.user_data, p->name);
     }
 }

@@ -144,6 +144,7 @@ class Buddy:
         self._initial_presence = initial_presence
         self.messages = []
         self.presences = {}  # bare jid -> (type, show, status) of the last presence
+        self.presence_log = []  # (bare jid, type, show, status) in arrival order
         self.subscription_requests = []
         self._ready = threading.Event()
         self._failed = None
@@ -190,6 +191,7 @@ class Buddy:
 
     def _on_presence(self, p):
         self.presences[p["from"].bare] = (p["type"], p["show"], p["status"])
+        self.presence_log.append((p["from"].bare, p["type"], p["show"], p["status"]))
 
     def wait_presence(self, bare, pred, timeout=10):
         return wait_for(lambda: (lambda v: v if v and pred(v) else None)(self.presences.get(bare)),

@@ -1,0 +1,331 @@
+"""A protocol-faithful Asterisk 22 manager (AMI) and call-file reader for the
+tests, written from ../shared/reference/asterisk22/ami-* and callfile-*.
+
+AMI: a one-line greeting "Asterisk Call Manager/11.0.0", then messages of
+"Key: Value" lines and an empty line, always CRLF from Asterisk, LF accepted
+from clients, header names in any case; responses echo the ActionID as their
+second line; events carry "Privilege: <class>,all" as their second line except
+the items of an event list, whose second line is the ActionID.  Login failure
+answers after 1 s and closes; actions before login get "Permission denied".
+test_ami_peer.py replays the recorded client sides against Manager.handle()
+and compares with what Asterisk answered.
+"""
+import re
+import socket
+import threading
+import time
+
+GREETING = b"Asterisk Call Manager/11.0.0\r\n"
+EVENT_CLASSES = {"DeviceStateChange": "call", "OriginateResponse": "call", "Shutdown": "system",
+                 "FullyBooted": "system", "UserEvent": "user", "Newchannel": "call"}
+
+
+def frame(pairs):
+    return b"".join(f"{k}: {v}\r\n".encode() for k, v in pairs) + b"\r\n"
+
+
+def parse_messages(data):
+    """Splits AMI bytes into messages (lists of (key, value)), greeting dropped."""
+    text = data.decode("utf-8", "replace").replace("\r\n", "\n")
+    msgs, cur = [], []
+    for line in text.split("\n"):
+        if line.startswith("Asterisk Call Manager/"):
+            continue
+        if line == "":
+            if cur:
+                msgs.append(cur)
+            cur = []
+            continue
+        k, _, v = line.partition(":")
+        cur.append((k, v[1:] if v.startswith(" ") else v))
+    if cur:
+        msgs.append(cur)
+    return msgs
+
+
+def get(msg, key):
+    return next((v for k, v in msg if k.lower() == key.lower()), None)
+
+
+class Manager:
+    """The AMI state machine of one session; handle() returns what Asterisk
+    writes back (and whether it closes)."""
+
+    def __init__(self, server):
+        self.server = server
+        self.logged_in = False
+        self.events = set()  # classes this session receives
+        self.closed = False
+
+    def response(self, msg, status, *fields):
+        out = [("Response", status)]
+        aid = get(msg, "ActionID")
+        if aid is not None:
+            out.append(("ActionID", aid))
+        return out + list(fields)
+
+    def handle(self, msg):
+        """-> list of (delay_s, bytes) to write, in order."""
+        srv = self.server
+        action = get(msg, "Action")
+        aid = get(msg, "ActionID")
+        if action is None:
+            return [(0, frame(self.response(msg, "Error", ("Message", "Missing action in request"))))]
+        a = action.lower()
+        srv.actions.append(msg)
+        if a == "login":
+            if self.logged_in:
+                return [(0, frame(self.response(msg, "Success",
+                                                ("Message", "Already authenticated"))))]
+            user, secret = get(msg, "Username"), get(msg, "Secret")
+            if srv.users.get(user) != secret or secret is None:
+                srv.logins.append((user, False))
+                self.closed = True
+                return [(1.0, frame(self.response(msg, "Error",
+                                                  ("Message", "Authentication failed"))))]
+            srv.logins.append((user, True))
+            self.logged_in = True
+            ev = (get(msg, "Events") or "on").lower()
+            if ev == "off":
+                self.events = set()
+            elif ev == "on":
+                self.events = {"call", "system", "user", "security", "dialplan"}
+            else:
+                self.events = {c.strip() for c in ev.split(",")}
+            out = [(0, frame(self.response(msg, "Success",
+                                           ("Message", "Authentication accepted"))))]
+            if "system" in self.events:
+                out.append((0, frame([("Event", "FullyBooted"), ("Privilege", "system,all"),
+                                      ("Uptime", "191"), ("LastReload", "191"),
+                                      ("Status", "Fully Booted")])))
+            return out
+        if not self.logged_in:
+            return [(0, frame(self.response(msg, "Error", ("Message", "Permission denied"))))]
+        if a == "ping":
+            return [(0, frame(self.response(msg, "Success", ("Ping", "Pong"),
+                                            ("Timestamp", f"{time.time():.6f}"))))]
+        if a == "logoff":
+            self.closed = True
+            return [(0, frame(self.response(msg, "Goodbye",
+                                            ("Message", "Thanks for all the fish."))))]
+        if a == "events":
+            ev = (get(msg, "EventMask") or "off").lower()
+            self.events = set() if ev == "off" else {"call", "system", "user"}
+            return [(0, frame(self.response(msg, "Success",
+                                            ("Events", "Off" if ev == "off" else "On"))))]
+        if a == "devicestatelist":
+            out = [(0, frame(self.response(msg, "Success", ("EventList", "start"),
+                                           ("Message", "Device State Changes will follow"))))]
+            items = list(srv.devices.items())
+            for dev, st in items:
+                item = [("Event", "DeviceStateChange")]
+                if aid is not None:
+                    item.append(("ActionID", aid))
+                out.append((0, frame(item + [("Device", dev), ("State", st)])))
+            done = [("Event", "DeviceStateListComplete")]
+            if aid is not None:
+                done.append(("ActionID", aid))
+            out.append((0, frame(done + [("EventList", "Complete"),
+                                         ("ListItems", str(len(items)))])))
+            return out
+        if a == "userevent":
+            srv.user_events.append(msg)
+            out = [(0, frame(self.response(msg, "Success", ("Message", "Event Sent"))))]
+            if "user" in self.events:
+                hdrs = [(k, v) for k, v in msg if k.lower() not in ("action", "actionid", "userevent")]
+                ev = [("Event", "UserEvent"), ("Privilege", "user,all"),
+                      ("UserEvent", get(msg, "UserEvent") or "")] + hdrs
+                if aid is not None:
+                    ev.append(("ActionID", aid))
+                out.append((0, frame(ev)))
+            return out
+        if a == "originate":
+            chan = get(msg, "Channel")
+            if not chan:
+                return [(0, frame(self.response(msg, "Error", ("Message", "Channel not specified"))))]
+            srv.originates.append(msg)
+            reason = srv.originate_reason(chan)
+            ok = reason == "4"
+            if (get(msg, "Async") or "").lower() not in ("true", "yes", "1"):
+                return [(1.0 if not ok else 0, frame(self.response(
+                    msg, "Success" if ok else "Error",
+                    ("Message", "Originate successfully queued" if ok else "Originate failed"))))]
+            out = [(0, frame(self.response(msg, "Success",
+                                           ("Message", "Originate successfully queued"))))]
+            if "call" in self.events:
+                ev = [("Event", "OriginateResponse"), ("Privilege", "call,all")]
+                if aid is not None:
+                    ev.append(("ActionID", aid))
+                ev += [("Response", "Success" if ok else "Failure"),
+                       ("Channel", f"{chan}-00000029;1" if ok else chan)]
+                if get(msg, "Application"):
+                    ev += [("Application", get(msg, "Application")), ("Data", get(msg, "Data") or "")]
+                else:
+                    ev += [("Context", get(msg, "Context") or ""), ("Exten", get(msg, "Exten") or "")]
+                ev += [("Reason", reason), ("Uniqueid", "1795673293.83" if ok else "<unknown>"),
+                       ("CallerIDNum", "<unknown>"), ("CallerIDName", "<unknown>")]
+                out.append((0.05, frame(ev)))
+            return out
+        return [(0, frame(self.response(
+            msg, "Error", ("Message", f"Invalid/unknown command: {action}. Use Action: "
+                                      f"ListCommands to show available commands."))))]
+
+
+class FakeAmi:
+    """An AMI server on 127.0.0.1:<free port> built on Manager."""
+
+    def __init__(self, users=None, devices=None):
+        self.users = users or {"imstatus": "ami-secret"}
+        self.devices = dict(devices or {})
+        self.actions, self.logins, self.user_events, self.originates = [], [], [], []
+        self.originate_reason = lambda channel: "4"
+        self._sessions = []
+        self._lock = threading.Lock()
+        self.sock = None
+        self.port = None
+        self.start()
+
+    def start(self, port=None):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port or self.port or 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._accept_thread = threading.Thread(target=self._accept, daemon=True)
+        self._accept_thread.start()
+
+    def _accept(self):
+        self.sock.settimeout(0.1)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _send(self, conn, data):
+        try:
+            conn.sendall(data)
+        except OSError:
+            pass
+
+    def _serve(self, conn):
+        m = Manager(self)
+        with self._lock:
+            self._sessions.append((conn, m))
+        self._send(conn, GREETING)
+        buf, deadline = b"", time.monotonic() + 30  # authtimeout (ami-B09)
+        conn.settimeout(0.2)
+        try:
+            while not self._stop.is_set() and not m.closed:
+                if not m.logged_in and time.monotonic() > deadline:
+                    break
+                try:
+                    data = conn.recv(65536)
+                except socket.timeout:
+                    continue
+                if not data:
+                    break
+                buf += data
+                while True:
+                    mm = re.search(rb"\r?\n\r?\n", buf)
+                    if not mm:
+                        break
+                    raw, buf = buf[:mm.start()], buf[mm.end():]
+                    msgs = parse_messages(raw + b"\n\n")
+                    for msg in msgs:
+                        for delay, out in m.handle(msg):
+                            if delay:
+                                time.sleep(delay)
+                            with self._lock:
+                                self._send(conn, out)
+                    if m.closed:
+                        break
+        except OSError:
+            pass
+        finally:
+            with self._lock:
+                self._sessions = [(c, s) for c, s in self._sessions if c is not conn]
+            conn.close()
+
+    def broadcast(self, event_pairs):
+        cls = EVENT_CLASSES.get(event_pairs[0][1], "call")
+        data = frame(event_pairs)
+        with self._lock:
+            for conn, m in self._sessions:
+                if m.logged_in and cls in m.events:
+                    self._send(conn, data)
+
+    def set_device(self, device, state):
+        """Like `devstate change`: an event only when the state changes (ami-B07)."""
+        if self.devices.get(device) == state:
+            return
+        self.devices[device] = state
+        self.broadcast([("Event", "DeviceStateChange"), ("Privilege", "call,all"),
+                        ("Device", device), ("State", state)])
+
+    def logged_in_sessions(self):
+        with self._lock:
+            return sum(1 for _, m in self._sessions if m.logged_in)
+
+    def shutdown(self):
+        """`core stop now`: Shutdown event, close every session, stop listening."""
+        self.broadcast([("Event", "Shutdown"), ("Privilege", "system,all"),
+                        ("Shutdown", "Cleanly"), ("Restart", "False")])
+        self.stop()
+
+    def stop(self):
+        self._stop.set()
+        with self._lock:
+            for conn, _ in self._sessions:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        self.sock.close()
+        self._accept_thread.join(2)
+
+
+# ---- call files (callfile-*) ----
+
+CALLFILE_KEYS = {"channel", "callerid", "application", "data", "maxretries", "retrytime",
+                 "waittime", "context", "extension", "priority", "codecs", "setvar", "set",
+                 "account", "alwaysdelete", "archive", "early_media", "startretry", "endretry",
+                 "abortretry", "delayedretry", "retry"}
+
+
+def read_callfile(text):
+    """Reads a call file as Asterisk's pbx_spool does: returns (fields, log).
+    fields: lowercased key -> list of values; log: Asterisk's complaints."""
+    fields, log = {}, []
+    for n, raw in enumerate(text.split("\n"), 1):
+        if len(raw) > 1023:
+            log.append(f"Line {n} too long, skipping")
+            continue
+        # '#' at the start or after a blank, and ';' unless written "\;", start comments.
+        line, i, out = raw, 0, ""
+        while i < len(line):
+            c = line[i]
+            if c == "\\" and line[i + 1:i + 2] == ";":
+                out += ";"
+                i += 2
+                continue
+            if c == ";" or (c == "#" and (i == 0 or line[i - 1] in " \t")):
+                break
+            out += c
+            i += 1
+        line = out.rstrip()
+        if not line.strip():
+            continue
+        if ":" not in line:
+            log.append(f"Syntax error at line {n}")
+            continue
+        k, _, v = line.partition(":")
+        if k != k.strip() or k.lower() not in CALLFILE_KEYS:
+            log.append(f"Unknown keyword '{k}' at line {n}")
+            continue
+        fields.setdefault(k.lower(), []).append(v.strip())
+    if "channel" not in fields or not ("application" in fields or "extension" in fields):
+        log.append("Invalid file contents, deleting")
+    return fields, log
