@@ -40,13 +40,15 @@ integration: build
 # libFuzzer harnesses (clang): `make fuzz FUZZ_SECONDS=600` for a long run.
 # A crash leaves crash-* in $(BUILD)/fuzz-out; keep it as a regression input
 # in tests/fuzz/corpus/<harness>/.
-FUZZERS = config agi control
+FUZZERS = config agi control ami
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -Isrc/config -Isrc/store -Isrc/agi -Isrc/control -Isrc/net \
+  -Isrc/config -Isrc/store -Isrc/agi -Isrc/control -Isrc/net -Isrc/ami \
   $$(pkg-config --cflags glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0)
 FUZZ_LIBS = $$(pkg-config --libs glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0)
 FUZZ_SRC_config = src/config/ims-config.c
 FUZZ_SRC_agi = src/agi/ims-agi-proto.c
+FUZZ_SRC_ami = src/ami/ims-ami-proto.c src/ami/ims-telephony.c src/ami/ims-ami-client.c \
+  src/config/ims-config.c src/store/ims-presence-store.c src/net/ims-line-conn.c
 FUZZ_SRC_control = src/control/ims-control.c src/config/ims-config.c \
   src/store/ims-presence-store.c src/net/ims-line-conn.c
 
