@@ -12,7 +12,7 @@ DEBS = build-essential meson ninja-build pkg-config \
        python3 python3-pytest python3-slixmpp \
        clang libclang-rt-14-dev
 
-.PHONY: all deps build check unit integration fuzz asan demo clean
+.PHONY: all deps build check unit integration fuzz asan demo bench clean
 
 all: build
 
@@ -92,3 +92,8 @@ demo: deps build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# Benchmarks (not tests): writes BENCHMARKS.md.  BENCH_REPEAT=3 BENCH_SECONDS=3
+# BENCH_SCALES=100,1000,10000; `make bench BENCH_ONLY="agi presence"` for a part.
+bench: deps build
+	$(PYTHON) bench/run.py $(BENCH_ONLY)

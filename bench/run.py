@@ -1,0 +1,427 @@
+#!/usr/bin/python3
+"""make bench: measures imstatusd against the floor and against the naive way,
+side by side in one run, and writes BENCHMARKS.md.  Every figure is the median
+(and min..max) over BENCH_REPEAT runs.  Nothing here is a test: no figure is
+asserted, they are reported.
+"""
+import asyncio
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import harness  # noqa: E402
+from harness import DOMAIN, free_port, peer_conf, wait_for  # noqa: E402
+
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
+SCALES = [int(x) for x in os.environ.get("BENCH_SCALES", "100,1000,10000").split(",")]
+TOOLS = os.path.join(harness.BUILD, "bench")
+
+
+def build_tools():
+    os.makedirs(TOOLS, exist_ok=True)
+    for name, libs in (("agi-load", ["-lpthread"]), ("agi-floor", [])):
+        subprocess.run(["cc", "-O2", "-Wall", "-o", os.path.join(TOOLS, name),
+                        os.path.join(HERE, name + ".c")] + libs, check=True)
+
+
+def med(values):
+    return statistics.median(values), min(values), max(values)
+
+
+def fmt(triple, unit="", digits=0):
+    m, lo, hi = triple
+    f = f"{{:.{digits}f}}"
+    return f"{f.format(m)}{unit} ({f.format(lo)}..{f.format(hi)})"
+
+
+def agi_load(port, clients, target):
+    out = subprocess.run([os.path.join(TOOLS, "agi-load"), str(port), str(clients), str(SECONDS),
+                          target], capture_output=True, text=True, check=True, timeout=SECONDS + 60)
+    return json.loads(out.stdout)
+
+
+def agi_once(port, target):
+    """One IMStatus session from Python (the faithful details are not needed
+    here); returns the variables."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.sendall(b"agi_network: yes\nagi_network_script: IMStatus\nagi_context: bench\n"
+              b"agi_extension: 1\nagi_priority: 1\nagi_arg_1: " + target.encode() + b"\n\n")
+    f = s.makefile("rb")
+    vars_ = {}
+    for line in f:
+        m = re.match(rb'SET VARIABLE (\S+) "(.*)"\n', line)
+        if m:
+            vars_[m.group(1).decode()] = m.group(2).decode()
+        s.sendall(b"200 result=1\n")
+    s.close()
+    return vars_
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+def cpu_s(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class World:
+    def __init__(self, work):
+        self.work = work
+        self.prosody = harness.Prosody(os.path.join(work, "prosody"))
+        self.robot = self.prosody.register("robot", "robot-pw")
+        self.prosody.register("buckaroo", "buckaroo-pw")
+        self.prosody.start()
+        self.buddy = harness.Buddy(f"buckaroo@{DOMAIN}", "buckaroo-pw", self.prosody.port,
+                                   self.prosody.ca_pem)
+        self.daemon = harness.Daemon(os.path.join(work, "d"), peer_conf(
+            "aim1", self.robot, "robot-pw", self.prosody, subscribe=["buckaroo"]))
+        self.daemon.start(debug=0)
+        self.daemon.wait_status("aim1/buckaroo", subscription="both", status="online")
+
+    def close(self):
+        self.buddy.close()
+        self.daemon.stop()
+        self.prosody.stop()
+
+
+def bench_agi(world, results):
+    floor_port = free_port()
+    floor = subprocess.Popen([os.path.join(TOOLS, "agi-floor"), str(floor_port)])
+    try:
+        wait_for(lambda: harness.port_open(floor_port), 5)
+        world.buddy.presence(status="at my desk")
+        world.daemon.wait_status("aim1/buckaroo", text="at my desk")
+        rows = []
+        for clients in (1, 16, 128):
+            ours, base = [], []
+            for _ in range(REPEAT):
+                base.append(agi_load(floor_port, clients, "aim1/buckaroo"))
+                ours.append(agi_load(world.daemon.agi_port, clients, "aim1/buckaroo"))
+            ratio = [o["per_s"] / b["per_s"] for o, b in zip(ours, base)]
+            rows.append({
+                "clients": clients,
+                "ours_per_s": med([o["per_s"] for o in ours]),
+                "floor_per_s": med([b["per_s"] for b in base]),
+                "ratio": med(ratio),
+                "ours_p50_us": med([o["p50_us"] for o in ours]),
+                "ours_p99_us": med([o["p99_us"] for o in ours]),
+                "floor_p50_us": med([b["p50_us"] for b in base]),
+                "floor_p99_us": med([b["p99_us"] for b in base]),
+                "commands": ours[0]["commands_per_session"],
+            })
+        results["agi"] = rows
+    finally:
+        floor.terminate()
+        floor.wait(5)
+
+
+def bench_presence_latency(world, results, flips=100):
+    port = world.daemon.agi_port
+    runs = []
+    for _ in range(REPEAT):
+        lat = []
+        for i in range(flips):
+            text = f"flip {time.time_ns()} {i}"
+            t0 = time.perf_counter()
+            world.buddy.presence(status=text)
+            deadline = t0 + 5
+            while time.perf_counter() < deadline:
+                if agi_once(port, "aim1/buckaroo").get("IM-STATUSTEXT") == text:
+                    lat.append((time.perf_counter() - t0) * 1e3)
+                    break
+        lat.sort()
+        runs.append((lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1], len(lat)))
+    results["presence_ms"] = {"p50": med([r[0] for r in runs]), "p99": med([r[1] for r in runs]),
+                              "flips": flips}
+
+
+def bench_imsend(world, results, n=300):
+    port = world.daemon.agi_port
+    runs = []
+    for r in range(REPEAT):
+        tag = f"r{r}-{time.time_ns()}"
+        world.buddy.messages.clear()
+        t0 = time.perf_counter()
+        for i in range(n):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(b"agi_network: yes\nagi_network_script: IMSend\nagi_arg_1: aim1/buckaroo/"
+                      + f"{tag} {i}".encode() + b"\n\n")
+            f = s.makefile("rb")
+            for _ in f:
+                s.sendall(b"200 result=1\n")
+            s.close()
+        got = wait_for(lambda: (lambda m: m if len(m) >= n else None)(
+            [b for _, b in world.buddy.messages if b.startswith(tag)]), 60, what="all IMs")
+        elapsed = time.perf_counter() - t0
+        runs.append((n / elapsed, n - len(set(got)), len(got) - len(set(got))))
+    results["imsend"] = {"per_s": med([r[0] for r in runs]), "lost": max(r[1] for r in runs),
+                         "duplicated": max(r[2] for r in runs), "n": n}
+
+
+def bench_naive(world, results, calls=5):
+    """What an admin would do without us: an AGI script that logs in to XMPP
+    for every call (slixmpp), reads the buddy's presence, logs out."""
+    import slixmpp
+    pw = "naive-pw"
+    jid = world.prosody.register("naive", pw)
+    # The naive account must see buckaroo: one subscription, set up once.
+    b = harness.Buddy(jid, pw, world.prosody.port, world.prosody.ca_pem, resource="setup")
+    b._call(lambda: b.xmpp.send_presence_subscription(pto=f"buckaroo@{DOMAIN}"))
+    wait_for(lambda: b.presences.get(f"buckaroo@{DOMAIN}"), 10, what="naive subscription")
+    b.close()
+
+    def one_call():
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        x = slixmpp.ClientXMPP(f"{jid}/agi", pw)
+        x.ssl_context.load_verify_locations(world.prosody.ca_pem)
+        done = loop.create_future()
+
+        def on_presence(p):
+            if p["from"].bare == f"buckaroo@{DOMAIN}" and not done.done():
+                done.set_result(p["status"])
+
+        async def start(_):
+            await x.get_roster()
+            x.send_presence()
+
+        x.add_event_handler("session_start", start)
+        x.add_event_handler("presence", on_presence)
+        t0 = time.perf_counter()
+        x.connect(address=("127.0.0.1", world.prosody.port))
+        loop.run_until_complete(asyncio.wait_for(done, 15))
+        x.disconnect()
+        loop.run_until_complete(asyncio.sleep(0.05))
+        loop.close()
+        return (time.perf_counter() - t0) * 1e3
+
+    runs = [[one_call() for _ in range(calls)] for _ in range(REPEAT)]
+    naive = med([statistics.median(r) for r in runs])
+    ours_ms = results["agi"][0]["ours_p50_us"][0] / 1000
+    results["naive"] = {"naive_ms": naive, "ours_ms": ours_ms,
+                        "ratio": tuple(v / ours_ms for v in naive)}
+
+
+def bench_startup(work, results, peers=100):
+    prosody = harness.Prosody(os.path.join(work, "prosody-start"))
+    conf = ""
+    for i in range(peers):
+        prosody.register(f"r{i}", "pw")
+        conf += peer_conf(f"p{i}", f"r{i}@{DOMAIN}", "pw", prosody)
+    prosody.start()
+    times = []
+    try:
+        for r in range(REPEAT):
+            d = harness.Daemon(os.path.join(work, f"start{r}"), conf)
+            t0 = time.perf_counter()
+            d.start(debug=0)
+            wait_for(lambda: all(p["status"] == "Registered" for p in d.json("show", "peers")),
+                     120, interval=0.05, what="all peers Registered")
+            times.append(time.perf_counter() - t0)
+            d.stop()
+    finally:
+        prosody.stop()
+    results["startup"] = {"peers": peers, "seconds": med(times)}
+
+
+COMPONENT = "bots.imstatus.test"
+
+
+def bench_scale(work, results):
+    """N buddies on one peer, fed by a Prosody XEP-0114 component that approves
+    every subscription and sends presence for each of them."""
+    import slixmpp
+    from slixmpp.componentxmpp import ComponentXMPP
+    rows = []
+    prosody = harness.Prosody(os.path.join(work, "prosody-scale"))
+    comp_port = free_port()
+    with open(prosody.config, "a") as f:
+        f.write(f'\ncomponent_ports = {{ {comp_port} }}\ncomponent_interfaces = {{ "127.0.0.1" }}\n'
+                f'Component "{COMPONENT}"\n    component_secret = "bench-secret"\n')
+    robot = prosody.register("robot", "robot-pw")
+    prosody.start()
+    loop = asyncio.new_event_loop()
+    state = {"online": set()}
+
+    def run_component():
+        asyncio.set_event_loop(loop)
+        c = ComponentXMPP(COMPONENT, "bench-secret", "127.0.0.1", comp_port)
+
+        def on_subscribe(p):
+            c.send_presence(pto=p["from"].bare, pfrom=p["to"].bare, ptype="subscribed")
+            c.send_presence(pto=p["from"].bare, pfrom=p["to"].bare, pstatus="here")
+
+        def on_probe(p):
+            c.send_presence(pto=p["from"].bare, pfrom=p["to"].bare, pstatus="here")
+
+        c.add_event_handler("presence_subscribe", on_subscribe)
+        c.add_event_handler("presence_probe", on_probe)
+        state["c"] = c
+        c.connect()
+        loop.run_forever()
+
+    th = threading.Thread(target=run_component, daemon=True)
+    th.start()
+    wait_for(lambda: "c" in state and state["c"].is_connected(), 15, what="component")
+    try:
+        base = harness.Daemon(os.path.join(work, "scale0"),
+                              peer_conf("aim1", robot, "robot-pw", prosody))
+        base.start(debug=0)
+        base.wait_peer("aim1", "Registered")
+        rss0 = rss_kb(base.proc.pid)
+        base.stop()
+        for n in SCALES:
+            subs = [f"b{i}@{COMPONENT}" for i in range(n)]
+            conf = peer_conf("aim1", robot, "robot-pw", prosody)
+            conf += "".join(f"subscribe = {', '.join(subs[i:i + 200])}\n" for i in range(0, n, 200))
+            d = harness.Daemon(os.path.join(work, f"scale{n}"), conf)
+            t0 = time.perf_counter()
+            d.start(debug=0)
+            try:
+                wait_for(lambda: sum(1 for b in d.json("show", "subscribed", "aim1")
+                                     if b["status"] == "online") >= n, 600, interval=0.5,
+                         what=f"{n} buddies online")
+            except TimeoutError as e:
+                rows.append({"n": n, "error": str(e)})
+                d.stop()
+                continue
+            ready = time.perf_counter() - t0
+            rss = rss_kb(d.proc.pid)
+            # CPU per presence update: every buddy changes status once.
+            c = state["c"]
+            cpu0 = cpu_s(d.proc.pid)
+            tag = f"busy {time.time_ns()}"
+            for s in subs:
+                loop.call_soon_threadsafe(lambda s=s: c.send_presence(
+                    pto=robot, pfrom=s, pshow="dnd", pstatus=tag))
+            wait_for(lambda: sum(1 for b in d.json("show", "subscribed", "aim1")
+                                 if b["status"] == "busy") >= n, 600, interval=0.5)
+            cpu = cpu_s(d.proc.pid) - cpu0
+            rows.append({"n": n, "rss_kb": rss, "rss0_kb": rss0,
+                         "kb_per_buddy": (rss - rss0) / n, "ready_s": ready,
+                         "cpu_us_per_update": cpu / n * 1e6})
+            d.stop()
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        prosody.stop()
+    results["scale"] = rows
+
+
+def write_report(results, path):
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        m = re.search(r"model name\s*:\s*(.*)", f.read())
+        cpu = m.group(1) if m else cpu
+    L = [f"# Benchmarks\n",
+         f"Run {datetime.datetime.now():%Y-%m-%d %H:%M} on {platform.node()}: {os.cpu_count()} cores, "
+         f"{cpu}, Linux {platform.release()}. Every figure is the median over {REPEAT} runs, "
+         f"with min..max; each load run lasts {SECONDS:g} s. Produced by `make bench` "
+         f"(bench/run.py); nothing here is asserted by a test.\n"]
+    if "agi" in results:
+        L.append("## 1. FastAGI IMStatus against the protocol floor\n")
+        L.append("The floor (bench/agi-floor.c) reads the same environment and sends the same "
+                 "8 SET VARIABLE commands, one at a time, with no lookup, single-threaded with "
+                 "poll(). The load (bench/agi-load.c) plays Asterisk. Goal: >= 0.9x the floor.\n")
+        L.append("| clients | imstatusd sessions/s | floor sessions/s | ratio | imstatusd p50 / p99 µs | floor p50 / p99 µs |")
+        L.append("|---|---|---|---|---|---|")
+        for r in results["agi"]:
+            L.append(f"| {r['clients']} | {fmt(r['ours_per_s'])} | {fmt(r['floor_per_s'])} | "
+                     f"{fmt(r['ratio'], 'x', 2)} | {r['ours_p50_us'][0]:.0f} / {r['ours_p99_us'][0]:.0f} | "
+                     f"{r['floor_p50_us'][0]:.0f} / {r['floor_p99_us'][0]:.0f} |")
+        L.append("")
+    if "presence_ms" in results:
+        p = results["presence_ms"]
+        L.append("## 2. Presence change to dialplan\n")
+        L.append(f"A real slixmpp buddy changes its status text; Python polls IMStatus over FastAGI "
+                 f"until it shows the new text ({p['flips']} flips a run). Goal: p99 <= 5 ms.\n")
+        L.append(f"p50 {fmt(p['p50'], ' ms', 2)}, p99 {fmt(p['p99'], ' ms', 2)}\n")
+    if "scale" in results:
+        L.append("## 3. Scale: buddies on one peer\n")
+        L.append("Presence fed by a Prosody XEP-0114 component that approves every subscription. "
+                 "RSS per buddy = (RSS with N buddies - RSS with none) / N; CPU per update = "
+                 "daemon CPU time while every buddy changes once / N. Goal: <= 4 KB per buddy at "
+                 "10,000.\n")
+        L.append("| buddies | RSS | KB per buddy | CPU per update | all online after |")
+        L.append("|---|---|---|---|---|")
+        for r in results["scale"]:
+            if "error" in r:
+                L.append(f"| {r['n']} | not reached: {r['error']} | | | |")
+            else:
+                L.append(f"| {r['n']} | {r['rss_kb'] / 1024:.1f} MB (none: {r['rss0_kb'] / 1024:.1f} MB) | "
+                         f"{r['kb_per_buddy']:.2f} KB | {r['cpu_us_per_update']:.0f} µs | {r['ready_s']:.1f} s |")
+        L.append("\n(single runs: each size takes minutes of libpurple roster work)\n")
+    if "imsend" in results:
+        s = results["imsend"]
+        L.append("## 4. IMSend to a real buddy\n")
+        L.append(f"{s['n']} IMSends over FastAGI, one after another, until the buddy has them all: "
+                 f"{fmt(s['per_s'], ' messages/s')}, lost {s['lost']}, duplicated {s['duplicated']}.\n")
+    if "naive" in results:
+        n = results["naive"]
+        L.append("## 5. The naive way\n")
+        L.append("An AGI script that logs in to XMPP for every call (slixmpp), waits for the "
+                 "buddy's presence and logs out, against one imstatusd IMStatus session "
+                 "(p50 at 1 client). Goal: >= 1000x faster. (`sendxmpp` for sending is not "
+                 "measured: it is not among this project's packages.)\n")
+        L.append(f"naive {fmt(n['naive_ms'], ' ms', 1)} per answer; imstatusd {n['ours_ms']:.3f} ms; "
+                 f"ratio {fmt(n['ratio'], 'x')}\n")
+    if "startup" in results:
+        s = results["startup"]
+        L.append("## 6. Start-up\n")
+        L.append(f"{s['peers']} peers logging in to one Prosody: all `Registered` after "
+                 f"{fmt(s['seconds'], ' s', 2)}.\n")
+    if os.path.exists(os.path.join(HERE, "notes.md")):
+        with open(os.path.join(HERE, "notes.md")) as f:
+            L.append(f.read())
+    with open(path, "w") as f:
+        f.write("\n".join(L))
+
+
+def main():
+    build_tools()
+    only = set(sys.argv[1:])
+    results = {}
+    work = tempfile.mkdtemp(prefix="imstatus-bench-")
+    try:
+        world = World(work)
+        try:
+            for name, fn in (("agi", bench_agi), ("presence", bench_presence_latency),
+                             ("imsend", bench_imsend), ("naive", bench_naive)):
+                if not only or name in only:
+                    print(f"bench: {name}", flush=True)
+                    fn(world, results)
+        finally:
+            world.close()
+        if not only or "startup" in only:
+            print("bench: startup", flush=True)
+            bench_startup(work, results)
+        if not only or "scale" in only:
+            print("bench: scale", flush=True)
+            bench_scale(work, results)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(results, indent=1, default=str))
+    write_report(results, os.path.join(ROOT, "BENCHMARKS.md"))
+    print("wrote BENCHMARKS.md")
+
+
+if __name__ == "__main__":
+    main()
