@@ -108,7 +108,7 @@ static void
 ims_agi_timer_arm (Session *s)
 {
   ims_agi_timer_clear (s);
-  s->timer_id = g_timeout_add_seconds (s->srv->timeout_s, on_agi_reply_timeout, s);
+  s->timer_id = g_timeout_add (s->srv->timeout_s * 1000, on_agi_reply_timeout, s);
 }
 
 /* ---- IMStatus ---- */
