@@ -266,6 +266,17 @@ on_daemon_sighup (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* A startup failure: one clear line where the admin is looking. */
+static int
+ims_daemon_fatal (ImsDaemon *d, const char *msg)
+{
+  if (d->foreground)
+    fprintf (stderr, "imstatusd: %s\n", msg);
+  else
+    g_critical ("%s", msg);
+  return 1;
+}
+
 static void
 ims_daemon_print_errors (const char *prefix, const char *msg)
 {
@@ -345,16 +356,15 @@ main (int argc, char **argv)
     }
   if (g_mkdir_with_parents (d.config->statedir, 0700) != 0)
     {
-      g_critical ("cannot create statedir %s: %s", d.config->statedir, g_strerror (errno));
-      return 1;
+      g_autofree char *msg = g_strdup_printf ("cannot create statedir %s: %s", d.config->statedir,
+                                              g_strerror (errno));
+      return ims_daemon_fatal (&d, msg);
     }
 
   d.state = ims_state_open (d.config->statedir, &err);
   if (d.state == NULL)
     {
-      g_critical ("%s", err->message);
-      fprintf (stderr, "imstatusd: %s\n", err->message);
-      return 1;
+      return ims_daemon_fatal (&d, err->message);
     }
   d.loop = g_main_loop_new (NULL, FALSE);
   d.store = ims_presence_store_new ();
@@ -369,27 +379,21 @@ main (int argc, char **argv)
   d.control = ims_control_new (d.config->controlsocket, d.config->controltimeout, &hooks, &err);
   if (d.control == NULL)
     {
-      g_critical ("%s", err->message);
-      fprintf (stderr, "imstatusd: %s\n", err->message);
-      return 1;
+      return ims_daemon_fatal (&d, err->message);
     }
   ImsAgiHooks agi_hooks = { .store = d.store, .send = ims_daemon_send, .user_data = &d };
   d.agi = ims_agi_server_new (d.config->agibind, d.config->agiallow, d.config->agitimeout,
                               &agi_hooks, &err);
   if (d.agi == NULL)
     {
-      g_critical ("%s", err->message);
-      fprintf (stderr, "imstatusd: %s\n", err->message);
       ims_control_free (d.control);
-      return 1;
+      return ims_daemon_fatal (&d, err->message);
     }
   d.adapter = ims_purple_new (d.store, d.config, on_daemon_message, &d, &err);
   if (d.adapter == NULL)
     {
-      g_critical ("%s", err->message);
-      fprintf (stderr, "imstatusd: %s\n", err->message);
       ims_control_free (d.control);
-      return 1;
+      return ims_daemon_fatal (&d, err->message);
     }
   d.adapter->ops->set_debug (d.adapter, d.debug);
   d.persist = ims_persist_new (d.store, d.adapter, d.state, d.config->outboxmax,

@@ -17,8 +17,19 @@ def ca(tmp_path_factory):
     return harness.make_ca(str(tmp_path_factory.mktemp("ca")), "imstatus-test-CA")
 
 
+XMPP_SERVER = os.environ.get("IMS_XMPP", "prosody")
+
+
 @pytest.fixture
 def prosody(tmp_path, ca):
+    """The XMPP server: Prosody, or ejabberd with IMS_XMPP=ejabberd."""
+    if XMPP_SERVER == "ejabberd":
+        p = harness.Ejabberd(str(tmp_path / "ejabberd"), ca)
+        p.start()
+        yield p
+        p.stop()
+        p.cleanup()
+        return
     p = harness.Prosody(str(tmp_path / "prosody"), ca)
     p.start()
     yield p

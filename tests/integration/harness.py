@@ -409,3 +409,106 @@ class Gate:
         self._stop.set()
         self.sock.close()
         self._threads[0].join(2)
+
+
+class Ejabberd:
+    """A private ejabberd (Debian's) on 127.0.0.1:<free port>, the second XMPP
+    server the suite runs against (IMS_XMPP=ejabberd).  Same interface as
+    Prosody.  ejabberdctl runs the node as the 'ejabberd' user, so its files
+    live in a directory that user owns; Erlang distribution stays on loopback."""
+
+    def __init__(self, directory, ca=None):
+        import pwd
+        import tempfile
+        self.dir = tempfile.mkdtemp(prefix="imstatus-ejabberd-")
+        os.chmod(self.dir, 0o755)
+        self.port = free_port()
+        self.node = f"imstest{self.port}@localhost"
+        self.ca_pem, self.ca_key = ca or make_ca(os.path.join(directory, "ca"), "imstatus-test-CA")
+        cert, key = make_server_cert(self.dir, self.ca_pem, self.ca_key)
+        self.pem = os.path.join(self.dir, "server-full.pem")
+        with open(self.pem, "w") as out:
+            out.write(open(cert).read() + open(key).read())
+        self.config = os.path.join(self.dir, "ejabberd.yml")
+        with open(self.config, "w") as f:
+            f.write(f"""hosts: ["{DOMAIN}"]
+loglevel: info
+certfiles: ["{self.pem}"]
+listen:
+  - port: {self.port}
+    ip: "127.0.0.1"
+    module: ejabberd_c2s
+    starttls_required: true
+auth_method: internal
+auth_password_format: plain
+s2s_access: none
+acl:
+  local:
+    user_regexp: ""
+access_rules:
+  local:
+    allow: local
+modules:
+  mod_roster: {{}}
+  mod_disco: {{}}
+  mod_ping: {{}}
+  mod_offline: {{}}
+  mod_last: {{}}
+""")
+        self.ctl = os.path.join(self.dir, "ejabberdctl.cfg")
+        with open(self.ctl, "w") as f:
+            f.write('ERL_EPMD_ADDRESS=127.0.0.1\nINET_DIST_INTERFACE=127.0.0.1\n'
+                    'FIREWALL_WINDOW=""\nERL_OPTIONS="-env ERL_CRASH_DUMP_BYTES 0"\n')
+        for d in ("db", "log"):
+            os.makedirs(os.path.join(self.dir, d), exist_ok=True)
+        pw = pwd.getpwnam("ejabberd")
+        for root, dirs, files in os.walk(self.dir):
+            for n in dirs + files + ["."]:
+                os.chown(os.path.join(root, n), pw.pw_uid, pw.pw_gid)
+        self.proc = None
+
+    def ctlcmd(self, *args, timeout=60):
+        return subprocess.run(["ejabberdctl", "--config-dir", self.dir, "--config", self.config,
+                               "--ctl-config", self.ctl, "--spool", os.path.join(self.dir, "db"),
+                               "--logs", os.path.join(self.dir, "log"), "--node", self.node, *args],
+                              capture_output=True, text=True, timeout=timeout,
+                              env=dict(os.environ, ERL_EPMD_ADDRESS="127.0.0.1"))
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["ejabberdctl", "--config-dir", self.dir, "--config", self.config, "--ctl-config",
+             self.ctl, "--spool", os.path.join(self.dir, "db"), "--logs",
+             os.path.join(self.dir, "log"), "--node", self.node, "foreground"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            env=dict(os.environ, ERL_EPMD_ADDRESS="127.0.0.1"))
+        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, 60,
+                 what="ejabberd to listen")
+        if self.proc.poll() is not None:
+            raise RuntimeError("ejabberd exited; see " + self.dir)
+        for user, pw in getattr(self, "_pending", []):
+            self.register(user, pw)
+        self._pending = []
+
+    def register(self, user, password):
+        if self.proc is None:
+            self._pending = getattr(self, "_pending", []) + [(user, password)]
+        else:
+            r = self.ctlcmd("register", user, DOMAIN, password)
+            if r.returncode != 0 and "already registered" not in (r.stdout + r.stderr):
+                raise RuntimeError(f"ejabberdctl register: {r.stdout} {r.stderr}")
+        return f"{user}@{DOMAIN}"
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.ctlcmd("stop", timeout=30)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self.proc = None
+        wait_for(lambda: not port_open(self.port), 20, what="ejabberd port to close")
+
+    def cleanup(self):
+        import shutil
+        shutil.rmtree(self.dir, ignore_errors=True)
