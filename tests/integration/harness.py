@@ -122,6 +122,10 @@ VirtualHost "{DOMAIN}"
         if self.proc.poll() is not None:
             raise RuntimeError(f"prosody exited: {open(os.path.join(self.dir, 'prosody.out')).read()}")
 
+    def server_pid(self):
+        """The process that serves XMPP (to freeze it with SIGSTOP)."""
+        return self.proc.pid
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
@@ -488,6 +492,10 @@ modules:
         for user, pw in getattr(self, "_pending", []):
             self.register(user, pw)
         self._pending = []
+
+    def server_pid(self):
+        r = subprocess.run(["pgrep", "-f", f"beam.*{self.node}"], capture_output=True, text=True)
+        return int(r.stdout.split()[0])
 
     def register(self, user, password):
         if self.proc is None:

@@ -124,7 +124,8 @@ def test_outage_30s_no_loss_no_duplicates(world, prosody):
 def test_frozen_server_detected_by_ping(world, prosody):
     """SIGSTOP: TCP stays open but nothing answers; XMPP ping finds it."""
     d, b = world
-    os.kill(prosody.proc.pid, signal.SIGSTOP)
+    pid = prosody.server_pid()
+    os.kill(pid, signal.SIGSTOP)
     try:
         t0 = time.monotonic()
         d.wait_peer("aim1", "Connecting", timeout=20)
@@ -132,7 +133,7 @@ def test_frozen_server_detected_by_ping(world, prosody):
         assert "no answer to an XMPP ping within 3 s" in d.read_log()
         assert d.status("aim1/buckaroo")["status"] == "unknown"
     finally:
-        os.kill(prosody.proc.pid, signal.SIGCONT)
+        os.kill(pid, signal.SIGCONT)
     d.wait_peer("aim1", "Registered", timeout=20)
     print(f"\nfrozen server detected after {detected:.1f} s")
 
