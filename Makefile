@@ -8,11 +8,11 @@ FUZZ_SECONDS ?= 5
 # Every Debian package the build, the tests and the demo need.
 DEBS = build-essential meson ninja-build pkg-config \
        libglib2.0-dev libjson-glib-dev libpurple-dev libsqlite3-dev \
-       prosody lua-unbound openssl \
+       prosody lua-unbound ejabberd openssl \
        python3 python3-pytest python3-slixmpp \
        clang libclang-rt-14-dev
 
-.PHONY: all deps build check unit integration fuzz asan demo bench clean
+.PHONY: all deps build check check-ejabberd unit integration fuzz asan demo bench clean
 
 all: build
 
@@ -85,7 +85,13 @@ check: deps build
 	meson test -C $(BUILD) --print-errorlogs
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 	$(PYTHON) -m pytest -q tests/integration
+	IMS_XMPP=ejabberd $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration/test_presence.py
 	$(MAKE) --no-print-directory asan
+
+# The whole XMPP suite against ejabberd instead of Prosody (about 9 minutes;
+# make check runs its presence part).
+check-ejabberd: deps build
+	IMS_XMPP=ejabberd $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 demo: deps build
 	$(PYTHON) demo/demo.py

@@ -50,6 +50,7 @@ typedef struct {
   guint ping_seq;
   guint backoff;
   gboolean xmpp;
+  gboolean aligned;         /* the roster was brought in line since this login */
   gboolean busy;            /* the phone is in use: show dnd with busy_message */
   char *busy_message;
 } ImsPurplePeer;
@@ -504,8 +505,11 @@ ims_purple_align_roster_cb (gpointer data)
 {
   ImsPurplePeer *pp = data;
   pp->align_id = 0;
-  if (!purple_account_is_connected (pp->account))
+  if (!purple_account_is_connected (pp->account) || pp->aligned)
     return G_SOURCE_REMOVE;
+  /* Once per login, after the roster arrived: asking again on every roster
+   * push would send N subscription requests per push (N^2 for N buddies). */
+  pp->aligned = TRUE;
   ims_presence_store_set_roster_ready (pp->owner->store, pp->cfg->name);
 
   PurpleGroup *group = purple_find_group ("imstatus");
@@ -560,6 +564,7 @@ on_purple_signed_on (PurpleConnection *gc, gpointer data)
   if (pp == NULL)
     return;
   pp->backoff = 0;
+  pp->aligned = FALSE;
   ims_purple_stop_ping (pp);
   if (pp->xmpp)
     pp->ping_id = g_timeout_add_seconds (pp->cfg->pinginterval, on_purple_ping, pp);
@@ -741,8 +746,8 @@ ims_purple_on_roster (ImsPurplePeer *pp, xmlnode *query, gboolean full)
         if (!g_hash_table_contains (listed, buddies->pdata[i]))
           ims_presence_store_set_subscription (store, pp->cfg->name, buddies->pdata[i],
                                                IMS_SUB_NONE);
+      ims_purple_schedule_align (pp);
     }
-  ims_purple_schedule_align (pp);
 }
 
 /* Sees every stanza before prpl-jabber does. */
@@ -1055,6 +1060,8 @@ ims_purple_free (ImsAdapter *adapter)
   ImsPurple *self = (ImsPurple *) adapter;
   GHashTableIter it;
   gpointer v;
+  /* Logging out is not a connection loss: no reconnects from the signals. */
+  g_hash_table_remove_all (self->by_account);
   g_hash_table_iter_init (&it, self->peers);
   while (g_hash_table_iter_next (&it, NULL, &v))
     {
