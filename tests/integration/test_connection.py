@@ -207,3 +207,42 @@ def test_control_socket_garbage_huge_and_silent(prosody, robot, daemon):
     assert sf.readline() == b""
     for c in (silent, g, h):
         c.close()
+
+
+def test_check_mode_good_and_bad(tmp_path):
+    good = tmp_path / "good.conf"
+    good.write_text("[general]\nstatedir = /tmp/x\n\n[aim1]\ntype = jabber\n"
+                    "username = robot@example.org\nsecret = s3cret\nsubscribe = buckaroo\n")
+    good.chmod(0o600)
+    r = subprocess.run([IMSTATUSD, "-n", "-c", str(good)], capture_output=True, text=True, timeout=10)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "configuration OK\n", "")
+    good.chmod(0o644)
+    r = subprocess.run([IMSTATUSD, "-n", "-c", str(good)], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and "readable by other users (mode 0644)" in r.stderr
+    assert "s3cret" not in r.stderr + r.stdout
+    bad = tmp_path / "bad.conf"
+    bad.write_text("[aim1]\ntype = jabber\nusername = robot@example.org\nsubscibe = x\nport = 99999\n"
+                   "[aim1]\n")
+    r = subprocess.run([IMSTATUSD, "-n", "-c", str(bad)], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1 and r.stdout == ""
+    assert f"{bad}:4: unknown key 'subscibe' in [aim1]" in r.stderr
+    assert f"{bad}:5: port: '99999' is not a number from 1 to 65535" in r.stderr
+    assert f"{bad}:6: section [aim1] defined twice (first at {bad}:1)" in r.stderr
+    assert r.stderr.rstrip().endswith("configuration has errors, not starting")
+    r = subprocess.run([IMSTATUSD, "-n", "-c", str(tmp_path / "missing.conf")],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1 and "missing.conf" in r.stderr
+
+
+def test_debug_intense_redacts_secrets(prosody, robot, buddies, daemon):
+    b = buddies("buckaroo")
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"]), debug=2)
+    d.wait_status("aim1/buckaroo", subscription="both")
+    assert d.imctl("debug", "intense").stdout == "debug intense\n"
+    b.send_message(robot[0], f"this mentions {robot[1]} in passing")
+    wait_for(lambda: "in passing" in d.read_log(), 10, what="the raw message in the log")
+    log = d.read_log()
+    assert "Sending" in log and "Recv" in log  # raw XMPP traffic is there
+    assert "[redacted]" in log  # the SASL exchange, without its data
+    assert robot[1] not in log
+    assert d.imctl("debug", "off").stdout == "debug off\n"
