@@ -516,6 +516,13 @@ modules:
                 self.proc.wait(5)
         self.proc = None
         wait_for(lambda: not port_open(self.port), 20, what="ejabberd port to close")
+        # ejabberdctl started Erlang's port mapper; stop it too once no node
+        # is left registered there.
+        names = subprocess.run(["epmd", "-names"], capture_output=True, text=True,
+                               env=dict(os.environ, ERL_EPMD_ADDRESS="127.0.0.1"))
+        if names.returncode == 0 and "name " not in names.stdout:
+            subprocess.run(["epmd", "-kill"], capture_output=True,
+                           env=dict(os.environ, ERL_EPMD_ADDRESS="127.0.0.1"))
 
     def cleanup(self):
         import shutil
