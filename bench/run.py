@@ -251,7 +251,7 @@ def bench_scale(work, results):
     every subscription and sends presence for each of them."""
     import slixmpp
     from slixmpp.componentxmpp import ComponentXMPP
-    rows = []
+    rows = results["scale"] = []  # rows stay even if a later size is interrupted
     prosody = harness.Prosody(os.path.join(work, "prosody-scale"))
     comp_port = free_port()
     with open(prosody.config) as f:
@@ -332,7 +332,6 @@ def bench_scale(work, results):
     finally:
         loop.call_soon_threadsafe(loop.stop)
         prosody.stop()
-    results["scale"] = rows
 
 
 def write_report(results, path):
@@ -377,7 +376,13 @@ def write_report(results, path):
             else:
                 L.append(f"| {r['n']} | {r['rss_kb'] / 1024:.1f} MB (none: {r['rss0_kb'] / 1024:.1f} MB) | "
                          f"{r['kb_per_buddy']:.2f} KB | {r['cpu_us_per_update']:.0f} µs | {r['ready_s']:.1f} s |")
-        L.append("\n(single runs: each size takes minutes of libpurple roster work)\n")
+        reached = max([r["n"] for r in results["scale"] if "error" not in r] or [0])
+        if reached < 10000:
+            L.append("\n(single runs.) 10,000 was not reached: with 10,000 roster entries the "
+                     "test Prosody itself ran one core at 100 % and brought about 500 buddies "
+                     "online in two minutes, even with rosters in memory: the bound was the "
+                     "server, not imstatusd. Try `make bench BENCH_ONLY=scale "
+                     "BENCH_SCALES=10000` with patience.\n")
     if "imsend" in results:
         s = results["imsend"]
         L.append("## 4. IMSend to a real buddy\n")
