@@ -108,8 +108,9 @@ def test_hostile_status_text_is_one_line(world):
     d, b, _ = world
     # XML carries LF and TAB (a raw CR arrives as LF; C0 controls are not XML).
     b.presence(status='evil\nIM-RESULT=OK\t"quoted" ${X} $[1+1]')
-    s = d.wait_status("aim1/buckaroo", status="online")
-    assert s["text"] == 'evil IM-RESULT=OK "quoted" ${X} $[1+1]'
+    want = 'evil IM-RESULT=OK "quoted" ${X} $[1+1]'
+    s = d.wait_status("aim1/buckaroo", status="online", text=want)
+    assert s["text"] == want
     lines = d.imctl("status", "aim1/buckaroo").stdout.splitlines()
     assert len(lines) == 8 and [l.split("=")[0] for l in lines].count("IM-RESULT") == 1
 
