@@ -86,10 +86,12 @@ cafile={prosody.ca_pem}
                     print(f"[driver] {who} -> {word} {kw.get('status') or ''}")
                 next_change = time.monotonic() + 3
             out = daemon.imctl("show", "subscribed", "aim1").stdout
-            if out != last:
+            # Print on a change of status, not on every tick of the idle counter.
+            key = [line.split()[:2] for line in out.splitlines()]
+            if key != last:
                 print(f"\n$ imctl show subscribed aim1   ({datetime.datetime.now():%H:%M:%S})")
                 print(out, end="", flush=True)
-                last = out
+                last = key
             time.sleep(0.2)
         print("\n$ imctl status aim1/misspiggy20")
         print(daemon.imctl("status", "aim1/misspiggy20").stdout)
