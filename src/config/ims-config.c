@@ -913,6 +913,15 @@ ims_peer_config_free (ImsPeerConfig *p)
   g_free (p);
 }
 
+static GPtrArray *
+ims_config_list_copy (const GPtrArray *list)
+{
+  GPtrArray *c = g_ptr_array_new_full (list->len, g_free);
+  for (guint i = 0; i < list->len; i++)
+    g_ptr_array_add (c, g_strdup (list->pdata[i]));
+  return c;
+}
+
 ImsPeerConfig *
 ims_peer_config_copy (const ImsPeerConfig *p)
 {
@@ -925,18 +934,14 @@ ims_peer_config_copy (const ImsPeerConfig *p)
   c->type = g_strdup (p->type);
   c->statusmessage = g_strdup (p->statusmessage);
   c->activewhen = g_strdup (p->activewhen);
-  c->subscribe = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; i < p->subscribe->len; i++)
-    g_ptr_array_add (c->subscribe, g_strdup (p->subscribe->pdata[i]));
+  c->subscribe = ims_config_list_copy (p->subscribe);
   c->host = g_strdup (p->host);
   c->cafile = g_strdup (p->cafile);
   c->cadir = g_strdup (p->cadir);
   c->resource = g_strdup (p->resource);
   c->phone = g_strdup (p->phone);
   c->busymessage = g_strdup (p->busymessage);
-  c->dialallow = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; i < p->dialallow->len; i++)
-    g_ptr_array_add (c->dialallow, g_strdup (p->dialallow->pdata[i]));
+  c->dialallow = ims_config_list_copy (p->dialallow);
   c->dialsecret = g_strdup (p->dialsecret);
   c->dialfrom = g_strdup (p->dialfrom);
   c->dialcontext = g_strdup (p->dialcontext);

@@ -88,6 +88,16 @@ ims_daemon_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fi
 
 /* ---- peers ---- */
 
+/* A peer the store knows but no driver logs in: its buddies answer unknown. */
+static void
+ims_daemon_add_offline_peer (ImsDaemon *d, const ImsPeerConfig *p, ImsPeerState state,
+                             const char *why)
+{
+  ims_presence_store_add_peer (d->store, p->name, p->username, NULL);
+  ims_presence_store_set_watched (d->store, p->name, p->subscribe);
+  ims_presence_store_set_peer_state (d->store, p->name, state, why);
+}
+
 static void
 ims_daemon_start_peer (ImsDaemon *d, const ImsPeerConfig *p)
 {
@@ -95,9 +105,7 @@ ims_daemon_start_peer (ImsDaemon *d, const ImsPeerConfig *p)
   if (!ims_telephony_peer_allowed (d->tel, p, &why))
     {
       g_message ("%s: staying logged out: %s", p->name, why);
-      ims_presence_store_add_peer (d->store, p->name, p->username, NULL);
-      ims_presence_store_set_watched (d->store, p->name, p->subscribe);
-      ims_presence_store_set_peer_state (d->store, p->name, IMS_PEER_UNREGISTERED, why);
+      ims_daemon_add_offline_peer (d, p, IMS_PEER_UNREGISTERED, why);
     }
   else if (d->adapter->ops->supports (d->adapter, p->type, &why))
     {
@@ -107,9 +115,7 @@ ims_daemon_start_peer (ImsDaemon *d, const ImsPeerConfig *p)
   else
     {
       g_warning ("%s: unsupported: %s", p->name, why);
-      ims_presence_store_add_peer (d->store, p->name, p->username, NULL);
-      ims_presence_store_set_watched (d->store, p->name, p->subscribe);
-      ims_presence_store_set_peer_state (d->store, p->name, IMS_PEER_UNSUPPORTED, why);
+      ims_daemon_add_offline_peer (d, p, IMS_PEER_UNSUPPORTED, why);
     }
   ims_persist_restore_peer (d->persist, p->name);
 }

@@ -165,13 +165,6 @@ on_persist_peer (const char *peer, ImsPeerState state, const char *reason, gpoin
     ims_persist_schedule_flush (data, peer);
 }
 
-static gboolean
-ims_persist_present (const ImsAnswer *a)
-{
-  return a && (a->status == IMS_STATUS_ONLINE || a->status == IMS_STATUS_IDLE
-               || a->status == IMS_STATUS_AWAY || a->status == IMS_STATUS_BUSY);
-}
-
 static void
 on_persist_presence (const char *peer, const char *buddy, const ImsAnswer *old,
                      const ImsAnswer *new_, gpointer data)
@@ -181,7 +174,7 @@ on_persist_presence (const char *peer, const char *buddy, const ImsAnswer *old,
     return;
   g_autofree char *key = g_strconcat (peer, "\n", buddy, NULL);
   gint64 *saved = g_hash_table_lookup (self->saved, key);
-  gboolean left = ims_persist_present (old) && !ims_persist_present (new_);
+  gboolean left = old && ims_status_is_present (old->status) && !ims_status_is_present (new_->status);
   if (saved && *saved == new_->lastseen_at)
     return;
   if (saved && !left && new_->lastseen_at - *saved < LASTSEEN_RESOLUTION_S)

@@ -282,11 +282,17 @@ ims_answer_equal (const ImsAnswer *a, const ImsAnswer *b)
          && g_strcmp0 (a->text, b->text) == 0 && g_strcmp0 (a->resource, b->resource) == 0;
 }
 
+gboolean
+ims_status_is_present (ImsStatus status)
+{
+  return status == IMS_STATUS_ONLINE || status == IMS_STATUS_IDLE || status == IMS_STATUS_AWAY
+         || status == IMS_STATUS_BUSY;
+}
+
 gint64
 ims_answer_lastseen_minutes (const ImsAnswer *a, gint64 now)
 {
-  if (a->status == IMS_STATUS_ONLINE || a->status == IMS_STATUS_IDLE
-      || a->status == IMS_STATUS_AWAY || a->status == IMS_STATUS_BUSY || a->lastseen_at == 0)
+  if (ims_status_is_present (a->status) || a->lastseen_at == 0)
     return 0;
   return MAX (0, now - a->lastseen_at) / 60;
 }
@@ -501,6 +507,17 @@ ims_presence_store_peer_domain (ImsPresenceStore *s, const char *peer)
 }
 
 static void
+ims_store_notify_peer (ImsPresenceStore *s, Peer *p)
+{
+  for (guint i = 0; i < s->watches->len; i++)
+    {
+      Watch *w = &g_array_index (s->watches, Watch, i);
+      if (w->peer)
+        w->peer (p->name, p->state, p->reason, w->user_data);
+    }
+}
+
+static void
 ims_store_publish_all (ImsPresenceStore *s, Peer *p)
 {
   GHashTableIter it;
@@ -539,12 +556,7 @@ ims_presence_store_set_peer_state (ImsPresenceStore *s, const char *peer, ImsPee
   p->state = state;
   g_free (p->reason);
   p->reason = g_strdup (reason);
-  for (guint i = 0; i < s->watches->len; i++)
-    {
-      Watch *w = &g_array_index (s->watches, Watch, i);
-      if (w->peer)
-        w->peer (p->name, state, reason, w->user_data);
-    }
+  ims_store_notify_peer (s, p);
   ims_store_publish_all (s, p);
 }
 
@@ -565,12 +577,7 @@ ims_presence_store_set_roster_ready (ImsPresenceStore *s, const char *peer)
     return;
   p->roster_ready = TRUE;
   /* Those waiting for a known answer (IMStatus W(x)) hear it as a peer change. */
-  for (guint i = 0; i < s->watches->len; i++)
-    {
-      Watch *w = &g_array_index (s->watches, Watch, i);
-      if (w->peer)
-        w->peer (p->name, p->state, p->reason, w->user_data);
-    }
+  ims_store_notify_peer (s, p);
 }
 
 gboolean

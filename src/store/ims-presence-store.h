@@ -143,6 +143,8 @@ GPtrArray *ims_presence_store_list_peers (ImsPresenceStore *store);
 void ims_answer_clear (ImsAnswer *answer);
 void ims_answer_copy (const ImsAnswer *src, ImsAnswer *dst);
 gboolean ims_answer_equal (const ImsAnswer *a, const ImsAnswer *b);
+/* TRUE for a buddy logged in somewhere (online, idle, away or busy). */
+gboolean ims_status_is_present (ImsStatus status);
 /* Minutes since last seen; 0 when online now or never seen. */
 gint64 ims_answer_lastseen_minutes (const ImsAnswer *answer, gint64 now);
 

@@ -43,6 +43,18 @@ def parse_messages(data):
     return msgs
 
 
+def take_messages(buf):
+    """Splits the complete messages (those ended by an empty line, CRLF or LF)
+    off the front of @buf: returns (messages, the unfinished rest)."""
+    msgs = []
+    while True:
+        m = re.search(rb"\r?\n\r?\n", buf)
+        if not m:
+            return msgs, buf
+        msgs += parse_messages(buf[:m.start()] + b"\n\n")
+        buf = buf[m.end():]
+
+
 def get(msg, key):
     return next((v for k, v in msg if k.lower() == key.lower()), None)
 
@@ -227,19 +239,13 @@ class FakeAmi:
                     continue
                 if not data:
                     break
-                buf += data
-                while True:
-                    mm = re.search(rb"\r?\n\r?\n", buf)
-                    if not mm:
-                        break
-                    raw, buf = buf[:mm.start()], buf[mm.end():]
-                    msgs = parse_messages(raw + b"\n\n")
-                    for msg in msgs:
-                        for delay, out in m.handle(msg):
-                            if delay:
-                                time.sleep(delay)
-                            with self._lock:
-                                self._send(conn, out)
+                msgs, buf = take_messages(buf + data)
+                for msg in msgs:
+                    for delay, out in m.handle(msg):
+                        if delay:
+                            time.sleep(delay)
+                        with self._lock:
+                            self._send(conn, out)
                     if m.closed:
                         break
         except OSError:

@@ -59,19 +59,14 @@ def test_replay(path):
             if ami.GREETING in data:
                 mgr = ami.Manager(fake)  # a new connection
             continue
-        pending += data
-        while True:
-            m = re.search(rb"\r?\n\r?\n", pending)
-            if not m:
-                break
-            raw, pending = pending[:m.start()], pending[m.end():]
-            for msg in ami.parse_messages(raw + b"\n\n"):
-                action = (ami.get(msg, "Action") or "").lower()
-                if ami.get(msg, "Action") is not None and action not in IMPLEMENTED:
-                    skip_ids.add(ami.get(msg, "ActionID"))
-                    continue
-                for _, out in mgr.handle(msg):
-                    ours += ami.parse_messages(out)
+        msgs, pending = ami.take_messages(pending + data)
+        for msg in msgs:
+            action = (ami.get(msg, "Action") or "").lower()
+            if ami.get(msg, "Action") is not None and action not in IMPLEMENTED:
+                skip_ids.add(ami.get(msg, "ActionID"))
+                continue
+            for _, out in mgr.handle(msg):
+                ours += ami.parse_messages(out)
     want = [shape(m) for m in recorded if is_answer(m) and ami.get(m, "ActionID") not in skip_ids]
     got = [shape(m) for m in ours if is_answer(m)]
     assert want or "B09" in path, "nothing compared"

@@ -11,6 +11,8 @@ import ami
 from harness import DOMAIN, peer_conf, wait_for
 
 AMI_USER, AMI_SECRET = "imstatus", "ami-secret"
+DIAL_KEYS = ("dialallow = boss@imstatus.test\ndialsecret = s3cret-dial\n"
+             "dialfrom = PJSIP/jimmy\ndialcontext = imstatus-dial")
 
 
 def ami_general(fake, secret=AMI_SECRET):
@@ -80,9 +82,7 @@ def test_phone_busy_and_back_seen_by_a_buddy(phone_world, fake_ami, robot):
 @pytest.fixture
 def dial_world(prosody, robot, buddies, daemon, fake_ami, tmp_path):
     boss = buddies("boss")
-    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["boss"],
-                         extra="dialallow = boss@imstatus.test\ndialsecret = s3cret-dial\n"
-                               "dialfrom = PJSIP/jimmy\ndialcontext = imstatus-dial"),
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["boss"], extra=DIAL_KEYS),
                general_extra=ami_general(fake_ami))
     d.wait_status("aim1/boss", subscription="both")
     wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
@@ -167,9 +167,7 @@ def test_call_file_mode(prosody, robot, buddies, daemon, tmp_path):
     spool = tmp_path / "spool" / "outgoing"
     spool.mkdir(parents=True)
     boss = buddies("boss")
-    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["boss"],
-                         extra="dialallow = boss@imstatus.test\ndialsecret = s3cret-dial\n"
-                               "dialfrom = PJSIP/jimmy\ndialcontext = imstatus-dial"),
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["boss"], extra=DIAL_KEYS),
                general_extra=f"spooldir = {spool}")
     d.wait_status("aim1/boss", subscription="both")
     boss.send_message(robot[0], "dial s3cret-dial sip:1234@pbx.example.org")
