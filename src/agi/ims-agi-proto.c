@@ -1,5 +1,5 @@
 /* ims-agi-proto: FastAGI environment, replies and quoting, per the Asterisk 22
- * transcripts in ../shared/reference/asterisk22/ (README.txt section A).
+ * transcripts in tests/reference/asterisk22/ (README.txt section A).
  */
 #define G_LOG_DOMAIN "ims-agi"
 

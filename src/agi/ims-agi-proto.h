@@ -1,5 +1,5 @@
 /* ims-agi-proto: the FastAGI wire format, as Asterisk 22 speaks it
- * (../shared/reference/asterisk22/agi-*).  Pure: bytes in, structs out.
+ * (tests/reference/asterisk22/agi-*).  Pure: bytes in, structs out.
  */
 #pragma once
 

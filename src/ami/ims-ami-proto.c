@@ -1,4 +1,4 @@
-/* ims-ami-proto: AMI framing per ../shared/reference/asterisk22/README.txt
+/* ims-ami-proto: AMI framing per tests/reference/asterisk22/README.txt
  * section B: a one-line greeting, then messages of "Key: Value" lines ended by
  * an empty line; Asterisk sends CRLF, values raw, "Key: " when empty.
  */

@@ -1,5 +1,5 @@
 /* ims-ami-proto: the Asterisk Manager Interface wire format, as Asterisk 22
- * speaks it (../shared/reference/asterisk22/ami-*).  Pure: lines in, messages
+ * speaks it (tests/reference/asterisk22/ami-*).  Pure: lines in, messages
  * out; actions built with every value checked.
  */
 #pragma once

@@ -1,5 +1,5 @@
 """A protocol-faithful Asterisk 22 manager (AMI) and call-file reader for the
-tests, written from ../shared/reference/asterisk22/ami-* and callfile-*.
+tests, written from tests/reference/asterisk22/ami-* and callfile-*.
 
 AMI: a one-line greeting "Asterisk Call Manager/11.0.0", then messages of
 "Key: Value" lines and an empty line, always CRLF from Asterisk, LF accepted

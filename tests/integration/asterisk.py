@@ -1,6 +1,6 @@
 """A protocol-faithful Asterisk 22 for the FastAGI side of the tests.
 
-Written from the real transcripts in ../shared/reference/asterisk22/ (agi-*):
+Written from the real transcripts in tests/reference/asterisk22/ (agi-*):
 it sends the environment as res_agi does, reads commands the way Asterisk
 does (fgets into an 8192-byte buffer, so 8191 bytes a command; LF only, a CR
 stays part of the line; one command at a time and a stall on pipelined ones),

@@ -11,8 +11,7 @@ import pytest
 
 import ami
 
-REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared",
-                   "reference", "asterisk22")
+REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference", "asterisk22")
 CAPTURES = sorted(glob.glob(os.path.join(REF, "raw", "ami-*.json")))
 # Actions the fake implements; answers to others are not compared.
 IMPLEMENTED = {"login", "ping", "logoff", "events", "devicestatelist", "userevent", "originate"}

@@ -8,8 +8,7 @@ import pytest
 
 import asterisk
 
-REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared",
-                   "reference", "asterisk22")
+REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference", "asterisk22")
 CAPTURES = sorted(glob.glob(os.path.join(REF, "raw", "agi-*.json")))
 ASYNC = b"HANGUP\n"
 
