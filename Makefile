@@ -26,65 +26,57 @@ deps:
 	else echo "all Debian packages present"; fi
 
 $(BUILD)/build.ninja:
-	meson setup $(BUILD)
+	meson setup $(BUILD) $(MESON_ARGS)
 
 build: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
+# meson runs every suite: unit (GTest), fuzz (the corpora replayed),
+# integration (pytest against real servers).
 unit: build
-	meson test -C $(BUILD) --print-errorlogs
+	meson test -C $(BUILD) --print-errorlogs --suite unit --suite fuzz
 
 integration: build
-	$(PYTHON) -m pytest -q tests/integration
+	meson test -C $(BUILD) --print-errorlogs --suite integration
 
-# libFuzzer harnesses (clang): `make fuzz FUZZ_SECONDS=600` for a long run.
-# A crash leaves crash-* in $(BUILD)/fuzz-out; keep it as a regression input
-# in tests/fuzz/corpus/<harness>/.
-FUZZERS = config agi control ami
-FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -Isrc/config -Isrc/store -Isrc/agi -Isrc/control -Isrc/net -Isrc/ami \
-  $$(pkg-config --cflags glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0)
-FUZZ_LIBS = $$(pkg-config --libs glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0)
-FUZZ_SRC_config = src/config/ims-config.c
-FUZZ_SRC_agi = src/agi/ims-agi-proto.c
-FUZZ_SRC_ami = src/ami/ims-ami-proto.c src/ami/ims-telephony.c src/ami/ims-ami-client.c \
-  src/config/ims-config.c src/store/ims-presence-store.c src/net/ims-line-conn.c
-FUZZ_SRC_control = src/control/ims-control.c src/config/ims-config.c \
-  src/store/ims-presence-store.c src/net/ims-line-conn.c
+# libFuzzer harnesses (clang), built by meson from the same libraries:
+# `make fuzz FUZZ_SECONDS=600` for a long run.  A crash leaves crash-* in
+# $(FUZZ_BUILD)/fuzz-out; keep it as a regression input in
+# tests/fuzz/corpus/<harness>/.
+FUZZERS = $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_BUILD = $(BUILD)-fuzz
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing=true -Db_sanitize=address,undefined \
+	  -Db_lundef=false -Dc_args="-fsanitize=fuzzer-no-link -fno-sanitize-recover=all"
 
-$(BUILD)/fuzz-%: tests/fuzz/fuzz-%.c $(wildcard src/*/*.c src/*/*.h)
-	@mkdir -p $(BUILD)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) $(FUZZ_LIBS)
-
-fuzz: $(addprefix $(BUILD)/fuzz-,$(FUZZERS))
+fuzz: $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD) $(addprefix tests/fuzz-,$(FUZZERS))
 	@for f in $(FUZZERS); do \
-	  mkdir -p $(BUILD)/fuzz-corpus/$$f $(BUILD)/fuzz-out; \
+	  mkdir -p $(FUZZ_BUILD)/fuzz-corpus/$$f $(FUZZ_BUILD)/fuzz-out; \
 	  echo "fuzz-$$f: $(FUZZ_SECONDS) s"; \
-	  $(BUILD)/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 \
-	    -artifact_prefix=$(BUILD)/fuzz-out/$$f- -print_final_stats=1 \
-	    $(BUILD)/fuzz-corpus/$$f tests/fuzz/corpus/$$f 2>$(BUILD)/fuzz-out/$$f.log \
-	    || { tail -40 $(BUILD)/fuzz-out/$$f.log; exit 1; }; \
-	  grep -E "stat::number_of_executed_units" $(BUILD)/fuzz-out/$$f.log; \
+	  $(FUZZ_BUILD)/tests/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 \
+	    -artifact_prefix=$(FUZZ_BUILD)/fuzz-out/$$f- -print_final_stats=1 \
+	    $(FUZZ_BUILD)/fuzz-corpus/$$f tests/fuzz/corpus/$$f 2>$(FUZZ_BUILD)/fuzz-out/$$f.log \
+	    || { tail -40 $(FUZZ_BUILD)/fuzz-out/$$f.log; exit 1; }; \
+	  grep -E "stat::number_of_executed_units" $(FUZZ_BUILD)/fuzz-out/$$f.log; \
 	done
 
 # The same code built with AddressSanitizer and UndefinedBehaviorSanitizer;
-# any report aborts the process and fails the test that ran it.
+# any report aborts the process and fails the test that ran it (the
+# integration suite runs that build's daemon).
 ASAN_BUILD = $(BUILD)-asan
 $(ASAN_BUILD)/build.ninja:
-	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false \
+	meson setup $(ASAN_BUILD) $(MESON_ARGS) -Db_sanitize=address,undefined -Db_lundef=false \
 	  -Dc_args=-fno-sanitize-recover=all
 
 asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  meson test -C $(ASAN_BUILD) --print-errorlogs
-	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  IMS_BUILD=$(ASAN_BUILD) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 check: deps build
 	meson test -C $(BUILD) --print-errorlogs
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
-	$(PYTHON) -m pytest -q tests/integration
 	IMS_XMPP=ejabberd $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration/test_presence.py
 	$(MAKE) --no-print-directory asan
 
@@ -97,7 +89,7 @@ demo: deps build
 	$(PYTHON) demo/demo.py
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
 # Benchmarks (not tests): writes BENCHMARKS.md.  BENCH_REPEAT=3 BENCH_SECONDS=3
 # BENCH_SCALES=100,1000,10000; `make bench BENCH_ONLY="agi presence"` for a part.

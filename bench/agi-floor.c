@@ -19,7 +19,8 @@ static const char *const cmds[] = {
   "SET VARIABLE IM-STATUS \"online\"\n", "SET VARIABLE IM-IDLETIME \"0\"\n",
   "SET VARIABLE IM-STATUSTEXT \"at my desk\"\n", "SET VARIABLE IM-LASTSEEN \"0\"\n",
   "SET VARIABLE IM-STATUSPREFIX \"\"\n", "SET VARIABLE IM-STATUSURI \"\"\n",
-  "SET VARIABLE IM-RESOURCE \"phone\"\n", "SET VARIABLE IM-RESULT \"OK\"\n",
+  "SET VARIABLE IM-RESOURCE \"phone\"\n", "SET VARIABLE IM-SHOW \"available\"\n",
+  "SET VARIABLE IM-RESULT \"OK\"\n",
 };
 
 typedef struct {

@@ -334,7 +334,7 @@ def bench_scale(work, results):
         prosody.stop()
 
 
-def write_report(results, path):
+def write_report(results, path, partial=False):
     cpu = "?"
     with open("/proc/cpuinfo") as f:
         m = re.search(r"model name\s*:\s*(.*)", f.read())
@@ -347,7 +347,7 @@ def write_report(results, path):
     if "agi" in results:
         L.append("## 1. FastAGI IMStatus against the protocol floor\n")
         L.append("The floor (bench/agi-floor.c) reads the same environment and sends the same "
-                 "8 SET VARIABLE commands, one at a time, with no lookup, single-threaded with "
+                 "9 SET VARIABLE commands, one at a time, with no lookup, single-threaded with "
                  "poll(). The load (bench/agi-load.c) plays Asterisk. Goal: >= 0.9x the floor.\n")
         L.append("| clients | imstatusd sessions/s | floor sessions/s | ratio | imstatusd p50 / p99 µs | floor p50 / p99 µs |")
         L.append("|---|---|---|---|---|---|")
@@ -407,8 +407,33 @@ def write_report(results, path):
     if os.path.exists(os.path.join(HERE, "notes.md")):
         with open(os.path.join(HERE, "notes.md")) as f:
             L.append(f.read())
+    text = "\n".join(L)
+    if partial and os.path.exists(path):
+        with open(path) as f:
+            text = merge_sections(f.read(), text)
     with open(path, "w") as f:
-        f.write("\n".join(L))
+        f.write(text)
+
+
+def split_sections(text):
+    """The text before the first '## ' heading, and [(heading, body)] after it."""
+    parts = re.split(r"(?m)^(?=## )", text)
+    head, rest = parts[0], parts[1:]
+    return head, [(p.splitlines()[0], p) for p in rest]
+
+
+def merge_sections(old, new):
+    """A partial run replaces the sections it measured and keeps the others
+    of the last full run, in their order."""
+    _, old_secs = split_sections(old)
+    new_head, new_secs = split_sections(new)
+    fresh = dict(new_secs)
+    out, seen = [new_head], set()
+    for heading, body in old_secs:
+        out.append(fresh.get(heading, body))
+        seen.add(heading)
+    out += [body for heading, body in new_secs if heading not in seen]
+    return "".join(out)
 
 
 def main():
@@ -449,7 +474,7 @@ def main():
         print(json.dumps(results, indent=1, default=str))
         with open(saved, "w") as f:
             json.dump(results, f)
-        write_report(results, os.path.join(ROOT, "BENCHMARKS.md"))
+        write_report(results, os.path.join(ROOT, "BENCHMARKS.md"), partial=bool(only))
         print("wrote BENCHMARKS.md")
 
 

@@ -53,12 +53,6 @@ ims_agi_set (Session *s, const char *name, const char *value)
   g_queue_push_tail (&s->cmds, g_strdup_printf ("SET VARIABLE %s %s", name, q));
 }
 
-static void
-ims_agi_set_int (Session *s, const char *name, gint64 value)
-{
-  g_queue_push_tail (&s->cmds, g_strdup_printf ("SET VARIABLE %s \"%" G_GINT64_FORMAT "\"", name, value));
-}
-
 static gboolean
 ims_agi_is_error (ImsResult r)
 {
@@ -126,6 +120,12 @@ ims_agi_answer_known (ImsPresenceStore *store, const char *peer)
 }
 
 static void
+on_agi_variable (const char *name, const char *value, gpointer data)
+{
+  ims_agi_set (data, name, value);
+}
+
+static void
 ims_agi_status_finish (Session *s, gboolean timed_out)
 {
   ImsAgiServer *srv = s->srv;
@@ -133,15 +133,7 @@ ims_agi_status_finish (Session *s, gboolean timed_out)
   ims_presence_store_lookup (srv->hooks.store, s->peer, s->user, &a);
   if (timed_out && !ims_agi_answer_known (srv->hooks.store, s->peer))
     a.result = IMS_RESULT_TIMEOUT;
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  ims_agi_set (s, "IM-STATUS", ims_status_to_string (a.status));
-  ims_agi_set_int (s, "IM-IDLETIME", a.idle_seconds);
-  ims_agi_set (s, "IM-STATUSTEXT", a.text);
-  ims_agi_set_int (s, "IM-LASTSEEN", ims_answer_lastseen_minutes (&a, now));
-  ims_agi_set (s, "IM-STATUSPREFIX", a.prefix);
-  ims_agi_set (s, "IM-STATUSURI", a.uri);
-  ims_agi_set (s, "IM-RESOURCE", a.resource);
-  ims_agi_set (s, "IM-RESULT", ims_result_to_string (a.result));
+  ims_answer_each_variable (&a, g_get_real_time () / G_USEC_PER_SEC, on_agi_variable, s);
   if (ims_agi_is_error (a.result) && !s->go_on)
     ims_agi_queue_jump_check (s);
   g_autofree char *p = ims_text_for_log (s->peer, 64);
@@ -398,6 +390,7 @@ on_agi_event (ImsLineConn *lc, ImsLineEvent ev, const char *line, gsize len, gpo
       g_warning ("FastAGI %s: line longer than %d bytes; closing", ims_line_conn_peer (lc),
                  IMS_AGI_MAX_LINE);
       s->done = TRUE;
+      ims_line_conn_close (lc);
       return;
     case IMS_LINE_EVENT_TIMEOUT:
       return;

@@ -11,11 +11,10 @@
 #include <gio/gio.h>
 #include <string.h>
 
+#include "ims-backoff.h"
 #include "ims-line-conn.h"
 #include "ims-presence-store.h"
 
-#define BACKOFF_MIN 1
-#define BACKOFF_MAX 60
 #define CONNECT_TIMEOUT_S 10
 
 typedef struct {
@@ -39,7 +38,7 @@ struct _ImsAmiClient {
   char *list_id;       /* the DeviceStateList in progress */
   GHashTable *pending; /* ActionID -> Pending */
   guint seq;
-  guint backoff;
+  ImsBackoff backoff;
   guint retry_id;
 };
 
@@ -96,10 +95,7 @@ ims_ami_schedule_retry (ImsAmiClient *c)
 {
   if (c->retry_id || c->state == IMS_AMI_AUTHFAIL)
     return;
-  c->backoff = c->backoff ? MIN (c->backoff * 2, BACKOFF_MAX) : BACKOFF_MIN;
-  guint ms = c->backoff * 1000;
-  ms = ms * 3 / 4 + g_random_int_range (0, ms / 2 + 1);
-  c->retry_id = g_timeout_add (ms, on_ami_retry, c);
+  c->retry_id = g_timeout_add (ims_backoff_next_ms (&c->backoff), on_ami_retry, c);
 }
 
 static void
@@ -140,7 +136,7 @@ ims_ami_on_message (ImsAmiClient *c, ImsAmiMessage *m)
               return;
             }
           c->logged_in = TRUE;
-          c->backoff = 0;
+          ims_backoff_reset (&c->backoff);
           g_free (c->list_id);
           c->list_id = g_strdup_printf ("ims-devstate-%u", ++c->seq);
           ims_ami_send_raw (c, "DeviceStateList", c->list_id, NULL);

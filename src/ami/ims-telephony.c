@@ -21,7 +21,7 @@
 struct _ImsTelephony {
   const ImsConfig *config;
   ImsPresenceStore *store;
-  ImsAdapter *adapter;
+  ImsCore *core;
   ImsTelephonyHooks hooks;
   ImsAmiClient *ami;
   char *ami_key;           /* host/port/user/secret the client was made with */
@@ -106,8 +106,8 @@ ims_telephony_apply_phone (ImsTelephony *tel, const ImsPeerConfig *p)
   if (p->phone == NULL)
     return;
   gboolean busy = ims_device_state_busy (g_hash_table_lookup (tel->devices, p->phone));
-  tel->adapter->ops->set_busy (tel->adapter, p->name, busy,
-                               p->busymessage ? p->busymessage : p->statusmessage);
+  ims_core_set_own (tel->core, p->name, busy,
+                    p->busymessage ? p->busymessage : p->statusmessage);
 }
 
 /* ---- AMI ---- */
@@ -176,7 +176,7 @@ static void
 ims_tel_reply (ImsTelephony *tel, const char *peer, const char *to, const char *text)
 {
   g_autoptr (GError) err = NULL;
-  if (!tel->adapter->ops->send (tel->adapter, peer, to, text, &err))
+  if (!ims_core_send (tel->core, peer, to, text, &err))
     g_info ("%s: could not answer %s: %s", peer, to, err->message);
 }
 
@@ -426,12 +426,12 @@ ims_telephony_on_message (ImsTelephony *tel, const char *peer, const char *from,
 }
 
 ImsTelephony *
-ims_telephony_new (const ImsConfig *config, ImsPresenceStore *store, ImsAdapter *adapter,
+ims_telephony_new (const ImsConfig *config, ImsPresenceStore *store, ImsCore *core,
                    const ImsTelephonyHooks *hooks)
 {
   ImsTelephony *tel = g_new0 (ImsTelephony, 1);
   tel->store = store;
-  tel->adapter = adapter;
+  tel->core = core;
   tel->hooks = *hooks;
   tel->devices = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   tel->attempts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,

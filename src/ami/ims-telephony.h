@@ -6,7 +6,7 @@
  */
 #pragma once
 
-#include "ims-adapter.h"
+#include "ims-core.h"
 
 G_BEGIN_DECLS
 
@@ -21,7 +21,7 @@ typedef struct {
 } ImsTelephonyHooks;
 
 ImsTelephony *ims_telephony_new (const ImsConfig *config, ImsPresenceStore *store,
-                                 ImsAdapter *adapter, const ImsTelephonyHooks *hooks);
+                                 ImsCore *core, const ImsTelephonyHooks *hooks);
 void ims_telephony_free (ImsTelephony *tel);
 /* After a reload: new peer settings; a changed AMI login reconnects. */
 void ims_telephony_set_config (ImsTelephony *tel, const ImsConfig *config);

@@ -510,113 +510,215 @@ ims_lexer_inherit (Lexer *lx, Section *sec, Section *from, GPtrArray *out, guint
 
 /* ---- the key table ---- */
 
-typedef enum { SCOPE_GENERAL, SCOPE_PEER } Scope;
-typedef enum { T_STRING, T_PATH, T_INT, T_ENUM, T_LIST, T_NAME, T_DEVICE } KeyType;
+#define GEN(t, f) IMS_KEY_GENERAL, IMS_KEY_##t, G_STRUCT_OFFSET (ImsConfig, f)
+#define PEER(t, f) IMS_KEY_PEER, IMS_KEY_##t, G_STRUCT_OFFSET (ImsPeerConfig, f)
+#define XMPP "jabber|xmpp"
 
-typedef struct {
-  const char *name;
-  Scope scope;
-  KeyType type;
-  gsize offset;
-  int min, max;           /* T_INT bounds */
-  const char *choices;    /* T_ENUM: "a|b|c", index stored as int; T_LIST: forbidden chars */
-  gboolean required;
-} KeyDef;
+/* The single source of truth for im.conf keys: a new key is one row here
+ * plus its field in ImsConfig or ImsPeerConfig. */
+static const ImsConfigKey ims_config_key_table[] = {
+  /* name, scope/type/field, min, max, choices, default, flags, types, help */
+  { "controlsocket", GEN (PATH, controlsocket), 0, 0, NULL, NULL, IMS_KEY_RESTART, NULL,
+    "UNIX socket of imctl (default: statedir/imstatusd.sock)" },
+  { "statedir", GEN (PATH, statedir), 0, 0, NULL, "/var/lib/imstatus", IMS_KEY_RESTART, NULL,
+    "directory of the state database and libpurple's files" },
+  { "agibind", GEN (ADDRESS, agibind), 0, 0, NULL, "127.0.0.1:4573", IMS_KEY_RESTART, NULL,
+    "address:port of the FastAGI server" },
+  { "agiallow", GEN (PREFIXES, agiallow), 0, 0, " \t|\"'", "127.0.0.0/8, ::1", 0, NULL,
+    "addresses or address/prefix allowed to use FastAGI" },
+  { "agitimeout", GEN (INT, agitimeout), 1, 3600, NULL, "10", IMS_KEY_RESTART, NULL,
+    "seconds a FastAGI client may stay silent" },
+  { "outboxttl", GEN (INT, outboxttl), 1, 604800, NULL, "600", 0, NULL,
+    "seconds a queued IMSend is kept" },
+  { "outboxmax", GEN (INT, outboxmax), 1, 1000000, NULL, "1000", 0, NULL,
+    "messages the outbox holds at most" },
+  { "controltimeout", GEN (INT, controltimeout), 1, 3600, NULL, "60", 0, NULL,
+    "seconds an idle imctl connection is kept" },
+  { "amihost", GEN (NAME, amihost), 0, 0, NULL, NULL, 0, NULL,
+    "Asterisk manager host (unset: no AMI)" },
+  { "amiport", GEN (INT, amiport), 1, 65535, NULL, "5038", 0, NULL, "Asterisk manager port" },
+  { "amiuser", GEN (NAME, amiuser), 0, 0, NULL, NULL, 0, NULL, "manager.conf user" },
+  { "amisecret", GEN (STRING, amisecret), 0, 0, NULL, NULL, IMS_KEY_SECRET, NULL,
+    "manager.conf secret" },
+  { "spooldir", GEN (PATH, spooldir), 0, 0, NULL, "/var/spool/asterisk/outgoing", 0, NULL,
+    "Asterisk's outgoing call-file spool" },
 
-#define G(n, t, f) { n, SCOPE_GENERAL, t, G_STRUCT_OFFSET (ImsConfig, f), 0, 0, NULL, FALSE }
-#define P(n, t, f, req) { n, SCOPE_PEER, t, G_STRUCT_OFFSET (ImsPeerConfig, f), 0, 0, NULL, req }
-
-/* The single source of truth for im.conf keys.  Adding a key is one line here
- * plus its field; defaults live in ims_config_defaults(). */
-static const KeyDef ims_config_keys[] = {
-  G ("controlsocket", T_PATH, controlsocket),
-  G ("statedir", T_PATH, statedir),
-  G ("agibind", T_STRING, agibind),
-  { "agiallow", SCOPE_GENERAL, T_LIST, G_STRUCT_OFFSET (ImsConfig, agiallow), 0, 0, " \t|\"'", FALSE },
-  { "agitimeout", SCOPE_GENERAL, T_INT, G_STRUCT_OFFSET (ImsConfig, agitimeout), 1, 3600, NULL, FALSE },
-  { "outboxttl", SCOPE_GENERAL, T_INT, G_STRUCT_OFFSET (ImsConfig, outboxttl), 1, 604800, NULL, FALSE },
-  { "controltimeout", SCOPE_GENERAL, T_INT, G_STRUCT_OFFSET (ImsConfig, controltimeout), 1, 3600, NULL, FALSE },
-  G ("amihost", T_NAME, amihost),
-  { "amiport", SCOPE_GENERAL, T_INT, G_STRUCT_OFFSET (ImsConfig, amiport), 1, 65535, NULL, FALSE },
-  G ("amiuser", T_NAME, amiuser),
-  G ("amisecret", T_STRING, amisecret),
-  G ("spooldir", T_PATH, spooldir),
-  { "outboxmax", SCOPE_GENERAL, T_INT, G_STRUCT_OFFSET (ImsConfig, outboxmax), 1, 1000000, NULL, FALSE },
-  P ("username", T_STRING, username, TRUE),
-  P ("secret", T_STRING, secret, FALSE),
-  P ("type", T_NAME, type, TRUE),
-  P ("statusmessage", T_STRING, statusmessage, FALSE),
-  P ("activewhen", T_DEVICE, activewhen, FALSE),
-  P ("phone", T_DEVICE, phone, FALSE),
-  P ("busymessage", T_STRING, busymessage, FALSE),
-  { "dialallow", SCOPE_PEER, T_LIST, G_STRUCT_OFFSET (ImsPeerConfig, dialallow), 0, 0,
-    " \t/|\"';", FALSE },
-  P ("dialsecret", T_STRING, dialsecret, FALSE),
-  P ("dialfrom", T_DEVICE, dialfrom, FALSE),
-  P ("dialcontext", T_NAME, dialcontext, FALSE),
-  { "subscribe", SCOPE_PEER, T_LIST, G_STRUCT_OFFSET (ImsPeerConfig, subscribe), 0, 0,
-    " \t/|\"'", FALSE },
-  P ("host", T_NAME, host, FALSE),
-  { "port", SCOPE_PEER, T_INT, G_STRUCT_OFFSET (ImsPeerConfig, port), 1, 65535, NULL, FALSE },
-  { "tls", SCOPE_PEER, T_ENUM, G_STRUCT_OFFSET (ImsPeerConfig, tls), 0, 0,
-    "required|optional|off", FALSE },
-  P ("cafile", T_PATH, cafile, FALSE),
-  P ("cadir", T_PATH, cadir, FALSE),
-  P ("resource", T_STRING, resource, FALSE),
-  { "pinginterval", SCOPE_PEER, T_INT, G_STRUCT_OFFSET (ImsPeerConfig, pinginterval), 1, 3600, NULL, FALSE },
-  { "pingtimeout", SCOPE_PEER, T_INT, G_STRUCT_OFFSET (ImsPeerConfig, pingtimeout), 1, 600, NULL, FALSE },
+  { "type", PEER (NAME, type), 0, 0, NULL, NULL, IMS_KEY_REQUIRED, NULL,
+    "IM network: jabber/xmpp, irc, or any libpurple protocol" },
+  { "username", PEER (STRING, username), 0, 0, NULL, NULL, IMS_KEY_REQUIRED, NULL,
+    "the account the robot logs in as" },
+  { "secret", PEER (STRING, secret), 0, 0, NULL, NULL, IMS_KEY_SECRET, NULL,
+    "its password" },
+  { "host", PEER (NAME, host), 0, 0, NULL, NULL, 0, NULL,
+    "server to connect to (default: the username's domain)" },
+  { "port", PEER (INT, port), 1, 65535, NULL, NULL, 0, NULL,
+    "server port (default: the network's)" },
+  { "tls", PEER (ENUM, tls), 0, 0, "required|optional|off", "required", 0, NULL,
+    "TLS to the server" },
+  { "cafile", PEER (PATH, cafile), 0, 0, NULL, NULL, 0, XMPP,
+    "PEM file of a CA to trust" },
+  { "cadir", PEER (PATH, cadir), 0, 0, NULL, NULL, 0, XMPP,
+    "directory of PEM CA files to trust" },
+  { "resource", PEER (STRING, resource), 0, 0, NULL, "imstatus", 0, XMPP,
+    "XMPP resource of the robot" },
+  { "pinginterval", PEER (INT, pinginterval), 1, 3600, NULL, "30", 0, XMPP,
+    "seconds between XMPP pings (XEP-0199)" },
+  { "pingtimeout", PEER (INT, pingtimeout), 1, 600, NULL, "10", 0, XMPP,
+    "seconds without a ping answer before reconnecting" },
+  { "statusmessage", PEER (STRING, statusmessage), 0, 0, NULL, NULL, 0, NULL,
+    "the robot's own status text" },
+  { "subscribe", PEER (LIST, subscribe), 0, 0, " \t/|\"'", NULL, IMS_KEY_LIVE, NULL,
+    "buddies to watch (repeatable, comma-separated)" },
+  { "activewhen", PEER (DEVICE, activewhen), 0, 0, NULL, NULL, 0, NULL,
+    "device whose availability keeps the peer logged in, or always" },
+  { "phone", PEER (DEVICE, phone), 0, 0, NULL, NULL, 0, NULL,
+    "device whose use makes the robot show busy" },
+  { "busymessage", PEER (STRING, busymessage), 0, 0, NULL, NULL, 0, NULL,
+    "status text while the phone is in use" },
+  { "dialallow", PEER (LIST, dialallow), 0, 0, " \t/|\"';", NULL, IMS_KEY_LIVE, NULL,
+    "senders who may ask for click-to-dial" },
+  { "dialsecret", PEER (STRING, dialsecret), 0, 0, NULL, NULL, IMS_KEY_SECRET | IMS_KEY_LIVE,
+    NULL, "word a click-to-dial request must carry" },
+  { "dialfrom", PEER (DEVICE, dialfrom), 0, 0, NULL, NULL, IMS_KEY_LIVE, NULL,
+    "local phone rung first by click-to-dial" },
+  { "dialcontext", PEER (NAME, dialcontext), 0, 0, NULL, NULL, IMS_KEY_LIVE, NULL,
+    "dialplan context the target is dialled in" },
 };
 G_STATIC_ASSERT (IMS_TLS_REQUIRED == 0 && IMS_TLS_OPTIONAL == 1 && IMS_TLS_OFF == 2);
 
-static const KeyDef *
-ims_config_key (Scope scope, const char *name)
+#undef GEN
+#undef PEER
+#undef XMPP
+
+const ImsConfigKey *
+ims_config_keys (gsize *n_keys)
 {
-  for (gsize i = 0; i < G_N_ELEMENTS (ims_config_keys); i++)
-    if (ims_config_keys[i].scope == scope && g_str_equal (ims_config_keys[i].name, name))
-      return &ims_config_keys[i];
+  *n_keys = G_N_ELEMENTS (ims_config_key_table);
+  return ims_config_key_table;
+}
+
+static const ImsConfigKey *
+ims_config_key (ImsKeyScope scope, const char *name)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (ims_config_key_table); i++)
+    if (ims_config_key_table[i].scope == scope && g_str_equal (ims_config_key_table[i].name, name))
+      return &ims_config_key_table[i];
   return NULL;
 }
 
 static char *
-ims_config_key_names (Scope scope)
+ims_config_key_names (ImsKeyScope scope)
 {
   g_autoptr (GString) s = g_string_new (NULL);
-  for (gsize i = 0; i < G_N_ELEMENTS (ims_config_keys); i++)
-    if (ims_config_keys[i].scope == scope)
-      g_string_append_printf (s, "%s%s", s->len ? " " : "", ims_config_keys[i].name);
+  for (gsize i = 0; i < G_N_ELEMENTS (ims_config_key_table); i++)
+    if (ims_config_key_table[i].scope == scope)
+      g_string_append_printf (s, "%s%s", s->len ? " " : "", ims_config_key_table[i].name);
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
-/* Stores one entry into @base per its KeyDef; returns an error text or NULL. */
+static gboolean
+ims_key_is_list (const ImsConfigKey *k)
+{
+  return k->type == IMS_KEY_LIST || k->type == IMS_KEY_PREFIXES;
+}
+
+static gboolean
+ims_key_is_string (const ImsConfigKey *k)
+{
+  return !ims_key_is_list (k) && k->type != IMS_KEY_INT && k->type != IMS_KEY_ENUM;
+}
+
+/* Does @k apply to a peer of @type? */
+static gboolean
+ims_key_applies (const ImsConfigKey *k, const char *type)
+{
+  if (k->types == NULL || type == NULL)
+    return TRUE;
+  g_auto (GStrv) types = g_strsplit (k->types, "|", -1);
+  for (char **t = types; *t; t++)
+    if (g_ascii_strcasecmp (*t, type) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* An IP address literal, with an optional :port ([v6]:port for IPv6). */
+static gboolean
+ims_config_check_address (const char *value)
+{
+  g_autofree char *host = NULL;
+  const char *port = NULL;
+  if (value[0] == '[')
+    {
+      const char *close = strchr (value, ']');
+      if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+        return FALSE;
+      host = g_strndup (value + 1, close - value - 1);
+      port = close[1] == ':' ? close + 2 : NULL;
+    }
+  else
+    {
+      const char *colon = strchr (value, ':');
+      if (colon && strchr (colon + 1, ':'))
+        return g_hostname_is_ip_address (value); /* bare IPv6 */
+      host = colon ? g_strndup (value, colon - value) : g_strdup (value);
+      port = colon ? colon + 1 : NULL;
+    }
+  guint64 n;
+  if (port && !g_ascii_string_to_unsigned (port, 10, 0, 65535, &n, NULL)) /* 0: any free port */
+    return FALSE;
+  return g_hostname_is_ip_address (host);
+}
+
+/* "addr" or "addr/prefix" with a prefix that fits the address family. */
+static gboolean
+ims_config_check_prefix (const char *item)
+{
+  const char *slash = strchr (item, '/');
+  g_autofree char *addr = slash ? g_strndup (item, slash - item) : g_strdup (item);
+  if (!g_hostname_is_ip_address (addr))
+    return FALSE;
+  if (slash == NULL)
+    return TRUE;
+  guint64 bits;
+  guint64 max = strchr (addr, ':') ? 128 : 32;
+  return g_ascii_string_to_unsigned (slash + 1, 10, 0, max, &bits, NULL);
+}
+
+/* Stores one entry into @base per its row; returns an error text or NULL. */
 static char *
-ims_config_apply (const KeyDef *k, gpointer base, const char *value, gboolean *seen)
+ims_config_apply (const ImsConfigKey *k, gpointer base, const char *value, gboolean *seen)
 {
   gpointer field = G_STRUCT_MEMBER_P (base, k->offset);
 
-  if (k->type != T_LIST && *seen)
+  if (!ims_key_is_list (k) && *seen)
     return g_strdup_printf ("%s given twice (it takes one value)", k->name);
   *seen = TRUE;
 
   switch (k->type)
     {
-    case T_STRING:
-    case T_PATH:
-    case T_NAME:
-    case T_DEVICE:
+    case IMS_KEY_STRING:
+    case IMS_KEY_PATH:
+    case IMS_KEY_NAME:
+    case IMS_KEY_DEVICE:
+    case IMS_KEY_ADDRESS:
       if (*value == '\0')
         return g_strdup_printf ("%s: empty value", k->name);
-      if ((k->type == T_NAME && !ims_config_is_name (value, "_-.:"))
-          || (k->type == T_DEVICE && !ims_config_is_name (value, "_-.:/@+")))
+      if ((k->type == IMS_KEY_NAME && !ims_config_is_name (value, "_-.:"))
+          || (k->type == IMS_KEY_DEVICE && !ims_config_is_name (value, "_-.:/@+"))
+          || (k->type == IMS_KEY_ADDRESS && !ims_config_check_address (value)))
         {
           g_autofree char *q = ims_config_quote (value);
-          return g_strdup_printf ("%s: bad value %s", k->name, q);
+          return g_strdup_printf ("%s: bad value %s%s", k->name, q,
+                                  k->type == IMS_KEY_ADDRESS
+                                      ? " (an IP address with an optional :port)"
+                                      : "");
         }
-      if (k->type == T_PATH && strchr (value, '\n'))
+      if (k->type == IMS_KEY_PATH && strchr (value, '\n'))
         return g_strdup_printf ("%s: bad path", k->name);
       g_free (*(char **) field);
       *(char **) field = g_strdup (value);
       return NULL;
-    case T_INT:
+    case IMS_KEY_INT:
       {
         gint64 v = 0;
         if (!g_ascii_string_to_signed (value, 10, k->min, k->max, &v, NULL))
@@ -628,7 +730,7 @@ ims_config_apply (const KeyDef *k, gpointer base, const char *value, gboolean *s
         *(int *) field = (int) v;
         return NULL;
       }
-    case T_ENUM:
+    case IMS_KEY_ENUM:
       {
         g_auto (GStrv) choices = g_strsplit (k->choices, "|", -1);
         for (int i = 0; choices[i]; i++)
@@ -641,26 +743,33 @@ ims_config_apply (const KeyDef *k, gpointer base, const char *value, gboolean *s
         g_autofree char *alts = g_strjoinv (", ", choices);
         return g_strdup_printf ("%s: %s is not one of %s", k->name, q, alts);
       }
-    case T_LIST:
+    case IMS_KEY_LIST:
+    case IMS_KEY_PREFIXES:
       {
-        GPtrArray *list = *(GPtrArray **) field;
+        GPtrArray **list = field;
+        if (*list == NULL)
+          *list = g_ptr_array_new_with_free_func (g_free);
         g_auto (GStrv) items = g_strsplit (value, ",", -1);
         for (char **it = items; *it; it++)
           {
             char *item = g_strstrip (*it);
-            if (*item == '\0' || strpbrk (item, k->choices) != NULL)
+            if (*item == '\0' || strpbrk (item, k->choices) != NULL
+                || (k->type == IMS_KEY_PREFIXES && !ims_config_check_prefix (item)))
               {
                 g_autofree char *q = ims_config_quote (item);
-                return g_strdup_printf ("%s: bad list item %s", k->name, q);
+                return g_strdup_printf ("%s: bad list item %s%s", k->name, q,
+                                        k->type == IMS_KEY_PREFIXES
+                                            ? " (an IP address or address/prefix)"
+                                            : "");
               }
             gboolean dup = FALSE;
-            for (guint i = 0; i < list->len && !dup; i++)
-              dup = g_str_equal (list->pdata[i], item);
+            for (guint i = 0; i < (*list)->len && !dup; i++)
+              dup = g_str_equal ((*list)->pdata[i], item);
             if (dup)
               continue;
-            if (list->len >= IMS_CONFIG_MAX_SUBSCRIBE)
+            if ((*list)->len >= IMS_CONFIG_MAX_SUBSCRIBE)
               return g_strdup_printf ("%s: more than %d items", k->name, IMS_CONFIG_MAX_SUBSCRIBE);
-            g_ptr_array_add (list, g_strdup (item));
+            g_ptr_array_add (*list, g_strdup (item));
           }
         return NULL;
       }
@@ -668,39 +777,25 @@ ims_config_apply (const KeyDef *k, gpointer base, const char *value, gboolean *s
   g_assert_not_reached ();
 }
 
+/* Fills every key of @scope that was not given from its default; lists are
+ * never left NULL. */
 static void
-ims_config_defaults (ImsConfig *c)
+ims_config_apply_defaults (ImsKeyScope scope, gpointer base, const gboolean *seen)
 {
-  c->agiallow = g_ptr_array_new_with_free_func (g_free);
-  c->peers = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_peer_config_free);
-  c->warnings = g_ptr_array_new_with_free_func (g_free);
-}
-
-static void
-ims_config_finish_defaults (ImsConfig *c)
-{
-  if (c->statedir == NULL)
-    c->statedir = g_strdup ("/var/lib/imstatus");
-  if (c->controlsocket == NULL)
-    c->controlsocket = g_build_filename (c->statedir, "imstatusd.sock", NULL);
-  if (c->agitimeout == 0)
-    c->agitimeout = 10;
-  if (c->outboxttl == 0)
-    c->outboxttl = 600;
-  if (c->outboxmax == 0)
-    c->outboxmax = 1000;
-  if (c->controltimeout == 0)
-    c->controltimeout = 60;
-  if (c->amiport == 0)
-    c->amiport = 5038;
-  if (c->spooldir == NULL)
-    c->spooldir = g_strdup ("/var/spool/asterisk/outgoing");
-  if (c->agibind == NULL)
-    c->agibind = g_strdup ("127.0.0.1:4573");
-  if (c->agiallow->len == 0)
+  for (gsize i = 0; i < G_N_ELEMENTS (ims_config_key_table); i++)
     {
-      g_ptr_array_add (c->agiallow, g_strdup ("127.0.0.0/8"));
-      g_ptr_array_add (c->agiallow, g_strdup ("::1"));
+      const ImsConfigKey *k = &ims_config_key_table[i];
+      if (k->scope != scope)
+        continue;
+      GPtrArray **list = G_STRUCT_MEMBER_P (base, k->offset);
+      if (k->def && !seen[i])
+        {
+          gboolean again = FALSE;
+          g_autofree char *why = ims_config_apply (k, base, k->def, &again);
+          g_assert (why == NULL); /* the table's own defaults are valid */
+        }
+      if (ims_key_is_list (k) && *list == NULL)
+        *list = g_ptr_array_new_with_free_func (g_free);
     }
 }
 
@@ -711,11 +806,6 @@ ims_peer_config_new (Section *sec)
   p->name = g_strdup (sec->name);
   p->file = g_strdup (sec->file);
   p->line = sec->line;
-  p->subscribe = g_ptr_array_new_with_free_func (g_free);
-  p->dialallow = g_ptr_array_new_with_free_func (g_free);
-  p->tls = IMS_TLS_REQUIRED;
-  p->pinginterval = 30;
-  p->pingtimeout = 10;
   return p;
 }
 
@@ -723,7 +813,7 @@ static void
 ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
 {
   gboolean general = g_str_equal (sec->name, "general");
-  Scope scope = general ? SCOPE_GENERAL : SCOPE_PEER;
+  ImsKeyScope scope = general ? IMS_KEY_GENERAL : IMS_KEY_PEER;
   g_autoptr (ImsPeerConfig) peer = general ? NULL : ims_peer_config_new (sec);
   gpointer base = general ? (gpointer) c : (gpointer) peer;
 
@@ -736,8 +826,8 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
   for (guint i = 0; i < sec->entries->len; i++)
     {
       Entry *own = sec->entries->pdata[i];
-      const KeyDef *k = ims_config_key (scope, own->key);
-      if (k && k->type != T_LIST)
+      const ImsConfigKey *k = ims_config_key (scope, own->key);
+      if (k && !ims_key_is_list (k))
         for (guint j = entries->len; j-- > 0;)
           {
             Entry *e = entries->pdata[j];
@@ -755,11 +845,12 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
       g_ptr_array_add (entries, e);
     }
 
-  gboolean seen[G_N_ELEMENTS (ims_config_keys)] = { FALSE };
+  gboolean seen[G_N_ELEMENTS (ims_config_key_table)] = { FALSE };
+  const Entry *where[G_N_ELEMENTS (ims_config_key_table)] = { NULL };
   for (guint i = 0; i < entries->len; i++)
     {
       Entry *e = entries->pdata[i];
-      const KeyDef *k = ims_config_key (scope, e->key);
+      const ImsConfigKey *k = ims_config_key (scope, e->key);
       if (k == NULL)
         {
           g_autofree char *names = ims_config_key_names (scope);
@@ -767,21 +858,34 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
                            sec->name, names);
           continue;
         }
-      g_autofree char *why = ims_config_apply (k, base, e->value, &seen[k - ims_config_keys]);
+      gsize idx = k - ims_config_key_table;
+      where[idx] = e;
+      g_autofree char *why = ims_config_apply (k, base, e->value, &seen[idx]);
       if (why)
         ims_lexer_error (lx, e->file, e->line, "%s", why);
     }
+  ims_config_apply_defaults (scope, base, seen);
 
   if (general)
     return;
+  for (gsize i = 0; i < G_N_ELEMENTS (ims_config_key_table); i++)
+    {
+      const ImsConfigKey *k = &ims_config_key_table[i];
+      if (k->scope != IMS_KEY_PEER)
+        continue;
+      if ((k->flags & IMS_KEY_REQUIRED) && !seen[i])
+        ims_lexer_error (lx, sec->file, sec->line, "peer [%s] has no '%s'", sec->name, k->name);
+      if (seen[i] && !ims_key_applies (k, peer->type))
+        {
+          g_autofree char *types = g_strdelimit (g_strdup (k->types), "|", '/');
+          ims_lexer_error (lx, where[i]->file, where[i]->line,
+                           "%s does not apply to type=%s (only to %s)", k->name, peer->type, types);
+        }
+    }
   /* Keys that only make sense together. */
   if (peer->dialallow->len && (!peer->dialsecret || !peer->dialfrom || !peer->dialcontext))
     ims_lexer_error (lx, sec->file, sec->line,
                      "peer [%s]: dialallow needs dialsecret, dialfrom and dialcontext", sec->name);
-  for (gsize i = 0; i < G_N_ELEMENTS (ims_config_keys); i++)
-    if (ims_config_keys[i].scope == SCOPE_PEER && ims_config_keys[i].required && !seen[i])
-      ims_lexer_error (lx, sec->file, sec->line, "peer [%s] has no '%s'", sec->name,
-                       ims_config_keys[i].name);
   for (guint i = 0; i < c->peers->len; i++)
     {
       ImsPeerConfig *other = c->peers->pdata[i];
@@ -821,8 +925,10 @@ ims_config_parse (const char *path, const char *text, gsize len, GError **error)
 
   g_autoptr (ImsConfig) c = g_new0 (ImsConfig, 1);
   c->path = g_strdup (path);
-  ims_config_defaults (c);
+  c->peers = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_peer_config_free);
+  c->warnings = g_ptr_array_new_with_free_func (g_free);
 
+  gboolean have_general = FALSE;
   GHashTable *names = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < lx.sections->len; i++)
     {
@@ -838,10 +944,20 @@ ims_config_parse (const char *path, const char *text, gsize len, GError **error)
       if (g_str_equal (sec->name, "general") && sec->is_template)
         ims_lexer_error (&lx, sec->file, sec->line, "[general] cannot be or use a template");
       else if (!sec->is_template)
-        ims_config_section (&lx, c, sec);
+        {
+          have_general = have_general || g_str_equal (sec->name, "general");
+          ims_config_section (&lx, c, sec);
+        }
     }
   g_hash_table_unref (names);
-  ims_config_finish_defaults (c);
+  if (!have_general)
+    {
+      gboolean seen[G_N_ELEMENTS (ims_config_key_table)] = { FALSE };
+      ims_config_apply_defaults (IMS_KEY_GENERAL, c, seen);
+    }
+  /* The one default that follows another key. */
+  if (c->controlsocket == NULL)
+    c->controlsocket = g_build_filename (c->statedir, "imstatusd.sock", NULL);
   if (c->amihost && (!c->amiuser || !c->amisecret))
     ims_lexer_error (&lx, path, 0, "[general] amihost needs amiuser and amisecret");
   for (guint i = 0; i < c->peers->len && !c->amihost; i++)
@@ -883,6 +999,61 @@ ims_config_load (const char *path, GError **error)
   return ims_config_parse (path, text, len, error);
 }
 
+/* ---- free, copy, equal: driven by the table ---- */
+
+static void
+ims_config_fields_free (ImsKeyScope scope, gpointer base)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (ims_config_key_table); i++)
+    {
+      const ImsConfigKey *k = &ims_config_key_table[i];
+      if (k->scope != scope)
+        continue;
+      gpointer field = G_STRUCT_MEMBER_P (base, k->offset);
+      if (ims_key_is_list (k))
+        g_clear_pointer ((GPtrArray **) field, g_ptr_array_unref);
+      else if (ims_key_is_string (k))
+        {
+          char **s = field;
+          if (*s && (k->flags & IMS_KEY_SECRET))
+            memset (*s, 0, strlen (*s));
+          g_clear_pointer (s, g_free);
+        }
+    }
+}
+
+static GPtrArray *
+ims_config_list_copy (const GPtrArray *list)
+{
+  GPtrArray *c = g_ptr_array_new_full (list ? list->len : 0, g_free);
+  for (guint i = 0; list && i < list->len; i++)
+    g_ptr_array_add (c, g_strdup (list->pdata[i]));
+  return c;
+}
+
+static gboolean
+ims_config_list_equal (const GPtrArray *a, const GPtrArray *b)
+{
+  guint na = a ? a->len : 0, nb = b ? b->len : 0;
+  if (na != nb)
+    return FALSE;
+  for (guint i = 0; i < na; i++)
+    if (!g_str_equal (a->pdata[i], b->pdata[i]))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+ims_config_field_equal (const ImsConfigKey *k, gconstpointer a, gconstpointer b)
+{
+  gconstpointer fa = G_STRUCT_MEMBER_P (a, k->offset), fb = G_STRUCT_MEMBER_P (b, k->offset);
+  if (ims_key_is_list (k))
+    return ims_config_list_equal (*(GPtrArray *const *) fa, *(GPtrArray *const *) fb);
+  if (ims_key_is_string (k))
+    return g_strcmp0 (*(char *const *) fa, *(char *const *) fb) == 0;
+  return *(const int *) fa == *(const int *) fb;
+}
+
 void
 ims_peer_config_free (ImsPeerConfig *p)
 {
@@ -890,90 +1061,94 @@ ims_peer_config_free (ImsPeerConfig *p)
     return;
   g_free (p->name);
   g_free (p->file);
-  g_free (p->username);
-  if (p->secret)
-    memset (p->secret, 0, strlen (p->secret));
-  g_free (p->secret);
-  g_free (p->type);
-  g_free (p->statusmessage);
-  g_free (p->activewhen);
-  g_clear_pointer (&p->subscribe, g_ptr_array_unref);
-  g_free (p->host);
-  g_free (p->cafile);
-  g_free (p->cadir);
-  g_free (p->resource);
-  g_free (p->phone);
-  g_free (p->busymessage);
-  g_clear_pointer (&p->dialallow, g_ptr_array_unref);
-  if (p->dialsecret)
-    memset (p->dialsecret, 0, strlen (p->dialsecret));
-  g_free (p->dialsecret);
-  g_free (p->dialfrom);
-  g_free (p->dialcontext);
+  ims_config_fields_free (IMS_KEY_PEER, p);
   g_free (p);
-}
-
-static GPtrArray *
-ims_config_list_copy (const GPtrArray *list)
-{
-  GPtrArray *c = g_ptr_array_new_full (list->len, g_free);
-  for (guint i = 0; i < list->len; i++)
-    g_ptr_array_add (c, g_strdup (list->pdata[i]));
-  return c;
 }
 
 ImsPeerConfig *
 ims_peer_config_copy (const ImsPeerConfig *p)
 {
   ImsPeerConfig *c = g_new0 (ImsPeerConfig, 1);
-  *c = *p;
+  *c = *p; /* ints, enums and line */
   c->name = g_strdup (p->name);
   c->file = g_strdup (p->file);
-  c->username = g_strdup (p->username);
-  c->secret = g_strdup (p->secret);
-  c->type = g_strdup (p->type);
-  c->statusmessage = g_strdup (p->statusmessage);
-  c->activewhen = g_strdup (p->activewhen);
-  c->subscribe = ims_config_list_copy (p->subscribe);
-  c->host = g_strdup (p->host);
-  c->cafile = g_strdup (p->cafile);
-  c->cadir = g_strdup (p->cadir);
-  c->resource = g_strdup (p->resource);
-  c->phone = g_strdup (p->phone);
-  c->busymessage = g_strdup (p->busymessage);
-  c->dialallow = ims_config_list_copy (p->dialallow);
-  c->dialsecret = g_strdup (p->dialsecret);
-  c->dialfrom = g_strdup (p->dialfrom);
-  c->dialcontext = g_strdup (p->dialcontext);
+  for (gsize i = 0; i < G_N_ELEMENTS (ims_config_key_table); i++)
+    {
+      const ImsConfigKey *k = &ims_config_key_table[i];
+      if (k->scope != IMS_KEY_PEER)
+        continue;
+      gpointer dst = G_STRUCT_MEMBER_P (c, k->offset);
+      gconstpointer src = G_STRUCT_MEMBER_P (p, k->offset);
+      if (ims_key_is_list (k))
+        *(GPtrArray **) dst = ims_config_list_copy (*(GPtrArray *const *) src);
+      else if (ims_key_is_string (k))
+        *(char **) dst = g_strdup (*(char *const *) src);
+    }
   return c;
 }
 
-static gboolean
-ims_config_list_equal (const GPtrArray *a, const GPtrArray *b)
+ImsPeerChange
+ims_peer_config_diff (const ImsPeerConfig *a, const ImsPeerConfig *b)
 {
-  if (a->len != b->len)
-    return FALSE;
-  for (guint i = 0; i < a->len; i++)
-    if (!g_str_equal (a->pdata[i], b->pdata[i]))
-      return FALSE;
-  return TRUE;
+  ImsPeerChange change = IMS_PEER_SAME;
+  if (!g_str_equal (a->name, b->name))
+    return IMS_PEER_LOGIN;
+  for (gsize i = 0; i < G_N_ELEMENTS (ims_config_key_table); i++)
+    {
+      const ImsConfigKey *k = &ims_config_key_table[i];
+      if (k->scope != IMS_KEY_PEER || ims_config_field_equal (k, a, b))
+        continue;
+      if (!(k->flags & IMS_KEY_LIVE))
+        return IMS_PEER_LOGIN;
+      change = IMS_PEER_LIVE;
+    }
+  return change;
 }
 
 gboolean
 ims_peer_config_equal (const ImsPeerConfig *a, const ImsPeerConfig *b)
 {
-  return ims_config_list_equal (a->subscribe, b->subscribe) && g_str_equal (a->name, b->name) && g_strcmp0 (a->username, b->username) == 0
-         && g_strcmp0 (a->secret, b->secret) == 0 && g_strcmp0 (a->type, b->type) == 0
-         && g_strcmp0 (a->statusmessage, b->statusmessage) == 0
-         && g_strcmp0 (a->activewhen, b->activewhen) == 0 && g_strcmp0 (a->host, b->host) == 0
-         && a->port == b->port && a->tls == b->tls && g_strcmp0 (a->cafile, b->cafile) == 0
-         && g_strcmp0 (a->cadir, b->cadir) == 0 && g_strcmp0 (a->resource, b->resource) == 0
-         && a->pinginterval == b->pinginterval && a->pingtimeout == b->pingtimeout
-         && g_strcmp0 (a->phone, b->phone) == 0 && g_strcmp0 (a->busymessage, b->busymessage) == 0
-         && g_strcmp0 (a->dialsecret, b->dialsecret) == 0
-         && g_strcmp0 (a->dialfrom, b->dialfrom) == 0
-         && g_strcmp0 (a->dialcontext, b->dialcontext) == 0
-         && ims_config_list_equal (a->dialallow, b->dialallow);
+  return ims_peer_config_diff (a, b) == IMS_PEER_SAME;
+}
+
+char *
+ims_config_restart_changes (const ImsConfig *a, const ImsConfig *b)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (ims_config_key_table); i++)
+    {
+      const ImsConfigKey *k = &ims_config_key_table[i];
+      if (k->scope == IMS_KEY_GENERAL && (k->flags & IMS_KEY_RESTART)
+          && !ims_config_field_equal (k, a, b))
+        g_string_append_printf (s, "%s%s", s->len ? " " : "", k->name);
+    }
+  return s->len ? g_string_free (g_steal_pointer (&s), FALSE) : NULL;
+}
+
+GPtrArray *
+ims_config_secrets (const ImsConfig *c)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  for (gsize i = 0; i < G_N_ELEMENTS (ims_config_key_table); i++)
+    {
+      const ImsConfigKey *k = &ims_config_key_table[i];
+      if (!(k->flags & IMS_KEY_SECRET))
+        continue;
+      if (k->scope == IMS_KEY_GENERAL)
+        {
+          const char *v = G_STRUCT_MEMBER (const char *, c, k->offset);
+          if (v && *v)
+            g_ptr_array_add (out, (gpointer) v);
+          continue;
+        }
+      for (guint j = 0; j < c->peers->len; j++)
+        {
+          const char *v = G_STRUCT_MEMBER (const char *, c->peers->pdata[j], k->offset);
+          if (v && *v)
+            g_ptr_array_add (out, (gpointer) v);
+        }
+    }
+  return out;
 }
 
 void
@@ -982,16 +1157,7 @@ ims_config_free (ImsConfig *c)
   if (c == NULL)
     return;
   g_free (c->path);
-  g_free (c->controlsocket);
-  g_free (c->statedir);
-  g_free (c->agibind);
-  g_clear_pointer (&c->agiallow, g_ptr_array_unref);
-  g_free (c->amihost);
-  g_free (c->amiuser);
-  if (c->amisecret)
-    memset (c->amisecret, 0, strlen (c->amisecret));
-  g_free (c->amisecret);
-  g_free (c->spooldir);
+  ims_config_fields_free (IMS_KEY_GENERAL, c);
   g_clear_pointer (&c->peers, g_ptr_array_unref);
   g_clear_pointer (&c->warnings, g_ptr_array_unref);
   g_free (c);

@@ -87,11 +87,69 @@ const ImsPeerConfig *ims_config_find_peer (const ImsConfig *config, const char *
 /* TRUE when activewhen names a device rather than "always". */
 gboolean ims_peer_config_has_activewhen_device (const ImsPeerConfig *peer);
 
-/* TRUE when both describe the same login: a reload keeps such a peer connected. */
+/* ---- the key table ----
+ * One row per im.conf key is the single source of truth: the parser, the
+ * defaults, free/copy/equal, the reload diff, the secrets to redact and the
+ * per-type checks all iterate it. */
+
+typedef enum {
+  IMS_KEY_GENERAL,
+  IMS_KEY_PEER,
+} ImsKeyScope;
+
+typedef enum {
+  IMS_KEY_STRING,   /* any text */
+  IMS_KEY_PATH,     /* a file name */
+  IMS_KEY_NAME,     /* letters, digits, _-.: */
+  IMS_KEY_DEVICE,   /* an Asterisk device: also / @ + */
+  IMS_KEY_INT,      /* min..max */
+  IMS_KEY_ENUM,     /* one of choices ("a|b|c"), stored as its index */
+  IMS_KEY_LIST,     /* comma-separated, repeatable; choices = forbidden chars */
+  IMS_KEY_ADDRESS,  /* IP address with an optional :port */
+  IMS_KEY_PREFIXES, /* list of IP addresses or address/prefix */
+} ImsKeyType;
+
+typedef enum {
+  IMS_KEY_REQUIRED = 1 << 0,
+  IMS_KEY_SECRET = 1 << 1,  /* wiped on free, redacted from every log line */
+  IMS_KEY_RESTART = 1 << 2, /* [general]: a change takes effect at the next restart */
+  IMS_KEY_LIVE = 1 << 3,    /* peer: a change applies without logging in again */
+} ImsKeyFlags;
+
+typedef struct {
+  const char *name;
+  ImsKeyScope scope;
+  ImsKeyType type;
+  gsize offset;         /* into ImsConfig or ImsPeerConfig */
+  int min, max;         /* IMS_KEY_INT bounds */
+  const char *choices;  /* IMS_KEY_ENUM: "a|b|c"; IMS_KEY_LIST: forbidden characters */
+  const char *def;      /* default, in im.conf syntax; NULL = unset */
+  ImsKeyFlags flags;
+  const char *types;    /* peer keys: the types it applies to ("jabber|xmpp"); NULL = all */
+  const char *help;     /* one line, for the man page and errors */
+} ImsConfigKey;
+
+/* The table (for tests and documentation). */
+const ImsConfigKey *ims_config_keys (gsize *n_keys);
+
+typedef enum {
+  IMS_PEER_SAME,   /* nothing changed */
+  IMS_PEER_LIVE,   /* only IMS_KEY_LIVE keys changed: no new login needed */
+  IMS_PEER_LOGIN,  /* a login key changed: log out and in again */
+} ImsPeerChange;
+
+/* What a reload means for a peer; only the table decides. */
+ImsPeerChange ims_peer_config_diff (const ImsPeerConfig *old, const ImsPeerConfig *fresh);
+/* TRUE when both describe the same peer in every key. */
 gboolean ims_peer_config_equal (const ImsPeerConfig *a, const ImsPeerConfig *b);
 ImsPeerConfig *ims_peer_config_copy (const ImsPeerConfig *peer);
 void ims_peer_config_free (ImsPeerConfig *peer);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImsPeerConfig, ims_peer_config_free)
+/* Names of the IMS_KEY_RESTART keys that differ, space-separated; NULL when
+ * none (transfer full). */
+char *ims_config_restart_changes (const ImsConfig *old, const ImsConfig *fresh);
+/* Every secret value in @config (transfer container; strings borrowed). */
+GPtrArray *ims_config_secrets (const ImsConfig *config);
 const char *ims_tls_mode_to_string (ImsTlsMode mode);
 
 /* The lexer alone, for tests and the fuzzer: returns the number of sections, or

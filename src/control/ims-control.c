@@ -1,11 +1,10 @@
-/* ims-control: the control socket server and the imctl command table.
- * Commands are a table of patterns (OpenSMTPD's smtpctl): any unique prefix of
- * each word works, an ambiguous one lists the possibilities.
+/* ims-control: the control socket server.  Runs commands from
+ * ims-control-cmd.c, frames their replies, and streams notifications to the
+ * clients that asked to watch.
  */
 #define G_LOG_DOMAIN "ims-control"
 
 #include "ims-control.h"
-#include "ims-line-conn.h"
 
 #include <errno.h>
 #include <gio/gio.h>
@@ -15,473 +14,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ims-line-conn.h"
+#include "ims-render.h"
+
 G_DEFINE_QUARK (ims-control-error-quark, ims_control_error)
-
-/* ---- output helpers ---- */
-
-typedef struct {
-  const ImsControlHooks *hooks;
-  gboolean json;
-  char **args;  /* words after the command pattern */
-  const char *rest; /* raw text after the pattern (for send) */
-  GString *out;
-} ImsCmdCtx;
-
-static void
-ims_table_print (GString *out, GPtrArray *rows)
-{
-  if (rows->len == 0)
-    return;
-  guint ncol = g_strv_length (rows->pdata[0]);
-  g_autofree gsize *w = g_new0 (gsize, ncol);
-  for (guint r = 0; r < rows->len; r++)
-    for (guint c = 0; c < ncol; c++)
-      w[c] = MAX (w[c], (gsize) g_utf8_strlen (((char **) rows->pdata[r])[c], -1));
-  for (guint r = 0; r < rows->len; r++)
-    {
-      char **row = rows->pdata[r];
-      for (guint c = 0; c < ncol; c++)
-        {
-          g_string_append (out, row[c]);
-          if (c + 1 < ncol)
-            for (gsize pad = g_utf8_strlen (row[c], -1); pad < w[c] + 2; pad++)
-              g_string_append_c (out, ' ');
-        }
-      g_string_append_c (out, '\n');
-    }
-}
-
-static void
-ims_json_print (GString *out, JsonBuilder *b)
-{
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  json_generator_set_root (gen, root);
-  g_autofree char *s = json_generator_to_data (gen, NULL);
-  g_string_append (out, s);
-  g_string_append_c (out, '\n');
-}
-
-static char *
-ims_peer_status_text (ImsPresenceStore *store, const char *peer)
-{
-  const char *reason = NULL;
-  ImsPeerState st = ims_presence_store_get_peer_state (store, peer, &reason);
-  if ((st == IMS_PEER_FAILED || st == IMS_PEER_UNSUPPORTED || st == IMS_PEER_UNREGISTERED)
-      && reason)
-    return g_strdup_printf ("%s: %s", ims_peer_state_to_string (st), reason);
-  return g_strdup (ims_peer_state_to_string (st));
-}
-
-/* "buckaroo" for buckaroo@<the peer's own domain>, else the full id. */
-static char *
-ims_buddy_display (ImsPresenceStore *store, const char *peer, const char *id)
-{
-  const char *domain = ims_presence_store_peer_domain (store, peer);
-  const char *at = strrchr (id, '@');
-  if (domain && at && g_str_equal (at + 1, domain))
-    return g_strndup (id, at - id);
-  return g_strdup (id);
-}
-
-static gboolean
-ims_split_target (const char *arg, char **peer, char **user)
-{
-  const char *sep = strpbrk (arg, "/|");
-  if (sep == NULL || sep == arg || sep[1] == '\0')
-    return FALSE;
-  *peer = g_strndup (arg, sep - arg);
-  *user = g_strdup (sep + 1);
-  return TRUE;
-}
-
-/* ---- commands ---- */
-
-static gboolean
-ims_cmd_show_peers (ImsCmdCtx *ctx, GError **error)
-{
-  const ImsConfig *config = ctx->hooks->config (ctx->hooks->user_data);
-  ImsPresenceStore *store = ctx->hooks->store;
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-  json_builder_begin_array (b);
-  g_ptr_array_add (rows, g_strsplit ("Name Type Host Port User Status", " ", -1));
-  for (guint i = 0; i < config->peers->len; i++)
-    {
-      const ImsPeerConfig *p = config->peers->pdata[i];
-      const char *reason = NULL;
-      ImsPeerState st = ims_presence_store_get_peer_state (store, p->name, &reason);
-      g_autofree char *status = ims_peer_status_text (store, p->name);
-      const char *domain = ims_presence_store_peer_domain (store, p->name);
-      const char *host = p->host ? p->host : domain ? domain : "-";
-      int port = p->port ? p->port
-                 : (g_str_equal (p->type, "jabber") || g_str_equal (p->type, "xmpp")) ? 5222 : 0;
-      g_autofree char *ports = port ? g_strdup_printf ("%d", port) : g_strdup ("-");
-      char *row[] = { p->name, p->type, (char *) host, ports, p->username, status, NULL };
-      g_ptr_array_add (rows, g_strdupv (row));
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, p->name);
-      json_builder_set_member_name (b, "type");
-      json_builder_add_string_value (b, p->type);
-      json_builder_set_member_name (b, "host");
-      json_builder_add_string_value (b, host);
-      json_builder_set_member_name (b, "port");
-      json_builder_add_int_value (b, port);
-      json_builder_set_member_name (b, "user");
-      json_builder_add_string_value (b, p->username);
-      json_builder_set_member_name (b, "status");
-      json_builder_add_string_value (b, ims_peer_state_to_string (st));
-      json_builder_set_member_name (b, "reason");
-      if (reason)
-        json_builder_add_string_value (b, reason);
-      else
-        json_builder_add_null_value (b);
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
-  if (ctx->json)
-    ims_json_print (ctx->out, b);
-  else
-    ims_table_print (ctx->out, rows);
-  return TRUE;
-}
-
-static void
-ims_json_answer (JsonBuilder *b, const ImsAnswer *a)
-{
-  json_builder_set_member_name (b, "status");
-  json_builder_add_string_value (b, ims_status_to_string (a->status));
-  json_builder_set_member_name (b, "result");
-  json_builder_add_string_value (b, ims_result_to_string (a->result));
-  json_builder_set_member_name (b, "idle");
-  json_builder_add_int_value (b, a->idle_seconds);
-  json_builder_set_member_name (b, "lastseen");
-  json_builder_add_int_value (b, ims_answer_lastseen_minutes (a, g_get_real_time () / G_USEC_PER_SEC));
-  json_builder_set_member_name (b, "lastseen_at");
-  if (a->lastseen_at)
-    json_builder_add_int_value (b, a->lastseen_at);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "text");
-  json_builder_add_string_value (b, a->text);
-  json_builder_set_member_name (b, "prefix");
-  json_builder_add_string_value (b, a->prefix);
-  json_builder_set_member_name (b, "uri");
-  json_builder_add_string_value (b, a->uri);
-  json_builder_set_member_name (b, "resource");
-  json_builder_add_string_value (b, a->resource);
-  json_builder_set_member_name (b, "subscription");
-  json_builder_add_string_value (b, ims_subscription_to_string (a->subscription));
-}
-
-static gboolean
-ims_cmd_show_subscribed (ImsCmdCtx *ctx, GError **error)
-{
-  ImsPresenceStore *store = ctx->hooks->store;
-  g_autofree char *only_peer = NULL, *only_user = NULL;
-  const char *arg = ctx->args[0];
-  if (arg && !ims_split_target (arg, &only_peer, &only_user))
-    only_peer = g_strdup (arg);
-  if (arg && ctx->args[1] && only_user == NULL)
-    only_user = g_strdup (ctx->args[1]);
-  if (only_peer && !ims_presence_store_has_peer (store, only_peer))
-    {
-      g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_COMMAND, "no peer named '%s'",
-                   only_peer);
-      return FALSE;
-    }
-
-  g_autoptr (GPtrArray) peers = ims_presence_store_list_peers (store);
-  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  json_builder_begin_array (b);
-  if (only_peer)
-    g_ptr_array_add (rows, g_strsplit ("Name Status Idle Lastseen", " ", -1));
-  else
-    g_ptr_array_add (rows, g_strsplit ("Peer Name Status Idle Lastseen", " ", -1));
-  for (guint i = 0; i < peers->len; i++)
-    {
-      const char *peer = peers->pdata[i];
-      if (only_peer && !g_str_equal (peer, only_peer))
-        continue;
-      g_autoptr (GPtrArray) buddies = ims_presence_store_list_buddies (store, peer);
-      g_autofree char *want = only_user ? ims_presence_store_normalize (store, peer, only_user) : NULL;
-      for (guint j = 0; j < buddies->len; j++)
-        {
-          const char *id = buddies->pdata[j];
-          if (want && !g_str_equal (want, id))
-            continue;
-          ImsAnswer a;
-          ims_presence_store_lookup (store, peer, id, &a);
-          g_autofree char *name = ims_buddy_display (store, peer, id);
-          g_autofree char *idle = g_strdup_printf ("%" G_GINT64_FORMAT, a.idle_seconds);
-          g_autofree char *seen =
-              g_strdup_printf ("%" G_GINT64_FORMAT, ims_answer_lastseen_minutes (&a, now));
-          const char *status = ims_status_to_string (a.status);
-          if (only_peer)
-            {
-              char *row[] = { name, (char *) status, idle, seen, NULL };
-              g_ptr_array_add (rows, g_strdupv (row));
-            }
-          else
-            {
-              char *row[] = { (char *) peer, name, (char *) status, idle, seen, NULL };
-              g_ptr_array_add (rows, g_strdupv (row));
-            }
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "peer");
-          json_builder_add_string_value (b, peer);
-          json_builder_set_member_name (b, "name");
-          json_builder_add_string_value (b, name);
-          json_builder_set_member_name (b, "id");
-          json_builder_add_string_value (b, id);
-          ims_json_answer (b, &a);
-          json_builder_end_object (b);
-          ims_answer_clear (&a);
-        }
-      if (want && rows->len == 1)
-        {
-          g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_COMMAND,
-                       "%s does not subscribe to '%s'", peer, only_user);
-          return FALSE;
-        }
-    }
-  json_builder_end_array (b);
-  if (ctx->json)
-    ims_json_print (ctx->out, b);
-  else
-    ims_table_print (ctx->out, rows);
-  return TRUE;
-}
-
-static gboolean
-ims_cmd_status (ImsCmdCtx *ctx, GError **error)
-{
-  g_autofree char *peer = NULL, *user = NULL;
-  if (ctx->args[0] == NULL || !ims_split_target (ctx->args[0], &peer, &user))
-    {
-      g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_COMMAND, "usage: status peer/user");
-      return FALSE;
-    }
-  ImsAnswer a;
-  ims_presence_store_lookup (ctx->hooks->store, peer, user, &a);
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  if (ctx->json)
-    {
-      g_autoptr (JsonBuilder) b = json_builder_new ();
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "peer");
-      json_builder_add_string_value (b, peer);
-      json_builder_set_member_name (b, "user");
-      json_builder_add_string_value (b, user);
-      ims_json_answer (b, &a);
-      json_builder_end_object (b);
-      ims_json_print (ctx->out, b);
-    }
-  else
-    g_string_append_printf (ctx->out,
-                            "IM-STATUS=%s\nIM-IDLETIME=%" G_GINT64_FORMAT "\nIM-STATUSTEXT=%s\n"
-                            "IM-LASTSEEN=%" G_GINT64_FORMAT "\nIM-STATUSPREFIX=%s\n"
-                            "IM-STATUSURI=%s\nIM-RESOURCE=%s\nIM-RESULT=%s\n",
-                            ims_status_to_string (a.status), a.idle_seconds, a.text,
-                            ims_answer_lastseen_minutes (&a, now), a.prefix, a.uri, a.resource,
-                            ims_result_to_string (a.result));
-  ims_answer_clear (&a);
-  return TRUE;
-}
-
-static gboolean
-ims_cmd_send (ImsCmdCtx *ctx, GError **error)
-{
-  g_autofree char *peer = NULL, *user = NULL;
-  const char *rest = ctx->rest;
-  const char *sp = rest ? strchr (rest, ' ') : NULL;
-  g_autofree char *target = sp ? g_strndup (rest, sp - rest) : NULL;
-  if (target == NULL || !ims_split_target (target, &peer, &user) || sp[1] == '\0')
-    {
-      g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_COMMAND,
-                   "usage: send peer/user text");
-      return FALSE;
-    }
-  g_autofree char *text = g_strcompress (sp + 1);
-  if (!g_utf8_validate (text, -1, NULL))
-    {
-      g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_COMMAND, "text is not UTF-8");
-      return FALSE;
-    }
-  g_autofree char *detail = NULL;
-  ImsResult result = IMS_RESULT_OK;
-  const char *word = ctx->hooks->send (ctx->hooks->user_data, peer, user, text, &result, &detail);
-  if (ctx->json)
-    {
-      g_autoptr (JsonBuilder) b = json_builder_new ();
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "sendstatus");
-      json_builder_add_string_value (b, word);
-      json_builder_set_member_name (b, "detail");
-      json_builder_add_string_value (b, detail ? detail : "");
-      json_builder_end_object (b);
-      ims_json_print (ctx->out, b);
-    }
-  else
-    g_string_append_printf (ctx->out, "%s%s%s\n", word, detail ? ": " : "", detail ? detail : "");
-  return TRUE;
-}
-
-static gboolean
-ims_cmd_debug (ImsCmdCtx *ctx, GError **error)
-{
-  const char *arg = ctx->args[0];
-  int level;
-  if (arg == NULL)
-    level = 1;
-  else if (g_str_equal (arg, "intense"))
-    level = 2;
-  else if (g_str_equal (arg, "off"))
-    level = 0;
-  else
-    {
-      g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_COMMAND,
-                   "usage: debug [intense|off]");
-      return FALSE;
-    }
-  ctx->hooks->set_debug (ctx->hooks->user_data, level);
-  g_string_append_printf (ctx->out, "debug %s\n", level == 2 ? "intense" : level ? "on" : "off");
-  return TRUE;
-}
-
-static gboolean
-ims_cmd_reload (ImsCmdCtx *ctx, GError **error)
-{
-  if (!ctx->hooks->reload (ctx->hooks->user_data, error))
-    return FALSE;
-  g_string_append (ctx->out, "reloaded\n");
-  return TRUE;
-}
-
-typedef struct {
-  const char *pattern;
-  gboolean (*run) (ImsCmdCtx *ctx, GError **error);
-  guint max_args;
-} ImsCommand;
-
-static const ImsCommand ims_commands[] = {
-  { "show peers", ims_cmd_show_peers, 0 },
-  { "show subscribed", ims_cmd_show_subscribed, 2 },
-  { "status", ims_cmd_status, 1 },
-  { "send", ims_cmd_send, G_MAXUINT },
-  { "debug", ims_cmd_debug, 1 },
-  { "reload", ims_cmd_reload, 0 },
-};
-
-/* How @words match @pattern: the pattern's word count when every pattern word
- * is prefixed by the typed word, -1 when the typed words run out first but
- * match so far (incomplete), 0 when they do not match. */
-static int
-ims_command_match (const char *pattern, char **words, gboolean *exact)
-{
-  g_auto (GStrv) pw = g_strsplit (pattern, " ", -1);
-  int n = 0;
-  *exact = TRUE;
-  for (; pw[n]; n++)
-    {
-      if (words[n] == NULL)
-        return n > 0 ? -1 : 0;
-      if (!g_str_has_prefix (pw[n], words[n]))
-        return 0;
-      *exact = *exact && g_str_equal (pw[n], words[n]);
-    }
-  return n;
-}
-
-gboolean
-ims_control_run (const ImsControlHooks *hooks, const char *line, GString *out, GError **error)
-{
-  g_auto (GStrv) all = g_strsplit_set (line, " \t", -1);
-  g_autoptr (GPtrArray) words = g_ptr_array_new ();
-  gboolean json = FALSE;
-  for (char **w = all; *w; w++)
-    {
-      if (**w == '\0')
-        continue;
-      if (words->len == 0 && g_str_equal (*w, "--json"))
-        json = TRUE;
-      else
-        g_ptr_array_add (words, *w);
-    }
-  g_ptr_array_add (words, NULL);
-  char **wv = (char **) words->pdata;
-  if (wv[0] == NULL)
-    {
-      g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_COMMAND, "empty command");
-      return FALSE;
-    }
-
-  const ImsCommand *found = NULL;
-  guint found_len = 0, ncomplete = 0;
-  g_autoptr (GString) possible = g_string_new (NULL);
-  for (gsize i = 0; i < G_N_ELEMENTS (ims_commands); i++)
-    {
-      gboolean exact;
-      int n = ims_command_match (ims_commands[i].pattern, wv, &exact);
-      if (n == 0)
-        continue;
-      g_string_append_printf (possible, "%s\"%s\"", possible->len ? ", " : "",
-                              ims_commands[i].pattern);
-      if (n < 0)
-        continue;
-      if (exact)
-        {
-          /* An exact spelling wins over other prefix matches. */
-          found = &ims_commands[i];
-          found_len = n;
-          ncomplete = 1;
-          break;
-        }
-      found = &ims_commands[i];
-      found_len = n;
-      ncomplete++;
-    }
-  if (ncomplete != 1)
-    {
-      if (possible->len == 0)
-        g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_COMMAND,
-                     "unknown command '%s'; commands are: show peers, show subscribed "
-                     "[peer[|user]], status peer/user, send peer/user text, debug [intense|off], "
-                     "reload",
-                     wv[0]);
-      else
-        g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_COMMAND,
-                     "ambiguous command; possibilities are: %s", possible->str);
-      return FALSE;
-    }
-  guint nargs = g_strv_length (wv + found_len);
-  if (nargs > found->max_args)
-    {
-      g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_COMMAND,
-                   "too many arguments for '%s'", found->pattern);
-      return FALSE;
-    }
-  /* The raw text after the command words, for `send`. */
-  const char *rest = line;
-  while (*rest == ' ' || *rest == '\t')
-    rest++;
-  if (json)
-    for (rest += strlen ("--json"); *rest == ' ' || *rest == '\t'; rest++)
-      ;
-  for (guint i = 0; i < found_len; i++)
-    {
-      rest += strcspn (rest, " \t");
-      while (*rest == ' ' || *rest == '\t')
-        rest++;
-    }
-  ImsCmdCtx ctx = { hooks, json, wv + found_len, rest, out };
-  return found->run (&ctx, error);
-}
-
-/* ---- the socket server ---- */
 
 struct _ImsControl {
   char *path;
@@ -489,13 +25,100 @@ struct _ImsControl {
   GSocketService *service;
   GList *clients;
   guint idle_timeout_s;
+  guint store_watch;
 };
 
 typedef struct {
   ImsControl *owner;
   ImsLineConn *lc;
   guint seq;
+  gboolean watching; /* gets notifications */
 } Client;
+
+/* ---- notifications ---- */
+
+static void
+ims_control_notify (ImsControl *self, const char *kind, const char *json)
+{
+  g_autofree char *line = g_strdup_printf ("%%%s%s%s\n", kind, json ? " " : "", json ? json : "");
+  for (GList *l = self->clients; l; l = l->next)
+    {
+      Client *c = l->data;
+      if (c->watching)
+        ims_line_conn_write (c->lc, line, strlen (line));
+    }
+}
+
+static char *
+ims_control_buddy_json (ImsControl *self, const char *peer, const char *id, const ImsAnswer *a,
+                        const ImsAnswer *old)
+{
+  g_autofree char *name = ims_render_buddy_name (self->hooks.store, peer, id);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  ims_render_buddy (b, peer, name, id, a, old, g_get_real_time () / G_USEC_PER_SEC);
+  return ims_render_to_string (b);
+}
+
+static void
+on_control_presence (const char *peer, const char *buddy, const ImsAnswer *old,
+                     const ImsAnswer *new_, gpointer data)
+{
+  ImsControl *self = data;
+  g_autofree char *json = ims_control_buddy_json (self, peer, buddy, new_, old);
+  ims_control_notify (self, "buddy", json);
+}
+
+static void
+on_control_peer (const char *peer, ImsPeerState state, const char *reason, gpointer data)
+{
+  ImsControl *self = data;
+  g_autofree char *json = ims_control_peer_json (&self->hooks, peer);
+  if (json)
+    ims_control_notify (self, "peer", json);
+}
+
+void
+ims_control_peer_removed (ImsControl *self, const char *peer)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, peer);
+  json_builder_end_object (b);
+  g_autofree char *json = ims_render_to_string (b);
+  ims_control_notify (self, "peer-removed", json);
+}
+
+/* Every peer and watched buddy as it is now, then "%synced".  Written at
+ * once on one main-loop turn, so no change can slip between snapshot and
+ * stream. */
+static void
+ims_client_snapshot (Client *c)
+{
+  ImsControl *self = c->owner;
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_autoptr (GPtrArray) peers = ims_presence_store_list_peers (self->hooks.store);
+  for (guint i = 0; i < peers->len; i++)
+    {
+      const char *peer = peers->pdata[i];
+      g_autofree char *pj = ims_control_peer_json (&self->hooks, peer);
+      if (pj)
+        g_string_append_printf (out, "%%peer %s\n", pj);
+      g_autoptr (GPtrArray) buddies = ims_presence_store_list_buddies (self->hooks.store, peer);
+      for (guint j = 0; j < buddies->len; j++)
+        {
+          ImsAnswer a;
+          ims_presence_store_lookup (self->hooks.store, peer, buddies->pdata[j], &a);
+          g_autofree char *bj = ims_control_buddy_json (self, peer, buddies->pdata[j], &a, NULL);
+          g_string_append_printf (out, "%%buddy %s\n", bj);
+          ims_answer_clear (&a);
+        }
+    }
+  g_string_append (out, "%synced\n");
+  ims_line_conn_write (c->lc, out->str, out->len);
+}
+
+/* ---- the socket server ---- */
 
 static void
 ims_client_reply (Client *c, gboolean ok, const char *body)
@@ -526,20 +149,32 @@ on_client_event (ImsLineConn *lc, ImsLineEvent ev, const char *line, gsize len, 
         g_autofree char *cmd = g_strchomp (g_strdup (line));
         g_autoptr (GString) out = g_string_new (NULL);
         g_autoptr (GError) err = NULL;
+        gboolean watch = FALSE;
+        if (c->owner == NULL)
+          break;
         if (strlen (line) != len)
           ims_client_reply (c, FALSE, "NUL byte in command");
         else if (!g_utf8_validate (cmd, -1, NULL))
           ims_client_reply (c, FALSE, "command is not UTF-8");
-        else if (ims_control_run (&c->owner->hooks, cmd, out, &err))
+        else if (ims_control_run (&c->owner->hooks, cmd, out, &watch, &err))
           ims_client_reply (c, TRUE, out->str);
         else
           ims_client_reply (c, FALSE, err->message);
+        if (watch && !c->watching)
+          {
+            /* A watcher waits for notifications: no idle timeout. */
+            c->watching = TRUE;
+            ims_line_conn_set_idle_timeout (c->lc, 0);
+            ims_client_snapshot (c);
+          }
         break;
       }
     case IMS_LINE_EVENT_TOO_LONG:
       ims_client_reply (c, FALSE, "command line too long");
       break;
     case IMS_LINE_EVENT_TIMEOUT:
+      if (c->watching)
+        break;
       g_debug ("control client idle for %u s; closing", c->owner ? c->owner->idle_timeout_s : 0);
       ims_client_reply (c, FALSE, "timeout: no command");
       break;
@@ -626,6 +261,8 @@ ims_control_new (const char *path, guint idle_timeout_s, const ImsControlHooks *
   self->service = service;
   g_signal_connect (service, "incoming", G_CALLBACK (on_control_incoming), self);
   g_socket_service_start (service);
+  self->store_watch = ims_presence_store_watch (hooks->store, on_control_presence,
+                                                on_control_peer, self);
   return self;
 }
 
@@ -634,6 +271,7 @@ ims_control_free (ImsControl *self)
 {
   if (self == NULL)
     return;
+  ims_presence_store_unwatch (self->hooks.store, self->store_watch);
   g_socket_service_stop (self->service);
   g_socket_listener_close (G_SOCKET_LISTENER (self->service));
   g_clear_object (&self->service);

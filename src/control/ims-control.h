@@ -1,13 +1,19 @@
-/* ims-control: the control socket imctl talks to.
+/* ims-control: the control socket imctl (and app_imstatus.so) talks to.
  *
  * Protocol (version 1), line based, so `nc -U` can drive it:
  *   server, on connect:  "%imstatus 1\n"
  *   client:              one command per line, e.g. "show peers" or
- *                        "--json show subscribed aim1"; the text of `send` is
- *                        C-escaped (\n, \\, \ooo) so it stays on one line
+ *                        "--json show subscribed aim1"; the text of a raw
+ *                        argument (send) is C-escaped (\n, \\, \ooo) so it
+ *                        stays on one line
  *   server, per command: "%begin N\n" <output lines> "%end N\n"
  *                        or "%begin N\n" <reason> "%error N\n"
- * as tmux control mode frames its replies.
+ *   after `watch`:       notifications, never inside a reply block:
+ *                        "%peer <json>"  a peer and its state
+ *                        "%buddy <json>" a buddy's answer ("old" on a change)
+ *                        "%synced"       the snapshot is complete
+ *                        "%peer-removed <json>" a peer left the configuration
+ * as tmux control mode frames its replies and notifications.
  */
 #pragma once
 
@@ -33,6 +39,9 @@ typedef enum {
 typedef struct {
   ImsPresenceStore *store;
   const ImsConfig *(*config) (gpointer user_data);
+  /* Where @peer connects (the driver's default port when none is set). */
+  const char *(*peer_host) (gpointer user_data, const char *peer);
+  int (*peer_port) (gpointer user_data, const char *peer);
   gboolean (*reload) (gpointer user_data, GError **error);
   /* Returns the IM-SENDSTATUS word (SENT, QUEUED, FAILED), sets *result
    * (IM-RESULT) and *detail. */
@@ -42,6 +51,40 @@ typedef struct {
   gpointer user_data;
 } ImsControlHooks;
 
+/* Who may run a command (checked by the socket server). */
+typedef enum {
+  IMS_RIGHT_READ,  /* show, status, watch */
+  IMS_RIGHT_SEND,  /* send */
+  IMS_RIGHT_ADMIN, /* reload, debug */
+} ImsRight;
+
+typedef struct _ImsCmdCtx ImsCmdCtx;
+
+/* One control command: the table row is its whole description. */
+typedef struct {
+  const char *pattern; /* the command words, "show subscribed" */
+  const char *args;    /* usage of the arguments, "[peer[|user]]" */
+  const char *help;    /* one line */
+  ImsRight right;
+  guint max_args;      /* words after the pattern */
+  gboolean raw;        /* the last argument is free text, C-escaped on the wire */
+  gboolean (*run) (ImsCmdCtx *ctx, GError **error);
+} ImsCommand;
+
+const ImsCommand *ims_control_commands (gsize *n_commands);
+/* "  show peers\n  show subscribed [peer[|user]]\n..." (transfer full). */
+char *ims_control_usage (void);
+
+/* Runs one command line and returns its output; FALSE + @error for a bad
+ * command.  *watch (may be NULL) is set when the command asks for the
+ * notification stream.  The socket server calls this; so do the unit
+ * tests. */
+gboolean ims_control_run (const ImsControlHooks *hooks, const char *line, GString *out,
+                          gboolean *watch, GError **error);
+
+/* The peer as `show peers` and watch render it (JSON, one line; transfer full). */
+char *ims_control_peer_json (const ImsControlHooks *hooks, const char *peer);
+
 typedef struct _ImsControl ImsControl;
 
 /* Binds @path (0660).  Refuses when a live daemon answers there; removes a
@@ -49,10 +92,7 @@ typedef struct _ImsControl ImsControl;
 ImsControl *ims_control_new (const char *path, guint idle_timeout_s, const ImsControlHooks *hooks,
                              GError **error);
 void ims_control_free (ImsControl *control);
-
-/* Runs one command line and returns its output; FALSE + @error for a bad
- * command.  The socket server calls this; so do the unit tests. */
-gboolean ims_control_run (const ImsControlHooks *hooks, const char *line, GString *out,
-                          GError **error);
+/* Tells watchers that @peer left the configuration. */
+void ims_control_peer_removed (ImsControl *control, const char *peer);
 
 G_END_DECLS

@@ -1,5 +1,6 @@
 /* imstatusd: options, signals and wiring.  The work is done in the modules:
- * config (im.conf), store (presence), purple (IM networks), control (imctl).
+ * config (im.conf), store (presence), core (peers and drivers), the drivers
+ * (purple), state (durable), control (imctl), agi (FastAGI), ami (telephony).
  */
 #define G_LOG_DOMAIN "ims-daemon"
 
@@ -17,18 +18,25 @@
 #include "ims-agi-server.h"
 #include "ims-config.h"
 #include "ims-control.h"
+#include "ims-core.h"
 #include "ims-persist.h"
 #include "ims-presence-store.h"
 #include "ims-state.h"
 #include "ims-telephony.h"
 #include "ims-purple.h"
+#include "ims-text.h"
 
+/* The IM drivers, in routing order: native drivers first, libpurple last.
+ * A new driver is a folder under src/ and one line here. */
+static const ImsDriverNewFunc ims_daemon_drivers[] = {
+  ims_purple_driver_new,
+};
 
 typedef struct {
   char *config_path;
   ImsConfig *config;
   ImsPresenceStore *store;
-  ImsAdapter *adapter;
+  ImsCore *core;
   ImsControl *control;
   ImsAgiServer *agi;
   ImsState *state;
@@ -37,6 +45,7 @@ typedef struct {
   GMainLoop *loop;
   int debug;
   gboolean foreground;
+  GPtrArray *secrets; /* every secret of the config, redacted from every log line */
 } ImsDaemon;
 
 static ImsDaemon *ims_daemon_log_target;
@@ -62,6 +71,10 @@ ims_daemon_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fi
       else if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].value)
         message = fields[i].value;
     }
+  /* Whatever a module logs, no configured secret reaches the log. */
+  g_autofree char *redacted = d && d->secrets ? ims_text_redact (message, d->secrets) : NULL;
+  if (redacted)
+    message = redacted;
   const char *lv = (level & G_LOG_LEVEL_ERROR)      ? "ERROR"
                    : (level & G_LOG_LEVEL_CRITICAL) ? "CRITICAL"
                    : (level & G_LOG_LEVEL_WARNING)  ? "WARNING"
@@ -86,45 +99,28 @@ ims_daemon_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fi
   return G_LOG_WRITER_HANDLED;
 }
 
-/* ---- peers ---- */
+/* ---- core hooks ---- */
 
-/* A peer the store knows but no driver logs in: its buddies answer unknown. */
-static void
-ims_daemon_add_offline_peer (ImsDaemon *d, const ImsPeerConfig *p, ImsPeerState state,
-                             const char *why)
+static gboolean
+ims_daemon_allowed (gpointer data, const ImsPeerConfig *p, char **why)
 {
-  ims_presence_store_add_peer (d->store, p->name, p->username, NULL);
-  ims_presence_store_set_watched (d->store, p->name, p->subscribe);
-  ims_presence_store_set_peer_state (d->store, p->name, state, why);
+  ImsDaemon *d = data;
+  return ims_telephony_peer_allowed (d->tel, p, why);
 }
 
 static void
-ims_daemon_start_peer (ImsDaemon *d, const ImsPeerConfig *p)
+ims_daemon_peer_added (gpointer data, const ImsPeerConfig *p)
 {
-  g_autofree char *why = NULL;
-  if (!ims_telephony_peer_allowed (d->tel, p, &why))
-    {
-      g_message ("%s: staying logged out: %s", p->name, why);
-      ims_daemon_add_offline_peer (d, p, IMS_PEER_UNREGISTERED, why);
-    }
-  else if (d->adapter->ops->supports (d->adapter, p->type, &why))
-    {
-      d->adapter->ops->peer_start (d->adapter, p);
-      ims_telephony_apply_phone (d->tel, p);
-    }
-  else
-    {
-      g_warning ("%s: unsupported: %s", p->name, why);
-      ims_daemon_add_offline_peer (d, p, IMS_PEER_UNSUPPORTED, why);
-    }
+  ImsDaemon *d = data;
   ims_persist_restore_peer (d->persist, p->name);
+  ims_telephony_apply_phone (d->tel, p);
 }
 
 static void
-ims_daemon_stop_peer (ImsDaemon *d, const char *name)
+on_daemon_message (gpointer data, const char *peer, const char *from, const char *text)
 {
-  d->adapter->ops->peer_stop (d->adapter, name);
-  ims_presence_store_remove_peer (d->store, name);
+  ImsDaemon *d = data;
+  ims_telephony_on_message (d->tel, peer, from, text);
 }
 
 /* activewhen's device came or went: log the peer in or out. */
@@ -132,19 +128,7 @@ static void
 on_daemon_activewhen (gpointer data, const char *name)
 {
   ImsDaemon *d = data;
-  const ImsPeerConfig *p = ims_config_find_peer (d->config, name);
-  if (p == NULL)
-    return;
-  g_autofree char *why = NULL;
-  gboolean allowed = ims_telephony_peer_allowed (d->tel, p, &why);
-  gboolean out = ims_presence_store_get_peer_state (d->store, name, NULL) == IMS_PEER_UNREGISTERED;
-  if (allowed == out)
-    {
-      ims_daemon_stop_peer (d, name);
-      ims_daemon_start_peer (d, p);
-    }
-  else if (!allowed)
-    ims_presence_store_set_peer_state (d->store, name, IMS_PEER_UNREGISTERED, why);
+  ims_core_recheck (d->core, name);
 }
 
 static gboolean
@@ -163,47 +147,28 @@ ims_daemon_reload (gpointer data, GError **error)
     }
   for (guint i = 0; i < fresh->warnings->len; i++)
     g_warning ("%s", (const char *) fresh->warnings->pdata[i]);
-  if (g_strcmp0 (fresh->controlsocket, d->config->controlsocket) != 0
-      || g_strcmp0 (fresh->statedir, d->config->statedir) != 0
-      || g_strcmp0 (fresh->agibind, d->config->agibind) != 0
-      || fresh->agitimeout != d->config->agitimeout)
-    g_warning ("controlsocket, statedir, agibind and agitimeout changes take effect at the "
-               "next restart");
+  g_autofree char *restart = ims_config_restart_changes (d->config, fresh);
+  if (restart)
+    g_warning ("changes to %s take effect at the next restart", restart);
 
-  guint kept = 0, changed = 0, added = 0, removed = 0;
   for (guint i = 0; i < d->config->peers->len; i++)
     {
       const ImsPeerConfig *old = d->config->peers->pdata[i];
       if (ims_config_find_peer (fresh, old->name) == NULL)
-        {
-          ims_daemon_stop_peer (d, old->name);
-          removed++;
-        }
+        ims_control_peer_removed (d->control, old->name);
     }
-  for (guint i = 0; i < fresh->peers->len; i++)
-    {
-      const ImsPeerConfig *p = fresh->peers->pdata[i];
-      const ImsPeerConfig *old = ims_config_find_peer (d->config, p->name);
-      if (old && ims_peer_config_equal (old, p))
-        {
-          kept++;
-          continue;
-        }
-      if (old)
-        {
-          ims_daemon_stop_peer (d, old->name);
-          changed++;
-        }
-      else
-        added++;
-      ims_daemon_start_peer (d, p);
-    }
-  ims_config_free (d->config);
+  /* The new secrets are redacted before any peer logs in with them. */
+  g_autoptr (GPtrArray) old_secrets = g_steal_pointer (&d->secrets);
+  ImsConfig *old_config = d->config;
   d->config = g_steal_pointer (&fresh);
+  d->secrets = ims_config_secrets (d->config);
   ims_telephony_set_config (d->tel, d->config);
+  ImsCoreChanges n;
+  ims_core_apply (d->core, d->config, &n);
   ims_persist_set_limits (d->persist, d->config->outboxmax, d->config->outboxttl);
-  g_message ("reloaded %s: %u peers kept, %u changed, %u added, %u removed", d->config_path, kept,
-             changed, added, removed);
+  ims_config_free (old_config);
+  g_message ("reloaded %s: %u peers kept, %u updated live, %u changed, %u added, %u removed",
+             d->config_path, n.kept, n.live, n.changed, n.added, n.removed);
   return TRUE;
 }
 
@@ -237,21 +202,25 @@ ims_daemon_send (gpointer data, const char *peer, const char *to, const char *te
   return ims_persist_send (d->persist, peer, id, text, result, detail);
 }
 
+static const char *
+ims_daemon_peer_host (gpointer data, const char *peer)
+{
+  return ims_core_peer_host (((ImsDaemon *) data)->core, peer);
+}
+
+static int
+ims_daemon_peer_port (gpointer data, const char *peer)
+{
+  return ims_core_peer_port (((ImsDaemon *) data)->core, peer);
+}
+
 static void
 ims_daemon_set_debug (gpointer data, int level)
 {
   ImsDaemon *d = data;
   d->debug = level;
-  d->adapter->ops->set_debug (d->adapter, level);
+  ims_core_set_debug (d->core, level);
   g_message ("debug %s", level == 2 ? "intense" : level ? "on" : "off");
-}
-
-static void
-on_daemon_message (const char *peer, const char *from, const char *text, gpointer data)
-{
-  ImsDaemon *d = data;
-  if (d->tel)
-    ims_telephony_on_message (d->tel, peer, from, text);
 }
 
 /* ---- signals ---- */
@@ -348,6 +317,7 @@ main (int argc, char **argv)
   d.config = g_steal_pointer (&config);
   d.debug = CLAMP (debug, 0, 2);
   d.foreground = foreground;
+  d.secrets = ims_config_secrets (d.config);
   ims_daemon_log_target = &d;
   g_log_set_writer_func (ims_daemon_log_writer, NULL, NULL);
 
@@ -377,6 +347,8 @@ main (int argc, char **argv)
   ImsControlHooks hooks = {
     .store = d.store,
     .config = ims_daemon_config,
+    .peer_host = ims_daemon_peer_host,
+    .peer_port = ims_daemon_peer_port,
     .reload = ims_daemon_reload,
     .send = ims_daemon_send,
     .set_debug = ims_daemon_set_debug,
@@ -395,19 +367,26 @@ main (int argc, char **argv)
       ims_control_free (d.control);
       return ims_daemon_fatal (&d, err->message);
     }
-  d.adapter = ims_purple_new (d.store, d.config, on_daemon_message, &d, &err);
-  if (d.adapter == NULL)
+  ImsCoreHooks core_hooks = {
+    .allowed = ims_daemon_allowed,
+    .peer_added = ims_daemon_peer_added,
+    .message = on_daemon_message,
+    .user_data = &d,
+  };
+  d.core = ims_core_new (d.store, d.config, ims_daemon_drivers, G_N_ELEMENTS (ims_daemon_drivers),
+                         &core_hooks, &err);
+  if (d.core == NULL)
     {
+      ims_agi_server_free (d.agi);
       ims_control_free (d.control);
       return ims_daemon_fatal (&d, err->message);
     }
-  d.adapter->ops->set_debug (d.adapter, d.debug);
-  d.persist = ims_persist_new (d.store, d.adapter, d.state, d.config->outboxmax,
+  ims_core_set_debug (d.core, d.debug);
+  d.persist = ims_persist_new (d.store, d.core, d.state, d.config->outboxmax,
                                d.config->outboxttl);
   ImsTelephonyHooks tel_hooks = { .activewhen_changed = on_daemon_activewhen, .user_data = &d };
-  d.tel = ims_telephony_new (d.config, d.store, d.adapter, &tel_hooks);
-  for (guint i = 0; i < d.config->peers->len; i++)
-    ims_daemon_start_peer (&d, d.config->peers->pdata[i]);
+  d.tel = ims_telephony_new (d.config, d.store, d.core, &tel_hooks);
+  ims_core_apply (d.core, d.config, NULL);
 
   g_unix_signal_add (SIGTERM, on_daemon_sigterm, &d);
   g_unix_signal_add (SIGINT, on_daemon_sigterm, &d);
@@ -418,9 +397,9 @@ main (int argc, char **argv)
 
   ims_agi_server_free (d.agi);
   ims_control_free (d.control);
+  ims_core_free (d.core);
   ims_telephony_free (d.tel);
   ims_persist_free (d.persist);
-  d.adapter->ops->free (d.adapter);
   ims_state_close (d.state);
   ims_presence_store_free (d.store);
   ims_config_free (d.config);
@@ -428,5 +407,6 @@ main (int argc, char **argv)
   g_message ("stopped");
   ims_daemon_log_target = NULL;
   g_free (d.config_path);
+  g_ptr_array_unref (d.secrets);
   return 0;
 }

@@ -57,6 +57,47 @@ imctl_escape (const char *text)
   return g_strescape (text, keep);
 }
 
+/* The index of the first free-text argument of a raw command (send), else
+ * 0.  Matches the command table as the daemon does: by word prefixes. */
+static int
+imctl_raw_from (int argc, char **argv)
+{
+  gsize n = 0;
+  const ImsCommand *cmds = ims_control_commands (&n);
+  for (gsize i = 0; i < n; i++)
+    {
+      if (!cmds[i].raw)
+        continue;
+      g_auto (GStrv) words = g_strsplit (cmds[i].pattern, " ", -1);
+      guint nw = g_strv_length (words);
+      gboolean match = (guint) argc > nw;
+      for (guint w = 0; match && w < nw; w++)
+        match = *argv[1 + w] && g_str_has_prefix (words[w], argv[1 + w]);
+      if (match)
+        return 1 + nw + 1; /* after the words and the target */
+    }
+  return 0;
+}
+
+/* `imctl watch`: the notification lines, as they come, until the daemon
+ * goes away or the user interrupts. */
+static int
+imctl_watch (GDataInputStream *in, const char *path)
+{
+  for (;;)
+    {
+      g_autoptr (GError) err = NULL;
+      g_autofree char *l = g_data_input_stream_read_line_utf8 (in, NULL, NULL, &err);
+      if (l == NULL)
+        return imctl_fail ("imstatusd at %s closed the connection", path);
+      if (l[0] != '%' || g_str_has_prefix (l, "%begin ") || g_str_has_prefix (l, "%end ")
+          || g_str_has_prefix (l, "%error "))
+        continue;
+      printf ("%s\n", l + 1);
+      fflush (stdout);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -72,14 +113,10 @@ main (int argc, char **argv)
   setlocale (LC_ALL, "");
   g_autoptr (GOptionContext) octx = g_option_context_new ("COMMAND");
   g_option_context_add_main_entries (octx, entries, NULL);
-  g_option_context_set_summary (octx,
-                                "Commands:\n"
-                                "  show peers\n"
-                                "  show subscribed [peer[|user]]\n"
-                                "  status peer/user\n"
-                                "  send peer/user text...\n"
-                                "  debug [intense|off]\n"
-                                "  reload");
+  g_autofree char *usage = ims_control_usage ();
+  g_autofree char *summary = g_strdup_printf ("Commands (any unique prefix of each word):\n%s",
+                                              usage);
+  g_option_context_set_summary (octx, summary);
   g_autoptr (GError) err = NULL;
   if (!g_option_context_parse (octx, &argc, &argv, &err))
     return imctl_fail ("%s", err->message);
@@ -87,14 +124,17 @@ main (int argc, char **argv)
     return imctl_fail ("no command given (try: imctl show peers; imctl --help)");
 
   g_autoptr (GString) line = g_string_new (json ? "--json" : "");
-  gboolean is_send = g_str_has_prefix ("send", argv[1]) && strlen (argv[1]) >= 2;
+  /* Arguments after a raw command's own words and its first argument are
+   * free text, C-escaped onto the one line. */
+  int raw_from = imctl_raw_from (argc, argv);
+  gboolean watch = g_str_has_prefix ("watch", argv[1]) && argc == 2;
   for (int i = 1; i < argc; i++)
     {
-      if (strchr (argv[i], '\n') && !(is_send && i >= 3))
+      if (strchr (argv[i], '\n') && !(raw_from && i >= raw_from))
         return imctl_fail ("argument %d contains a newline", i);
       if (line->len)
         g_string_append_c (line, ' ');
-      if (is_send && i >= 3)
+      if (raw_from && i >= raw_from)
         {
           g_autofree char *esc = imctl_escape (argv[i]);
           g_string_append (line, esc);
@@ -111,7 +151,8 @@ main (int argc, char **argv)
     return imctl_fail ("%s", err->message);
 
   g_autoptr (GSocketClient) client = g_socket_client_new ();
-  g_socket_client_set_timeout (client, IMCTL_TIMEOUT_S);
+  /* A watcher waits for changes as long as it likes. */
+  g_socket_client_set_timeout (client, watch ? 0 : IMCTL_TIMEOUT_S);
   g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (path);
   g_autoptr (GSocketConnection) conn =
       g_socket_client_connect (client, G_SOCKET_CONNECTABLE (addr), NULL, &err);
@@ -147,6 +188,8 @@ main (int argc, char **argv)
       if (g_str_has_prefix (l, "%end "))
         {
           fputs (body->str, stdout);
+          if (watch)
+            return imctl_watch (in, path);
           return 0;
         }
       if (g_str_has_prefix (l, "%error "))

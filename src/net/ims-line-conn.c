@@ -15,6 +15,7 @@ struct _ImsLineConn {
   GString *in;
   GString *out;
   gsize max_line;
+  gsize max_out;
   guint idle_ms;
   guint timeout_id;
   ImsLineEventFunc func;
@@ -135,6 +136,14 @@ ims_line_conn_write (ImsLineConn *c, const char *data, gsize len)
 {
   if (c->dead)
     return;
+  if (c->out->len + len > c->max_out)
+    {
+      /* A reader that never reads must not grow our memory. */
+      g_warning ("%s: more than %" G_GSIZE_FORMAT " bytes waiting to be read; dropping the "
+                 "connection", c->peer, c->max_out);
+      ims_line_conn_close (c);
+      return;
+    }
   gboolean idle = c->out->len == 0;
   g_string_append_len (c->out, data, len);
   if (idle && !ims_line_conn_flush (c))
@@ -200,7 +209,17 @@ on_line_conn_readable (GSocket *socket, GIOCondition cond, gpointer data)
       ims_line_conn_arm (c);
       char *nl;
       while (!c->closing && (nl = memchr (c->in->str, '\n', c->in->len)) != NULL)
-        ims_line_conn_deliver (c, nl - c->in->str);
+        {
+          gsize len = nl - c->in->str;
+          if (len <= c->max_line)
+            {
+              ims_line_conn_deliver (c, len);
+              continue;
+            }
+          /* A whole line over the limit that came in one read. */
+          g_string_erase (c->in, 0, len + 1);
+          c->func (c, IMS_LINE_EVENT_TOO_LONG, NULL, 0, c->user_data);
+        }
       if (!c->closing && c->in->len > c->max_line)
         {
           g_string_truncate (c->in, 0);
@@ -227,6 +246,7 @@ ims_line_conn_new (GSocketConnection *connection, gsize max_line, guint idle_tim
   g_socket_set_blocking (c->socket, FALSE);
   c->in = g_string_new (NULL);
   c->out = g_string_new (NULL);
+  c->max_out = IMS_LINE_CONN_MAX_OUTPUT;
   c->max_line = max_line;
   c->idle_ms = idle_timeout_ms;
   c->func = func;
@@ -272,4 +292,17 @@ GInetAddress *
 ims_line_conn_peer_address (ImsLineConn *c)
 {
   return c->addr;
+}
+
+void
+ims_line_conn_set_max_output (ImsLineConn *c, gsize bytes)
+{
+  c->max_out = bytes;
+}
+
+void
+ims_line_conn_set_idle_timeout (ImsLineConn *c, guint idle_timeout_ms)
+{
+  c->idle_ms = idle_timeout_ms;
+  ims_line_conn_arm (c);
 }

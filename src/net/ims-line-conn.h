@@ -12,6 +12,10 @@ G_BEGIN_DECLS
 
 typedef struct _ImsLineConn ImsLineConn;
 
+/* Output a client has not read yet, at most; beyond it the client is
+ * dropped (with a warning) rather than the daemon's memory grown. */
+#define IMS_LINE_CONN_MAX_OUTPUT (1024 * 1024)
+
 typedef enum {
   IMS_LINE_EVENT_LINE,     /* @line (without the LF, NUL-terminated, @len bytes) */
   IMS_LINE_EVENT_TOO_LONG, /* more than max_line bytes without LF; input dropped */
@@ -26,6 +30,9 @@ typedef void (*ImsLineEventFunc) (ImsLineConn *conn, ImsLineEvent event, const c
 ImsLineConn *ims_line_conn_new (GSocketConnection *connection, gsize max_line,
                                 guint idle_timeout_ms, ImsLineEventFunc func, gpointer user_data);
 void ims_line_conn_write (ImsLineConn *conn, const char *data, gsize len);
+void ims_line_conn_set_max_output (ImsLineConn *conn, gsize bytes);
+/* 0 = never time out (a watcher waiting for notifications). */
+void ims_line_conn_set_idle_timeout (ImsLineConn *conn, guint idle_timeout_ms);
 /* No more lines are delivered; closes once the queued output is written. */
 void ims_line_conn_close_after_write (ImsLineConn *conn);
 /* Closes now; CLOSED is delivered from the main loop, not from inside this call. */

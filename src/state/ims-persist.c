@@ -17,7 +17,7 @@
 
 struct _ImsPersist {
   ImsPresenceStore *store;
-  ImsAdapter *adapter;
+  ImsCore *core;
   ImsState *state;
   guint outbox_max;
   guint outbox_ttl_s;
@@ -117,7 +117,7 @@ ims_persist_flush_cb (gpointer data)
       if (!ims_state_outbox_mark (self->state, m->id, IMS_OUTBOX_SENDING, &err))
         break;
       g_autoptr (GError) send_err = NULL;
-      if (!self->adapter->ops->send (self->adapter, m->peer, m->to, m->text, &send_err))
+      if (!ims_core_send (self->core, m->peer, m->to, m->text, &send_err))
         {
           ims_state_outbox_mark (self->state, m->id, IMS_OUTBOX_QUEUED, NULL);
           g_autofree char *why = ims_text_for_log (send_err->message, 200);
@@ -227,7 +227,7 @@ ims_persist_send (ImsPersist *self, const char *peer, const char *to, const char
   if (st == IMS_PEER_REGISTERED && ims_persist_queued (self, peer) == 0)
     {
       g_autoptr (GError) err = NULL;
-      if (self->adapter->ops->send (self->adapter, peer, to, text, &err))
+      if (ims_core_send (self->core, peer, to, text, &err))
         {
           *result = IMS_RESULT_OK;
           return "SENT";
@@ -251,12 +251,12 @@ ims_persist_send (ImsPersist *self, const char *peer, const char *to, const char
 }
 
 ImsPersist *
-ims_persist_new (ImsPresenceStore *store, ImsAdapter *adapter, ImsState *state, guint outbox_max,
+ims_persist_new (ImsPresenceStore *store, ImsCore *core, ImsState *state, guint outbox_max,
                  guint outbox_ttl_s)
 {
   ImsPersist *self = g_new0 (ImsPersist, 1);
   self->store = store;
-  self->adapter = adapter;
+  self->core = core;
   self->state = state;
   self->outbox_max = outbox_max;
   self->outbox_ttl_s = outbox_ttl_s;

@@ -5,7 +5,7 @@
  */
 #pragma once
 
-#include "ims-adapter.h"
+#include "ims-core.h"
 #include "ims-state.h"
 
 G_BEGIN_DECLS
@@ -14,7 +14,7 @@ typedef struct _ImsPersist ImsPersist;
 
 /* Settles messages a crash left half-sent (logged, not re-sent: they may have
  * reached the buddy) and starts watching @store. */
-ImsPersist *ims_persist_new (ImsPresenceStore *store, ImsAdapter *adapter, ImsState *state,
+ImsPersist *ims_persist_new (ImsPresenceStore *store, ImsCore *core, ImsState *state,
                              guint outbox_max, guint outbox_ttl_s);
 void ims_persist_free (ImsPersist *persist);
 void ims_persist_set_limits (ImsPersist *persist, guint outbox_max, guint outbox_ttl_s);

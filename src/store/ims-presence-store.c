@@ -6,15 +6,16 @@
 #define G_LOG_DOMAIN "ims-store"
 
 #include "ims-presence-store.h"
+#include "ims-text.h"
 
 #include <string.h>
 
 #define MAX_RESOURCES 16
-#define MAX_URI 256
 
 typedef struct {
   char *name;
   ImsShow show;
+  char *word;
   int priority;
   char *text;
   gint64 idle_since;
@@ -66,6 +67,7 @@ static void
 ims_resource_free (Resource *r)
 {
   g_free (r->name);
+  g_free (r->word);
   g_free (r->text);
   g_free (r);
 }
@@ -139,120 +141,6 @@ ims_presence_store_unwatch (ImsPresenceStore *s, guint id)
       }
 }
 
-/* ---- status text helpers ---- */
-
-char *
-ims_text_for_log (const char *s, gsize max)
-{
-  g_autoptr (GString) out = g_string_new (NULL);
-  if (s == NULL)
-    return g_strdup ("(null)");
-  const char *end = s + strlen (s);
-  for (const char *p = s; *p && out->len < max;)
-    {
-      gunichar c = g_utf8_get_char_validated (p, end - p);
-      if (c == (gunichar) -1 || c == (gunichar) -2)
-        {
-          g_string_append_printf (out, "\\x%02x", (guchar) *p);
-          p++;
-          continue;
-        }
-      if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == '\\')
-        g_string_append_printf (out, "\\x%02x", c);
-      else
-        g_string_append_len (out, p, g_utf8_next_char (p) - p);
-      p = g_utf8_next_char (p);
-    }
-  if (out->len >= max)
-    g_string_append (out, "...");
-  return g_string_free (g_steal_pointer (&out), FALSE);
-}
-
-char *
-ims_text_safe (const char *text, gsize max_bytes)
-{
-  g_autoptr (GString) out = g_string_new (NULL);
-  const char *end = text + strlen (text);
-  for (const char *p = text; p < end;)
-    {
-      gunichar c = g_utf8_get_char_validated (p, end - p);
-      gsize n;
-      char buf[6];
-      if (c == (gunichar) -1 || c == (gunichar) -2)
-        {
-          c = 0xFFFD;
-          p++;
-        }
-      else
-        p = g_utf8_next_char (p);
-      if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == 0x2028 || c == 0x2029)
-        c = ' ';
-      n = g_unichar_to_utf8 (c, buf);
-      if (out->len + n > max_bytes)
-        break;
-      g_string_append_len (out, buf, n);
-    }
-  return g_string_free (g_steal_pointer (&out), FALSE);
-}
-
-static const char *const ims_uri_schemes[] = { "sips:", "sip:", "tel:", "iax2:", "h323:" };
-
-char *
-ims_status_text_prefix (const char *text)
-{
-  if (text == NULL)
-    return g_strdup ("");
-  const char *p = text;
-  while (*p == ' ' || *p == '\t')
-    p++;
-  const char *w = p;
-  while (g_ascii_isalnum (*p) || *p == '_' || *p == '-')
-    p++;
-  if (*p != ':' || p == w || p - w > 32 || !g_ascii_isalpha (*w))
-    return g_strdup ("");
-  for (gsize i = 0; i < G_N_ELEMENTS (ims_uri_schemes); i++)
-    if (g_ascii_strncasecmp (w, ims_uri_schemes[i], strlen (ims_uri_schemes[i])) == 0)
-      return g_strdup ("");
-  return g_ascii_strdown (w, p - w);
-}
-
-static gboolean
-ims_uri_char (char c)
-{
-  return g_ascii_isalnum (c) || (c != '\0' && strchr ("@.+_*#:%=;-", c) != NULL);
-}
-
-char *
-ims_status_text_uri (const char *text)
-{
-  if (text == NULL)
-    return g_strdup ("");
-  for (const char *p = text; *p; p++)
-    {
-      if (p != text && (g_ascii_isalnum (p[-1]) || p[-1] == '+' || p[-1] == '.'))
-        continue;
-      for (gsize i = 0; i < G_N_ELEMENTS (ims_uri_schemes); i++)
-        {
-          gsize sl = strlen (ims_uri_schemes[i]);
-          if (g_ascii_strncasecmp (p, ims_uri_schemes[i], sl) != 0)
-            continue;
-          const char *q = p + sl;
-          while (ims_uri_char (*q) && q - p < MAX_URI)
-            q++;
-          if (ims_uri_char (*q))
-            continue; /* longer than MAX_URI: not something to dial */
-          /* A trailing '.' or ';' is sentence punctuation, not part of the URI. */
-          while (q > p + sl && (q[-1] == '.' || q[-1] == ';' || q[-1] == ':'))
-            q--;
-          if (q == p + sl)
-            continue;
-          g_autofree char *scheme = g_ascii_strdown (p, sl);
-          return g_strdup_printf ("%s%.*s", scheme, (int) (q - p - sl), p + sl);
-        }
-    }
-  return g_strdup ("");
-}
-
 /* ---- answers ---- */
 
 void
@@ -262,6 +150,7 @@ ims_answer_clear (ImsAnswer *a)
   g_clear_pointer (&a->prefix, g_free);
   g_clear_pointer (&a->uri, g_free);
   g_clear_pointer (&a->resource, g_free);
+  g_clear_pointer (&a->show, g_free);
 }
 
 void
@@ -272,6 +161,7 @@ ims_answer_copy (const ImsAnswer *src, ImsAnswer *dst)
   dst->prefix = g_strdup (src->prefix);
   dst->uri = g_strdup (src->uri);
   dst->resource = g_strdup (src->resource);
+  dst->show = g_strdup (src->show);
 }
 
 gboolean
@@ -279,7 +169,8 @@ ims_answer_equal (const ImsAnswer *a, const ImsAnswer *b)
 {
   return a->status == b->status && a->result == b->result && a->idle_since == b->idle_since
          && a->lastseen_at == b->lastseen_at && a->subscription == b->subscription
-         && g_strcmp0 (a->text, b->text) == 0 && g_strcmp0 (a->resource, b->resource) == 0;
+         && g_strcmp0 (a->text, b->text) == 0 && g_strcmp0 (a->resource, b->resource) == 0
+         && g_strcmp0 (a->show, b->show) == 0;
 }
 
 gboolean
@@ -297,6 +188,23 @@ ims_answer_lastseen_minutes (const ImsAnswer *a, gint64 now)
   return MAX (0, now - a->lastseen_at) / 60;
 }
 
+void
+ims_answer_each_variable (const ImsAnswer *a, gint64 now, ImsVariableFunc func, gpointer data)
+{
+  char idle[24], seen[24];
+  g_snprintf (idle, sizeof idle, "%" G_GINT64_FORMAT, a->idle_seconds);
+  g_snprintf (seen, sizeof seen, "%" G_GINT64_FORMAT, ims_answer_lastseen_minutes (a, now));
+  func ("IM-STATUS", ims_status_to_string (a->status), data);
+  func ("IM-IDLETIME", idle, data);
+  func ("IM-STATUSTEXT", a->text, data);
+  func ("IM-LASTSEEN", seen, data);
+  func ("IM-STATUSPREFIX", a->prefix, data);
+  func ("IM-STATUSURI", a->uri, data);
+  func ("IM-RESOURCE", a->resource, data);
+  func ("IM-SHOW", a->show, data);
+  func ("IM-RESULT", ims_result_to_string (a->result), data);
+}
+
 static void
 ims_answer_fill (ImsAnswer *a, ImsStatus status, ImsResult result)
 {
@@ -307,6 +215,7 @@ ims_answer_fill (ImsAnswer *a, ImsStatus status, ImsResult result)
   a->prefix = g_strdup ("");
   a->uri = g_strdup ("");
   a->resource = g_strdup ("");
+  a->show = g_strdup ("");
 }
 
 static ImsStatus
@@ -321,6 +230,7 @@ ims_resource_status (const Resource *r)
     case IMS_SHOW_XA:
       return IMS_STATUS_AWAY;
     case IMS_SHOW_DND:
+    case IMS_SHOW_PHONE:
       return IMS_STATUS_BUSY;
     }
   return IMS_STATUS_UNKNOWN;
@@ -337,8 +247,9 @@ ims_resource_better (const Resource *a, const Resource *b)
     return sa > sb;
   if (a->priority != b->priority)
     return a->priority > b->priority;
-  gint64 ia = a->idle_since ? a->idle_since : G_MAXINT64;
-  gint64 ib = b->idle_since ? b->idle_since : G_MAXINT64;
+  /* Not idle sorts as the most recent; idle without a time as the oldest. */
+  gint64 ia = a->idle_since == 0 ? G_MAXINT64 : MAX (a->idle_since, 0);
+  gint64 ib = b->idle_since == 0 ? G_MAXINT64 : MAX (b->idle_since, 0);
   if (ia != ib)
     return ia > ib;
   if (a->seq != b->seq)
@@ -383,11 +294,12 @@ ims_buddy_compute (ImsPresenceStore *s, Peer *p, Buddy *b, ImsAnswer *out)
   out->status = ims_resource_status (best);
   out->result = IMS_RESULT_OK;
   out->idle_since = best->idle_since;
-  out->idle_seconds = best->idle_since ? MAX (0, s->now () - best->idle_since) : 0;
+  out->idle_seconds = best->idle_since > 0 ? MAX (0, s->now () - best->idle_since) : 0;
   out->text = g_strdup (best->text ? best->text : "");
   out->prefix = ims_status_text_prefix (out->text);
   out->uri = ims_status_text_uri (out->text);
   out->resource = g_strdup (best->name);
+  out->show = g_strdup (best->word ? best->word : ims_show_to_string (best->show));
   out->lastseen_at = b->lastseen_at;
   out->subscription = b->sub;
 }
@@ -499,6 +411,13 @@ ims_presence_store_set_watched (ImsPresenceStore *s, const char *peer, GPtrArray
       }
 }
 
+gboolean
+ims_presence_store_is_watched (ImsPresenceStore *s, const char *peer, const char *id)
+{
+  Peer *p = ims_store_peer (s, peer);
+  return p && id && g_hash_table_contains (p->buddies, id);
+}
+
 const char *
 ims_presence_store_peer_domain (ImsPresenceStore *s, const char *peer)
 {
@@ -608,6 +527,10 @@ ims_presence_store_update_resource (ImsPresenceStore *s, const char *peer, const
   Buddy *b = ims_store_buddy (s, peer, buddy, &p);
   if (b == NULL || p->state != IMS_PEER_REGISTERED)
     return;
+  /* A resource is text a server or buddy chose: safe and short before it
+   * is a key, so IM-RESOURCE is as safe as the status text. */
+  g_autofree char *res = ims_text_safe (resource, IMS_RESOURCE_MAX);
+  resource = res;
   Resource *r = g_hash_table_lookup (b->resources, resource);
   if (r == NULL)
     {
@@ -621,6 +544,14 @@ ims_presence_store_update_resource (ImsPresenceStore *s, const char *peer, const
       g_hash_table_insert (b->resources, r->name, r);
     }
   r->show = pr->show;
+  g_free (r->word);
+  r->word = NULL;
+  if (pr->word && *pr->word)
+    {
+      /* A network word is a short token: lowercased, safe, capped. */
+      g_autofree char *safe = ims_text_safe (pr->word, 32);
+      r->word = g_utf8_strdown (g_strdelimit (safe, " ", '-'), -1);
+    }
   r->priority = pr->priority;
   g_free (r->text);
   r->text = pr->text ? ims_text_safe (pr->text, IMS_TEXT_MAX) : NULL;
@@ -640,7 +571,8 @@ ims_presence_store_remove_resource (ImsPresenceStore *s, const char *peer, const
   Buddy *b = ims_store_buddy (s, peer, buddy, &p);
   if (b == NULL)
     return;
-  if (g_hash_table_remove (b->resources, resource))
+  g_autofree char *res = ims_text_safe (resource, IMS_RESOURCE_MAX);
+  if (g_hash_table_remove (b->resources, res))
     b->lastseen_at = s->now ();
   ims_store_publish (s, p, b);
 }
@@ -766,6 +698,6 @@ ims_subscription_to_string (ImsSubscription v)
 const char *
 ims_show_to_string (ImsShow v)
 {
-  static const char *const names[] = { "available", "chat", "away", "xa", "dnd" };
+  static const char *const names[] = { "available", "chat", "away", "xa", "dnd", "phone" };
   return v < G_N_ELEMENTS (names) ? names[v] : "available";
 }

@@ -9,6 +9,8 @@
 
 #include <glib.h>
 
+#include "ims-text.h"
+
 G_BEGIN_DECLS
 
 typedef enum {
@@ -17,6 +19,7 @@ typedef enum {
   IMS_SHOW_AWAY,
   IMS_SHOW_XA,
   IMS_SHOW_DND,
+  IMS_SHOW_PHONE, /* on the phone (MSN PHN, Yahoo "On the phone"): IM-STATUS busy */
 } ImsShow;
 
 typedef enum {
@@ -52,12 +55,18 @@ typedef enum {
   IMS_SUB_BOTH,     /* we see the buddy's presence */
 } ImsSubscription;
 
-/* What one logged-in client of a buddy says.  Strings are borrowed. */
+/* idle_since for a network that says "idle" without saying since when
+ * (MSN IDL): IM-STATUS idle, IM-IDLETIME 0. */
+#define IMS_IDLE_NO_TIME ((gint64) -1)
+
+/* What one logged-in client of a buddy says: the network-neutral buddy
+ * state every driver reports.  Strings are borrowed and untrusted. */
 typedef struct {
   ImsShow show;
-  int priority;
+  const char *word;     /* the network's own state word (IM-SHOW), NULL = from show */
+  int priority;         /* 0 where the network has none */
   const char *text;     /* status text, may be NULL */
-  gint64 idle_since;    /* unix seconds, 0 = not idle */
+  gint64 idle_since;    /* unix seconds, 0 = not idle, or IMS_IDLE_NO_TIME */
 } ImsResourcePresence;
 
 /* The answer for one buddy, as IMStatus reports it. */
@@ -70,6 +79,7 @@ typedef struct {
   char *prefix;         /* lowercased word before a leading "word:", else "" */
   char *uri;            /* first sip:/sips:/tel:/iax2:/h323: URI, else "" */
   char *resource;       /* "" when none */
+  char *show;           /* IM-SHOW: the network's state word, lowercased; "" when not present */
   gint64 lastseen_at;   /* unix seconds last seen online, 0 = never */
   ImsSubscription subscription;
 } ImsAnswer;
@@ -100,6 +110,8 @@ void ims_presence_store_add_peer (ImsPresenceStore *store, const char *peer, con
                                   const char *domain);
 void ims_presence_store_remove_peer (ImsPresenceStore *store, const char *peer);
 gboolean ims_presence_store_has_peer (ImsPresenceStore *store, const char *peer);
+/* Is @id (a full id) one of the buddies @peer watches? */
+gboolean ims_presence_store_is_watched (ImsPresenceStore *store, const char *peer, const char *id);
 /* Sets which buddies the peer watches (the config's subscribe list). */
 void ims_presence_store_set_watched (ImsPresenceStore *store, const char *peer, GPtrArray *buddies);
 /* Full buddy id for a name as the dialplan writes it ("buckaroo" ->
@@ -119,7 +131,10 @@ ImsPeerState ims_presence_store_get_peer_state (ImsPresenceStore *store, const c
 void ims_presence_store_set_roster_ready (ImsPresenceStore *store, const char *peer);
 gboolean ims_presence_store_roster_ready (ImsPresenceStore *store, const char *peer);
 
-/* Presence from an adapter.  @buddy is the bare id, @resource may be "". */
+/* Presence from a driver (through the core).  @buddy is the bare id,
+ * @resource may be "" and is kept as its safe rendering, at most
+ * IMS_RESOURCE_MAX bytes. */
+#define IMS_RESOURCE_MAX 256
 void ims_presence_store_update_resource (ImsPresenceStore *store, const char *peer,
                                          const char *buddy, const char *resource,
                                          const ImsResourcePresence *presence);
@@ -148,25 +163,16 @@ gboolean ims_status_is_present (ImsStatus status);
 /* Minutes since last seen; 0 when online now or never seen. */
 gint64 ims_answer_lastseen_minutes (const ImsAnswer *answer, gint64 now);
 
+/* The IMStatus variables of an answer, in the order FastAGI sets them
+ * (IM-STATUS ... IM-SHOW, IM-RESULT): the one list every front end uses. */
+typedef void (*ImsVariableFunc) (const char *name, const char *value, gpointer user_data);
+void ims_answer_each_variable (const ImsAnswer *answer, gint64 now, ImsVariableFunc func,
+                               gpointer user_data);
+
 const char *ims_status_to_string (ImsStatus status);
 const char *ims_result_to_string (ImsResult result);
 const char *ims_peer_state_to_string (ImsPeerState state);
 const char *ims_subscription_to_string (ImsSubscription sub);
 const char *ims_show_to_string (ImsShow show);
-
-/* The safe rendering of untrusted text, applied to every status text as it
- * enters the store: invalid UTF-8 bytes become U+FFFD, control characters
- * (C0, DEL, C1, U+2028/2029) become one space each, and the result is cut to
- * at most @max_bytes at a character boundary. */
-#define IMS_TEXT_MAX 1000
-char *ims_text_safe (const char *text, gsize max_bytes);
-
-/* Untrusted text for a log line: controls and invalid UTF-8 as \xNN, at
- * most @max bytes (transfer full). */
-char *ims_text_for_log (const char *text, gsize max);
-
-/* Pure helpers on status text, exposed for tests. */
-char *ims_status_text_prefix (const char *text);
-char *ims_status_text_uri (const char *text);
 
 G_END_DECLS

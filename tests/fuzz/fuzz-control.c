@@ -46,13 +46,16 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       ims_presence_store_set_watched (store, "aim1",
                                       ((ImsPeerConfig *) config->peers->pdata[0])->subscribe);
     }
-  ImsControlHooks hooks = { store, fz_config, fz_reload, fz_send, fz_debug, NULL };
+  ImsControlHooks hooks = {
+    .store = store, .config = fz_config, .reload = fz_reload, .send = fz_send,
+    .set_debug = fz_debug,
+  };
   g_autofree char *line = g_strndup ((const char *) data, size);
   if (!g_utf8_validate (line, -1, NULL))
     return 0; /* the server refuses non-UTF-8 before parsing */
   GString *out = g_string_new (NULL);
   GError *err = NULL;
-  if (!ims_control_run (&hooks, line, out, &err))
+  if (!ims_control_run (&hooks, line, out, NULL, &err))
     g_clear_error (&err);
   g_string_free (out, TRUE);
   return 0;

@@ -11,7 +11,7 @@ import asterisk
 from harness import DOMAIN, Gate, peer_conf, wait_for
 
 VARS = ["IM-STATUS", "IM-IDLETIME", "IM-STATUSTEXT", "IM-LASTSEEN", "IM-STATUSPREFIX",
-        "IM-STATUSURI", "IM-RESOURCE", "IM-RESULT"]
+        "IM-STATUSURI", "IM-RESOURCE", "IM-SHOW", "IM-RESULT"]
 
 
 def imstatus(d, target, options=None, **kw):
@@ -46,19 +46,20 @@ def iso_ago(seconds):
 
 
 KINDS = [
-    # presence kwargs, IM-STATUS, idle range
-    (dict(status="work: at my desk"), "online", (0, 0)),
-    (dict(show="chat", status="chatty"), "online", (0, 0)),
-    (dict(show="away", status="mobile: sip:12156667777@pbx.example.org"), "away", (0, 0)),
-    (dict(show="xa", status="home: gone"), "away", (0, 0)),
-    (dict(show="dnd", status="busy/tel:+12155550100"), "busy", (0, 0)),
-    (dict(status="reading", idle_since=300), "idle", (299, 300)),  # seconds ago, at run time
-    (dict(status="reading", idle_seconds=140), "idle", (139, 140)),
+    # presence kwargs, IM-STATUS, idle range, IM-SHOW (XMPP's own word)
+    (dict(status="work: at my desk"), "online", (0, 0), "available"),
+    (dict(show="chat", status="chatty"), "online", (0, 0), "chat"),
+    (dict(show="away", status="mobile: sip:12156667777@pbx.example.org"), "away", (0, 0), "away"),
+    (dict(show="xa", status="home: gone"), "away", (0, 0), "xa"),
+    (dict(show="dnd", status="busy/tel:+12155550100"), "busy", (0, 0), "dnd"),
+    (dict(status="reading", idle_since=300), "idle", (299, 300), "available"),  # seconds ago
+    (dict(status="reading", idle_seconds=140), "idle", (139, 140), "available"),
 ]
 
 
-@pytest.mark.parametrize("presence,word,idle", KINDS, ids=[k[1] + str(i) for i, k in enumerate(KINDS)])
-def test_imstatus_every_variable(world, presence, word, idle):
+@pytest.mark.parametrize("presence,word,idle,show", KINDS,
+                         ids=[k[1] + str(i) for i, k in enumerate(KINDS)])
+def test_imstatus_every_variable(world, presence, word, idle, show):
     d, b = world
     t0 = time.time()
     if "idle_since" in presence:
@@ -82,6 +83,7 @@ def test_imstatus_every_variable(world, presence, word, idle):
     uri = next((w for w in text.replace("/", " ").split() if w.startswith(("sip:", "tel:"))), "")
     assert v["IM-STATUSURI"] == uri
     assert v["IM-RESOURCE"] == "phone"
+    assert v["IM-SHOW"] == show
     assert v["IM-RESULT"] == "OK"
 
 

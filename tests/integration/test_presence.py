@@ -112,7 +112,7 @@ def test_hostile_status_text_is_one_line(world):
     s = d.wait_status("aim1/buckaroo", status="online", text=want)
     assert s["text"] == want
     lines = d.imctl("status", "aim1/buckaroo").stdout.splitlines()
-    assert len(lines) == 8 and [l.split("=")[0] for l in lines].count("IM-RESULT") == 1
+    assert len(lines) == 9 and [l.split("=")[0] for l in lines].count("IM-RESULT") == 1
 
 
 def test_two_resources_most_available(world, buddies):

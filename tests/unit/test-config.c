@@ -58,6 +58,19 @@ static const ErrorCase error_cases[] = {
   { "activewhen-no-ami", PEER "activewhen = PJSIP/jimmy\n",
     "im.conf:1: peer [aim1]: activewhen needs the AMI settings in [general]" },
   { "phone-no-ami", PEER "phone = PJSIP/jimmy\n", "im.conf:1: peer [aim1]: phone needs the AMI" },
+  { "agibind-host", "[general]\nagibind = localhost:4573\n",
+    "im.conf:2: agibind: bad value 'localhost:4573' (an IP address with an optional :port)" },
+  { "agibind-port", "[general]\nagibind = 127.0.0.1:99999\n", "im.conf:2: agibind: bad value" },
+  { "agibind-v6", "[general]\nagibind = [::1]:4573\n", NULL },
+  { "agiallow-prefix", "[general]\nagiallow = 10.0.0.0/33\n",
+    "im.conf:2: agiallow: bad list item '10.0.0.0/33' (an IP address or address/prefix)" },
+  { "agiallow-name", "[general]\nagiallow = 127.0.0.1, example.org\n",
+    "im.conf:2: agiallow: bad list item 'example.org'" },
+  { "agiallow-ok", "[general]\nagiallow = 127.0.0.1, 10.0.0.0/8, ::1, fd00::/8\n", NULL },
+  { "key-not-for-type", "[irc1]\ntype = irc\nusername = nick@irc.example.org\nresource = x\n",
+    "im.conf:4: resource does not apply to type=irc (only to jabber/xmpp)" },
+  { "ping-not-for-type", "[irc1]\ntype = irc\nusername = n@i\npinginterval = 5\n",
+    "im.conf:4: pinginterval does not apply to type=irc" },
   { "ami-no-user", "[general]\namihost = 127.0.0.1\n", "[general] amihost needs amiuser and amisecret" },
   { "dial-incomplete", PEER "dialallow = boss@example.org\n",
     "im.conf:1: peer [aim1]: dialallow needs dialsecret, dialfrom and dialcontext" },
@@ -108,6 +121,12 @@ test_error_case (gconstpointer data)
   g_autoptr (GError) err = NULL;
   g_assert_true (g_file_set_contents (path, text, len, NULL));
   g_autoptr (ImsConfig) cfg = ims_config_load (path, &err);
+  if (c->error == NULL)
+    {
+      g_assert_no_error (err);
+      g_assert_nonnull (cfg);
+      return;
+    }
   g_assert_null (cfg);
   g_assert_error (err, IMS_CONFIG_ERROR, IMS_CONFIG_ERROR_INVALID);
   /* Messages name the file as given; compare from its base name on. */
@@ -272,6 +291,118 @@ test_peer_equal (void)
   g_assert_true (ims_peer_config_equal (copy, c->peers->pdata[0]));
 }
 
+/* A valid value for a key of each type, and another one. */
+static void
+sample_values (const ImsConfigKey *k, const char **a, const char **b)
+{
+  switch (k->type)
+    {
+    case IMS_KEY_STRING: *a = "one thing"; *b = "another"; return;
+    case IMS_KEY_PATH: *a = "/tmp/a"; *b = "/tmp/b"; return;
+    case IMS_KEY_NAME: *a = "name-a"; *b = "name-b"; return;
+    case IMS_KEY_DEVICE: *a = "PJSIP/a"; *b = "Custom:b"; return;
+    case IMS_KEY_INT: *a = k->min == 1 ? "2" : "1"; *b = "3"; return;
+    case IMS_KEY_ENUM: *a = "optional"; *b = "off"; return;
+    case IMS_KEY_LIST: *a = "a, b"; *b = "c"; return;
+    case IMS_KEY_ADDRESS: *a = "127.0.0.1:1"; *b = "[::1]:2"; return;
+    case IMS_KEY_PREFIXES: *a = "10.0.0.0/8"; *b = "::1"; return;
+    }
+  g_assert_not_reached ();
+}
+
+/* Every key in the table: it parses, copies equal, a changed value is seen
+ * by the reload diff as its flags say, and free releases it (run under ASan
+ * in make check).  A new key needs no new code here. */
+static void
+test_every_key (void)
+{
+  gsize n = 0;
+  const ImsConfigKey *keys = ims_config_keys (&n);
+  g_assert_cmpuint (n, >=, 30);
+  for (gsize i = 0; i < n; i++)
+    {
+      const ImsConfigKey *k = &keys[i];
+      const char *a, *b;
+      sample_values (k, &a, &b);
+      g_test_message ("key %s", k->name);
+      g_assert_nonnull (k->help);
+      gboolean peer = k->scope == IMS_KEY_PEER;
+      const char *fixed = "[p]\ntype = jabber\nusername = u@example.org\n";
+      g_autofree char *ta = peer ? g_strdup_printf ("%s%s = %s\n", fixed, k->name, a)
+                                 : g_strdup_printf ("[general]\n%s = %s\n", k->name, a);
+      g_autofree char *tb = peer ? g_strdup_printf ("%s%s = %s\n", fixed, k->name, b)
+                                 : g_strdup_printf ("[general]\n%s = %s\n", k->name, b);
+      if (g_str_equal (k->name, "type") || g_str_equal (k->name, "username"))
+        continue; /* the fixed part gives them */
+      if (g_str_has_prefix (k->name, "dial") || g_str_has_prefix (k->name, "ami"))
+        {
+          /* Keys that only come together. */
+          const char *group = peer ? "dialallow=x@y dialsecret=s dialfrom=PJSIP/1 dialcontext=c"
+                                   : "amihost=h amiuser=u amisecret=s";
+          g_auto (GStrv) items = g_strsplit (group, " ", -1);
+          g_autoptr (GString) others = g_string_new (NULL);
+          for (char **it = items; *it; it++)
+            if (!g_str_has_prefix (*it, k->name) || (*it)[strlen (k->name)] != '=')
+              g_string_append_printf (others, "%s\n", *it);
+          const char *together = others->str;
+          g_autofree char *xa = g_strdup_printf ("%s%s", ta, together);
+          g_autofree char *xb = g_strdup_printf ("%s%s", tb, together);
+          g_free (ta), ta = g_steal_pointer (&xa);
+          g_free (tb), tb = g_steal_pointer (&xb);
+        }
+      if (g_str_equal (k->name, "activewhen") || g_str_equal (k->name, "phone"))
+        {
+          g_autofree char *xa = g_strdup_printf ("%s[general]\namihost = h\namiuser = u\namisecret = s\n", ta);
+          g_autofree char *xb = g_strdup_printf ("%s[general]\namihost = h\namiuser = u\namisecret = s\n", tb);
+          g_free (ta), ta = g_steal_pointer (&xa);
+          g_free (tb), tb = g_steal_pointer (&xb);
+        }
+      g_autoptr (GError) err = NULL;
+      g_autoptr (ImsConfig) ca = ims_config_parse ("im.conf", ta, strlen (ta), &err);
+      g_assert_no_error (err);
+      g_autoptr (ImsConfig) cb = ims_config_parse ("im.conf", tb, strlen (tb), &err);
+      g_assert_no_error (err);
+      if (!peer)
+        {
+          g_autofree char *restart = ims_config_restart_changes (ca, cb);
+          /* (statedir also moves the default controlsocket) */
+          if (k->flags & IMS_KEY_RESTART)
+            g_assert_true (restart && g_str_has_suffix (restart, k->name));
+          else
+            g_assert_null (restart);
+          continue;
+        }
+      ImsPeerConfig *pa = ca->peers->pdata[0], *pb = cb->peers->pdata[0];
+      g_autoptr (ImsPeerConfig) copy = ims_peer_config_copy (pa);
+      g_assert_true (ims_peer_config_equal (copy, pa));
+      g_assert_cmpint (ims_peer_config_diff (copy, pb), ==,
+                       (k->flags & IMS_KEY_LIVE) ? IMS_PEER_LIVE : IMS_PEER_LOGIN);
+      if (k->flags & IMS_KEY_SECRET)
+        {
+          g_autoptr (GPtrArray) secrets = ims_config_secrets (ca);
+          g_assert_cmpuint (secrets->len, >=, 1);
+        }
+    }
+}
+
+/* The defaults come from the table. */
+static void
+test_defaults (void)
+{
+  const char *t = PEER;
+  g_autoptr (ImsConfig) c = ims_config_parse ("im.conf", t, strlen (t), NULL);
+  g_assert_cmpstr (c->statedir, ==, "/var/lib/imstatus");
+  g_assert_cmpstr (c->controlsocket, ==, "/var/lib/imstatus/imstatusd.sock");
+  g_assert_cmpstr (c->agibind, ==, "127.0.0.1:4573");
+  g_assert_cmpuint (c->agiallow->len, ==, 2);
+  g_assert_cmpint (c->amiport, ==, 5038);
+  const ImsPeerConfig *p = c->peers->pdata[0];
+  g_assert_cmpint (p->tls, ==, IMS_TLS_REQUIRED);
+  g_assert_cmpint (p->pinginterval, ==, 30);
+  g_assert_cmpstr (p->resource, ==, "imstatus");
+  g_assert_cmpuint (p->subscribe->len, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -289,6 +420,8 @@ main (int argc, char **argv)
   g_test_add_func ("/config/forms/include", test_include);
   g_test_add_func ("/config/secret-permissions", test_secret_permissions);
   g_test_add_func ("/config/peer-equal", test_peer_equal);
+  g_test_add_func ("/config/table/every-key", test_every_key);
+  g_test_add_func ("/config/table/defaults", test_defaults);
   int r = g_test_run ();
   g_autoptr (GDir) d = g_dir_open (tmpdir, 0, NULL);
   const char *n;

@@ -33,14 +33,30 @@ hook_debug (gpointer data, int level)
   debug_level = level;
 }
 
-static ImsControlHooks hooks = { NULL, hook_config, hook_reload, hook_send, hook_debug, NULL };
+static const char *
+hook_host (gpointer data, const char *peer)
+{
+  return "127.0.0.1";
+}
+
+/* The driver's default port, as the core would give it. */
+static int
+hook_port (gpointer data, const char *peer)
+{
+  return 5222;
+}
+
+static ImsControlHooks hooks = {
+  .config = hook_config, .peer_host = hook_host, .peer_port = hook_port,
+  .reload = hook_reload, .send = hook_send, .set_debug = hook_debug,
+};
 
 static char *
 run_ok (const char *line)
 {
   g_autoptr (GString) out = g_string_new (NULL);
   g_autoptr (GError) err = NULL;
-  if (!ims_control_run (&hooks, line, out, &err))
+  if (!ims_control_run (&hooks, line, out, NULL, &err))
     g_error ("'%s' failed: %s", line, err->message);
   return g_strdup (out->str);
 }
@@ -50,7 +66,7 @@ run_err (const char *line)
 {
   g_autoptr (GString) out = g_string_new (NULL);
   g_autoptr (GError) err = NULL;
-  g_assert_false (ims_control_run (&hooks, line, out, &err));
+  g_assert_false (ims_control_run (&hooks, line, out, NULL, &err));
   return g_strdup (err->message);
 }
 
@@ -77,7 +93,8 @@ test_status_lines (void)
 {
   g_autofree char *s = run_ok ("status aim1/buckaroo");
   g_assert_cmpstr (s, ==, "IM-STATUS=unknown\nIM-IDLETIME=0\nIM-STATUSTEXT=\nIM-LASTSEEN=0\n"
-                          "IM-STATUSPREFIX=\nIM-STATUSURI=\nIM-RESOURCE=\nIM-RESULT=NOTCONNECTED\n");
+                          "IM-STATUSPREFIX=\nIM-STATUSURI=\nIM-RESOURCE=\nIM-SHOW=\n"
+                          "IM-RESULT=NOTCONNECTED\n");
   g_autofree char *j = run_ok ("--json status aim1/buckaroo");
   g_assert_nonnull (strstr (j, "\"lastseen_at\":null"));
   g_assert_nonnull (strstr (j, "\"subscription\":\"none\""));
@@ -119,6 +136,49 @@ test_show_subscribed (void)
   g_assert_cmpstr (np, ==, "no peer named 'nopeer'");
 }
 
+/* Help, usage and the list of commands all come from the one table. */
+static void
+test_table_drives_help (void)
+{
+  gsize n = 0;
+  const ImsCommand *cmds = ims_control_commands (&n);
+  g_autofree char *usage = ims_control_usage ();
+  g_autofree char *unk = run_err ("frobnicate");
+  for (gsize i = 0; i < n; i++)
+    {
+      g_assert_nonnull (strstr (usage, cmds[i].pattern));
+      g_assert_nonnull (strstr (usage, cmds[i].help));
+      g_assert_nonnull (strstr (unk, cmds[i].pattern));
+      g_assert_nonnull (cmds[i].run);
+    }
+  /* Rights: reading is open to the control group, the rest is not. */
+  for (gsize i = 0; i < n; i++)
+    {
+      if (g_str_equal (cmds[i].pattern, "send"))
+        g_assert_cmpint (cmds[i].right, ==, IMS_RIGHT_SEND);
+      else if (g_str_equal (cmds[i].pattern, "reload") || g_str_equal (cmds[i].pattern, "debug"))
+        g_assert_cmpint (cmds[i].right, ==, IMS_RIGHT_ADMIN);
+      else
+        g_assert_cmpint (cmds[i].right, ==, IMS_RIGHT_READ);
+    }
+}
+
+static void
+test_watch_flag (void)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  gboolean watch = FALSE;
+  g_assert_true (ims_control_run (&hooks, "watch", out, &watch, NULL));
+  g_assert_true (watch);
+  watch = FALSE;
+  g_assert_true (ims_control_run (&hooks, "show peers", out, &watch, NULL));
+  g_assert_false (watch);
+  g_autofree char *j = ims_control_peer_json (&hooks, "aim1");
+  g_assert_cmpstr (j, ==, "{\"name\":\"aim1\",\"type\":\"jabber\",\"host\":\"127.0.0.1\","
+                          "\"port\":5222,\"user\":\"robot@example.org\",\"status\":\"Connecting\","
+                          "\"reason\":null}");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -135,6 +195,8 @@ main (int argc, char **argv)
   g_test_add_func ("/control/send", test_send_unescapes);
   g_test_add_func ("/control/debug", test_debug);
   g_test_add_func ("/control/show-subscribed", test_show_subscribed);
+  g_test_add_func ("/control/table-drives-help", test_table_drives_help);
+  g_test_add_func ("/control/watch", test_watch_flag);
   int r = g_test_run ();
   ims_presence_store_free (store);
   ims_config_free (config);

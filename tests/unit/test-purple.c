@@ -1,5 +1,5 @@
-/* Unit tests for the libpurple adapter's pure parts: trace redaction. */
-#include "ims-purple.h"
+/* Unit tests for the libpurple driver's pure parts: trace redaction. */
+#include "ims-purple-ui.h"
 
 typedef struct {
   const char *in, *out;

@@ -5,24 +5,14 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "ims-test.h"
+
 static char *
 tmpdir (void)
 {
   return g_dir_make_tmp ("ims-state-XXXXXX", NULL);
 }
 
-static void
-rmdir_all (const char *dir)
-{
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  const char *n;
-  while (d && (n = g_dir_read_name (d)))
-    {
-      g_autofree char *p = g_build_filename (dir, n, NULL);
-      g_unlink (p);
-    }
-  g_rmdir (dir);
-}
 
 static void
 test_lastseen_and_outbox (void)
@@ -59,7 +49,7 @@ test_lastseen_and_outbox (void)
   g_assert_cmpint (((ImsOutboxMessage *) left->pdata[0])->state, ==, IMS_OUTBOX_SENDING);
   g_assert_cmpuint (ims_state_outbox_count (st), ==, 2);
   ims_state_close (g_steal_pointer (&st));
-  rmdir_all (dir);
+  ims_test_rm_rf (dir);
 }
 
 static void
@@ -83,7 +73,7 @@ test_migrate_from_v1 (void)
   g_assert_cmpint (*(gint64 *) g_hash_table_lookup (seen, "b"), ==, 42);
   g_assert_true (ims_state_outbox_add (st, "p", "b", "t", 1, 10, &err));
   ims_state_close (g_steal_pointer (&st));
-  rmdir_all (dir);
+  ims_test_rm_rf (dir);
 }
 
 static void
@@ -97,7 +87,7 @@ test_damaged (void)
   g_assert_error (err, IMS_STATE_ERROR, IMS_STATE_ERROR_CORRUPT);
   g_assert_nonnull (strstr (err->message, path));
   g_assert_nonnull (strstr (err->message, "move the file away"));
-  rmdir_all (dir);
+  ims_test_rm_rf (dir);
 }
 
 int

@@ -54,7 +54,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
 static void
 update (Fixture *f, const char *res, ImsShow show, int prio, const char *text, gint64 idle_since)
 {
-  ImsResourcePresence pr = { show, prio, text, idle_since };
+  ImsResourcePresence pr = { .show = show, .priority = prio, .text = text, .idle_since = idle_since };
   ims_presence_store_update_resource (f->store, "aim1", "buckaroo@example.org", res, &pr);
 }
 
@@ -201,54 +201,64 @@ test_hostile_text_stored_safe (Fixture *f, gconstpointer data)
   ims_answer_clear (&a);
 }
 
-typedef struct {
-  const char *text, *prefix, *uri;
-} TextCase;
+static void
+test_hostile_resource (Fixture *f, gconstpointer data)
+{
+  /* A 9,000-byte resource carrying a line break and an AGI command. */
+  g_autoptr (GString) res = g_string_new (NULL);
+  for (int i = 0; i < 8165; i++)
+    g_string_append_c (res, 'A');
+  g_string_append (res, "\nEXEC System evil\r\n");
+  update (f, res->str, IMS_SHOW_AVAILABLE, 0, "hi", 0);
+  ImsAnswer a = ask (f, "buckaroo");
+  g_assert_cmpint (a.status, ==, IMS_STATUS_ONLINE);
+  g_assert_cmpuint (strlen (a.resource), <=, IMS_RESOURCE_MAX);
+  g_assert_null (strpbrk (a.resource, "\r\n"));
+  ims_answer_clear (&a);
+  /* The same resource going away is found under its safe name. */
+  ims_presence_store_remove_resource (f->store, "aim1", "buckaroo@example.org", res->str);
+  a = ask (f, "buckaroo");
+  g_assert_cmpint (a.status, ==, IMS_STATUS_OFFLINE);
+  ims_answer_clear (&a);
+}
 
-static const TextCase text_cases[] = {
-  { "mobile: on the road", "mobile", "" },
-  { "  Home: hello, I'm home", "home", "" },
-  { "work:at my desk sip:1234@pbx.example.org.", "work", "sip:1234@pbx.example.org" },
-  { "avail/sip:12156667777@pbx.example.org", "", "sip:12156667777@pbx.example.org" },
-  { "sip:123@x", "", "sip:123@x" },
-  { "call TEL:+1-215-555-0100; thanks", "", "tel:+1-215-555-0100" },
-  { "gossip:not a uri iax2:bob@host/ext", "gossip", "iax2:bob@host" },
-  { "no prefix here: x", "", "" },
-  { "1abc: digits first", "", "" },
-  { "h323:", "", "" },
-  { "x sips:a@b h323:c", "", "" },
-  { "", "", "" },
+typedef struct {
+  const char *name;
+  ImsShow show;
+  const char *word;
+  gint64 idle_since;
+  ImsStatus status;
+  const char *im_show;
+  gint64 idle_seconds;
+} ShowCase;
+
+static const ShowCase show_cases[] = {
+  { "available", IMS_SHOW_AVAILABLE, NULL, 0, IMS_STATUS_ONLINE, "available", 0 },
+  { "dnd", IMS_SHOW_DND, NULL, 0, IMS_STATUS_BUSY, "dnd", 0 },
+  { "xa", IMS_SHOW_XA, NULL, 0, IMS_STATUS_AWAY, "xa", 0 },
+  { "phone-is-busy", IMS_SHOW_PHONE, NULL, 0, IMS_STATUS_BUSY, "phone", 0 },
+  { "network-word", IMS_SHOW_AWAY, "BRB", 0, IMS_STATUS_AWAY, "brb", 0 },
+  { "hostile-word", IMS_SHOW_AWAY, "Out To\nLunch", 0, IMS_STATUS_AWAY, "out-to-lunch", 0 },
+  { "idle-flag", IMS_SHOW_AVAILABLE, "idle", IMS_IDLE_NO_TIME, IMS_STATUS_IDLE, "idle", 0 },
+  { "idle-time", IMS_SHOW_AVAILABLE, NULL, 1799999000, IMS_STATUS_IDLE, "available", 1000 },
 };
 
 static void
-test_text_helpers (void)
+test_show (Fixture *f, gconstpointer data)
 {
-  for (gsize i = 0; i < G_N_ELEMENTS (text_cases); i++)
-    {
-      g_autofree char *p = ims_status_text_prefix (text_cases[i].text);
-      g_autofree char *u = ims_status_text_uri (text_cases[i].text);
-      g_test_message ("case %s", text_cases[i].text);
-      g_assert_cmpstr (p, ==, text_cases[i].prefix);
-      if (!g_str_equal (text_cases[i].text, "x sips:a@b h323:c"))
-        g_assert_cmpstr (u, ==, text_cases[i].uri);
-      else
-        g_assert_cmpstr (u, ==, "sips:a@b");
-    }
-}
-
-static void
-test_text_safe_limit (void)
-{
-  g_autofree char *big = g_strnfill (3000, 'a');
-  g_autofree char *s = ims_text_safe (big, IMS_TEXT_MAX);
-  g_assert_cmpuint (strlen (s), ==, IMS_TEXT_MAX);
-  /* Never cut inside a character. */
-  g_autoptr (GString) u = g_string_new (NULL);
-  for (int i = 0; i < 600; i++)
-    g_string_append (u, "é");
-  g_autofree char *t = ims_text_safe (u->str, 999);
-  g_assert_true (g_utf8_validate (t, -1, NULL));
-  g_assert_cmpuint (strlen (t), ==, 998);
+  const ShowCase *c = data;
+  fake_now = 1800000000;
+  ImsResourcePresence pr = { .show = c->show, .word = c->word, .idle_since = c->idle_since };
+  ims_presence_store_update_resource (f->store, "aim1", "buckaroo@example.org", "r", &pr);
+  ImsAnswer a = ask (f, "buckaroo");
+  g_assert_cmpint (a.status, ==, c->status);
+  g_assert_cmpstr (a.show, ==, c->im_show);
+  g_assert_cmpint (a.idle_seconds, ==, c->idle_seconds);
+  ims_answer_clear (&a);
+  ims_presence_store_remove_resource (f->store, "aim1", "buckaroo@example.org", "r");
+  a = ask (f, "buckaroo");
+  g_assert_cmpstr (a.show, ==, "");
+  ims_answer_clear (&a);
 }
 
 int
@@ -260,6 +270,13 @@ main (int argc, char **argv)
       g_autofree char *name = g_strdup_printf ("/store/rank/%s", rank_cases[i].name);
       g_test_add (name, Fixture, &rank_cases[i], fixture_setup, test_rank, fixture_teardown);
     }
+  for (gsize i = 0; i < G_N_ELEMENTS (show_cases); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/store/show/%s", show_cases[i].name);
+      g_test_add (name, Fixture, &show_cases[i], fixture_setup, test_show, fixture_teardown);
+    }
+  g_test_add ("/store/hostile-resource", Fixture, NULL, fixture_setup, test_hostile_resource,
+              fixture_teardown);
   g_test_add ("/store/idle-seconds", Fixture, NULL, fixture_setup, test_idle_seconds, fixture_teardown);
   g_test_add ("/store/disconnect-unknown", Fixture, NULL, fixture_setup,
               test_disconnect_means_unknown, fixture_teardown);
@@ -268,7 +285,5 @@ main (int argc, char **argv)
   g_test_add ("/store/results", Fixture, NULL, fixture_setup, test_results, fixture_teardown);
   g_test_add ("/store/hostile-text", Fixture, NULL, fixture_setup, test_hostile_text_stored_safe,
               fixture_teardown);
-  g_test_add_func ("/store/text/prefix-uri", test_text_helpers);
-  g_test_add_func ("/store/text/safe-limit", test_text_safe_limit);
   return g_test_run ();
 }

@@ -1,0 +1,646 @@
+/* ims-core: the driver set, peer lifecycle, reconnects, subscriptions and the
+ * reload diff.  Drivers report up through the ims_core_* functions declared
+ * in ims-driver.h; everything they report reaches the store from here.
+ */
+#define G_LOG_DOMAIN "ims-core"
+
+#include "ims-core.h"
+
+#include <gio/gio.h>
+#include <string.h>
+
+#include "ims-backoff.h"
+#include "ims-text.h"
+
+G_DEFINE_QUARK (ims-core-error-quark, ims_core_error)
+
+#define PROBE_INTERVAL_S 2
+#define LOG_ID_MAX 256
+
+typedef struct _CorePeer CorePeer;
+
+/* Owned by the async connect; cp is cleared when the peer no longer wants
+ * the answer, so the callback never touches a freed peer. */
+typedef struct {
+  CorePeer *cp;
+  GCancellable *cancel;
+} Probe;
+
+struct _CorePeer {
+  ImsCore *core;
+  ImsPeerConfig *cfg;
+  ImsAccount account;   /* points into cfg, id and domain */
+  char *id;
+  char *domain;
+  ImsDriver *driver;    /* NULL: not logged in by any driver (unregistered, unsupported) */
+  ImsBackoff backoff;
+  guint reconnect_id;
+  guint probe_id;       /* while waiting to reconnect: is the server back? */
+  Probe *probe;
+  gboolean aligned;     /* subscriptions asked for since this login */
+  gboolean busy;
+  char *busy_message;
+};
+
+struct _ImsCore {
+  ImsPresenceStore *store;
+  ImsCoreHooks hooks;
+  GPtrArray *drivers;   /* ImsDriver*, in routing order */
+  GHashTable *peers;    /* name -> CorePeer */
+  int debug;
+};
+
+static void ims_core_start_peer (ImsCore *core, const ImsPeerConfig *cfg);
+
+/* ---- accounts ---- */
+
+char *
+ims_core_own_id (const ImsPeerConfig *p)
+{
+  /* The seed's `username=pinkys-asterisk` with a host is pinkys-asterisk@host. */
+  g_autofree char *base = strchr (p->username, '@') || p->host == NULL
+                              ? g_strdup (p->username)
+                              : g_strdup_printf ("%s@%s", p->username, p->host);
+  const char *slash = strchr (base, '/');
+  g_autofree char *bare = slash ? g_strndup (base, slash - base) : g_strdup (base);
+  return g_utf8_strdown (bare, -1);
+}
+
+static void
+ims_core_account_fill (CorePeer *cp)
+{
+  const ImsPeerConfig *p = cp->cfg;
+  g_free (cp->id);
+  g_free (cp->domain);
+  cp->id = ims_core_own_id (p);
+  const char *at = strrchr (cp->id, '@');
+  cp->domain = at ? g_strdup (at + 1) : NULL;
+  cp->account = (ImsAccount){
+    .peer = p->name,
+    .type = p->type,
+    .id = cp->id,
+    .domain = cp->domain,
+    .secret = p->secret,
+    .host = p->host,
+    .port = p->port,
+    .tls = p->tls,
+    .cafile = p->cafile,
+    .cadir = p->cadir,
+    .resource = p->resource,
+    .pinginterval = p->pinginterval,
+    .pingtimeout = p->pingtimeout,
+    .statusmessage = p->statusmessage,
+  };
+}
+
+static CorePeer *
+ims_core_peer_new (ImsCore *core, const ImsPeerConfig *cfg)
+{
+  CorePeer *cp = g_new0 (CorePeer, 1);
+  cp->core = core;
+  cp->cfg = ims_peer_config_copy (cfg);
+  ims_core_account_fill (cp);
+  return cp;
+}
+
+static void
+ims_core_stop_probe (CorePeer *cp)
+{
+  g_clear_handle_id (&cp->probe_id, g_source_remove);
+  if (cp->probe)
+    {
+      cp->probe->cp = NULL;
+      g_cancellable_cancel (cp->probe->cancel);
+      cp->probe = NULL;
+    }
+}
+
+static void
+ims_core_peer_free (CorePeer *cp)
+{
+  g_clear_handle_id (&cp->reconnect_id, g_source_remove);
+  ims_core_stop_probe (cp);
+  if (cp->driver)
+    cp->driver->ops->stop (cp->driver, cp->cfg->name);
+  ims_peer_config_free (cp->cfg);
+  g_free (cp->id);
+  g_free (cp->domain);
+  g_free (cp->busy_message);
+  g_free (cp);
+}
+
+static CorePeer *
+ims_core_peer (ImsCore *core, const char *name)
+{
+  return name ? g_hash_table_lookup (core->peers, name) : NULL;
+}
+
+/* A peer a driver serves and reports about. */
+static CorePeer *
+ims_core_live_peer (ImsCore *core, const char *name)
+{
+  CorePeer *cp = ims_core_peer (core, name);
+  return cp && cp->driver ? cp : NULL;
+}
+
+/* ---- reconnects ---- */
+
+static gboolean
+on_core_reconnect (gpointer data)
+{
+  CorePeer *cp = data;
+  cp->reconnect_id = 0;
+  ims_core_stop_probe (cp);
+  g_info ("%s: reconnecting", cp->cfg->name);
+  ims_presence_store_set_peer_state (cp->core->store, cp->cfg->name, IMS_PEER_CONNECTING, NULL);
+  cp->driver->ops->connect (cp->driver, cp->cfg->name);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+probe_cb (GObject *src, GAsyncResult *res, gpointer data)
+{
+  Probe *probe = data;
+  CorePeer *cp = probe->cp;
+  g_autoptr (GSocketConnection) conn =
+      g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (src), res, NULL);
+  g_object_unref (probe->cancel);
+  g_free (probe);
+  if (conn)
+    g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+  if (cp == NULL)
+    return;
+  cp->probe = NULL;
+  if (conn == NULL || cp->reconnect_id == 0)
+    return;
+  g_info ("%s: the server accepts connections again; reconnecting now", cp->cfg->name);
+  g_clear_handle_id (&cp->reconnect_id, g_source_remove);
+  cp->reconnect_id = g_idle_add (on_core_reconnect, cp);
+}
+
+/* The backoff spaces out logins; a bare TCP connect every 2 s costs the
+ * server nothing and ends the wait as soon as it is back. */
+static gboolean
+on_core_probe (gpointer data)
+{
+  CorePeer *cp = data;
+  const char *host = ims_core_peer_host (cp->core, cp->cfg->name);
+  int port = ims_core_peer_port (cp->core, cp->cfg->name);
+  if (host == NULL || port == 0 || cp->probe != NULL)
+    return G_SOURCE_CONTINUE;
+  cp->probe = g_new0 (Probe, 1);
+  cp->probe->cp = cp;
+  cp->probe->cancel = g_cancellable_new ();
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_socket_client_set_timeout (client, PROBE_INTERVAL_S);
+  g_socket_client_connect_to_host_async (client, host, port, cp->probe->cancel, probe_cb,
+                                         cp->probe);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+ims_core_schedule_reconnect (CorePeer *cp)
+{
+  if (cp->reconnect_id)
+    return;
+  if (cp->probe_id == 0)
+    cp->probe_id = g_timeout_add_seconds (PROBE_INTERVAL_S, on_core_probe, cp);
+  guint ms = ims_backoff_next_ms (&cp->backoff);
+  g_info ("%s: next connection attempt in %u ms", cp->cfg->name, ms);
+  cp->reconnect_id = g_timeout_add (ms, on_core_reconnect, cp);
+}
+
+/* ---- reports from drivers ---- */
+
+void
+ims_core_logged_in (ImsCore *core, const char *peer)
+{
+  CorePeer *cp = ims_core_live_peer (core, peer);
+  if (cp == NULL)
+    return;
+  ims_backoff_reset (&cp->backoff);
+  g_clear_handle_id (&cp->reconnect_id, g_source_remove);
+  ims_core_stop_probe (cp);
+  cp->aligned = FALSE;
+  g_message ("%s: logged in as %s", peer, cp->id);
+  ims_presence_store_set_peer_state (core->store, peer, IMS_PEER_REGISTERED, NULL);
+}
+
+void
+ims_core_disconnected (ImsCore *core, const char *peer, const char *reason, gboolean fatal)
+{
+  CorePeer *cp = ims_core_live_peer (core, peer);
+  if (cp == NULL)
+    return;
+  ImsPeerState state = ims_presence_store_get_peer_state (core->store, peer, NULL);
+  /* A second report of the same loss (libpurple's signed-off after its
+   * connection-error) changes nothing; a failed login stays failed. */
+  if (!fatal && (state == IMS_PEER_FAILED || cp->reconnect_id))
+    return;
+  g_autofree char *safe = ims_text_for_log (reason ? reason : "connection lost", 200);
+  if (fatal)
+    {
+      /* A wrong password or a rejected certificate will not fix itself:
+       * retrying would only hammer the server.  `imctl reload` tries again. */
+      g_warning ("%s: login failed: %s (not retrying; fix im.conf and reload)", peer, safe);
+      g_clear_handle_id (&cp->reconnect_id, g_source_remove);
+      ims_core_stop_probe (cp);
+      ims_presence_store_set_peer_state (core->store, peer, IMS_PEER_FAILED, safe);
+      return;
+    }
+  g_warning ("%s: connection error: %s", peer, safe);
+  ims_presence_store_set_peer_state (core->store, peer, IMS_PEER_CONNECTING, safe);
+  ims_core_schedule_reconnect (cp);
+}
+
+/* Asks for every watched buddy not yet seen: once per login, after the
+ * roster arrived (asking on every roster push would send N requests per
+ * push, N^2 for N buddies).  Entries the config does not name are left
+ * alone. */
+static void
+ims_core_align (CorePeer *cp)
+{
+  ImsCore *core = cp->core;
+  if (cp->aligned)
+    return;
+  cp->aligned = TRUE;
+  g_autoptr (GPtrArray) buddies = ims_presence_store_list_buddies (core->store, cp->cfg->name);
+  for (guint i = 0; i < buddies->len; i++)
+    {
+      const char *id = buddies->pdata[i];
+      ImsAnswer a;
+      ims_presence_store_lookup (core->store, cp->cfg->name, id, &a);
+      ImsSubscription sub = a.subscription;
+      ims_answer_clear (&a);
+      if (sub == IMS_SUB_BOTH)
+        continue;
+      g_info ("%s: asking %s for presence subscription", cp->cfg->name, id);
+      if (sub == IMS_SUB_NONE)
+        ims_presence_store_set_subscription (core->store, cp->cfg->name, id, IMS_SUB_PENDING);
+      cp->driver->ops->subscribe (cp->driver, cp->cfg->name, id);
+    }
+}
+
+void
+ims_core_roster (ImsCore *core, const char *peer, GHashTable *items)
+{
+  CorePeer *cp = ims_core_live_peer (core, peer);
+  if (cp == NULL)
+    return;
+  g_autoptr (GPtrArray) buddies = ims_presence_store_list_buddies (core->store, peer);
+  for (guint i = 0; i < buddies->len && items; i++)
+    {
+      gpointer v = NULL;
+      ImsSubscription sub = g_hash_table_lookup_extended (items, buddies->pdata[i], NULL, &v)
+                                ? (ImsSubscription) GPOINTER_TO_INT (v)
+                                : IMS_SUB_NONE;
+      ims_presence_store_set_subscription (core->store, peer, buddies->pdata[i], sub);
+    }
+  ims_core_align (cp);
+  ims_presence_store_set_roster_ready (core->store, peer);
+}
+
+void
+ims_core_subscription (ImsCore *core, const char *peer, const char *buddy, ImsSubscription sub)
+{
+  if (ims_core_live_peer (core, peer))
+    ims_presence_store_set_subscription (core->store, peer, buddy, sub);
+}
+
+void
+ims_core_presence (ImsCore *core, const char *peer, const char *buddy, const char *resource,
+                   const ImsResourcePresence *presence)
+{
+  if (ims_core_live_peer (core, peer) == NULL)
+    return;
+  if (presence == NULL)
+    ims_presence_store_remove_resource (core->store, peer, buddy, resource ? resource : "");
+  else if (ims_presence_store_get_peer_state (core->store, peer, NULL) == IMS_PEER_REGISTERED)
+    ims_presence_store_update_resource (core->store, peer, buddy, resource ? resource : "",
+                                        presence);
+}
+
+gboolean
+ims_core_authorize (ImsCore *core, const char *peer, const char *buddy)
+{
+  /* Only a buddy the config names, whatever state the peer is in; strangers
+   * never. */
+  g_autofree char *id = ims_presence_store_normalize (core->store, peer, buddy);
+  gboolean watched = ims_presence_store_is_watched (core->store, peer, id);
+  g_autofree char *safe = ims_text_for_log (buddy, LOG_ID_MAX);
+  if (watched)
+    g_info ("%s: approved subscription request from %s", peer, safe);
+  else
+    g_message ("%s: denied subscription request from %s (not in subscribe=)", peer, safe);
+  return watched;
+}
+
+void
+ims_core_message (ImsCore *core, const char *peer, const char *from, const char *text)
+{
+  if (ims_core_live_peer (core, peer) && core->hooks.message)
+    core->hooks.message (core->hooks.user_data, peer, from, text);
+}
+
+/* ---- peers ---- */
+
+static ImsDriver *
+ims_core_route (ImsCore *core, const char *type, char **why)
+{
+  for (guint i = 0; i < core->drivers->len; i++)
+    {
+      ImsDriver *d = core->drivers->pdata[i];
+      g_autofree char *w = NULL;
+      if (d->ops->supports (d, type, &w))
+        return d;
+      if (*why == NULL && w)
+        *why = g_steal_pointer (&w);
+    }
+  if (*why == NULL)
+    *why = g_strdup_printf ("no driver for type=%s", type);
+  return NULL;
+}
+
+static void
+ims_core_start_peer (ImsCore *core, const ImsPeerConfig *cfg)
+{
+  CorePeer *cp = ims_core_peer_new (core, cfg);
+  g_hash_table_insert (core->peers, cp->cfg->name, cp);
+  ims_presence_store_add_peer (core->store, cfg->name, cp->id, cp->domain);
+  ims_presence_store_set_watched (core->store, cfg->name, cfg->subscribe);
+
+  g_autofree char *why = NULL;
+  ImsDriver *driver = NULL;
+  if (core->hooks.allowed && !core->hooks.allowed (core->hooks.user_data, cfg, &why))
+    {
+      g_message ("%s: staying logged out: %s", cfg->name, why);
+      ims_presence_store_set_peer_state (core->store, cfg->name, IMS_PEER_UNREGISTERED, why);
+    }
+  else if ((driver = ims_core_route (core, cfg->type, &why)) == NULL)
+    {
+      g_warning ("%s: unsupported: %s", cfg->name, why);
+      ims_presence_store_set_peer_state (core->store, cfg->name, IMS_PEER_UNSUPPORTED, why);
+    }
+  else
+    {
+      cp->driver = driver;
+      driver->ops->start (driver, &cp->account);
+      g_message ("%s: logging in as %s (%s)", cfg->name, cp->id, driver->ops->name);
+      ims_presence_store_set_peer_state (core->store, cfg->name, IMS_PEER_CONNECTING, NULL);
+      driver->ops->connect (driver, cfg->name);
+    }
+  if (core->hooks.peer_added)
+    core->hooks.peer_added (core->hooks.user_data, cfg);
+}
+
+static void
+ims_core_stop_peer (ImsCore *core, const char *name)
+{
+  CorePeer *cp = ims_core_peer (core, name);
+  if (cp && cp->driver)
+    g_message ("%s: logging out", name);
+  g_hash_table_remove (core->peers, name); /* the driver's stop runs here */
+  ims_presence_store_remove_peer (core->store, name);
+}
+
+/* Only live keys changed: take the new config, and follow a new subscribe
+ * list with subscriptions asked for and dropped, without a new login. */
+static void
+ims_core_update_peer (ImsCore *core, CorePeer *cp, const ImsPeerConfig *fresh)
+{
+  const char *name = fresh->name;
+  /* Copies: set_watched frees the ids of buddies no longer watched. */
+  g_autoptr (GPtrArray) listed = ims_presence_store_list_buddies (core->store, name);
+  g_autoptr (GPtrArray) before = g_ptr_array_copy (listed, (GCopyFunc) g_strdup, NULL);
+  g_ptr_array_set_free_func (before, g_free);
+  ims_presence_store_set_watched (core->store, name, fresh->subscribe);
+  g_autoptr (GPtrArray) after = ims_presence_store_list_buddies (core->store, name);
+
+  ImsPeerConfig *old = cp->cfg;
+  cp->cfg = ims_peer_config_copy (fresh);
+  g_hash_table_steal (core->peers, name);
+  g_hash_table_insert (core->peers, cp->cfg->name, cp);
+  ims_core_account_fill (cp);
+  ims_peer_config_free (old);
+
+  gboolean online = cp->driver && cp->aligned
+                    && ims_presence_store_get_peer_state (core->store, name, NULL)
+                           == IMS_PEER_REGISTERED;
+  for (guint i = 0; i < before->len && cp->driver; i++)
+    if (!g_ptr_array_find_with_equal_func (after, before->pdata[i], g_str_equal, NULL))
+      {
+        g_info ("%s: no longer watching %s", name, (const char *) before->pdata[i]);
+        cp->driver->ops->unsubscribe (cp->driver, name, before->pdata[i]);
+      }
+  if (online)
+    {
+      cp->aligned = FALSE;
+      ims_core_align (cp);
+    }
+}
+
+void
+ims_core_apply (ImsCore *core, const ImsConfig *config, ImsCoreChanges *changes)
+{
+  ImsCoreChanges n = { 0 };
+  g_autoptr (GPtrArray) gone = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer k;
+  g_hash_table_iter_init (&it, core->peers);
+  while (g_hash_table_iter_next (&it, &k, NULL))
+    if (ims_config_find_peer (config, k) == NULL)
+      g_ptr_array_add (gone, k);
+  /* Stop in the store's order so logs read in file order. */
+  g_autoptr (GPtrArray) order = ims_presence_store_list_peers (core->store);
+  for (guint i = 0; i < order->len; i++)
+    if (g_ptr_array_find_with_equal_func (gone, order->pdata[i], g_str_equal, NULL))
+      {
+        g_autofree char *name = g_strdup (order->pdata[i]);
+        ims_core_stop_peer (core, name);
+        n.removed++;
+      }
+
+  for (guint i = 0; i < config->peers->len; i++)
+    {
+      const ImsPeerConfig *p = config->peers->pdata[i];
+      CorePeer *cp = ims_core_peer (core, p->name);
+      if (cp == NULL)
+        {
+          ims_core_start_peer (core, p);
+          n.added++;
+          continue;
+        }
+      switch (ims_peer_config_diff (cp->cfg, p))
+        {
+        case IMS_PEER_SAME:
+          n.kept++;
+          break;
+        case IMS_PEER_LIVE:
+          ims_core_update_peer (core, cp, p);
+          n.live++;
+          break;
+        case IMS_PEER_LOGIN:
+          ims_core_stop_peer (core, p->name);
+          ims_core_start_peer (core, p);
+          n.changed++;
+          break;
+        }
+    }
+  if (changes)
+    *changes = n;
+}
+
+void
+ims_core_recheck (ImsCore *core, const char *peer)
+{
+  CorePeer *cp = ims_core_peer (core, peer);
+  if (cp == NULL)
+    return;
+  g_autofree char *why = NULL;
+  gboolean allowed = core->hooks.allowed == NULL
+                     || core->hooks.allowed (core->hooks.user_data, cp->cfg, &why);
+  gboolean out = ims_presence_store_get_peer_state (core->store, peer, NULL)
+                 == IMS_PEER_UNREGISTERED;
+  if (allowed == out)
+    {
+      g_autoptr (ImsPeerConfig) cfg = ims_peer_config_copy (cp->cfg);
+      ims_core_stop_peer (core, peer);
+      ims_core_start_peer (core, cfg);
+    }
+  else if (!allowed)
+    ims_presence_store_set_peer_state (core->store, peer, IMS_PEER_UNREGISTERED, why);
+}
+
+/* ---- calls from the front ends ---- */
+
+gboolean
+ims_core_send (ImsCore *core, const char *peer, const char *to, const char *text, GError **error)
+{
+  CorePeer *cp = ims_core_peer (core, peer);
+  if (cp == NULL)
+    {
+      g_set_error (error, IMS_CORE_ERROR, IMS_CORE_ERROR_NOPEER, "no peer %s", peer);
+      return FALSE;
+    }
+  if (cp->driver == NULL
+      || ims_presence_store_get_peer_state (core->store, peer, NULL) != IMS_PEER_REGISTERED)
+    {
+      g_set_error (error, IMS_CORE_ERROR, IMS_CORE_ERROR_NOTCONNECTED, "%s is not connected",
+                   peer);
+      return FALSE;
+    }
+  return cp->driver->ops->send (cp->driver, peer, to, text, error);
+}
+
+void
+ims_core_set_own (ImsCore *core, const char *peer, gboolean busy, const char *message)
+{
+  CorePeer *cp = ims_core_live_peer (core, peer);
+  if (cp == NULL || (cp->busy == busy && g_strcmp0 (cp->busy_message, message) == 0))
+    return;
+  cp->busy = busy;
+  g_free (cp->busy_message);
+  cp->busy_message = g_strdup (message);
+  g_info ("%s: own status now %s", peer, busy ? "busy" : "available");
+  cp->driver->ops->set_own (cp->driver, peer, busy, message);
+}
+
+void
+ims_core_set_debug (ImsCore *core, int level)
+{
+  core->debug = level;
+  for (guint i = 0; i < core->drivers->len; i++)
+    {
+      ImsDriver *d = core->drivers->pdata[i];
+      d->ops->set_debug (d, level);
+    }
+}
+
+const char *
+ims_core_peer_host (ImsCore *core, const char *peer)
+{
+  CorePeer *cp = ims_core_peer (core, peer);
+  if (cp == NULL)
+    return NULL;
+  return cp->cfg->host ? cp->cfg->host : cp->domain;
+}
+
+int
+ims_core_peer_port (ImsCore *core, const char *peer)
+{
+  CorePeer *cp = ims_core_peer (core, peer);
+  if (cp == NULL)
+    return 0;
+  if (cp->cfg->port)
+    return cp->cfg->port;
+  for (guint i = 0; i < core->drivers->len; i++)
+    {
+      ImsDriver *d = core->drivers->pdata[i];
+      g_autofree char *why = NULL;
+      if (d->ops->supports (d, cp->cfg->type, &why))
+        return d->ops->default_port (d, cp->cfg->type);
+    }
+  return 0;
+}
+
+/* ---- life ---- */
+
+ImsCore *
+ims_core_new (ImsPresenceStore *store, const ImsConfig *config, const ImsDriverNewFunc *drivers,
+              gsize n_drivers, const ImsCoreHooks *hooks, GError **error)
+{
+  ImsCore *core = g_new0 (ImsCore, 1);
+  core->store = store;
+  if (hooks)
+    core->hooks = *hooks;
+  core->peers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                       (GDestroyNotify) ims_core_peer_free);
+  core->drivers = g_ptr_array_new ();
+
+  /* The drivers see every account before any logs in (libpurple must know
+   * the CAs before it starts). */
+  g_autoptr (GPtrArray) peers = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_core_peer_free);
+  g_autoptr (GPtrArray) accounts = g_ptr_array_new ();
+  for (guint i = 0; i < config->peers->len; i++)
+    {
+      CorePeer *cp = ims_core_peer_new (core, config->peers->pdata[i]);
+      g_ptr_array_add (peers, cp);
+      g_ptr_array_add (accounts, &cp->account);
+    }
+  ImsDriverSetup setup = { .statedir = config->statedir, .accounts = accounts };
+  for (gsize i = 0; i < n_drivers; i++)
+    {
+      ImsDriver *d = drivers[i](core, &setup, error);
+      if (d == NULL)
+        {
+          ims_core_free (core);
+          return NULL;
+        }
+      d->core = core;
+      g_ptr_array_add (core->drivers, d);
+    }
+  return core;
+}
+
+void
+ims_core_free (ImsCore *core)
+{
+  if (core == NULL)
+    return;
+  /* The drivers log every peer out as they are freed; a driver's stop here
+   * would forget its accounts (libpurple deletes them) for nothing. */
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, core->peers);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    ((CorePeer *) v)->driver = NULL;
+  g_hash_table_remove_all (core->peers);
+  g_hash_table_unref (core->peers);
+  for (guint i = core->drivers->len; i-- > 0;)
+    {
+      ImsDriver *d = core->drivers->pdata[i];
+      d->ops->free (d);
+    }
+  g_ptr_array_unref (core->drivers);
+  g_free (core);
+}

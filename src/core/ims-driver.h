@@ -1,0 +1,110 @@
+/* ims-driver: the network-neutral contract between the core and an IM
+ * driver (libpurple today; native OSCAR, YMSG and MSNP drivers beside it).
+ *
+ * Down (core -> driver): the ops table below.  Up (driver -> core): the
+ * ims_core_* report functions at the end, as BitlBee's imcb_* calls.  A
+ * driver sees an account, never the peer's whole configuration, and never the
+ * store: the core registers peers and buddies, runs reconnect backoff,
+ * subscription approval and roster alignment, so each driver is only the
+ * protocol.
+ */
+#pragma once
+
+#include "ims-config.h"
+#include "ims-presence-store.h"
+
+G_BEGIN_DECLS
+
+typedef struct _ImsCore ImsCore;
+typedef struct _ImsDriver ImsDriver;
+
+/* What a driver logs in with.  Strings are owned by the core and stay valid
+ * from start() until stop() returns. */
+typedef struct {
+  const char *peer;          /* the im.conf section: the key of every call */
+  const char *type;          /* as configured ("jabber", "irc", ...) */
+  const char *id;            /* own id: username, "@host" added when it has no '@' */
+  const char *domain;        /* the part of id after '@', NULL when none */
+  const char *secret;        /* the password, NULL when none */
+  const char *host;          /* server to connect to; NULL = domain */
+  int port;                  /* 0 = the driver's default for type */
+  ImsTlsMode tls;
+  const char *cafile;        /* CA to trust for this account, NULL when none */
+  const char *cadir;
+  const char *resource;      /* XMPP resource ("imstatus" by default) */
+  int pinginterval;          /* seconds between keepalive pings */
+  int pingtimeout;           /* seconds without an answer before giving up */
+  const char *statusmessage; /* own status text while available */
+} ImsAccount;
+
+/* What the constructors get: every account (for what a driver must know
+ * before it starts, e.g. libpurple's CA paths) and a private directory. */
+typedef struct {
+  const char *statedir;
+  GPtrArray *accounts; /* const ImsAccount* */
+} ImsDriverSetup;
+
+typedef struct {
+  const char *name; /* for logs: "libpurple", "fake" */
+  /* Can this driver serve @type on this machine?  If not, and it knows the
+   * type, *why says so in words for `Unsupported: <why>`. */
+  gboolean (*supports) (ImsDriver *self, const char *type, char **why);
+  /* The server port when the account gives none (0 = none). */
+  int (*default_port) (ImsDriver *self, const char *type);
+  /* Take on a peer (no network yet). */
+  void (*start) (ImsDriver *self, const ImsAccount *account);
+  /* One login attempt.  Its outcome comes back as ims_core_logged_in() or
+   * ims_core_disconnected(); the core calls connect again after a backoff. */
+  void (*connect) (ImsDriver *self, const char *peer);
+  /* Log out and forget the peer (no report back). */
+  void (*stop) (ImsDriver *self, const char *peer);
+  /* Ask to see @buddy's presence (add it to the server's list); a network
+   * without subscriptions reports IMS_SUB_BOTH at once. */
+  void (*subscribe) (ImsDriver *self, const char *peer, const char *buddy);
+  /* Stop watching @buddy. */
+  void (*unsubscribe) (ImsDriver *self, const char *peer, const char *buddy);
+  /* Own presence: available with the account's statusmessage, or busy (on
+   * the phone) with @message.  Kept across reconnects by the driver. */
+  void (*set_own) (ImsDriver *self, const char *peer, gboolean busy, const char *message);
+  /* Send @text to @to (full id); FALSE + @error if it cannot go now. */
+  gboolean (*send) (ImsDriver *self, const char *peer, const char *to, const char *text,
+                    GError **error);
+  /* 0 = off, 1 = protocol events, 2 = raw traffic. */
+  void (*set_debug) (ImsDriver *self, int level);
+  /* Log every peer out and release everything. */
+  void (*free) (ImsDriver *self);
+} ImsDriverOps;
+
+struct _ImsDriver {
+  const ImsDriverOps *ops;
+  ImsCore *core;
+};
+
+/* A driver's constructor: one line in the daemon's driver table. */
+typedef ImsDriver *(*ImsDriverNewFunc) (ImsCore *core, const ImsDriverSetup *setup,
+                                        GError **error);
+
+/* ---- reports up, from a driver to the core ---- */
+
+/* The login of @peer succeeded. */
+void ims_core_logged_in (ImsCore *core, const char *peer);
+/* The login failed or the connection was lost.  @fatal: retrying cannot
+ * help (wrong password, certificate rejected): no reconnect until reload. */
+void ims_core_disconnected (ImsCore *core, const char *peer, const char *reason, gboolean fatal);
+/* The server's contact list after login: id -> GINT_TO_POINTER
+ * (ImsSubscription).  NULL for networks without a server-side list.  The
+ * core then subscribes to every watched buddy not yet seen. */
+void ims_core_roster (ImsCore *core, const char *peer, GHashTable *items);
+/* One contact's subscription changed (a roster push). */
+void ims_core_subscription (ImsCore *core, const char *peer, const char *buddy,
+                            ImsSubscription sub);
+/* A buddy's client @resource ("" when the network has none) says @presence;
+ * NULL when it went offline. */
+void ims_core_presence (ImsCore *core, const char *peer, const char *buddy, const char *resource,
+                        const ImsResourcePresence *presence);
+/* May @buddy see our presence?  TRUE only for watched buddies. */
+gboolean ims_core_authorize (ImsCore *core, const char *peer, const char *buddy);
+/* An IM arrived (@from is the bare sender id, untrusted). */
+void ims_core_message (ImsCore *core, const char *peer, const char *from, const char *text);
+
+G_END_DECLS

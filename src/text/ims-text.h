@@ -1,0 +1,30 @@
+/* ims-text: the safe rendering of untrusted text (status texts, ids,
+ * resources, messages).  Pure functions, fuzzed by tests/fuzz/fuzz-text.c.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* The safe rendering of untrusted text, applied to every status text as it
+ * enters the store: invalid UTF-8 bytes become U+FFFD, control characters
+ * (C0, DEL, C1, U+2028/2029) become one space each, and the result is cut to
+ * at most @max_bytes at a character boundary. */
+#define IMS_TEXT_MAX 1000
+char *ims_text_safe (const char *text, gsize max_bytes);
+
+/* Untrusted text for a log line: controls and invalid UTF-8 as \xNN, at
+ * most @max bytes (transfer full). */
+char *ims_text_for_log (const char *text, gsize max);
+
+/* @text with every secret in @secrets (char*, may be NULL) replaced by
+ * "********", both as written and as XML escapes it (&amp; &lt; &gt; &apos;
+ * &quot;), so a secret is hidden in a protocol trace too (transfer full). */
+char *ims_text_redact (const char *text, GPtrArray *secrets);
+
+/* Pure helpers on status text, exposed for tests. */
+char *ims_status_text_prefix (const char *text);
+char *ims_status_text_uri (const char *text);
+
+G_END_DECLS

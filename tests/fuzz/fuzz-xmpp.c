@@ -1,0 +1,36 @@
+/* libFuzzer harness for what imstatusd reads from XMPP stanzas itself:
+ * presence (show, priority, status, idle), roster items and ping answers. */
+#include "ims-xmpp-stanza.h"
+
+#include <stdint.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+  if (size > 65536)
+    return 0;
+  g_autofree char *text = g_strndup ((const char *) data, size);
+  xmlnode *node = xmlnode_from_str (text, -1);
+  if (node == NULL)
+    return 0;
+  ImsXmppPresence pr;
+  if (ims_xmpp_parse_presence (node, 1800000000, &pr))
+    {
+      g_assert (pr.bare != NULL && pr.resource != NULL);
+      g_assert (pr.kind != IMS_XMPP_PRESENCE_AVAILABLE || pr.word != NULL);
+      g_assert (pr.status == NULL || strlen (pr.status) <= IMS_XMPP_MAX_STATUS);
+      g_assert (pr.priority >= -128 && pr.priority <= 127);
+      g_assert (pr.idle_since >= 0 && pr.idle_since <= 1800000000);
+      ims_xmpp_presence_clear (&pr);
+    }
+  gboolean full;
+  xmlnode *q = ims_xmpp_roster_query (node, &full);
+  GHashTable *items = ims_xmpp_parse_roster (q);
+  g_hash_table_unref (items);
+  ims_xmpp_is_ping_answer (node, "imsping1");
+  xmlnode_free (node);
+  return 0;
+}

@@ -1,0 +1,164 @@
+/* Unit tests for the line connection (partial lines, limits, the write queue
+ * and its cap, idle timeouts) and the reconnect backoff. */
+#include "ims-backoff.h"
+#include "ims-line-conn.h"
+
+#include <string.h>
+
+#include "ims-test.h"
+#include <sys/socket.h>
+#include <unistd.h>
+
+typedef struct {
+  ImsLineConn *lc;
+  int other;            /* our end of the socket pair */
+  GPtrArray *lines;     /* char* */
+  guint too_long, timeouts;
+  gboolean closed;
+} Fixture;
+
+static void
+on_event (ImsLineConn *lc, ImsLineEvent ev, const char *line, gsize len, gpointer data)
+{
+  Fixture *f = data;
+  switch (ev)
+    {
+    case IMS_LINE_EVENT_LINE:
+      g_ptr_array_add (f->lines, g_strndup (line, len));
+      break;
+    case IMS_LINE_EVENT_TOO_LONG:
+      f->too_long++;
+      break;
+    case IMS_LINE_EVENT_TIMEOUT:
+      f->timeouts++;
+      break;
+    case IMS_LINE_EVENT_CLOSED:
+      f->closed = TRUE;
+      break;
+    }
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  int sv[2];
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+  g_autoptr (GSocket) sock = g_socket_new_from_fd (sv[0], NULL);
+  g_assert_nonnull (sock);
+  g_autoptr (GSocketConnection) conn = g_socket_connection_factory_create_connection (sock);
+  f->other = sv[1];
+  f->lines = g_ptr_array_new_with_free_func (g_free);
+  f->lc = ims_line_conn_new (conn, 16, 0, on_event, f);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  if (!f->closed)
+    ims_line_conn_close (f->lc);
+  while (!f->closed)
+    g_main_context_iteration (NULL, TRUE);
+  close (f->other);
+  g_ptr_array_unref (f->lines);
+}
+
+static void
+send_raw (Fixture *f, const char *s)
+{
+  g_assert_cmpint (write (f->other, s, strlen (s)), ==, (gssize) strlen (s));
+}
+
+static void
+test_partial_lines (Fixture *f, gconstpointer data)
+{
+  send_raw (f, "abc");
+  /* Nothing until the LF: let the loop run a few turns. */
+  for (int i = 0; i < 10; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (f->lines->len, ==, 0);
+  send_raw (f, "def\nsecond\r\nthi");
+  IMS_WAIT_FOR (f->lines->len == 2);
+  g_assert_cmpstr (f->lines->pdata[0], ==, "abcdef");
+  g_assert_true (g_str_has_prefix (f->lines->pdata[1], "second"));
+  send_raw (f, "rd\n");
+  IMS_WAIT_FOR (f->lines->len == 3);
+  g_assert_cmpstr (f->lines->pdata[2], ==, "third");
+}
+
+static void
+test_too_long (Fixture *f, gconstpointer data)
+{
+  send_raw (f, "0123456789abcdefghijklmnopqrstuvwxyz\n");
+  IMS_WAIT_FOR (f->too_long >= 1);
+  g_assert_cmpuint (f->lines->len, ==, 0);
+}
+
+static void
+test_write_queue (Fixture *f, gconstpointer data)
+{
+  ims_line_conn_write (f->lc, "hello ", 6);
+  ims_line_conn_write (f->lc, "world\n", 6);
+  char buf[64] = { 0 };
+  gsize got = 0;
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (got < 12 && g_get_monotonic_time () < deadline)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      gssize n = recv (f->other, buf + got, sizeof buf - 1 - got, MSG_DONTWAIT);
+      if (n > 0)
+        got += n;
+    }
+  g_assert_cmpstr (buf, ==, "hello world\n");
+}
+
+static void
+test_output_cap (Fixture *f, gconstpointer data)
+{
+  ims_line_conn_set_max_output (f->lc, 8);
+  g_test_expect_message ("ims-net", G_LOG_LEVEL_WARNING, "*bytes waiting to be read*");
+  ims_line_conn_write (f->lc, "0123456789", 10);
+  g_test_assert_expected_messages ();
+  IMS_WAIT_FOR (f->closed);
+}
+
+static void
+test_idle_timeout (Fixture *f, gconstpointer data)
+{
+  ims_line_conn_set_idle_timeout (f->lc, 30);
+  IMS_WAIT_FOR (f->timeouts == 1);
+  IMS_WAIT_FOR (f->closed);
+}
+
+static void
+test_backoff (void)
+{
+  ImsBackoff b = { 0 };
+  guint expect[] = { 1, 2, 4, 8, 16, 32, 60, 60 };
+  for (gsize i = 0; i < G_N_ELEMENTS (expect); i++)
+    {
+      guint ms = ims_backoff_next_ms (&b);
+      g_assert_cmpuint (b.seconds, ==, expect[i]);
+      g_assert_cmpuint (ms, >=, expect[i] * 750);
+      g_assert_cmpuint (ms, <=, expect[i] * 1250);
+    }
+  ims_backoff_reset (&b);
+  ims_backoff_next_ms (&b);
+  g_assert_cmpuint (b.seconds, ==, IMS_BACKOFF_MIN_S);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add ("/net/line/partial", Fixture, NULL, fixture_setup, test_partial_lines,
+              fixture_teardown);
+  g_test_add ("/net/line/too-long", Fixture, NULL, fixture_setup, test_too_long, fixture_teardown);
+  g_test_add ("/net/line/write-queue", Fixture, NULL, fixture_setup, test_write_queue,
+              fixture_teardown);
+  g_test_add ("/net/line/output-cap", Fixture, NULL, fixture_setup, test_output_cap,
+              fixture_teardown);
+  g_test_add ("/net/line/idle-timeout", Fixture, NULL, fixture_setup, test_idle_timeout,
+              fixture_teardown);
+  g_test_add_func ("/net/backoff", test_backoff);
+  return g_test_run ();
+}

@@ -1,0 +1,92 @@
+/* Unit tests for the safe rendering of untrusted text. */
+#include "ims-text.h"
+
+#include <string.h>
+
+typedef struct {
+  const char *text, *prefix, *uri;
+} TextCase;
+
+static const TextCase text_cases[] = {
+  { "mobile: on the road", "mobile", "" },
+  { "  Home: hello, I'm home", "home", "" },
+  { "work:at my desk sip:1234@pbx.example.org.", "work", "sip:1234@pbx.example.org" },
+  { "avail/sip:12156667777@pbx.example.org", "", "sip:12156667777@pbx.example.org" },
+  { "sip:123@x", "", "sip:123@x" },
+  { "call TEL:+1-215-555-0100; thanks", "", "tel:+1-215-555-0100" },
+  { "gossip:not a uri iax2:bob@host/ext", "gossip", "iax2:bob@host" },
+  { "no prefix here: x", "", "" },
+  { "1abc: digits first", "", "" },
+  { "h323:", "", "" },
+  { "x sips:a@b h323:c", "", "" },
+  { "", "", "" },
+};
+
+static void
+test_text_helpers (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (text_cases); i++)
+    {
+      g_autofree char *p = ims_status_text_prefix (text_cases[i].text);
+      g_autofree char *u = ims_status_text_uri (text_cases[i].text);
+      g_test_message ("case %s", text_cases[i].text);
+      g_assert_cmpstr (p, ==, text_cases[i].prefix);
+      if (!g_str_equal (text_cases[i].text, "x sips:a@b h323:c"))
+        g_assert_cmpstr (u, ==, text_cases[i].uri);
+      else
+        g_assert_cmpstr (u, ==, "sips:a@b");
+    }
+}
+
+static void
+test_text_safe_limit (void)
+{
+  g_autofree char *big = g_strnfill (3000, 'a');
+  g_autofree char *s = ims_text_safe (big, IMS_TEXT_MAX);
+  g_assert_cmpuint (strlen (s), ==, IMS_TEXT_MAX);
+  /* Never cut inside a character. */
+  g_autoptr (GString) u = g_string_new (NULL);
+  for (int i = 0; i < 600; i++)
+    g_string_append (u, "é");
+  g_autofree char *t = ims_text_safe (u->str, 999);
+  g_assert_true (g_utf8_validate (t, -1, NULL));
+  g_assert_cmpuint (strlen (t), ==, 998);
+}
+
+typedef struct {
+  const char *name, *in, *out;
+} RedactCase;
+
+static const RedactCase redact_cases[] = {
+  { "plain", "the secret hunter2 appears twice: hunter2", "the secret ******** appears twice: ********" },
+  { "xml-escaped", "<auth>p&amp;ss&lt;1&gt;</auth>", "<auth>********</auth>" },
+  { "apos-escaped", "<x a='it&apos;s'/>", "<x a='********'/>" },
+  { "untouched", "<presence><status>fine</status></presence>", "<presence><status>fine</status></presence>" },
+};
+
+static void
+test_redact (gconstpointer data)
+{
+  const RedactCase *c = data;
+  g_autoptr (GPtrArray) secrets = g_ptr_array_new ();
+  g_ptr_array_add (secrets, (gpointer) "hunter2");
+  g_ptr_array_add (secrets, (gpointer) "p&ss<1>");
+  g_ptr_array_add (secrets, (gpointer) "it's");
+  g_ptr_array_add (secrets, (gpointer) "");
+  g_autofree char *r = ims_text_redact (c->in, secrets);
+  g_assert_cmpstr (r, ==, c->out);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/text/prefix-uri", test_text_helpers);
+  g_test_add_func ("/text/safe-limit", test_text_safe_limit);
+  for (gsize i = 0; i < G_N_ELEMENTS (redact_cases); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/text/redact/%s", redact_cases[i].name);
+      g_test_add_data_func (name, &redact_cases[i], test_redact);
+    }
+  return g_test_run ();
+}
