@@ -10,7 +10,8 @@ DEBS = build-essential meson ninja-build pkg-config \
        libglib2.0-dev libjson-glib-dev libpurple-dev libsqlite3-dev \
        prosody lua-unbound ejabberd openssl \
        python3 python3-pytest python3-slixmpp \
-       clang libclang-rt-14-dev
+       clang libclang-rt-14-dev \
+       libsystemd-dev scdoc man-db debhelper lintian dpkg-dev fakeroot
 
 .PHONY: all deps build check check-ejabberd unit integration fuzz asan demo bench clean
 

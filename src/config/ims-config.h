@@ -68,6 +68,8 @@ typedef struct {
   int outboxttl;        /* seconds a queued IMSend is kept */
   int outboxmax;        /* messages the outbox holds at most */
   int controltimeout;   /* seconds an idle imctl connection is kept */
+  char *controlgroup;   /* group that may use the control socket, NULL = none */
+  int controlgrouprights; /* what that group may do: 0 read, 1 send, 2 admin */
   char *amihost;        /* NULL: no AMI */
   int amiport;
   char *amiuser;

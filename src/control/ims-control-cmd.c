@@ -399,9 +399,15 @@ ims_command_match (const char *pattern, char **words, gboolean *exact)
   return n;
 }
 
+static const char *
+ims_right_to_string (ImsRight r)
+{
+  return r == IMS_RIGHT_ADMIN ? "admin" : r == IMS_RIGHT_SEND ? "send" : "read";
+}
+
 gboolean
-ims_control_run (const ImsControlHooks *hooks, const char *line, GString *out, gboolean *watch,
-                 GError **error)
+ims_control_run (const ImsControlHooks *hooks, const char *line, ImsRight rights, GString *out,
+                 gboolean *watch, GError **error)
 {
   g_auto (GStrv) all = g_strsplit_set (line, " \t", -1);
   g_autoptr (GPtrArray) words = g_ptr_array_new ();
@@ -464,6 +470,14 @@ ims_control_run (const ImsControlHooks *hooks, const char *line, GString *out, g
       else
         g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_COMMAND,
                      "ambiguous command; possibilities are: %s", possible->str);
+      return FALSE;
+    }
+  if (found->right > rights)
+    {
+      g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_DENIED,
+                   "permission denied: '%s' needs the %s right, this connection has %s",
+                   found->pattern, ims_right_to_string (found->right),
+                   ims_right_to_string (rights));
       return FALSE;
     }
   guint nargs = g_strv_length (wv + found_len);

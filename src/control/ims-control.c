@@ -12,10 +12,13 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ims-line-conn.h"
 #include "ims-render.h"
+#include "ims-text.h"
 
 G_DEFINE_QUARK (ims-control-error-quark, ims_control_error)
 
@@ -32,8 +35,21 @@ typedef struct {
   ImsControl *owner;
   ImsLineConn *lc;
   guint seq;
-  gboolean watching; /* gets notifications */
+  gboolean watching;   /* gets notifications */
+  gboolean privileged; /* root or the daemon's own user: every command */
+  uid_t uid;
 } Client;
+
+/* Root and the daemon's user may do everything; anyone else reached the
+ * socket through its group and gets controlgrouprights. */
+static ImsRight
+ims_client_rights (Client *c)
+{
+  if (c->privileged)
+    return IMS_RIGHT_ADMIN;
+  const ImsConfig *config = c->owner->hooks.config (c->owner->hooks.user_data);
+  return (ImsRight) CLAMP (config->controlgrouprights, IMS_RIGHT_READ, IMS_RIGHT_ADMIN);
+}
 
 /* ---- notifications ---- */
 
@@ -156,10 +172,18 @@ on_client_event (ImsLineConn *lc, ImsLineEvent ev, const char *line, gsize len, 
           ims_client_reply (c, FALSE, "NUL byte in command");
         else if (!g_utf8_validate (cmd, -1, NULL))
           ims_client_reply (c, FALSE, "command is not UTF-8");
-        else if (ims_control_run (&c->owner->hooks, cmd, out, &watch, &err))
+        else if (ims_control_run (&c->owner->hooks, cmd, ims_client_rights (c), out, &watch,
+                                  &err))
           ims_client_reply (c, TRUE, out->str);
         else
-          ims_client_reply (c, FALSE, err->message);
+          {
+            if (g_error_matches (err, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_DENIED))
+              {
+                g_autofree char *what = ims_text_for_log (cmd, 64);
+                g_message ("control: uid %u refused: %s", (guint) c->uid, what);
+              }
+            ims_client_reply (c, FALSE, err->message);
+          }
         if (watch && !c->watching)
           {
             /* A watcher waits for notifications: no idle timeout. */
@@ -197,7 +221,19 @@ on_control_incoming (GSocketService *service, GSocketConnection *conn, GObject *
       g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
       return TRUE;
     }
+  /* SO_PEERCRED: who is on the other end, as the kernel says. */
+  g_autoptr (GCredentials) cred =
+      g_socket_get_credentials (g_socket_connection_get_socket (conn), NULL);
+  uid_t uid = cred ? g_credentials_get_unix_user (cred, NULL) : (uid_t) -1;
+  if (uid == (uid_t) -1)
+    {
+      g_warning ("control socket: cannot tell who connected; refusing");
+      g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+      return TRUE;
+    }
   Client *c = g_new0 (Client, 1);
+  c->uid = uid;
+  c->privileged = uid == 0 || uid == getuid ();
   c->owner = self;
   self->clients = g_list_prepend (self->clients, c);
   c->lc = ims_line_conn_new (conn, IMS_CONTROL_MAX_LINE, self->idle_timeout_s * 1000,
@@ -220,9 +256,21 @@ ims_control_live (const char *path)
 }
 
 ImsControl *
-ims_control_new (const char *path, guint idle_timeout_s, const ImsControlHooks *hooks,
-                 GError **error)
+ims_control_new (const char *path, guint idle_timeout_s, const char *group,
+                 const ImsControlHooks *hooks, GError **error)
 {
+  gid_t gid = (gid_t) -1;
+  if (group)
+    {
+      struct group *gr = getgrnam (group);
+      if (gr == NULL)
+        {
+          g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_SOCKET,
+                       "controlgroup %s: no such group", group);
+          return NULL;
+        }
+      gid = gr->gr_gid;
+    }
   if (g_file_test (path, G_FILE_TEST_EXISTS))
     {
       if (ims_control_live (path))
@@ -253,7 +301,17 @@ ims_control_new (const char *path, guint idle_timeout_s, const ImsControlHooks *
       g_object_unref (service);
       return NULL;
     }
-  g_chmod (path, 0660);
+  /* The umask above made it 0660; the group is set on the path we just
+   * bound, never through a symlink. */
+  if (gid != (gid_t) -1 && lchown (path, (uid_t) -1, gid) != 0)
+    {
+      g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_SOCKET,
+                   "control socket %s: cannot give it to group %s: %s", path, group,
+                   g_strerror (errno));
+      g_object_unref (service);
+      g_unlink (path);
+      return NULL;
+    }
   ImsControl *self = g_new0 (ImsControl, 1);
   self->path = g_strdup (path);
   self->hooks = *hooks;

@@ -33,6 +33,7 @@ typedef enum {
   IMS_CONTROL_ERROR_SOCKET,
   IMS_CONTROL_ERROR_RUNNING,
   IMS_CONTROL_ERROR_COMMAND,
+  IMS_CONTROL_ERROR_DENIED,
 } ImsControlError;
 
 /* What the daemon lends the control commands. */
@@ -75,22 +76,24 @@ const ImsCommand *ims_control_commands (gsize *n_commands);
 /* "  show peers\n  show subscribed [peer[|user]]\n..." (transfer full). */
 char *ims_control_usage (void);
 
-/* Runs one command line and returns its output; FALSE + @error for a bad
- * command.  *watch (may be NULL) is set when the command asks for the
+/* Runs one command line for a client with @rights and returns its output;
+ * FALSE + @error for a bad command or one that needs more rights.  *watch (may be NULL) is set when the command asks for the
  * notification stream.  The socket server calls this; so do the unit
  * tests. */
-gboolean ims_control_run (const ImsControlHooks *hooks, const char *line, GString *out,
-                          gboolean *watch, GError **error);
+gboolean ims_control_run (const ImsControlHooks *hooks, const char *line, ImsRight rights,
+                          GString *out, gboolean *watch, GError **error);
 
 /* The peer as `show peers` and watch render it (JSON, one line; transfer full). */
 char *ims_control_peer_json (const ImsControlHooks *hooks, const char *peer);
 
 typedef struct _ImsControl ImsControl;
 
-/* Binds @path (0660).  Refuses when a live daemon answers there; removes a
- * stale socket file. */
-ImsControl *ims_control_new (const char *path, guint idle_timeout_s, const ImsControlHooks *hooks,
-                             GError **error);
+/* Binds @path (0660, group @group when not NULL).  Refuses when a live
+ * daemon answers there; removes a stale socket file.  Root and the daemon's
+ * own user may run every command; others (who can reach the socket only
+ * through @group) what the config's controlgrouprights allows. */
+ImsControl *ims_control_new (const char *path, guint idle_timeout_s, const char *group,
+                             const ImsControlHooks *hooks, GError **error);
 void ims_control_free (ImsControl *control);
 /* Tells watchers that @peer left the configuration. */
 void ims_control_peer_removed (ImsControl *control, const char *peer);

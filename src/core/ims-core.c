@@ -443,13 +443,13 @@ void
 ims_core_apply (ImsCore *core, const ImsConfig *config, ImsCoreChanges *changes)
 {
   ImsCoreChanges n = { 0 };
-  g_autoptr (GPtrArray) gone = g_ptr_array_new ();
+  g_autoptr (GPtrArray) gone = g_ptr_array_new_with_free_func (g_free); /* copies: stop frees names */
   GHashTableIter it;
   gpointer k;
   g_hash_table_iter_init (&it, core->peers);
   while (g_hash_table_iter_next (&it, &k, NULL))
     if (ims_config_find_peer (config, k) == NULL)
-      g_ptr_array_add (gone, k);
+      g_ptr_array_add (gone, g_strdup (k));
   /* Stop in the store's order so logs read in file order. */
   g_autoptr (GPtrArray) order = ims_presence_store_list_peers (core->store);
   for (guint i = 0; i < order->len; i++)

@@ -19,6 +19,7 @@
 #include "ims-config.h"
 #include "ims-control.h"
 #include "ims-core.h"
+#include "ims-detach.h"
 #include "ims-persist.h"
 #include "ims-presence-store.h"
 #include "ims-state.h"
@@ -237,18 +238,24 @@ on_daemon_sigterm (gpointer data)
 static gboolean
 on_daemon_sighup (gpointer data)
 {
+  ims_detach_reloading (TRUE);
   ims_daemon_reload (data, NULL);
+  ims_detach_reloading (FALSE);
   return G_SOURCE_CONTINUE;
 }
 
-/* A startup failure: one clear line where the admin is looking. */
+/* A startup failure: one clear line where the admin is looking (the
+ * terminal that started a background daemon, too), and the system log. */
 static int
 ims_daemon_fatal (ImsDaemon *d, const char *msg)
 {
   if (d->foreground)
     fprintf (stderr, "imstatusd: %s\n", msg);
   else
-    g_critical ("%s", msg);
+    {
+      syslog (LOG_ERR, "not starting: %s", msg);
+      ims_detach_fail (msg);
+    }
   return 1;
 }
 
@@ -324,9 +331,9 @@ main (int argc, char **argv)
   if (!foreground)
     {
       openlog ("imstatusd", LOG_PID, LOG_DAEMON);
-      if (daemon (0, 0) != 0)
+      if (!ims_detach_start (&err))
         {
-          fprintf (stderr, "imstatusd: cannot go to the background: %s\n", g_strerror (errno));
+          fprintf (stderr, "imstatusd: %s\n", err->message);
           return 1;
         }
     }
@@ -354,7 +361,8 @@ main (int argc, char **argv)
     .set_debug = ims_daemon_set_debug,
     .user_data = &d,
   };
-  d.control = ims_control_new (d.config->controlsocket, d.config->controltimeout, &hooks, &err);
+  d.control = ims_control_new (d.config->controlsocket, d.config->controltimeout,
+                               d.config->controlgroup, &hooks, &err);
   if (d.control == NULL)
     {
       return ims_daemon_fatal (&d, err->message);
@@ -393,7 +401,9 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGHUP, on_daemon_sighup, &d);
   g_message ("imstatusd %s started: %u peers, control socket %s, FastAGI on %s", IMS_VERSION,
              d.config->peers->len, d.config->controlsocket, d.config->agibind);
+  ims_detach_ready ();
   g_main_loop_run (d.loop);
+  ims_detach_stopping ();
 
   ims_agi_server_free (d.agi);
   ims_control_free (d.control);

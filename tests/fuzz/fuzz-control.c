@@ -55,7 +55,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     return 0; /* the server refuses non-UTF-8 before parsing */
   GString *out = g_string_new (NULL);
   GError *err = NULL;
-  if (!ims_control_run (&hooks, line, out, NULL, &err))
+  if (!ims_control_run (&hooks, line, IMS_RIGHT_ADMIN, out, NULL, &err))
     g_clear_error (&err);
   g_string_free (out, TRUE);
   return 0;

@@ -302,7 +302,18 @@ sample_values (const ImsConfigKey *k, const char **a, const char **b)
     case IMS_KEY_NAME: *a = "name-a"; *b = "name-b"; return;
     case IMS_KEY_DEVICE: *a = "PJSIP/a"; *b = "Custom:b"; return;
     case IMS_KEY_INT: *a = k->min == 1 ? "2" : "1"; *b = "3"; return;
-    case IMS_KEY_ENUM: *a = "optional"; *b = "off"; return;
+    case IMS_KEY_ENUM:
+      {
+        /* The second and third choices: never the default, the first. */
+        static char buf[2][64];
+        g_auto (GStrv) c = g_strsplit (k->choices, "|", -1);
+        g_assert_cmpuint (g_strv_length (c), >=, 3);
+        g_strlcpy (buf[0], c[1], sizeof buf[0]);
+        g_strlcpy (buf[1], c[2], sizeof buf[1]);
+        *a = buf[0];
+        *b = buf[1];
+        return;
+      }
     case IMS_KEY_LIST: *a = "a, b"; *b = "c"; return;
     case IMS_KEY_ADDRESS: *a = "127.0.0.1:1"; *b = "[::1]:2"; return;
     case IMS_KEY_PREFIXES: *a = "10.0.0.0/8"; *b = "::1"; return;

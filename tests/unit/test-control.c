@@ -56,7 +56,7 @@ run_ok (const char *line)
 {
   g_autoptr (GString) out = g_string_new (NULL);
   g_autoptr (GError) err = NULL;
-  if (!ims_control_run (&hooks, line, out, NULL, &err))
+  if (!ims_control_run (&hooks, line, IMS_RIGHT_ADMIN, out, NULL, &err))
     g_error ("'%s' failed: %s", line, err->message);
   return g_strdup (out->str);
 }
@@ -66,7 +66,7 @@ run_err (const char *line)
 {
   g_autoptr (GString) out = g_string_new (NULL);
   g_autoptr (GError) err = NULL;
-  g_assert_false (ims_control_run (&hooks, line, out, NULL, &err));
+  g_assert_false (ims_control_run (&hooks, line, IMS_RIGHT_ADMIN, out, NULL, &err));
   return g_strdup (err->message);
 }
 
@@ -163,15 +163,42 @@ test_table_drives_help (void)
     }
 }
 
+/* A read-only client may look but not send, reload or debug. */
+static void
+test_rights (void)
+{
+  struct { const char *line; ImsRight rights; gboolean ok; } cases[] = {
+    { "show peers", IMS_RIGHT_READ, TRUE },
+    { "status aim1/buckaroo", IMS_RIGHT_READ, TRUE },
+    { "send aim1/buckaroo hi", IMS_RIGHT_READ, FALSE },
+    { "send aim1/buckaroo hi", IMS_RIGHT_SEND, TRUE },
+    { "reload", IMS_RIGHT_SEND, FALSE },
+    { "debug off", IMS_RIGHT_READ, FALSE },
+    { "reload", IMS_RIGHT_ADMIN, TRUE },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GString) out = g_string_new (NULL);
+      g_autoptr (GError) err = NULL;
+      gboolean ok = ims_control_run (&hooks, cases[i].line, cases[i].rights, out, NULL, &err);
+      g_assert_cmpint (ok, ==, cases[i].ok);
+      if (!ok)
+        {
+          g_assert_error (err, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_DENIED);
+          g_assert_true (g_str_has_prefix (err->message, "permission denied: '"));
+        }
+    }
+}
+
 static void
 test_watch_flag (void)
 {
   g_autoptr (GString) out = g_string_new (NULL);
   gboolean watch = FALSE;
-  g_assert_true (ims_control_run (&hooks, "watch", out, &watch, NULL));
+  g_assert_true (ims_control_run (&hooks, "watch", IMS_RIGHT_READ, out, &watch, NULL));
   g_assert_true (watch);
   watch = FALSE;
-  g_assert_true (ims_control_run (&hooks, "show peers", out, &watch, NULL));
+  g_assert_true (ims_control_run (&hooks, "show peers", IMS_RIGHT_READ, out, &watch, NULL));
   g_assert_false (watch);
   g_autofree char *j = ims_control_peer_json (&hooks, "aim1");
   g_assert_cmpstr (j, ==, "{\"name\":\"aim1\",\"type\":\"jabber\",\"host\":\"127.0.0.1\","
@@ -197,6 +224,7 @@ main (int argc, char **argv)
   g_test_add_func ("/control/show-subscribed", test_show_subscribed);
   g_test_add_func ("/control/table-drives-help", test_table_drives_help);
   g_test_add_func ("/control/watch", test_watch_flag);
+  g_test_add_func ("/control/rights", test_rights);
   int r = g_test_run ();
   ims_presence_store_free (store);
   ims_config_free (config);
