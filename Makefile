@@ -13,7 +13,7 @@ DEBS = build-essential meson ninja-build pkg-config \
        clang libclang-rt-14-dev \
        libsystemd-dev scdoc man-db debhelper lintian dpkg-dev fakeroot
 
-.PHONY: all deps build check check-ejabberd unit integration fuzz asan demo bench clean
+.PHONY: all deps build check check-ejabberd unit integration fuzz asan demo bench clean install deb
 
 all: build
 
@@ -73,7 +73,7 @@ $(ASAN_BUILD)/build.ninja:
 asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  meson test -C $(ASAN_BUILD) --print-errorlogs
+	  meson test -C $(ASAN_BUILD) --print-errorlogs --no-suite package
 
 check: deps build
 	meson test -C $(BUILD) --print-errorlogs
@@ -85,6 +85,16 @@ check: deps build
 # make check runs its presence part).
 check-ejabberd: deps build
 	IMS_XMPP=ejabberd $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+# Installs into the prefix meson was set up with (/usr/local by default):
+# imstatusd, imctl, the man pages, the systemd unit, the samples.
+install: build
+	meson install -C $(BUILD)
+
+# The Debian package, in the parent directory (dpkg-buildpackage's habit).
+deb: deps
+	dpkg-buildpackage -us -uc -b
+	@ls -1 ../imstatus_*.deb
 
 demo: deps build
 	$(PYTHON) demo/demo.py

@@ -8,11 +8,18 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ims-config.h"
 #include "ims-control.h"
 
-#define IMCTL_DEFAULT_SOCKET "/var/lib/imstatus/imstatusd.sock"
+/* Where the daemon listens when imctl cannot read im.conf (it holds
+ * passwords; members of controlgroup may not read it): the packaged
+ * configuration's socket, then the built-in default. */
+static const char *const imctl_default_sockets[] = {
+  "/run/imstatus/imstatusd.sock",
+  "/var/lib/imstatus/imstatusd.sock",
+};
 #define IMCTL_TIMEOUT_S 30
 
 static int
@@ -35,8 +42,13 @@ imctl_socket_path (const char *socket_opt, const char *config_opt, GError **erro
   if (socket_opt)
     return g_strdup (socket_opt);
   const char *cfg = config_opt ? config_opt : IMS_CONFIG_DEFAULT_PATH;
-  if (config_opt == NULL && !g_file_test (cfg, G_FILE_TEST_EXISTS))
-    return g_strdup (IMCTL_DEFAULT_SOCKET);
+  if (config_opt == NULL && access (cfg, R_OK) != 0)
+    {
+      for (gsize i = 0; i < G_N_ELEMENTS (imctl_default_sockets); i++)
+        if (g_file_test (imctl_default_sockets[i], G_FILE_TEST_EXISTS))
+          return g_strdup (imctl_default_sockets[i]);
+      return g_strdup (imctl_default_sockets[G_N_ELEMENTS (imctl_default_sockets) - 1]);
+    }
   g_autoptr (ImsConfig) config = ims_config_load (cfg, error);
   if (config == NULL)
     {

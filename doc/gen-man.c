@@ -1,0 +1,133 @@
+/* gen-man: fills the man page sources with what only the code knows: the
+ * im.conf keys (from the config table) and the imctl commands (from the
+ * command table), so the pages cannot drift from the code.
+ *   gen-man INPUT.scd OUTPUT.scd
+ * Lines @KEYS_GENERAL@, @KEYS_PEER@ and @COMMANDS@ are replaced. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ims-config.h"
+#include "ims-control.h"
+
+/* scdoc formatting characters, escaped. */
+static char *
+esc (const char *s)
+{
+  GString *o = g_string_new (NULL);
+  for (; *s; s++)
+    {
+      if (*s == '\\' || *s == '*' || *s == '_')
+        g_string_append_c (o, '\\');
+      g_string_append_c (o, *s);
+    }
+  return g_string_free (o, FALSE);
+}
+
+static char *
+key_form (const ImsConfigKey *k)
+{
+  switch (k->type)
+    {
+    case IMS_KEY_STRING: return g_strdup ("_text_");
+    case IMS_KEY_PATH: return g_strdup ("_path_");
+    case IMS_KEY_NAME: return g_strdup ("_name_");
+    case IMS_KEY_DEVICE: return g_strdup ("_device_");
+    case IMS_KEY_INT: return g_strdup_printf ("%d..%d", k->min, k->max);
+    case IMS_KEY_ENUM:
+      {
+        g_auto (GStrv) c = g_strsplit (k->choices, "|", -1);
+        g_autofree char *j = g_strjoinv ("* | *", c);
+        return g_strdup_printf ("*%s*", j);
+      }
+    case IMS_KEY_LIST: return g_strdup ("_item_[, _item_...] (repeatable)");
+    case IMS_KEY_ADDRESS: return g_strdup ("_ip_[:_port_] or [_ipv6_]:_port_");
+    case IMS_KEY_PREFIXES: return g_strdup ("_ip_[/_prefix_][, ...] (repeatable)");
+    }
+  return g_strdup ("?");
+}
+
+static void
+keys (GString *out, ImsKeyScope scope)
+{
+  gsize n;
+  const ImsConfigKey *table = ims_config_keys (&n);
+  for (gsize i = 0; i < n; i++)
+    {
+      const ImsConfigKey *k = &table[i];
+      if (k->scope != scope)
+        continue;
+      g_autofree char *form = key_form (k);
+      g_autoptr (GString) notes = g_string_new (NULL);
+      if (k->def)
+        {
+          g_autofree char *d = esc (k->def);
+          g_string_append_printf (notes, "default: %s", d);
+        }
+      if (k->flags & IMS_KEY_REQUIRED)
+        g_string_append_printf (notes, "%srequired", notes->len ? "; " : "");
+      if (k->flags & IMS_KEY_RESTART)
+        g_string_append_printf (notes, "%srestart", notes->len ? "; " : "");
+      if (k->flags & IMS_KEY_SECRET)
+        g_string_append_printf (notes, "%ssecret", notes->len ? "; " : "");
+      if (k->types)
+        {
+          g_autofree char *t = g_strdup (k->types);
+          g_strdelimit (t, "|", '/');
+          g_string_append_printf (notes, "%sonly for type %s", notes->len ? "; " : "", t);
+        }
+      g_autofree char *help = esc (k->help);
+      g_string_append_printf (out, "*%s* = %s%s%s%s\n\t%s.\n\n", k->name, form,
+                              notes->len ? " (" : "", notes->str, notes->len ? ")" : "", help);
+    }
+}
+
+static void
+commands (GString *out)
+{
+  static const char *const rights[] = { "read", "send", "admin" };
+  gsize n;
+  const ImsCommand *c = ims_control_commands (&n);
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autofree char *args = esc (c[i].args);
+      g_autofree char *help = esc (c[i].help);
+      g_string_append_printf (out, "*%s*%s%s\n\t%s (right: %s).\n\n", c[i].pattern,
+                              *c[i].args ? " " : "", args, help, rights[c[i].right]);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc != 3)
+    {
+      fprintf (stderr, "usage: gen-man INPUT OUTPUT\n");
+      return 2;
+    }
+  g_autofree char *text = NULL;
+  g_autoptr (GError) err = NULL;
+  if (!g_file_get_contents (argv[1], &text, NULL, &err))
+    {
+      fprintf (stderr, "gen-man: %s\n", err->message);
+      return 1;
+    }
+  g_autoptr (GString) out = g_string_new (NULL);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      if (g_str_equal (*l, "@KEYS_GENERAL@"))
+        keys (out, IMS_KEY_GENERAL);
+      else if (g_str_equal (*l, "@KEYS_PEER@"))
+        keys (out, IMS_KEY_PEER);
+      else if (g_str_equal (*l, "@COMMANDS@"))
+        commands (out);
+      else
+        g_string_append_printf (out, "%s%s", *l, l[1] ? "\n" : "");
+    }
+  if (!g_file_set_contents (argv[2], out->str, out->len, &err))
+    {
+      fprintf (stderr, "gen-man: %s\n", err->message);
+      return 1;
+    }
+  return 0;
+}
