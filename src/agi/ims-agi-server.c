@@ -40,6 +40,7 @@ typedef struct {
   char *peer;
   char *user;
   gboolean go_on;
+  char *from;           /* the client's address, for the per-address cap */
 } Session;
 
 static void ims_agi_send_next (Session *s);
@@ -275,7 +276,16 @@ ims_agi_send_next (Session *s)
 {
   if (s->done || s->current)
     return;
-  char *cmd = g_queue_pop_head (&s->cmds);
+  char *cmd;
+  while ((cmd = g_queue_pop_head (&s->cmds)) != NULL && strlen (cmd) > IMS_AGI_MAX_LINE)
+    {
+      /* Asterisk would run the first 8191 bytes and the rest as the next
+       * command (agi-A4): never send such a line, whatever it holds. */
+      g_autofree char *what = ims_text_for_log (cmd, 40);
+      g_warning ("FastAGI %s: refused to send a %zu-byte command (more than %d): %s",
+                 ims_line_conn_peer (s->lc), strlen (cmd), IMS_AGI_MAX_LINE, what);
+      g_free (cmd);
+    }
   if (cmd == NULL)
     {
       /* A normal end: Asterisk sees EOF and goes on with the dialplan. */
@@ -345,6 +355,7 @@ ims_agi_session_free (Session *s)
   ims_agi_timer_clear (s);
   g_queue_clear_full (&s->cmds, g_free);
   g_free (s->current);
+  g_free (s->from);
   g_free (s->peer);
   g_free (s->user);
   ims_agi_reply_clear (&s->reply);
@@ -431,15 +442,25 @@ on_agi_incoming (GSocketService *service, GSocketConnection *conn, GObject *src,
       g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
       return TRUE;
     }
-  if (g_list_length (srv->sessions) >= IMS_AGI_MAX_SESSIONS)
+  g_autofree char *from = addr ? g_inet_address_to_string (addr) : g_strdup ("?");
+  guint mine = 0;
+  for (GList *l = srv->sessions; l; l = l->next)
+    mine += g_strcmp0 (((Session *) l->data)->from, from) == 0;
+  if (g_list_length (srv->sessions) >= IMS_AGI_MAX_SESSIONS
+      || mine >= IMS_AGI_MAX_SESSIONS_PER_ADDRESS)
     {
-      g_warning ("FastAGI: more than %d sessions; refusing one", IMS_AGI_MAX_SESSIONS);
+      g_warning ("FastAGI: more than %d sessions%s%s; refusing one",
+                 mine >= IMS_AGI_MAX_SESSIONS_PER_ADDRESS ? IMS_AGI_MAX_SESSIONS_PER_ADDRESS
+                                                          : IMS_AGI_MAX_SESSIONS,
+                 mine >= IMS_AGI_MAX_SESSIONS_PER_ADDRESS ? " from " : "",
+                 mine >= IMS_AGI_MAX_SESSIONS_PER_ADDRESS ? from : "");
       g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
       return TRUE;
     }
   g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   Session *s = g_new0 (Session, 1);
   s->srv = srv;
+  s->from = g_steal_pointer (&from);
   s->env = ims_agi_env_new ();
   g_queue_init (&s->cmds);
   srv->sessions = g_list_prepend (srv->sessions, s);

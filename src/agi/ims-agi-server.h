@@ -11,6 +11,10 @@
 G_BEGIN_DECLS
 
 #define IMS_AGI_MAX_SESSIONS 1024
+/* One address may hold at most this many: a client in agiallow cannot take
+ * every slot (local users share 127.0.0.1 with Asterisk: for them the
+ * defence is sendallow, the quotas and a privileged agibind port). */
+#define IMS_AGI_MAX_SESSIONS_PER_ADDRESS 512
 
 typedef struct {
   ImsPresenceStore *store;

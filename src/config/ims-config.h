@@ -54,6 +54,8 @@ typedef struct {
   char *dialsecret;
   char *dialfrom;       /* the local phone rung first */
   char *dialcontext;    /* where the target is dialled */
+  GPtrArray *acceptfrom; /* char*, who may send IMs; empty = subscribe + dialallow */
+  GPtrArray *sendallow; /* char*, IMSend recipients (patterns); empty = subscribe */
   int pinginterval;     /* seconds between XMPP pings (XEP-0199) */
   int pingtimeout;      /* seconds without an answer before reconnecting */
 } ImsPeerConfig;

@@ -16,6 +16,8 @@ G_DEFINE_QUARK (ims-core-error-quark, ims_core_error)
 
 #define PROBE_INTERVAL_S 2
 #define LOG_ID_MAX 256
+#define STRANGER_LOGS_PER_MINUTE 5
+#define MESSAGES_PER_MINUTE 20 /* from one sender, before the rest are dropped */
 
 typedef struct _CorePeer CorePeer;
 
@@ -40,6 +42,10 @@ struct _CorePeer {
   gboolean aligned;     /* subscriptions asked for since this login */
   gboolean busy;
   char *busy_message;
+  gint64 stranger_minute;    /* the minute stranger_logs counts in */
+  guint stranger_logs;
+  guint stranger_quiet;      /* not logged in that minute */
+  GHashTable *senders;       /* from -> GArray of gint64, the last minute's messages */
 };
 
 struct _ImsCore {
@@ -123,6 +129,7 @@ ims_core_peer_free (CorePeer *cp)
   if (cp->driver)
     cp->driver->ops->stop (cp->driver, cp->cfg->name);
   ims_peer_config_free (cp->cfg);
+  g_clear_pointer (&cp->senders, g_hash_table_unref);
   g_free (cp->id);
   g_free (cp->domain);
   g_free (cp->busy_message);
@@ -325,21 +332,132 @@ ims_core_authorize (ImsCore *core, const char *peer, const char *buddy)
 {
   /* Only a buddy the config names, whatever state the peer is in; strangers
    * never. */
-  g_autofree char *id = ims_presence_store_normalize (core->store, peer, buddy);
+  g_autofree char *id = g_utf8_strdown (buddy, -1); /* exact: never completed with a domain */
   gboolean watched = ims_presence_store_is_watched (core->store, peer, id);
   g_autofree char *safe = ims_text_for_log (buddy, LOG_ID_MAX);
   if (watched)
     g_info ("%s: approved subscription request from %s", peer, safe);
   else
-    g_message ("%s: denied subscription request from %s (not in subscribe=)", peer, safe);
+    ims_core_log_stranger (core, peer, "subscription request (denied)", buddy);
   return watched;
+}
+
+static gboolean
+ims_core_list_has (GPtrArray *list, const char *id, gboolean patterns)
+{
+  for (guint i = 0; list && i < list->len; i++)
+    {
+      const char *item = list->pdata[i];
+      if (g_ascii_strcasecmp (item, "any") == 0 || g_ascii_strcasecmp (item, id) == 0)
+        return TRUE;
+      if (patterns)
+        {
+          g_autofree char *low = g_utf8_strdown (item, -1);
+          if (g_pattern_match_simple (low, id))
+            return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+gboolean
+ims_core_watches (ImsCore *core, const char *peer, const char *id)
+{
+  g_autofree char *low = id ? g_utf8_strdown (id, -1) : NULL;
+  return ims_presence_store_is_watched (core->store, peer, low);
+}
+
+gboolean
+ims_core_accepts (ImsCore *core, const char *peer, const char *from)
+{
+  CorePeer *cp = ims_core_peer (core, peer);
+  if (cp == NULL || from == NULL)
+    return FALSE;
+  g_autofree char *id = g_utf8_strdown (from, -1);
+  if (cp->cfg->acceptfrom->len)
+    return ims_core_list_has (cp->cfg->acceptfrom, id, FALSE);
+  return ims_presence_store_is_watched (core->store, peer, id)
+         || ims_core_list_has (cp->cfg->dialallow, id, FALSE);
+}
+
+gboolean
+ims_core_may_send_to (ImsCore *core, const char *peer, const char *to)
+{
+  CorePeer *cp = ims_core_peer (core, peer);
+  if (cp == NULL || to == NULL)
+    return FALSE;
+  g_autofree char *id = g_utf8_strdown (to, -1);
+  if (cp->cfg->sendallow->len)
+    return ims_core_list_has (cp->cfg->sendallow, id, TRUE);
+  return ims_presence_store_is_watched (core->store, peer, id);
+}
+
+void
+ims_core_log_stranger (ImsCore *core, const char *peer, const char *what, const char *from)
+{
+  CorePeer *cp = ims_core_peer (core, peer);
+  if (cp == NULL)
+    return;
+  gint64 minute = g_get_monotonic_time () / (60 * G_USEC_PER_SEC);
+  if (minute != cp->stranger_minute)
+    {
+      if (cp->stranger_quiet)
+        g_message ("%s: %u more from strangers in the last minute, not logged one by one", peer,
+                   cp->stranger_quiet);
+      cp->stranger_minute = minute;
+      cp->stranger_logs = cp->stranger_quiet = 0;
+    }
+  if (cp->stranger_logs >= STRANGER_LOGS_PER_MINUTE)
+    {
+      cp->stranger_quiet++;
+      return;
+    }
+  cp->stranger_logs++;
+  g_autofree char *safe = ims_text_for_log (from, LOG_ID_MAX);
+  g_message ("%s: ignored a %s from %s (not a buddy it accepts)%s", peer, what, safe,
+             cp->stranger_logs == STRANGER_LOGS_PER_MINUTE ? "; more this minute are counted"
+                                                           : "");
+}
+
+/* At most MESSAGES_PER_MINUTE from one sender reach the daemon. */
+static gboolean
+ims_core_sender_ok (CorePeer *cp, const char *from)
+{
+  if (cp->senders == NULL)
+    cp->senders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) g_array_unref);
+  gint64 now = g_get_monotonic_time ();
+  GArray *times = g_hash_table_lookup (cp->senders, from);
+  if (times == NULL)
+    {
+      times = g_array_new (FALSE, FALSE, sizeof (gint64));
+      g_hash_table_insert (cp->senders, g_strdup (from), times);
+    }
+  while (times->len && g_array_index (times, gint64, 0) <= now - 60 * G_USEC_PER_SEC)
+    g_array_remove_index (times, 0);
+  if (times->len >= MESSAGES_PER_MINUTE)
+    return FALSE;
+  g_array_append_val (times, now);
+  return TRUE;
 }
 
 void
 ims_core_message (ImsCore *core, const char *peer, const char *from, const char *text)
 {
-  if (ims_core_live_peer (core, peer) && core->hooks.message)
-    core->hooks.message (core->hooks.user_data, peer, from, text);
+  CorePeer *cp = ims_core_live_peer (core, peer);
+  if (cp == NULL || core->hooks.message == NULL)
+    return;
+  if (!ims_core_accepts (core, peer, from))
+    {
+      ims_core_log_stranger (core, peer, "message", from);
+      return;
+    }
+  if (!ims_core_sender_ok (cp, from))
+    {
+      ims_core_log_stranger (core, peer, "message over the rate limit", from);
+      return;
+    }
+  core->hooks.message (core->hooks.user_data, peer, from, text);
 }
 
 /* ---- peers ---- */

@@ -53,6 +53,9 @@ void ims_core_apply (ImsCore *core, const ImsConfig *config, ImsCoreChanges *cha
 /* allowed() of @peer may have changed: log it in or out. */
 void ims_core_recheck (ImsCore *core, const char *peer);
 
+/* May IMSend write to @to (a full id) through @peer (sendallow: by default
+ * the subscribe list)? */
+gboolean ims_core_may_send_to (ImsCore *core, const char *peer, const char *to);
 gboolean ims_core_send (ImsCore *core, const char *peer, const char *to, const char *text,
                         GError **error);
 void ims_core_set_own (ImsCore *core, const char *peer, gboolean busy, const char *message);

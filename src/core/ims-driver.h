@@ -104,7 +104,19 @@ void ims_core_presence (ImsCore *core, const char *peer, const char *buddy, cons
                         const ImsResourcePresence *presence);
 /* May @buddy see our presence?  TRUE only for watched buddies. */
 gboolean ims_core_authorize (ImsCore *core, const char *peer, const char *buddy);
-/* An IM arrived (@from is the bare sender id, untrusted). */
+/* Questions a driver asks before it keeps any state for a stranger. */
+/* Does @peer watch @id (a full id, exactly)? */
+gboolean ims_core_watches (ImsCore *core, const char *peer, const char *id);
+/* May @from (a full id) send IMs to @peer (acceptfrom: by default its
+ * watched buddies and dialallow)?  Others are dropped before a driver keeps
+ * any state for them. */
+gboolean ims_core_accepts (ImsCore *core, const char *peer, const char *from);
+/* A line about a stranger (@what: "message", "subscription request"...),
+ * logged at most a few times a minute per peer; the rest are counted. */
+void ims_core_log_stranger (ImsCore *core, const char *peer, const char *what, const char *from);
+
+/* An IM arrived (@from is the bare sender id, untrusted).  Dropped unless
+ * the core accepts the sender, and at most a few a minute per sender. */
 void ims_core_message (ImsCore *core, const char *peer, const char *from, const char *text);
 
 G_END_DECLS

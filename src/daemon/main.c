@@ -200,6 +200,17 @@ ims_daemon_send (gpointer data, const char *peer, const char *to, const char *te
       return "FAILED";
     }
   g_autofree char *id = ims_presence_store_normalize (d->store, peer, to);
+  if (!ims_core_may_send_to (d->core, peer, id))
+    {
+      /* FastAGI and imctl are open to local users: the robot writes only to
+       * whom the config says (sendallow, by default the subscribe list). */
+      g_autofree char *who = ims_text_for_log (id, 256);
+      g_warning ("%s: IMSend to %s refused: not in sendallow (default: the subscribe list)",
+                 peer, who);
+      *result = IMS_RESULT_NOTSUBSCRIBED;
+      *detail = g_strdup_printf ("%s may not write to %s (sendallow)", peer, who);
+      return "FAILED";
+    }
   return ims_persist_send (d->persist, peer, id, text, result, detail);
 }
 

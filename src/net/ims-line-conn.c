@@ -18,6 +18,7 @@ struct _ImsLineConn {
   gsize max_out;
   guint idle_ms;
   guint timeout_id;
+  guint more_id;       /* complete lines wait for the next main-loop turn */
   ImsLineEventFunc func;
   gpointer user_data;
   gboolean closing; /* close once the output is written; deliver no more lines */
@@ -76,6 +77,11 @@ ims_line_conn_close (ImsLineConn *c)
   c->dead = TRUE;
   c->closing = TRUE;
   g_clear_handle_id (&c->timeout_id, g_source_remove);
+  if (c->more_id)
+    {
+      g_clear_handle_id (&c->more_id, g_source_remove);
+      c->refs--; /* the idle's reference; CLOSED below still holds one */
+    }
   ims_line_conn_drop_source (&c->in_source);
   ims_line_conn_drop_source (&c->out_source);
   g_io_stream_close (G_IO_STREAM (c->conn), NULL, NULL);
@@ -179,52 +185,88 @@ ims_line_conn_deliver (ImsLineConn *c, gsize len)
   c->func (c, IMS_LINE_EVENT_LINE, line, len, c->user_data);
 }
 
+/* Delivers at most IMS_LINE_CONN_LINES_PER_TURN complete lines; TRUE when
+ * more are waiting.  One client that writes without pause gets its share of
+ * the main loop and no more: every other connection and timer runs between
+ * two of its turns. */
+static gboolean
+ims_line_conn_dispatch (ImsLineConn *c)
+{
+  guint n = 0;
+  char *nl;
+  while (!c->closing && (nl = memchr (c->in->str, '\n', c->in->len)) != NULL)
+    {
+      if (n++ == IMS_LINE_CONN_LINES_PER_TURN)
+        return TRUE;
+      gsize len = nl - c->in->str;
+      if (len <= c->max_line)
+        {
+          ims_line_conn_deliver (c, len);
+          continue;
+        }
+      /* A whole line over the limit that came in one read. */
+      g_string_erase (c->in, 0, len + 1);
+      c->func (c, IMS_LINE_EVENT_TOO_LONG, NULL, 0, c->user_data);
+    }
+  if (!c->closing && c->in->len > c->max_line)
+    {
+      g_string_truncate (c->in, 0);
+      c->func (c, IMS_LINE_EVENT_TOO_LONG, NULL, 0, c->user_data);
+      ims_line_conn_close_after_write (c);
+    }
+  return FALSE;
+}
+
+static gboolean
+on_line_conn_more (gpointer data)
+{
+  ImsLineConn *c = data;
+  if (!c->dead && !c->closing && ims_line_conn_dispatch (c) && !c->dead)
+    return G_SOURCE_CONTINUE;
+  if (c->more_id)
+    {
+      c->more_id = 0;
+      ims_line_conn_unref (c); /* the idle's reference */
+    }
+  return G_SOURCE_REMOVE;
+}
+
 static gboolean
 on_line_conn_readable (GSocket *socket, GIOCondition cond, gpointer data)
 {
   ImsLineConn *c = data;
   c->refs++; /* the owner may close from inside its callback */
-  while (!c->dead && !c->closing)
+  /* One read per turn, and none while read lines still wait: the kernel's
+   * buffer, not ours, holds what a flooding client sends. */
+  if (!c->dead && !c->closing && c->more_id == 0)
     {
       GError *err = NULL;
       gssize n = g_socket_receive (c->socket, c->buf, sizeof c->buf, NULL, &err);
       if (n < 0 && g_error_matches (err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        g_error_free (err);
+      else if (n <= 0)
         {
-          g_error_free (err);
-          break;
-        }
-      g_clear_error (&err);
-      if (n <= 0)
-        {
-          if (c->in->len > 0 && c->in->len <= c->max_line)
+          g_clear_error (&err);
+          /* End of input: what is left is delivered, then the last line. */
+          while (!c->dead && !c->closing && ims_line_conn_dispatch (c))
+            ;
+          if (!c->dead && !c->closing && c->in->len > 0 && c->in->len <= c->max_line)
             ims_line_conn_deliver (c, c->in->len);
           if (!c->dead)
             {
               ims_line_conn_drop_source (&c->in_source);
               ims_line_conn_close_after_write (c);
             }
-          break;
         }
-      g_string_append_len (c->in, c->buf, n);
-      ims_line_conn_arm (c);
-      char *nl;
-      while (!c->closing && (nl = memchr (c->in->str, '\n', c->in->len)) != NULL)
+      else
         {
-          gsize len = nl - c->in->str;
-          if (len <= c->max_line)
+          g_string_append_len (c->in, c->buf, n);
+          ims_line_conn_arm (c);
+          if (ims_line_conn_dispatch (c) && !c->dead)
             {
-              ims_line_conn_deliver (c, len);
-              continue;
+              c->refs++; /* for the idle */
+              c->more_id = g_idle_add_full (G_PRIORITY_DEFAULT, on_line_conn_more, c, NULL);
             }
-          /* A whole line over the limit that came in one read. */
-          g_string_erase (c->in, 0, len + 1);
-          c->func (c, IMS_LINE_EVENT_TOO_LONG, NULL, 0, c->user_data);
-        }
-      if (!c->closing && c->in->len > c->max_line)
-        {
-          g_string_truncate (c->in, 0);
-          c->func (c, IMS_LINE_EVENT_TOO_LONG, NULL, 0, c->user_data);
-          ims_line_conn_close_after_write (c);
         }
     }
   gboolean keep = !c->dead && !c->closing;

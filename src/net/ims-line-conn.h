@@ -15,6 +15,8 @@ typedef struct _ImsLineConn ImsLineConn;
 /* Output a client has not read yet, at most; beyond it the client is
  * dropped (with a warning) rather than the daemon's memory grown. */
 #define IMS_LINE_CONN_MAX_OUTPUT (1024 * 1024)
+/* Lines one connection gets per main-loop turn. */
+#define IMS_LINE_CONN_LINES_PER_TURN 32
 
 typedef enum {
   IMS_LINE_EVENT_LINE,     /* @line (without the LF, NUL-terminated, @len bytes) */

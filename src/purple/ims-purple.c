@@ -81,6 +81,28 @@ ims_purple_peer_for_gc (PurpleConnection *gc)
   return gc ? ims_purple_peer_for (purple_connection_get_account (gc)) : NULL;
 }
 
+/* The core's full id for a libpurple buddy name: XMPP names are JIDs; the
+ * names of other networks (an IRC nick) get the account's domain, as the
+ * ids in the store have. */
+static char *
+ims_purple_full_id (ImsPurplePeer *pp, const char *name)
+{
+  g_autofree char *bare = ims_xmpp_bare (name);
+  if (pp->xmpp || strchr (bare, '@') || pp->acct->domain == NULL)
+    return g_steal_pointer (&bare);
+  return g_strdup_printf ("%s@%s", bare, pp->acct->domain);
+}
+
+/* The libpurple name for a full id: the inverse of ims_purple_full_id. */
+static char *
+ims_purple_name (ImsPurplePeer *pp, const char *id)
+{
+  const char *at = strrchr (id, '@');
+  if (!pp->xmpp && at && pp->acct->domain && g_str_equal (at + 1, pp->acct->domain))
+    return g_strndup (id, at - id);
+  return g_strdup (id);
+}
+
 static void
 ims_purple_set_own_status (ImsPurplePeer *pp)
 {
@@ -141,7 +163,8 @@ on_purple_ping (gpointer data)
   if (info->send_raw == NULL || pp->acct->domain == NULL)
     return G_SOURCE_CONTINUE;
   g_free (pp->ping_iq_id);
-  pp->ping_iq_id = g_strdup_printf ("imsping%u", ++pp->ping_seq);
+  /* Not guessable: a stranger must not be able to answer for the server. */
+  pp->ping_iq_id = g_strdup_printf ("imsping%u-%08x", ++pp->ping_seq, g_random_int ());
   g_autofree char *iq = ims_xmpp_ping (pp->ping_iq_id, pp->acct->domain);
   info->send_raw (gc, iq, strlen (iq));
   pp->ping_timeout_id = g_timeout_add_seconds (pp->acct->pingtimeout, on_purple_ping_timeout, pp);
@@ -269,6 +292,48 @@ ims_purple_on_roster (ImsPurplePeer *pp, xmlnode *query, gboolean full)
     ims_core_subscription (ims_purple_core (pp), pp->name, k, GPOINTER_TO_INT (v));
 }
 
+static void
+ims_purple_send_raw (ImsPurplePeer *pp, const char *xml)
+{
+  PurpleConnection *gc = purple_account_get_connection (pp->account);
+  PurplePluginProtocolInfo *info =
+      gc ? PURPLE_PLUGIN_PROTOCOL_INFO (purple_connection_get_prpl (gc)) : NULL;
+  if (info && info->send_raw)
+    info->send_raw (gc, xml, strlen (xml));
+}
+
+/* Strangers never reach prpl-jabber: it keeps a record for every JID that
+ * sends presence or a message, so 10,000 strangers would be 10,000 records.
+ * Buddies' presence, the account's own, and messages from those the core
+ * accepts pass; a stranger's subscription request is denied here. */
+static gboolean
+ims_purple_stranger_stanza (ImsPurplePeer *pp, xmlnode *node)
+{
+  const char *from = xmlnode_get_attrib (node, "from");
+  if (from == NULL)
+    return FALSE; /* from the server itself */
+  g_autofree char *bare = ims_xmpp_bare (from);
+  ImsCore *core = ims_purple_core (pp);
+  if (g_str_equal (bare, pp->acct->id) || g_strcmp0 (bare, pp->acct->domain) == 0)
+    return FALSE;
+  if (g_str_equal (node->name, "message"))
+    {
+      if (ims_core_accepts (core, pp->name, bare))
+        return FALSE;
+      ims_core_log_stranger (core, pp->name, "message", bare);
+      return TRUE;
+    }
+  if (!g_str_equal (node->name, "presence") || ims_core_watches (core, pp->name, bare))
+    return FALSE;
+  if (g_strcmp0 (xmlnode_get_attrib (node, "type"), "subscribe") == 0)
+    {
+      ims_core_log_stranger (core, pp->name, "subscription request (denied)", bare);
+      g_autofree char *deny = ims_xmpp_presence_to (bare, "unsubscribed");
+      ims_purple_send_raw (pp, deny);
+    }
+  return TRUE;
+}
+
 /* Sees every stanza before prpl-jabber does. */
 static void
 on_jabber_receiving_xmlnode (PurpleConnection *gc, xmlnode **packet, gpointer data)
@@ -277,7 +342,7 @@ on_jabber_receiving_xmlnode (PurpleConnection *gc, xmlnode **packet, gpointer da
   if (pp == NULL || packet == NULL || *packet == NULL)
     return;
   xmlnode *node = *packet;
-  if (ims_xmpp_is_ping_answer (node, pp->ping_iq_id))
+  if (ims_xmpp_is_ping_answer (node, pp->ping_iq_id, pp->acct->domain))
     {
       /* Answered (a result, or an error from a server without XEP-0199:
        * either way it is alive).  Drop it: prpl-jabber did not ask. */
@@ -286,12 +351,27 @@ on_jabber_receiving_xmlnode (PurpleConnection *gc, xmlnode **packet, gpointer da
       *packet = NULL;
       return;
     }
+  if (node->name && ims_purple_stranger_stanza (pp, node))
+    {
+      xmlnode_free (node);
+      *packet = NULL;
+      return;
+    }
   gboolean full = FALSE;
   xmlnode *query;
   if (g_str_equal (node->name, "presence"))
     ims_purple_on_presence (pp, node);
-  else if ((query = ims_xmpp_roster_query (node, &full)) != NULL)
+  else if ((query = ims_xmpp_roster_query (node, pp->acct->id, &full)) != NULL)
     ims_purple_on_roster (pp, query, full);
+  else if (xmlnode_get_child_with_namespace (node, "query", "jabber:iq:roster"))
+    {
+      /* A roster iq from anyone but the account: ignored, and kept from
+       * prpl-jabber too, which would apply it. */
+      const char *from = xmlnode_get_attrib (node, "from");
+      ims_core_log_stranger (ims_purple_core (pp), pp->name, "roster push", from ? from : "?");
+      xmlnode_free (node);
+      *packet = NULL;
+    }
 }
 
 /* Subscription requests: the core decides. */
@@ -301,7 +381,7 @@ on_purple_authorization_requested (PurpleAccount *account, const char *user, gpo
   ImsPurplePeer *pp = ims_purple_peer_for (account);
   if (pp == NULL || user == NULL)
     return PURPLE_ACCOUNT_RESPONSE_PASS;
-  g_autofree char *bare = ims_xmpp_bare (user);
+  g_autofree char *bare = ims_purple_full_id (pp, user);
   return ims_core_authorize (ims_purple_core (pp), pp->name, bare)
              ? PURPLE_ACCOUNT_RESPONSE_ACCEPT
              : PURPLE_ACCOUNT_RESPONSE_DENY;
@@ -314,7 +394,7 @@ on_purple_receiving_im (PurpleAccount *account, char **sender, char **message,
   ImsPurplePeer *pp = ims_purple_peer_for (account);
   if (pp == NULL || sender == NULL || *sender == NULL || message == NULL || *message == NULL)
     return FALSE;
-  g_autofree char *bare = ims_xmpp_bare (*sender);
+  g_autofree char *bare = ims_purple_full_id (pp, *sender);
   /* libpurple hands us HTML; the body text is what the sender typed. */
   g_autofree char *text = purple_markup_strip_html (*message);
   g_autofree char *plain = purple_unescape_html (text);
@@ -336,7 +416,7 @@ on_purple_buddy_changed (PurpleBuddy *buddy, gpointer data)
   ImsPurplePeer *pp = ims_purple_peer_for (purple_buddy_get_account (buddy));
   if (pp == NULL || pp->xmpp)
     return;
-  g_autofree char *bare = ims_xmpp_bare (purple_buddy_get_name (buddy));
+  g_autofree char *bare = ims_purple_full_id (pp, purple_buddy_get_name (buddy));
   PurplePresence *presence = purple_buddy_get_presence (buddy);
   if (!purple_presence_is_online (presence))
     {
@@ -515,13 +595,14 @@ ims_purple_stop (ImsDriver *driver, const char *name)
 }
 
 static void
-ims_purple_subscribe (ImsDriver *driver, const char *name, const char *id)
+ims_purple_subscribe (ImsDriver *driver, const char *peer, const char *id)
 {
   ImsPurple *self = (ImsPurple *) driver;
-  ImsPurplePeer *pp = g_hash_table_lookup (self->peers, name);
+  ImsPurplePeer *pp = g_hash_table_lookup (self->peers, peer);
   if (pp == NULL || !purple_account_is_connected (pp->account))
     return;
-  PurpleBuddy *b = purple_find_buddy (pp->account, id);
+  g_autofree char *name = ims_purple_name (pp, id);
+  PurpleBuddy *b = purple_find_buddy (pp->account, name);
   if (b == NULL)
     {
       PurpleGroup *group = purple_find_group (IMS_PURPLE_GROUP);
@@ -530,14 +611,14 @@ ims_purple_subscribe (ImsDriver *driver, const char *name, const char *id)
           group = purple_group_new (IMS_PURPLE_GROUP);
           purple_blist_add_group (group, NULL);
         }
-      b = purple_buddy_new (pp->account, id, NULL);
+      b = purple_buddy_new (pp->account, name, NULL);
       purple_blist_add_buddy (b, NULL, group, NULL);
     }
   /* XMPP: a roster add and a subscription request; others: watch it. */
   purple_account_add_buddy (pp->account, b);
   if (!pp->xmpp)
     {
-      ims_core_subscription (ims_purple_core (pp), name, id, IMS_SUB_BOTH);
+      ims_core_subscription (ims_purple_core (pp), pp->name, id, IMS_SUB_BOTH);
       on_purple_buddy_changed (b, NULL);
     }
 }
@@ -547,7 +628,8 @@ ims_purple_unsubscribe (ImsDriver *driver, const char *name, const char *id)
 {
   ImsPurple *self = (ImsPurple *) driver;
   ImsPurplePeer *pp = g_hash_table_lookup (self->peers, name);
-  PurpleBuddy *b = pp ? purple_find_buddy (pp->account, id) : NULL;
+  g_autofree char *pname = pp ? ims_purple_name (pp, id) : NULL;
+  PurpleBuddy *b = pp ? purple_find_buddy (pp->account, pname) : NULL;
   if (b == NULL)
     return;
   if (purple_account_is_connected (pp->account))
@@ -572,12 +654,13 @@ ims_purple_send (ImsDriver *driver, const char *name, const char *to, const char
    * It also expects a conversation to exist; a short-lived one, so nothing
    * accumulates per recipient. */
   g_autofree char *html = g_markup_escape_text (text, -1);
+  g_autofree char *who = ims_purple_name (pp, to);
   PurpleConversation *conv =
-      purple_find_conversation_with_account (PURPLE_CONV_TYPE_IM, to, pp->account);
+      purple_find_conversation_with_account (PURPLE_CONV_TYPE_IM, who, pp->account);
   gboolean temporary = conv == NULL;
   if (temporary)
-    conv = purple_conversation_new (PURPLE_CONV_TYPE_IM, pp->account, to);
-  int r = serv_send_im (gc, to, html, 0);
+    conv = purple_conversation_new (PURPLE_CONV_TYPE_IM, pp->account, who);
+  int r = serv_send_im (gc, who, html, 0);
   if (temporary)
     purple_conversation_destroy (conv);
   if (r < 0)

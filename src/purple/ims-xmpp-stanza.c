@@ -137,10 +137,26 @@ ims_xmpp_parse_roster (xmlnode *query)
   return items;
 }
 
+/* @from is absent, or names exactly @who (a bare JID or a domain). */
+static gboolean
+ims_xmpp_from_is (xmlnode *node, const char *who)
+{
+  const char *from = xmlnode_get_attrib (node, "from");
+  if (from == NULL)
+    return TRUE;
+  if (who == NULL)
+    return FALSE;
+  g_autofree char *a = g_utf8_strdown (from, -1);
+  g_autofree char *b = g_utf8_strdown (who, -1);
+  return g_str_equal (a, b);
+}
+
 xmlnode *
-ims_xmpp_roster_query (xmlnode *node, gboolean *full)
+ims_xmpp_roster_query (xmlnode *node, const char *own, gboolean *full)
 {
   if (node == NULL || node->name == NULL || !g_str_equal (node->name, "iq"))
+    return NULL;
+  if (!ims_xmpp_from_is (node, own))
     return NULL;
   const char *type = xmlnode_get_attrib (node, "type");
   *full = g_strcmp0 (type, "result") == 0;
@@ -158,8 +174,16 @@ ims_xmpp_ping (const char *id, const char *server)
 }
 
 gboolean
-ims_xmpp_is_ping_answer (xmlnode *node, const char *id)
+ims_xmpp_is_ping_answer (xmlnode *node, const char *id, const char *server)
 {
   return id && node && node->name && g_str_equal (node->name, "iq")
-         && g_strcmp0 (xmlnode_get_attrib (node, "id"), id) == 0;
+         && g_strcmp0 (xmlnode_get_attrib (node, "id"), id) == 0
+         && ims_xmpp_from_is (node, server);
+}
+
+char *
+ims_xmpp_presence_to (const char *to, const char *type)
+{
+  g_autofree char *t = g_markup_escape_text (to, -1);
+  return g_strdup_printf ("<presence to='%s' type='%s'/>", t, type);
 }

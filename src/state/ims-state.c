@@ -20,6 +20,7 @@ struct _ImsState {
   sqlite3_stmt *set_lastseen;
   sqlite3_stmt *get_lastseen;
   sqlite3_stmt *outbox_add;
+  sqlite3_stmt *outbox_peer_count;
   sqlite3_stmt *outbox_count;
   sqlite3_stmt *outbox_mark;
   sqlite3_stmt *outbox_delete;
@@ -165,6 +166,8 @@ ims_state_open (const char *dir, GError **error)
                              "VALUES (?1, ?2, ?3, ?4)",
                              error)
       || !ims_state_prepare (st, &st->outbox_count, "SELECT count(*) FROM outbox", error)
+      || !ims_state_prepare (st, &st->outbox_peer_count,
+                             "SELECT count(*) FROM outbox WHERE peer = ?1", error)
       || !ims_state_prepare (st, &st->outbox_mark, "UPDATE outbox SET state = ?2 WHERE id = ?1",
                              error)
       || !ims_state_prepare (st, &st->outbox_delete, "DELETE FROM outbox WHERE id = ?1", error))
@@ -181,6 +184,7 @@ ims_state_close (ImsState *st)
   sqlite3_finalize (st->get_lastseen);
   sqlite3_finalize (st->outbox_add);
   sqlite3_finalize (st->outbox_count);
+  sqlite3_finalize (st->outbox_peer_count);
   sqlite3_finalize (st->outbox_mark);
   sqlite3_finalize (st->outbox_delete);
   if (st->db)
@@ -253,10 +257,17 @@ gboolean
 ims_state_outbox_add (ImsState *st, const char *peer, const char *to, const char *text,
                       gint64 queued_at, guint max, GError **error)
 {
-  if (ims_state_outbox_count (st) >= max)
+  /* A quota per peer: one peer's queue (or one local user filling it
+   * through FastAGI) cannot make every other peer's IMSend fail. */
+  guint n = 0;
+  sqlite3_bind_text (st->outbox_peer_count, 1, peer, -1, SQLITE_STATIC);
+  if (sqlite3_step (st->outbox_peer_count) == SQLITE_ROW)
+    n = (guint) sqlite3_column_int64 (st->outbox_peer_count, 0);
+  sqlite3_reset (st->outbox_peer_count);
+  if (n >= max)
     {
       g_set_error (error, IMS_STATE_ERROR, IMS_STATE_ERROR_FULL,
-                   "the outbox is full (%u messages, outboxmax)", max);
+                   "the outbox of %s is full (%u messages, outboxmax)", peer, max);
       return FALSE;
     }
   sqlite3_bind_text (st->outbox_add, 1, peer, -1, SQLITE_STATIC);

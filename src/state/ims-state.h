@@ -52,7 +52,8 @@ gboolean ims_state_set_lastseen (ImsState *state, const char *peer, const char *
 /* buddy -> unix time, for one peer (transfer full; values are gint64*). */
 GHashTable *ims_state_get_lastseen (ImsState *state, const char *peer, GError **error);
 
-/* Appends a message; fails with IMS_STATE_ERROR_FULL when @max are queued. */
+/* Appends a message; fails with IMS_STATE_ERROR_FULL when @max are queued
+ * for @peer already. */
 gboolean ims_state_outbox_add (ImsState *state, const char *peer, const char *to, const char *text,
                                gint64 queued_at, guint max, GError **error);
 /* Queued messages of @peer (NULL = all), oldest first (transfer full). */

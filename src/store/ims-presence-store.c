@@ -508,13 +508,16 @@ ims_presence_store_roster_ready (ImsPresenceStore *s, const char *peer)
 
 /* ---- presence ---- */
 
+/* Updates name a buddy by its full id, exactly (only case is folded): a
+ * driver's "buckaroo" (an XMPP server's JID, no '@') is not the dialplan's
+ * buckaroo@example.org, or a remote server could speak for a watched buddy. */
 static Buddy *
 ims_store_buddy (ImsPresenceStore *s, const char *peer, const char *buddy, Peer **peer_out)
 {
   Peer *p = ims_store_peer (s, peer);
-  if (p == NULL)
+  if (p == NULL || buddy == NULL)
     return NULL;
-  g_autofree char *id = ims_store_normalize (p, buddy);
+  g_autofree char *id = g_utf8_strdown (buddy, -1);
   *peer_out = p;
   return g_hash_table_lookup (p->buddies, id);
 }

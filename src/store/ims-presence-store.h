@@ -131,7 +131,8 @@ ImsPeerState ims_presence_store_get_peer_state (ImsPresenceStore *store, const c
 void ims_presence_store_set_roster_ready (ImsPresenceStore *store, const char *peer);
 gboolean ims_presence_store_roster_ready (ImsPresenceStore *store, const char *peer);
 
-/* Presence from a driver (through the core).  @buddy is the bare id,
+/* Presence from a driver (through the core).  @buddy is the full bare id
+ * (never completed with the peer's domain: see ims_presence_store_normalize),
  * @resource may be "" and is kept as its safe rendering, at most
  * IMS_RESOURCE_MAX bytes. */
 #define IMS_RESOURCE_MAX 256

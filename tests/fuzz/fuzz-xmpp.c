@@ -27,10 +27,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       ims_xmpp_presence_clear (&pr);
     }
   gboolean full;
-  xmlnode *q = ims_xmpp_roster_query (node, &full);
+  xmlnode *q = ims_xmpp_roster_query (node, "robot@example.org", &full);
   GHashTable *items = ims_xmpp_parse_roster (q);
   g_hash_table_unref (items);
-  ims_xmpp_is_ping_answer (node, "imsping1");
+  ims_xmpp_is_ping_answer (node, "imsping1", "example.org");
   xmlnode_free (node);
   return 0;
 }

@@ -241,12 +241,29 @@ def test_imsend_keeps_slashes_commas_quotes_unicode(world, buddies):
     s = asterisk.agi(d.agi_port, "agi://127.0.0.1/IMSend,aim1/buckaroo/one,two,,three")
     assert s.vars["IM-SENDSTATUS"] == "SENT"
     b.wait_message(lambda m: m[1] == "one,two,,three")
-    # To a user the peer does not subscribe to.
+    # To a user the peer does not subscribe to: refused (sendallow defaults
+    # to the subscribe list; FastAGI is open to every local user).
     j = buddies("janedoe")
     s = asterisk.agi(d.agi_port, "agi://127.0.0.1/IMSend,aim1/janedoe/not subscribed")
+    assert s.vars == {"IM-SENDSTATUS": "FAILED", "IM-RESULT": "NOTSUBSCRIBED"}
+    assert "IMSend to janedoe@" + DOMAIN + " refused: not in sendallow" in d.read_log()
+
+
+def test_imsend_sendallow_widens(prosody, robot, buddies, daemon):
+    b = buddies("buckaroo")
+    j = buddies("janedoe")
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"],
+                         extra=f"sendallow = *@{DOMAIN}"))
+    d.wait_peer("aim1", "Registered")
+    s = asterisk.agi(d.agi_port, "agi://127.0.0.1/IMSend,aim1/janedoe/pattern allowed")
     assert s.vars["IM-SENDSTATUS"] == "SENT"
-    frm, _ = j.wait_message(lambda m: m[1] == "not subscribed")
+    frm, _ = j.wait_message(lambda m: m[1] == "pattern allowed")
     assert frm.startswith(f"robot@{DOMAIN}")
+    s = asterisk.agi(d.agi_port, "agi://127.0.0.1/IMSend,aim1/mallory@evil.example/no")
+    assert s.vars == {"IM-SENDSTATUS": "FAILED", "IM-RESULT": "NOTSUBSCRIBED"}
+    # buckaroo matches the pattern too.
+    s = asterisk.agi(d.agi_port, "agi://127.0.0.1/IMSend,aim1/buckaroo/still")
+    assert s.vars["IM-SENDSTATUS"] == "SENT"
 
 
 def test_imsend_errors(world):

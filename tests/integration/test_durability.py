@@ -79,13 +79,13 @@ def test_queued_while_disconnected_delivered_in_order_once(world, prosody):
 
 
 def test_outbox_ttl_and_limit(prosody, robot, daemon):
-    d = daemon(peer_conf("aim1", robot[0], "wrong-password", prosody),
+    d = daemon(peer_conf("aim1", robot[0], "wrong-password", prosody, subscribe=["buckaroo"]),
                general_extra="outboxttl = 1\noutboxmax = 3")
     d.wait_peer("aim1", "Failed")
     for i in range(3):
         assert imsend(d, f"m{i}") == ("QUEUED", "NOTCONNECTED")
     assert imsend(d, "m3") == ("FAILED", "NOTCONNECTED")
-    assert "the outbox is full (3 messages, outboxmax)" in d.read_log()
+    assert "the outbox of aim1 is full (3 messages, outboxmax)" in d.read_log()
     wait_for(lambda: d.read_log().count("outbox: dropped after outboxttl") == 3, 15,
              what="3 expiry log lines")
     assert imsend(d, "m4") == ("QUEUED", "NOTCONNECTED")

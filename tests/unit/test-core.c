@@ -358,6 +358,8 @@ test_authorize (Fixture *fx, gconstpointer data)
   g_assert_true (ims_core_authorize (fx->core, "aim1", "BUCKAROO@example.org"));
   g_assert_false (ims_core_authorize (fx->core, "aim1", "stranger@example.org"));
   g_assert_false (ims_core_authorize (fx->core, "aim1", "example.org"));
+  /* A server named like a watched buddy is not that buddy. */
+  g_assert_false (ims_core_authorize (fx->core, "aim1", "buckaroo"));
   ims_core_logged_in (fx->core, "aim1");
   g_assert_false (ims_core_authorize (fx->core, "aim1", "stranger@example.org"));
   g_assert_false (ims_core_authorize (fx->core, "nopeer", "buckaroo@example.org"));

@@ -85,6 +85,21 @@ test_partial_lines (Fixture *f, gconstpointer data)
   g_assert_cmpstr (f->lines->pdata[2], ==, "third");
 }
 
+/* A client that sends a flood gets IMS_LINE_CONN_LINES_PER_TURN lines per
+ * main-loop turn, and all of them in the end. */
+static void
+test_lines_per_turn (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GString) flood = g_string_new (NULL);
+  for (int i = 0; i < 100; i++)
+    g_string_append_printf (flood, "l%d\n", i);
+  send_raw (f, flood->str);
+  IMS_WAIT_FOR (f->lines->len > 0);
+  g_assert_cmpuint (f->lines->len, <=, IMS_LINE_CONN_LINES_PER_TURN);
+  IMS_WAIT_FOR (f->lines->len == 100);
+  g_assert_cmpstr (f->lines->pdata[99], ==, "l99");
+}
+
 static void
 test_too_long (Fixture *f, gconstpointer data)
 {
@@ -151,6 +166,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/net/line/partial", Fixture, NULL, fixture_setup, test_partial_lines,
+              fixture_teardown);
+  g_test_add ("/net/line/per-turn", Fixture, NULL, fixture_setup, test_lines_per_turn,
               fixture_teardown);
   g_test_add ("/net/line/too-long", Fixture, NULL, fixture_setup, test_too_long, fixture_teardown);
   g_test_add ("/net/line/write-queue", Fixture, NULL, fixture_setup, test_write_queue,

@@ -32,6 +32,11 @@ test_lastseen_and_outbox (void)
     g_assert_false (ims_state_outbox_add (st, "aim1", "b@x", "over", 2000, 3, &err));
     g_assert_error (err, IMS_STATE_ERROR, IMS_STATE_ERROR_FULL);
     g_clear_error (&err);
+    /* The quota is per peer: a full aim1 does not stop aim2. */
+    g_assert_true (ims_state_outbox_add (st, "aim2", "b@x", "other", 2000, 3, &err));
+    g_autoptr (GPtrArray) other = ims_state_outbox_list (st, "aim2", &err);
+    g_assert_cmpuint (other->len, ==, 1);
+    g_assert_true (ims_state_outbox_delete (st, ((ImsOutboxMessage *) other->pdata[0])->id, &err));
   }
   /* Reopened: everything is still there, in order. */
   g_autoptr (ImsState) st = ims_state_open (dir, &err);

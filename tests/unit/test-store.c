@@ -222,6 +222,24 @@ test_hostile_resource (Fixture *f, gconstpointer data)
   ims_answer_clear (&a);
 }
 
+/* A server JID without '@' named like a watched buddy is not that buddy. */
+static void
+test_domain_jid_is_not_a_buddy (Fixture *f, gconstpointer data)
+{
+  ImsResourcePresence pr = { .show = IMS_SHOW_AVAILABLE, .text = "spoof" };
+  ims_presence_store_update_resource (f->store, "aim1", "buckaroo", "", &pr);
+  ims_presence_store_set_subscription (f->store, "aim1", "buckaroo", IMS_SUB_NONE);
+  ImsAnswer a = ask (f, "buckaroo");
+  g_assert_cmpint (a.status, ==, IMS_STATUS_OFFLINE);
+  g_assert_cmpint (a.subscription, ==, IMS_SUB_BOTH);
+  ims_answer_clear (&a);
+  /* Case is folded: BUCKAROO@Example.ORG is the buddy. */
+  ims_presence_store_update_resource (f->store, "aim1", "BUCKAROO@Example.ORG", "x", &pr);
+  a = ask (f, "buckaroo");
+  g_assert_cmpint (a.status, ==, IMS_STATUS_ONLINE);
+  ims_answer_clear (&a);
+}
+
 typedef struct {
   const char *name;
   ImsShow show;
@@ -275,6 +293,8 @@ main (int argc, char **argv)
       g_autofree char *name = g_strdup_printf ("/store/show/%s", show_cases[i].name);
       g_test_add (name, Fixture, &show_cases[i], fixture_setup, test_show, fixture_teardown);
     }
+  g_test_add ("/store/domain-jid", Fixture, NULL, fixture_setup, test_domain_jid_is_not_a_buddy,
+              fixture_teardown);
   g_test_add ("/store/hostile-resource", Fixture, NULL, fixture_setup, test_hostile_resource,
               fixture_teardown);
   g_test_add ("/store/idle-seconds", Fixture, NULL, fixture_setup, test_idle_seconds, fixture_teardown);
