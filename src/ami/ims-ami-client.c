@@ -113,6 +113,46 @@ ims_ami_send_raw (ImsAmiClient *c, const char *action, const char *id, const cha
     ims_ami_write (c, a);
 }
 
+/* The answer to our Challenge: Login with Key = md5(challenge + secret), so
+ * the secret itself never crosses the wire (ami-B11).  No fallback to a
+ * plain Secret: whatever answers on amiport must prove it knows the secret
+ * by accepting the key, and a server that cannot is refused. */
+static void
+ims_ami_login (ImsAmiClient *c, const ImsAmiMessage *m)
+{
+  const char *response = ims_ami_message_get (m, "Response");
+  const char *challenge = ims_ami_message_get (m, "Challenge");
+  if (g_ascii_strcasecmp (response, "Success") != 0 || challenge == NULL || *challenge == '\0'
+      || strlen (challenge) > 64)
+    {
+      const char *why = ims_ami_message_get (m, "Message");
+      g_autofree char *w = ims_text_for_log (why ? why : "no challenge", 200);
+      g_warning ("AMI at %s:%d refused the MD5 challenge login (%s); not sending the secret in "
+                 "clear. Not retrying until reload",
+                 c->host, c->port, w);
+      ims_ami_set_state (c, IMS_AMI_AUTHFAIL, w);
+      ims_line_conn_close (c->lc);
+      return;
+    }
+  g_autoptr (GChecksum) md5 = g_checksum_new (G_CHECKSUM_MD5);
+  g_checksum_update (md5, (const guchar *) challenge, strlen (challenge));
+  g_checksum_update (md5, (const guchar *) c->secret, strlen (c->secret));
+  /* Only the events we act on: call (DeviceStateChange, OriginateResponse)
+   * and system (Shutdown). */
+  const char *h[] = { "AuthType", "MD5", "Username", c->user, "Key", g_checksum_get_string (md5),
+                      "Events", "call,system", NULL };
+  g_autoptr (GError) err = NULL;
+  g_autofree char *login = ims_ami_action ("Login", "ims-login", h, &err);
+  if (login == NULL)
+    {
+      g_warning ("AMI: %s", err->message);
+      ims_ami_set_state (c, IMS_AMI_AUTHFAIL, "bad amiuser");
+      ims_line_conn_close (c->lc);
+      return;
+    }
+  ims_line_conn_write (c->lc, login, strlen (login));
+}
+
 static void
 ims_ami_on_message (ImsAmiClient *c, ImsAmiMessage *m)
 {
@@ -122,6 +162,11 @@ ims_ami_on_message (ImsAmiClient *c, ImsAmiMessage *m)
 
   if (!c->logged_in)
     {
+      if (response && g_strcmp0 (id, "ims-challenge") == 0)
+        {
+          ims_ami_login (c, m);
+          return;
+        }
       if (response && g_strcmp0 (id, "ims-login") == 0)
         {
           if (g_ascii_strcasecmp (response, "Success") != 0)
@@ -163,8 +208,9 @@ ims_ami_on_message (ImsAmiClient *c, ImsAmiMessage *m)
         }
       if (g_ascii_strcasecmp (event, "Shutdown") == 0)
         {
-          g_warning ("AMI: Asterisk is shutting down (%s); reconnecting when it is back",
-                     ims_ami_message_get (m, "Shutdown") ? ims_ami_message_get (m, "Shutdown") : "?");
+          const char *how = ims_ami_message_get (m, "Shutdown");
+          g_autofree char *safe = ims_text_for_log (how ? how : "?", 64);
+          g_warning ("AMI: Asterisk is shutting down (%s); reconnecting when it is back", safe);
           return;
         }
       Pending *p = id ? g_hash_table_lookup (c->pending, id) : NULL;
@@ -235,18 +281,9 @@ on_ami_line (ImsLineConn *lc, ImsLineEvent ev, const char *line, gsize len, gpoi
     }
   if (!greeted && c->parser.greeted)
     {
-      /* Only the events we act on: call (DeviceStateChange,
-       * OriginateResponse) and system (Shutdown). */
-      const char *h[] = { "Username", c->user, "Secret", c->secret, "Events", "call,system", NULL };
-      g_autofree char *login = ims_ami_action ("Login", "ims-login", h, &err);
-      if (login == NULL)
-        {
-          g_warning ("AMI: %s", err->message);
-          ims_ami_set_state (c, IMS_AMI_AUTHFAIL, "bad amiuser or amisecret");
-          ims_line_conn_close (lc);
-          return;
-        }
-      ims_line_conn_write (lc, login, strlen (login));
+      const char *h[] = { "AuthType", "MD5", NULL };
+      g_autofree char *challenge = ims_ami_action ("Challenge", "ims-challenge", h, NULL);
+      ims_line_conn_write (lc, challenge, strlen (challenge));
       return;
     }
   if (m)

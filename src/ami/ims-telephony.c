@@ -212,7 +212,8 @@ on_tel_originate (const ImsAmiMessage *reply, gpointer data)
   g_autofree char *target = ims_text_for_log (j->target, 80);
   if (resp && g_ascii_strcasecmp (resp, "Success") == 0)
     {
-      g_message ("%s: click-to-dial for %s to %s: your phone answered", j->peer, j->from, target);
+      g_autofree char *from = ims_text_for_log (j->from, 128);
+      g_message ("%s: click-to-dial for %s to %s: your phone answered", j->peer, from, target);
       g_autofree char *t = g_strdup_printf ("Your phone rang and answered; connecting you to %s.",
                                             j->target);
       ims_tel_reply (j->tel, j->peer, j->from, t);
@@ -220,8 +221,10 @@ on_tel_originate (const ImsAmiMessage *reply, gpointer data)
   else
     {
       const char *why = reply ? ims_tel_reason (reason) : "the telephone system went away";
-      g_message ("%s: click-to-dial for %s to %s failed: %s (Reason %s)", j->peer, j->from,
-                 target, why, reason ? reason : "-");
+      g_autofree char *r = ims_text_for_log (reason ? reason : "-", 32);
+      g_autofree char *from = ims_text_for_log (j->from, 128);
+      g_message ("%s: click-to-dial for %s to %s failed: %s (Reason %s)", j->peer, from, target,
+                 why, r);
       g_autofree char *t = g_strdup_printf ("The call to %s did not go through: %s.", j->target, why);
       ims_tel_reply (j->tel, j->peer, j->from, t);
     }

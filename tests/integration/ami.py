@@ -10,6 +10,8 @@ answers after 1 s and closes; actions before login get "Permission denied".
 test_ami_peer.py replays the recorded client sides against Manager.handle()
 and compares with what Asterisk answered.
 """
+import hashlib
+import random
 import re
 import socket
 import threading
@@ -85,11 +87,24 @@ class Manager:
             return [(0, frame(self.response(msg, "Error", ("Message", "Missing action in request"))))]
         a = action.lower()
         srv.actions.append(msg)
+        if a == "challenge":
+            # ami-B11: a fresh number; Login then carries md5(challenge + secret).
+            if (get(msg, "AuthType") or "").lower() != "md5":
+                return [(0, frame(self.response(msg, "Error",
+                                                ("Message", "Must specify AuthType"))))]
+            self.challenge = srv.challenge()
+            return [(0, frame(self.response(msg, "Success", ("Challenge", self.challenge))))]
         if a == "login":
             if self.logged_in:
                 return [(0, frame(self.response(msg, "Success",
                                                 ("Message", "Already authenticated"))))]
             user, secret = get(msg, "Username"), get(msg, "Secret")
+            if (get(msg, "AuthType") or "").lower() == "md5":
+                known = srv.users.get(user)
+                key = get(msg, "Key") or ""
+                good = known is not None and getattr(self, "challenge", None) is not None and \
+                    hashlib.md5((self.challenge + known).encode()).hexdigest() == key.lower()
+                secret = known if good else None
             if srv.users.get(user) != secret or secret is None:
                 srv.logins.append((user, False))
                 self.closed = True
@@ -191,6 +206,7 @@ class FakeAmi:
         self.devices = dict(devices or {})
         self.actions, self.logins, self.user_events, self.originates = [], [], [], []
         self.originate_reason = lambda channel: "4"
+        self.challenge = lambda: str(random.randint(100000000, 999999999))
         self._sessions = []
         self._lock = threading.Lock()
         self.sock = None

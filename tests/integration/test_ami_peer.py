@@ -14,7 +14,8 @@ import ami
 REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference", "asterisk22")
 CAPTURES = sorted(glob.glob(os.path.join(REF, "raw", "ami-*.json")))
 # Actions the fake implements; answers to others are not compared.
-IMPLEMENTED = {"login", "ping", "logoff", "events", "devicestatelist", "userevent", "originate"}
+IMPLEMENTED = {"login", "ping", "logoff", "events", "devicestatelist", "userevent", "originate",
+               "challenge"}
 STABLE = ["Response", "Event", "ActionID", "Message", "EventList", "ListItems", "Ping", "Events",
           "Device", "State", "Reason", "UserEvent", "Context", "Exten", "Application", "Data"]
 
@@ -44,7 +45,10 @@ def test_replay(path):
     s_all = b"".join(d for k, d in cs if k == "S")
     recorded = ami.parse_messages(s_all)
     fake = ami.FakeAmi.__new__(ami.FakeAmi)  # the state, without a socket
-    fake.users = {"test": "test"}
+    fake.users = {"test": "test", "imstatus": "another-s3cret"}
+    # The recorded challenges, in order, so the recorded keys are right.
+    challenges = iter([ami.get(m, "Challenge") for m in recorded if ami.get(m, "Challenge")])
+    fake.challenge = lambda: next(challenges)
     fake.devices = {ami.get(m, "Device"): ami.get(m, "State") for m in recorded
                     if ami.get(m, "Event") == "DeviceStateChange" and ami.get(m, "ActionID")}
     reasons = {ami.get(m, "Channel"): ami.get(m, "Reason") for m in recorded

@@ -211,3 +211,47 @@ def test_wrong_ami_password_is_clear_and_not_retried(prosody, robot, daemon, fak
     time.sleep(3)  # a retry would have come after ~1 s: observe that none does
     assert fake_ami.logins == [(AMI_USER, False)]
     assert d.peer("aim1")["status"] == "Registered"  # the IM side is unaffected
+
+
+def test_ami_secret_never_on_the_wire(prosody, robot, daemon, fake_ami):
+    """The login is Challenge + MD5 key (ami-B11): a local user who binds the
+    AMI port while Asterisk restarts learns nothing."""
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody), general_extra=ami_general(fake_ami))
+    wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
+    actions = [{k.lower(): v for k, v in m} for m in fake_ami.actions]
+    assert [a["action"].lower() for a in actions[:2]] == ["challenge", "login"]
+    login = actions[1]
+    assert login["authtype"].lower() == "md5" and "secret" not in login
+    assert AMI_SECRET not in repr(fake_ami.actions)
+
+
+def test_ami_server_without_challenge_is_refused(prosody, robot, daemon):
+    """Whatever answers on amiport without an MD5 challenge gets no secret."""
+    import socket
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    got = []
+
+    def impostor():
+        c, _ = srv.accept()
+        c.sendall(b"Asterisk Call Manager/11.0.0\r\n")
+        c.settimeout(5)
+        data = c.recv(4096)
+        got.append(data)
+        c.sendall(b"Response: Error\r\nActionID: ims-challenge\r\nMessage: Must specify AuthType\r\n\r\n")
+        try:
+            got.append(c.recv(4096))
+        except OSError:
+            pass
+        c.close()
+    t = threading.Thread(target=impostor, daemon=True)
+    t.start()
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody),
+               general_extra=f"amihost = 127.0.0.1\namiport = {srv.getsockname()[1]}\n"
+                             f"amiuser = {AMI_USER}\namisecret = {AMI_SECRET}\n")
+    wait_for(lambda: "refused the MD5 challenge login" in d.read_log(), 10, what="the refusal")
+    t.join(10)
+    srv.close()
+    assert b"Challenge" in got[0] and all(AMI_SECRET.encode() not in g for g in got)

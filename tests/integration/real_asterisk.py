@@ -1,0 +1,144 @@
+"""A private, real Asterisk for the tests that need one: found through
+ASTERISK_PREFIX or an `asterisk` on PATH; its own config, run, log, spool and
+db directories in the test's temp dir; the manager (AMI) on a free loopback
+port.  Tests that need it skip with one line where there is none."""
+import os
+import shutil
+import socket
+import subprocess
+
+import pytest
+
+from harness import free_port, port_open, wait_for
+
+MODULES = ["res_agi.so", "pbx_config.so", "chan_local.so", "func_strings.so", "func_cut.so",
+           "app_userevent.so", "app_verbose.so", "func_devstate.so", "func_presencestate.so",
+           "res_clioriginate.so", "func_logic.so", "app_db.so", "func_db.so", "pbx_spool.so",
+           "app_exec.so", "app_echo.so", "app_playback.so", "func_callerid.so",
+           "codec_ulaw.so", "format_pcm.so", "res_manager_devicestate.so",
+           "res_manager_presencestate.so"]
+
+
+def find_asterisk():
+    prefix = os.environ.get("ASTERISK_PREFIX")
+    if prefix:
+        path = os.path.join(prefix, "sbin", "asterisk")
+        return path if os.access(path, os.X_OK) else None
+    path = shutil.which("asterisk")
+    if path:
+        return path
+    default = "/opt/asterisk/sbin/asterisk"
+    return default if os.access(default, os.X_OK) else None
+
+
+def require_asterisk():
+    path = find_asterisk()
+    if path is None:
+        pytest.skip("no real Asterisk (set ASTERISK_PREFIX or put asterisk on PATH)")
+    return path
+
+
+class Asterisk:
+    def __init__(self, directory, binary, extensions="", manager_users=None, manager_extra=""):
+        self.binary = binary
+        self.prefix = os.path.dirname(os.path.dirname(binary))
+        self.dir = directory
+        self.etc = os.path.join(directory, "etc")
+        self.ami_port = free_port()
+        self.manager_users = manager_users or {"imstatus": ("another-s3cret", "all", "all")}
+        for sub in ("etc", "run", "log", "spool/outgoing", "spool/tmp", "lib", "cache"):
+            os.makedirs(os.path.join(directory, sub), exist_ok=True)
+        moddir = os.path.join(self.prefix, "lib", "asterisk", "modules")
+        self.conf = os.path.join(self.etc, "asterisk.conf")
+        self._write("asterisk.conf", f"""[directories]
+astcachedir => {directory}/cache
+astetcdir => {self.etc}
+astmoddir => {moddir}
+astvarlibdir => {directory}/lib
+astdbdir => {directory}/lib
+astkeydir => {directory}/lib
+astdatadir => {os.path.join(self.prefix, 'var', 'lib', 'asterisk')}
+astagidir => {directory}/lib
+astspooldir => {directory}/spool
+astrundir => {directory}/run
+astlogdir => {directory}/log
+astsbindir => {os.path.dirname(binary)}
+[options]
+nofork = yes
+""")
+        self._write("modules.conf", "[modules]\nautoload = no\n"
+                    + "".join(f"load => {m}\n" for m in MODULES if os.path.exists(
+                        os.path.join(moddir, m))))
+        users = "".join(f"[{u}]\nsecret = {s}\ndeny = 0.0.0.0/0.0.0.0\n"
+                        f"permit = 127.0.0.1/255.255.255.255\nread = {r}\nwrite = {w}\n"
+                        for u, (s, r, w) in self.manager_users.items())
+        self._write("manager.conf", f"[general]\nenabled = yes\nport = {self.ami_port}\n"
+                    f"bindaddr = 127.0.0.1\n{manager_extra}\n{users}")
+        self._write("extensions.conf", "[general]\n[globals]\n" + extensions)
+        self._write("logger.conf", "[logfiles]\nmessages => notice,warning,error,verbose\n")
+        self.proc = None
+
+    def _write(self, name, text):
+        with open(os.path.join(self.etc, name), "w") as f:
+            f.write(text)
+
+    def start(self):
+        self.log = open(os.path.join(self.dir, "asterisk.out"), "wb")
+        self.proc = subprocess.Popen([self.binary, "-f", "-C", self.conf], stdout=self.log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        wait_for(lambda: port_open(self.ami_port) or self.proc.poll() is not None, 30,
+                 what="Asterisk's manager port")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"asterisk exited {self.proc.returncode}: {self.output()}")
+        wait_for(lambda: "Fully Booted" in self.rx("core show uptime") or
+                 "uptime" in self.rx("core show uptime").lower(), 30, what="Asterisk booted")
+        return self
+
+    def output(self):
+        with open(os.path.join(self.dir, "asterisk.out"), "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def rx(self, command):
+        r = subprocess.run([self.binary, "-C", self.conf, "-rx", command], capture_output=True,
+                           text=True, timeout=30)
+        return r.stdout
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.rx("core stop now")
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.proc:
+            self.log.close()
+        self.proc = None
+
+
+def ami_session(port, timeout=10):
+    """A raw manager connection, greeting read."""
+    c = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    f = c.makefile("rwb")
+    f.readline()
+    return c, f
+
+
+def ami_send(f, pairs):
+    f.write(b"".join(f"{k}: {v}\r\n".encode() for k, v in pairs) + b"\r\n")
+    f.flush()
+
+
+def ami_read(f):
+    msg = {}
+    while True:
+        line = f.readline()
+        if not line:
+            return msg
+        line = line.decode().rstrip("\r\n")
+        if line == "":
+            if msg:
+                return msg
+            continue
+        k, _, v = line.partition(": ")
+        msg[k] = v
