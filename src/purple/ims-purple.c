@@ -351,6 +351,16 @@ on_jabber_receiving_xmlnode (PurpleConnection *gc, xmlnode **packet, gpointer da
       *packet = NULL;
       return;
     }
+  const char *sender = xmlnode_get_attrib (node, "from");
+  if (sender && !ims_xmpp_jid_valid (sender))
+    {
+      /* Only a hostile server (or a man in the middle) sends these. */
+      ims_core_log_stranger (ims_purple_core (pp), pp->name, "stanza with a malformed address",
+                             sender);
+      xmlnode_free (node);
+      *packet = NULL;
+      return;
+    }
   if (node->name && ims_purple_stranger_stanza (pp, node))
     {
       xmlnode_free (node);

@@ -7,6 +7,35 @@
 
 #include <string.h>
 
+static gboolean
+ims_xmpp_part_valid (const char *p, gsize len)
+{
+  if (len > IMS_XMPP_MAX_JID_PART || !g_utf8_validate (p, len, NULL))
+    return FALSE;
+  for (const char *q = p; q < p + len; q = g_utf8_next_char (q))
+    {
+      gunichar c = g_utf8_get_char (q);
+      if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) || c == 0x2028 || c == 0x2029)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+ims_xmpp_jid_valid (const char *jid)
+{
+  if (jid == NULL || *jid == '\0')
+    return FALSE;
+  const char *slash = strchr (jid, '/');
+  const char *end = slash ? slash : jid + strlen (jid);
+  const char *at = memchr (jid, '@', end - jid);
+  const char *domain = at ? at + 1 : jid;
+  if ((at && (at == jid || !ims_xmpp_part_valid (jid, at - jid))) || end == domain
+      || !ims_xmpp_part_valid (domain, end - domain))
+    return FALSE;
+  return slash == NULL || (slash[1] != '\0' && ims_xmpp_part_valid (slash + 1, strlen (slash + 1)));
+}
+
 char *
 ims_xmpp_bare (const char *jid)
 {

@@ -32,6 +32,13 @@ typedef struct {
   gint64 idle_since;   /* unix seconds, 0 = not idle */
 } ImsXmppPresence;
 
+#define IMS_XMPP_MAX_JID_PART 1023
+
+/* Could @jid be a JID at all (RFC 7622: each part at most 1023 bytes, UTF-8,
+ * no control characters)?  prpl-jabber fails an assertion on anything else,
+ * so such stanzas never reach it. */
+gboolean ims_xmpp_jid_valid (const char *jid);
+
 /* "user@domain/resource" -> "user@domain", lowercased (transfer full). */
 char *ims_xmpp_bare (const char *jid);
 

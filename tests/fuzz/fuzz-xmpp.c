@@ -31,6 +31,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   GHashTable *items = ims_xmpp_parse_roster (q);
   g_hash_table_unref (items);
   ims_xmpp_is_ping_answer (node, "imsping1", "example.org");
+  const char *from = xmlnode_get_attrib (node, "from");
+  if (from && ims_xmpp_jid_valid (from))
+    {
+      g_autofree char *bare = ims_xmpp_bare (from);
+      g_assert (g_utf8_validate (bare, -1, NULL));
+    }
   xmlnode_free (node);
   return 0;
 }
