@@ -423,11 +423,12 @@ main (int argc, char **argv)
   ims_persist_free (d.persist);
   ims_state_close (d.state);
   ims_presence_store_free (d.store);
+  /* The secrets are the config's strings: gone with it. */
+  g_clear_pointer (&d.secrets, g_ptr_array_unref);
   ims_config_free (d.config);
   g_main_loop_unref (d.loop);
   g_message ("stopped");
   ims_daemon_log_target = NULL;
   g_free (d.config_path);
-  g_ptr_array_unref (d.secrets);
   return 0;
 }
