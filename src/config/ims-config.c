@@ -977,6 +977,27 @@ ims_config_parse (const char *path, const char *text, gsize len, GError **error)
                          "amisecret)",
                          p->name, p->phone ? "phone" : "activewhen");
     }
+  for (guint i = 0; i < c->peers->len; i++)
+    {
+      ImsPeerConfig *p = c->peers->pdata[i];
+      if (p->tls == IMS_TLS_OPTIONAL)
+        g_ptr_array_add (lx.warnings,
+                         g_strdup_printf ("%s:%u: [%s] tls = optional: a man in the middle can "
+                                          "strip TLS and read the password and every presence; "
+                                          "use tls = required",
+                                          p->file, p->line, p->name));
+      else if (p->tls == IMS_TLS_OFF)
+        g_ptr_array_add (lx.warnings,
+                         g_strdup_printf ("%s:%u: [%s] tls = off: the password and every "
+                                          "presence travel in clear",
+                                          p->file, p->line, p->name));
+      if ((p->cafile || p->cadir) && c->peers->len > 1)
+        g_ptr_array_add (lx.warnings,
+                         g_strdup_printf ("%s:%u: [%s] %s is trusted for every peer, not only "
+                                          "this one (libpurple keeps one trust store)",
+                                          p->file, p->line, p->name,
+                                          p->cafile ? "cafile" : "cadir"));
+    }
   ims_config_check_secret_files (&lx);
 
   gboolean ok = ims_lexer_take_errors (&lx, error);

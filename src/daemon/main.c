@@ -20,6 +20,7 @@
 #include "ims-control.h"
 #include "ims-core.h"
 #include "ims-detach.h"
+#include "ims-fs.h"
 #include "ims-persist.h"
 #include "ims-presence-store.h"
 #include "ims-state.h"
@@ -348,10 +349,9 @@ main (int argc, char **argv)
           return 1;
         }
     }
-  if (g_mkdir_with_parents (d.config->statedir, 0700) != 0)
+  if (!ims_fs_private_dir (d.config->statedir, &err))
     {
-      g_autofree char *msg = g_strdup_printf ("cannot create statedir %s: %s", d.config->statedir,
-                                              g_strerror (errno));
+      g_autofree char *msg = g_strdup_printf ("statedir: %s", err->message);
       return ims_daemon_fatal (&d, msg);
     }
 

@@ -21,6 +21,7 @@
 #include <purple.h>
 #include <string.h>
 
+#include "ims-fs.h"
 #include "ims-purple-ui.h"
 #include "ims-text.h"
 #include "ims-xmpp-stanza.h"
@@ -808,12 +809,8 @@ ims_purple_driver_new (ImsCore *core, const ImsDriverSetup *setup, GError **erro
 {
   g_return_val_if_fail (ims_purple_self == NULL, NULL);
   g_autofree char *userdir = g_build_filename (setup->statedir, "purple", NULL);
-  if (g_mkdir_with_parents (userdir, 0700) != 0 || g_chmod (userdir, 0700) != 0)
-    {
-      g_set_error (error, IMS_PURPLE_ERROR, IMS_PURPLE_ERROR_INIT, "cannot create %s: %s",
-                   userdir, g_strerror (errno));
-      return NULL;
-    }
+  if (!ims_fs_private_dir (userdir, error))
+    return NULL;
 
   /* Debian's libpurple starts GStreamer in purple_core_init (+60 MB). */
   g_setenv ("GST_PLUGIN_SYSTEM_PATH_1_0", "/nonexistent", TRUE);

@@ -11,7 +11,7 @@ import pytest
 
 from harness import free_port, port_open, wait_for
 
-MODULES = ["res_agi.so", "pbx_config.so", "chan_local.so", "func_strings.so", "func_cut.so",
+MODULES = ["res_speech.so", "res_agi.so", "app_stack.so", "app_dial.so", "pbx_config.so", "chan_local.so", "func_strings.so", "func_cut.so",
            "app_userevent.so", "app_verbose.so", "func_devstate.so", "func_presencestate.so",
            "res_clioriginate.so", "func_logic.so", "app_db.so", "func_db.so", "pbx_spool.so",
            "app_exec.so", "app_echo.so", "app_playback.so", "func_callerid.so",
@@ -84,18 +84,23 @@ nofork = yes
 
     def start(self):
         self.log = open(os.path.join(self.dir, "asterisk.out"), "wb")
-        self.proc = subprocess.Popen([self.binary, "-f", "-C", self.conf], stdout=self.log,
+        self.proc = subprocess.Popen([self.binary, "-f", "-vvvv", "-C", self.conf], stdout=self.log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         wait_for(lambda: port_open(self.ami_port) or self.proc.poll() is not None, 30,
                  what="Asterisk's manager port")
         if self.proc.poll() is not None:
             raise RuntimeError(f"asterisk exited {self.proc.returncode}: {self.output()}")
-        wait_for(lambda: "Fully Booted" in self.rx("core show uptime") or
-                 "uptime" in self.rx("core show uptime").lower(), 30, what="Asterisk booted")
+        # Returns once every module is loaded: only then may a call start.
+        wait_for(lambda: "fully booted" in self.rx("core waitfullybooted").lower(), 30,
+                 what="Asterisk fully booted")
         return self
 
     def output(self):
-        with open(os.path.join(self.dir, "asterisk.out"), "rb") as f:
+        """Asterisk's own log (logger.conf: messages, verbose included)."""
+        path = os.path.join(self.dir, "log", "messages")
+        if not os.path.exists(path):
+            path = os.path.join(self.dir, "asterisk.out")
+        with open(path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
     def rx(self, command):

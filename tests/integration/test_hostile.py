@@ -2,6 +2,7 @@
 what a malicious or compromised server (or a man in the middle under
 tls=optional) could, strangers on a real Prosody, and FastAGI floods.  Each
 case is checked where it would hurt: the dialplan, imctl, AMI, the log."""
+import os
 import re
 import socket
 import threading
@@ -139,7 +140,9 @@ def test_ten_thousand_strangers(hostile, daemon):
         log = d.read_log()
         assert log.count("ignored a") <= 12, "stranger log lines must be rate-limited"
         grew = rss_kb(pid) - rss0
-        assert grew < 20000, f"RSS grew by {grew} kB for 20,000 stranger stanzas"
+        # (Under AddressSanitizer every free is quarantined: RSS says nothing.)
+        if "ASAN_OPTIONS" not in os.environ:
+            assert grew < 20000, f"RSS grew by {grew} kB for 20,000 stranger stanzas"
         st = d.status("aim1/buckaroo")
         assert st["result"] == "OK"
     finally:
@@ -215,3 +218,39 @@ def world_flood(prosody, robot, buddies, daemon):
     b.presence(status="here")
     d.wait_status("aim1/buckaroo", status="online")
     return d
+
+
+def test_hostile_presence_through_a_real_asterisk(hostile, daemon, tmp_path):
+    """The same hostile values through Asterisk 22's own res_agi: every AGI
+    command it receives is one of the nine SET VARIABLEs, and the dialplan
+    reads back the safe rendering."""
+    import real_asterisk
+    binary = real_asterisk.require_asterisk()
+    d = start(daemon, hostile)
+    text = 'x"; EXEC System rm ${EXTEN} $[1+1]\\' + "\n" + "A" * 900
+    hostile.presence(f"{BUCKAROO}/" + "é" * 500, show="away", status=text.replace("&", "&amp;")
+                     .replace("<", "&lt;"))
+    d.wait_status("aim1/buckaroo", status="away")
+    dialplan = (f"[imstest]\nexten => s,1,AGI(agi://127.0.0.1:{d.agi_port}/IMStatus,aim1/buckaroo)\n"
+                " same => n,UserEvent(IMSResult,Status: ${IM-STATUS},Show: ${IM-SHOW},"
+                "Res: ${LEN(${IM-RESOURCE})},Text: ${LEN(${IM-STATUSTEXT})})\n"
+                " same => n,Hangup()\n")
+    a = real_asterisk.Asterisk(str(tmp_path / "asterisk"), binary, extensions=dialplan)
+    a.start()
+    try:
+        a.rx("agi set debug on")
+        a.rx("channel originate Local/s@imstest application Wait 1")
+        wait_for(lambda: "IMSResult" in a.output(), 20, what="the dialplan to run")
+        out = a.output()
+        rx = re.findall(r"AGI Rx << (.*)", out)
+        # Nine commands, each a SET VARIABLE: the EXEC inside the text stayed
+        # inside its quoted value.
+        assert len(rx) == 9 and all(r.startswith("SET VARIABLE IM-") for r in rx), rx
+        st = d.status("aim1/buckaroo")
+        # LEN() counts bytes.
+        want = (f"Status: away,Show: away,Res: {len(st['resource'].encode())},"
+                f"Text: {len(st['text'].encode())}")
+        assert want in out, out[-3000:]
+        assert len(st["resource"].encode()) <= 256
+    finally:
+        a.stop()

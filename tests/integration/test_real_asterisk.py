@@ -1,6 +1,9 @@
 """Against a real Asterisk 22 (tests/integration/real_asterisk.py; skipped with
 one line where there is none): the manager login by MD5 challenge, and the
 FastAGI contract through Asterisk's own res_agi with hostile presence."""
+import os
+import re
+
 import pytest
 
 import real_asterisk
@@ -31,3 +34,42 @@ def test_md5_challenge_wrong_secret(asterisk, prosody, robot, daemon):
     wait_for(lambda: "AMI login as 'imstatus'" in d.read_log(), 20, what="the failure")
     assert "Authentication failed" in d.read_log()
     assert "not-the-secret" not in d.read_log()
+
+
+SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                      "extensions.conf.sample")
+
+
+@pytest.mark.parametrize("uri,dialled", [
+    ("sip:6001@pbx.example.org", "PJSIP/6001,30"),
+    ("sip:6001@evil.example", None),
+    ("sip:19005550100@pbx.example.org", None),
+    ("tel:+19005550100", None),
+    ("sip:6001@pbx.example.org;x@evil.example", None),
+    ("", None),
+])
+def test_sample_follows_status_uris_only_to_own_extensions(tmp_path, uri, dialled):
+    """extensions.conf.sample's [imstatus-follow], run by the real Asterisk:
+    a status URI a buddy controls reaches Dial() only as an own extension."""
+    binary = real_asterisk.require_asterisk()
+    with open(SAMPLE) as f:
+        sample = f.read()
+    test_ctx = ("\n[followtest]\nexten => s,1,Gosub(imstatus-follow,s,1(${TESTURI}))\n"
+                " same => n,UserEvent(FollowReturned)\n same => n,Hangup()\n")
+    a = real_asterisk.Asterisk(str(tmp_path / "asterisk"), binary, extensions=sample + test_ctx)
+    a.start()
+    try:
+        a.rx("core set verbose 5")
+        a.rx(f"dialplan set global TESTURI {uri}")
+        a.rx("channel originate Local/s@followtest application Wait 1")
+        wait_for(lambda: "FollowReturned" in a.output() or "Dial(" in a.output(), 15,
+                 what="the dialplan to run")
+        out = a.output()
+        dials = re.findall(r'Dial\("[^"]*", "([^"]*)"\)', out)
+        if dialled:
+            assert dials == [dialled], out[-2000:]
+        else:
+            assert dials == [], out[-2000:]
+            assert "FollowReturned" in out
+    finally:
+        a.stop()

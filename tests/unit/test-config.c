@@ -396,6 +396,24 @@ test_every_key (void)
     }
 }
 
+/* Settings that weaken security are accepted with a warning naming them. */
+static void
+test_security_warnings (void)
+{
+  const char *t = PEER "tls = optional\ncafile = /etc/ssl/x.pem\n"
+                  "[aim2]\ntype = jabber\nusername = r2@example.org\ntls = off\n";
+  g_autoptr (GError) err = NULL;
+  g_autoptr (ImsConfig) c = ims_config_parse ("im.conf", t, strlen (t), &err);
+  g_assert_no_error (err);
+  g_autofree char *all = NULL;
+  g_ptr_array_add (c->warnings, NULL);
+  all = g_strjoinv ("\n", (char **) c->warnings->pdata);
+  g_ptr_array_remove_index (c->warnings, c->warnings->len - 1);
+  g_assert_nonnull (strstr (all, "im.conf:1: [aim1] tls = optional: a man in the middle"));
+  g_assert_nonnull (strstr (all, "im.conf:1: [aim1] cafile is trusted for every peer"));
+  g_assert_nonnull (strstr (all, "[aim2] tls = off: the password and every presence travel in clear"));
+}
+
 /* The defaults come from the table. */
 static void
 test_defaults (void)
@@ -433,6 +451,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/peer-equal", test_peer_equal);
   g_test_add_func ("/config/table/every-key", test_every_key);
   g_test_add_func ("/config/table/defaults", test_defaults);
+  g_test_add_func ("/config/security-warnings", test_security_warnings);
   int r = g_test_run ();
   g_autoptr (GDir) d = g_dir_open (tmpdir, 0, NULL);
   const char *n;

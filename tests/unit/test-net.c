@@ -1,6 +1,7 @@
 /* Unit tests for the line connection (partial lines, limits, the write queue
  * and its cap, idle timeouts) and the reconnect backoff. */
 #include "ims-backoff.h"
+#include "ims-fs.h"
 #include "ims-line-conn.h"
 
 #include <string.h>
@@ -161,6 +162,33 @@ test_backoff (void)
   g_assert_cmpuint (b.seconds, ==, IMS_BACKOFF_MIN_S);
 }
 
+static void
+test_private_dir (void)
+{
+  g_autofree char *base = g_dir_make_tmp ("ims-fs-XXXXXX", NULL);
+  g_autofree char *dir = g_build_filename (base, "a", "b", NULL);
+  g_autoptr (GError) err = NULL;
+  g_assert_true (ims_fs_private_dir (dir, &err));
+  GStatBuf st;
+  g_assert_cmpint (g_stat (dir, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+  /* An existing, too open directory is made private. */
+  g_assert_cmpint (g_chmod (dir, 0755), ==, 0);
+  g_assert_true (ims_fs_private_dir (dir, &err));
+  g_assert_cmpint (g_stat (dir, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+  /* A symlink in its place is refused; its target keeps its mode. */
+  g_autofree char *target = g_build_filename (base, "target", NULL);
+  g_autofree char *link = g_build_filename (base, "link", NULL);
+  g_assert_cmpint (g_mkdir (target, 0755), ==, 0);
+  g_assert_cmpint (symlink (target, link), ==, 0);
+  g_assert_false (ims_fs_private_dir (link, &err));
+  g_assert_nonnull (strstr (err->message, "a symbolic link, or not a directory"));
+  g_assert_cmpint (g_stat (target, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0755);
+  ims_test_rm_rf (base);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -177,5 +205,6 @@ main (int argc, char **argv)
   g_test_add ("/net/line/idle-timeout", Fixture, NULL, fixture_setup, test_idle_timeout,
               fixture_teardown);
   g_test_add_func ("/net/backoff", test_backoff);
+  g_test_add_func ("/net/private-dir", test_private_dir);
   return g_test_run ();
 }
