@@ -29,6 +29,10 @@ struct _ImsAmiClient {
   int port;
   char *user;
   char *secret;
+  gboolean tls;
+  GTlsDatabase *ca;    /* amicafile, NULL = the system's */
+  GSocketClient *client; /* while connecting */
+  char *ca_error;      /* amicafile could not be read: never connect */
   ImsAmiHooks hooks;
   ImsAmiState state;
   ImsLineConn *lc;
@@ -300,9 +304,16 @@ on_ami_connected (GObject *src, GAsyncResult *res, gpointer data)
     return; /* the client is gone */
   ImsAmiClient *c = data;
   g_clear_object (&c->connecting);
+  if (c->client)
+    g_signal_handlers_disconnect_by_data (c->client, c);
+  g_clear_object (&c->client);
   if (conn == NULL)
     {
-      g_info ("AMI: cannot connect to %s:%d: %s", c->host, c->port, err->message);
+      if (g_error_matches (err, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE)
+          || err->domain == G_TLS_ERROR)
+        g_warning ("AMI: TLS to %s:%d failed: %s", c->host, c->port, err->message);
+      else
+        g_info ("AMI: cannot connect to %s:%d: %s", c->host, c->port, err->message);
       ims_ami_set_state (c, IMS_AMI_DOWN, err->message);
       ims_ami_schedule_retry (c);
       return;
@@ -311,23 +322,55 @@ on_ami_connected (GObject *src, GAsyncResult *res, gpointer data)
   c->lc = ims_line_conn_new (conn, IMS_AMI_MAX_LINE + 2, 0, on_ami_line, c);
 }
 
+/* Trust amicafile for this connection only. */
+static void
+on_ami_client_event (GSocketClient *client, GSocketClientEvent event,
+                     GSocketConnectable *connectable, GIOStream *connection, gpointer data)
+{
+  ImsAmiClient *c = data;
+  if (event == G_SOCKET_CLIENT_TLS_HANDSHAKING && c->ca && G_IS_TLS_CONNECTION (connection))
+    g_tls_connection_set_database (G_TLS_CONNECTION (connection), c->ca);
+}
+
 static void
 ims_ami_connect (ImsAmiClient *c)
 {
   if (c->lc || c->connecting)
     return;
+  if (c->ca_error)
+    {
+      ims_ami_set_state (c, IMS_AMI_AUTHFAIL, c->ca_error);
+      return;
+    }
   c->connecting = g_cancellable_new ();
   g_autoptr (GSocketClient) client = g_socket_client_new ();
   g_socket_client_set_timeout (client, CONNECT_TIMEOUT_S);
+  if (c->tls)
+    {
+      g_socket_client_set_tls (client, TRUE);
+      g_signal_connect (client, "event", G_CALLBACK (on_ami_client_event), c);
+      c->client = g_object_ref (client);
+    }
   g_socket_client_connect_to_host_async (client, c->host, c->port, c->connecting,
                                          on_ami_connected, c);
 }
 
 ImsAmiClient *
 ims_ami_client_new (const char *host, int port, const char *user, const char *secret,
-                    const ImsAmiHooks *hooks)
+                    gboolean tls, const char *cafile, const ImsAmiHooks *hooks)
 {
   ImsAmiClient *c = g_new0 (ImsAmiClient, 1);
+  c->tls = tls;
+  if (tls && cafile)
+    {
+      g_autoptr (GError) err = NULL;
+      c->ca = g_tls_file_database_new (cafile, &err);
+      if (c->ca == NULL)
+        {
+          c->ca_error = g_strdup_printf ("amicafile %s: %s", cafile, err->message);
+          g_warning ("AMI: %s; not connecting until reload", c->ca_error);
+        }
+    }
   c->host = g_strdup (host);
   c->port = port;
   c->user = g_strdup (user);
@@ -378,6 +421,11 @@ ims_ami_client_free (ImsAmiClient *c)
   if (c->connecting)
     g_cancellable_cancel (c->connecting);
   g_clear_object (&c->connecting);
+  if (c->client)
+    g_signal_handlers_disconnect_by_data (c->client, c);
+  g_clear_object (&c->client);
+  g_clear_object (&c->ca);
+  g_free (c->ca_error);
   if (c->lc)
     {
       ims_ami_send_raw (c, "Logoff", NULL, NULL);

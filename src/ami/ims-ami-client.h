@@ -27,8 +27,11 @@ typedef struct {
  * the OriginateResponse event); NULL when the session was lost first. */
 typedef void (*ImsAmiReplyFunc) (const ImsAmiMessage *reply, gpointer user_data);
 
+/* @tls: connect with TLS, verifying Asterisk's certificate and name against
+ * @cafile (NULL: the system's CAs). */
 ImsAmiClient *ims_ami_client_new (const char *host, int port, const char *user,
-                                  const char *secret, const ImsAmiHooks *hooks);
+                                  const char *secret, gboolean tls, const char *cafile,
+                                  const ImsAmiHooks *hooks);
 void ims_ami_client_free (ImsAmiClient *client);
 ImsAmiState ims_ami_client_state (ImsAmiClient *client);
 

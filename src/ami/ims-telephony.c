@@ -147,8 +147,9 @@ on_tel_ami_state (ImsAmiState state, const char *reason, gpointer data)
 static char *
 ims_tel_ami_key (const ImsConfig *c)
 {
-  return c->amihost ? g_strdup_printf ("%s\n%d\n%s\n%s", c->amihost, c->amiport, c->amiuser,
-                                       c->amisecret)
+  return c->amihost ? g_strdup_printf ("%s\n%d\n%s\n%s\n%d\n%s", c->amihost, c->amiport,
+                                       c->amiuser, c->amisecret, c->amitls,
+                                       c->amicafile ? c->amicafile : "")
                     : NULL;
 }
 
@@ -160,13 +161,15 @@ ims_telephony_set_config (ImsTelephony *tel, const ImsConfig *config)
   if (g_strcmp0 (key, tel->ami_key) == 0)
     return;
   g_clear_pointer (&tel->ami, ims_ami_client_free);
+  if (tel->ami_key)
+    memset (tel->ami_key, 0, strlen (tel->ami_key)); /* it holds amisecret */
   g_free (tel->ami_key);
   tel->ami_key = g_steal_pointer (&key);
   if (config->amihost)
     {
       ImsAmiHooks h = { on_tel_device, on_tel_ami_state, tel };
       tel->ami = ims_ami_client_new (config->amihost, config->amiport, config->amiuser,
-                                     config->amisecret, &h);
+                                     config->amisecret, config->amitls, config->amicafile, &h);
     }
 }
 
@@ -449,6 +452,8 @@ ims_telephony_free (ImsTelephony *tel)
   if (tel == NULL)
     return;
   g_clear_pointer (&tel->ami, ims_ami_client_free);
+  if (tel->ami_key)
+    memset (tel->ami_key, 0, strlen (tel->ami_key)); /* it holds amisecret */
   g_free (tel->ami_key);
   g_hash_table_unref (tel->devices);
   g_hash_table_unref (tel->attempts);

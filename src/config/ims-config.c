@@ -544,6 +544,10 @@ static const ImsConfigKey ims_config_key_table[] = {
   { "amiuser", GEN (NAME, amiuser), 0, 0, NULL, NULL, 0, NULL, "manager.conf user" },
   { "amisecret", GEN (STRING, amisecret), 0, 0, NULL, NULL, IMS_KEY_SECRET, NULL,
     "manager.conf secret" },
+  { "amitls", GEN (ENUM, amitls), 0, 0, "no|yes", "no", 0, NULL,
+    "AMI over TLS (manager.conf tlsenable; amiport is then its tlsbindaddr port)" },
+  { "amicafile", GEN (PATH, amicafile), 0, 0, NULL, NULL, 0, NULL,
+    "PEM file of the CA that signed Asterisk's manager certificate (default: the system's)" },
   { "spooldir", GEN (PATH, spooldir), 0, 0, NULL, "/var/spool/asterisk/outgoing", 0, NULL,
     "Asterisk's outgoing call-file spool" },
 

@@ -76,6 +76,8 @@ typedef struct {
   int amiport;
   char *amiuser;
   char *amisecret;
+  int amitls;           /* 1: AMI over TLS (Asterisk's manager.conf tlsenable) */
+  char *amicafile;      /* CA to trust for amitls, NULL = the system's */
   char *spooldir;       /* Asterisk's outgoing call-file spool */
   GPtrArray *peers;     /* ImsPeerConfig*, in file order */
   GPtrArray *warnings;  /* char*, "file: message"; not fatal */

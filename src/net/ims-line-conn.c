@@ -10,6 +10,7 @@
 struct _ImsLineConn {
   GSocketConnection *conn;
   GSocket *socket;
+  gboolean stream;     /* TLS (a wrapper connection): I/O through its pollable streams */
   GSource *in_source;
   GSource *out_source; /* only while output is waiting for room */
   GString *in;
@@ -35,6 +36,77 @@ struct _ImsLineConn {
  * operation, which dominated a FastAGI session in callgrind.) */
 
 static gboolean on_line_conn_writable (GSocket *socket, GIOCondition cond, gpointer data);
+static gboolean on_line_conn_readable (GSocket *socket, GIOCondition cond, gpointer data);
+
+/* A TLS connection (the GTcpWrapperConnection GSocketClient returns) is
+ * read and written through its pollable streams, which know what TLS has
+ * buffered; a plain one through the socket. */
+static gssize
+ims_line_conn_recv (ImsLineConn *c, char *buf, gsize len, GError **error)
+{
+  if (!c->stream)
+    return g_socket_receive (c->socket, buf, len, NULL, error);
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (c->conn));
+  return g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (in), buf, len, NULL,
+                                                   error);
+}
+
+static gssize
+ims_line_conn_send (ImsLineConn *c, const char *buf, gsize len, GError **error)
+{
+  if (!c->stream)
+    return g_socket_send (c->socket, buf, len, NULL, error);
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (c->conn));
+  return g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (out), buf, len,
+                                                     NULL, error);
+}
+
+static gboolean
+on_line_conn_stream_readable (GObject *stream, gpointer data)
+{
+  return on_line_conn_readable (NULL, G_IO_IN, data);
+}
+
+static gboolean
+on_line_conn_stream_writable (GObject *stream, gpointer data)
+{
+  return on_line_conn_writable (NULL, G_IO_OUT, data);
+}
+
+/* A source for @cond (G_IO_IN or G_IO_OUT), not yet attached. */
+static GSource *
+ims_line_conn_source (ImsLineConn *c, GIOCondition cond)
+{
+  GSource *src;
+  if (!c->stream)
+    {
+      src = g_socket_create_source (c->socket, cond == G_IO_IN ? G_IO_IN | G_IO_HUP | G_IO_ERR
+                                                               : G_IO_OUT,
+                                    NULL);
+      g_source_set_callback (src,
+                             cond == G_IO_IN
+                                 ? (GSourceFunc) (void (*) (void)) on_line_conn_readable
+                                 : (GSourceFunc) (void (*) (void)) on_line_conn_writable,
+                             c, NULL);
+      return src;
+    }
+  GIOStream *io = G_IO_STREAM (c->conn);
+  if (cond == G_IO_IN)
+    {
+      src = g_pollable_input_stream_create_source (
+          G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (io)), NULL);
+      g_source_set_callback (src, (GSourceFunc) (void (*) (void)) on_line_conn_stream_readable, c,
+                             NULL);
+    }
+  else
+    {
+      src = g_pollable_output_stream_create_source (
+          G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (io)), NULL);
+      g_source_set_callback (src, (GSourceFunc) (void (*) (void)) on_line_conn_stream_writable, c,
+                             NULL);
+    }
+  return src;
+}
 
 static void
 ims_line_conn_unref (ImsLineConn *c)
@@ -96,7 +168,7 @@ ims_line_conn_flush (ImsLineConn *c)
   while (c->out->len > 0)
     {
       GError *err = NULL;
-      gssize n = g_socket_send (c->socket, c->out->str, c->out->len, NULL, &err);
+      gssize n = ims_line_conn_send (c, c->out->str, c->out->len, &err);
       if (n < 0)
         {
           gboolean again = g_error_matches (err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
@@ -105,9 +177,7 @@ ims_line_conn_flush (ImsLineConn *c)
             return FALSE;
           if (c->out_source == NULL)
             {
-              c->out_source = g_socket_create_source (c->socket, G_IO_OUT, NULL);
-              g_source_set_callback (c->out_source, (GSourceFunc) (void (*) (void)) on_line_conn_writable,
-                                     c, NULL);
+              c->out_source = ims_line_conn_source (c, G_IO_OUT);
               g_source_attach (c->out_source, NULL);
             }
           return TRUE;
@@ -241,7 +311,7 @@ on_line_conn_readable (GSocket *socket, GIOCondition cond, gpointer data)
   if (!c->dead && !c->closing && c->more_id == 0)
     {
       GError *err = NULL;
-      gssize n = g_socket_receive (c->socket, c->buf, sizeof c->buf, NULL, &err);
+      gssize n = ims_line_conn_recv (c, c->buf, sizeof c->buf, &err);
       if (n < 0 && g_error_matches (err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         g_error_free (err);
       else if (n <= 0)
@@ -285,6 +355,7 @@ ims_line_conn_new (GSocketConnection *connection, gsize max_line, guint idle_tim
   c->refs = 1;
   c->conn = g_object_ref (connection);
   c->socket = g_socket_connection_get_socket (connection);
+  c->stream = G_IS_TCP_WRAPPER_CONNECTION (connection);
   g_socket_set_blocking (c->socket, FALSE);
   c->in = g_string_new (NULL);
   c->out = g_string_new (NULL);
@@ -304,9 +375,7 @@ ims_line_conn_new (GSocketConnection *connection, gsize max_line, guint idle_tim
   else
     c->peer = g_strdup ("local");
   ims_line_conn_arm (c);
-  c->in_source = g_socket_create_source (c->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
-  g_source_set_callback (c->in_source, (GSourceFunc) (void (*) (void)) on_line_conn_readable, c,
-                         NULL);
+  c->in_source = ims_line_conn_source (c, G_IO_IN);
   g_source_attach (c->in_source, NULL);
   return c;
 }

@@ -73,3 +73,31 @@ def test_sample_follows_status_uris_only_to_own_extensions(tmp_path, uri, dialle
             assert "FollowReturned" in out
     finally:
         a.stop()
+
+
+@pytest.mark.parametrize("trusted", [True, False], ids=["our-ca", "unknown-ca"])
+def test_ami_over_tls(tmp_path, ca, prosody, robot, daemon, trusted):
+    """amitls: Asterisk's manager over TLS (manager.conf tlsenable), its
+    certificate checked against amicafile; an unknown CA is refused."""
+    from harness import free_port, make_ca, make_server_cert
+    binary = real_asterisk.require_asterisk()
+    cert, key = make_server_cert(str(tmp_path), *ca)
+    tls_port = free_port()
+    a = real_asterisk.Asterisk(str(tmp_path / "asterisk"), binary, manager_extra=(
+        f"tlsenable = yes\ntlsbindaddr = 127.0.0.1:{tls_port}\ntlscertfile = {cert}\n"
+        f"tlsprivatekey = {key}\n"))
+    a.start()
+    try:
+        cafile = ca[0] if trusted else make_ca(str(tmp_path / "other"), "other-CA")[0]
+        d = daemon(peer_conf("aim1", robot[0], robot[1], prosody),
+                   general_extra=f"amihost = 127.0.0.1\namiport = {tls_port}\namitls = yes\n"
+                                 f"amicafile = {cafile}\namiuser = imstatus\n"
+                                 "amisecret = another-s3cret\n")
+        if trusted:
+            wait_for(lambda: "device states in sync" in d.read_log(), 20, what="AMI over TLS")
+        else:
+            wait_for(lambda: f"AMI: TLS to 127.0.0.1:{tls_port} failed" in d.read_log(), 20,
+                     what="the certificate refused")
+            assert "device states in sync" not in d.read_log()
+    finally:
+        a.stop()
