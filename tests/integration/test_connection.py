@@ -246,3 +246,22 @@ def test_debug_intense_redacts_secrets(prosody, robot, buddies, daemon):
     assert "[redacted]" in log  # the SASL exchange, without its data
     assert robot[1] not in log
     assert d.imctl("debug", "off").stdout == "debug off\n"
+
+
+def test_debug_intense_redacts_xml_escaped_dialsecret(prosody, robot, buddies, daemon):
+    """A dialsecret with XML's special characters travels escaped in the raw
+    traffic: it is redacted in that form too, and the driver never sees it."""
+    boss = buddies("boss")
+    secret = "d1al&<s3cret>'"
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["boss"],
+                         extra=f"dialallow = boss@{DOMAIN}\ndialsecret = \"{secret}\"\n"
+                               "dialfrom = PJSIP/jimmy\ndialcontext = imstatus-dial"),
+               general_extra="spooldir = /nonexistent/outgoing", debug=2)
+    d.wait_status("aim1/boss", subscription="both")
+    boss.send_message(robot[0], f"dial {secret} 100")
+    wait_for(lambda: "click-to-dial" in d.read_log(), 10, what="the request handled")
+    log = d.read_log()
+    for form in (secret, "d1al&amp;&lt;s3cret&gt;", "d1al&amp;&lt;s3cret&gt;&apos;",
+                 "d1al&amp;&lt;s3cret&gt;&#39;"):
+        assert form not in log, form
+    assert "********" in log
