@@ -3,6 +3,11 @@
 
 PYTHON   ?= /usr/bin/python3
 BUILD    ?= build
+# An Asterisk with development headers builds app_imstatus.so and runs the
+# real-Asterisk tests: `make ASTERISK_PREFIX=/opt/asterisk`; found there by default.
+ASTERISK_PREFIX ?= $(shell test -e /opt/asterisk/include/asterisk.h && echo /opt/asterisk)
+export ASTERISK_PREFIX
+MESON_SETUP_ARGS = $(MESON_ARGS) $(if $(ASTERISK_PREFIX),-Dasterisk_prefix=$(ASTERISK_PREFIX))
 FUZZ_SECONDS ?= 5
 
 # Every Debian package the build, the tests and the demo need.
@@ -27,7 +32,7 @@ deps:
 	else echo "all Debian packages present"; fi
 
 $(BUILD)/build.ninja:
-	meson setup $(BUILD) $(MESON_ARGS)
+	meson setup $(BUILD) $(MESON_SETUP_ARGS)
 
 build: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -64,7 +69,8 @@ fuzz: $(FUZZ_BUILD)/build.ninja
 
 # The same code built with AddressSanitizer and UndefinedBehaviorSanitizer;
 # any report aborts the process and fails the test that ran it (the
-# integration suite runs that build's daemon).
+# integration suite runs that build's daemon).  No app_imstatus.so here: an
+# instrumented module cannot load into an uninstrumented Asterisk.
 ASAN_BUILD = $(BUILD)-asan
 $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) $(MESON_ARGS) -Db_sanitize=address,undefined -Db_lundef=false \

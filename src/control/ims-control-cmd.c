@@ -274,6 +274,8 @@ ims_cmd_send (ImsCmdCtx *ctx, GError **error)
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "sendstatus");
       json_builder_add_string_value (b, word);
+      json_builder_set_member_name (b, "result");
+      json_builder_add_string_value (b, ims_result_to_string (result));
       json_builder_set_member_name (b, "detail");
       json_builder_add_string_value (b, detail ? detail : "");
       json_builder_end_object (b);

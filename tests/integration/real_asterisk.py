@@ -39,7 +39,8 @@ def require_asterisk():
 
 
 class Asterisk:
-    def __init__(self, directory, binary, extensions="", manager_users=None, manager_extra=""):
+    def __init__(self, directory, binary, extensions="", manager_users=None, manager_extra="",
+                 extra_modules=(), etc_files=None):
         self.binary = binary
         self.prefix = os.path.dirname(os.path.dirname(binary))
         self.dir = directory
@@ -49,6 +50,19 @@ class Asterisk:
         for sub in ("etc", "run", "log", "spool/outgoing", "spool/tmp", "lib", "cache"):
             os.makedirs(os.path.join(directory, sub), exist_ok=True)
         moddir = os.path.join(self.prefix, "lib", "asterisk", "modules")
+        if extra_modules:
+            # A private module directory: Asterisk's modules and the ones under test.
+            private = os.path.join(directory, "modules")
+            os.makedirs(private, exist_ok=True)
+            for m in os.listdir(moddir):
+                os.symlink(os.path.join(moddir, m), os.path.join(private, m))
+            for m in extra_modules:
+                dst = os.path.join(private, os.path.basename(m))
+                if os.path.lexists(dst):
+                    os.unlink(dst)
+                shutil.copy(m, dst)
+            self.system_moddir, moddir = moddir, private
+        self.extra_modules = [os.path.basename(m) for m in extra_modules]
         self.conf = os.path.join(self.etc, "asterisk.conf")
         self._write("asterisk.conf", f"""[directories]
 astcachedir => {directory}/cache
@@ -67,8 +81,10 @@ astsbindir => {os.path.dirname(binary)}
 nofork = yes
 """)
         self._write("modules.conf", "[modules]\nautoload = no\n"
-                    + "".join(f"load => {m}\n" for m in MODULES if os.path.exists(
-                        os.path.join(moddir, m))))
+                    + "".join(f"load => {m}\n" for m in MODULES + self.extra_modules
+                              if os.path.exists(os.path.join(moddir, m))))
+        for name, text in (etc_files or {}).items():
+            self._write(name, text)
         users = "".join(f"[{u}]\nsecret = {s}\ndeny = 0.0.0.0/0.0.0.0\n"
                         f"permit = 127.0.0.1/255.255.255.255\nread = {r}\nwrite = {w}\n"
                         for u, (s, r, w) in self.manager_users.items())

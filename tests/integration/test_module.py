@@ -1,0 +1,212 @@
+"""app_imstatus.so inside a real Asterisk 22: the seed's dialplan with
+IMStatus() and IMSend() as applications, IM_STATUS(), the seed's CLI, and
+IM:<peer>:<user> lamps, against a real Prosody and slixmpp buddies.  Skipped
+with one line where there is no Asterisk or the module was not built."""
+import os
+import re
+import signal
+
+import pytest
+
+import real_asterisk
+from harness import BUILD, DOMAIN, peer_conf, wait_for
+from test_agi import iso_ago
+
+MODULE = os.path.join(BUILD, "src", "asterisk", "app_imstatus.so")
+VARS = ["IM-STATUS", "IM-IDLETIME", "IM-STATUSTEXT", "IM-LASTSEEN", "IM-STATUSPREFIX",
+        "IM-STATUSURI", "IM-RESOURCE", "IM-SHOW", "IM-RESULT"]
+
+# The seed's dialplan, as Asterisk spells it today (Set for SetVar, a Local
+# channel for Zap), plus probes that print what the dialplan sees.
+SEED = """
+[seed]
+exten => 1233,1,Set(CALLMESSAGE=ACME Corp is calling. They do 2M in sales with us - pick up the phone!)
+exten => 1233,2,NoOp(start)
+exten => 1233,3,IMStatus(aim1/buckaroo)
+exten => 1233,4,GotoIf($["${IM-STATUS}" = "offline"]?5:10)
+exten => 1233,5,NoOp(RESULT|cell)
+exten => 1233,6,Hangup()
+exten => 1233,10,GotoIf($["${IM-STATUS}" = "online"]?11:20)
+exten => 1233,11,IMSend(aim1/buckaroo/${CALLMESSAGE})
+exten => 1233,12,NoOp(RESULT|desk-with-message|${IM-SENDSTATUS})
+exten => 1233,13,Hangup()
+exten => 1233,20,NoOp(RESULT|voicemail|${IM-STATUS})
+exten => 1233,21,Hangup()
+
+[probeopt]
+exten => s,1,IMStatus(${TARGET},${OPTS})
+ same => n,NoOp(VARS|${IM-STATUS}|${IM-IDLETIME}|${IM-STATUSTEXT}|${IM-LASTSEEN}|${IM-STATUSPREFIX}|${IM-STATUSURI}|${IM-RESOURCE}|${IM-SHOW}|${IM-RESULT})
+ same => n,Hangup()
+
+[probe]
+exten => s,1,IMStatus(${TARGET})
+ same => n,NoOp(VARS|${IM-STATUS}|${IM-IDLETIME}|${IM-STATUSTEXT}|${IM-LASTSEEN}|${IM-STATUSPREFIX}|${IM-STATUSURI}|${IM-RESOURCE}|${IM-SHOW}|${IM-RESULT})
+ same => n,NoOp(FUNC|${IM_STATUS(${TARGET})}|${IM_STATUS(${TARGET},show)}|${DEVICE_STATE(IM:aim1:buckaroo)}|${PRESENCE_STATE(IM:aim1:buckaroo,value)}|${PRESENCE_STATE(IM:aim1:buckaroo,message)})
+ same => n,Hangup()
+ same => 102,NoOp(JUMPED|${IM-RESULT})
+ same => n,Hangup()
+
+[sender]
+exten => s,1,IMSend(aim1/buckaroo/Hello, world / slashes and, commas)
+ same => n,NoOp(SENT|${IM-SENDSTATUS}|${IM-RESULT})
+
+[lamps]
+exten => 6001,hint,IM:aim1:buckaroo
+"""
+
+
+@pytest.fixture
+def world(tmp_path, prosody, robot, buddies, daemon):
+    binary = real_asterisk.require_asterisk()
+    if not os.path.exists(MODULE):
+        pytest.skip("app_imstatus.so not built (no Asterisk headers at build time)")
+    b = buddies("buckaroo")
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"]))
+    d.wait_status("aim1/buckaroo", subscription="both")
+    a = real_asterisk.Asterisk(str(tmp_path / "asterisk"), binary, extensions=SEED,
+                               extra_modules=[MODULE],
+                               etc_files={"im.conf": f"[general]\ncontrolsocket = {d.socket}\n"})
+    a.start()
+    wait_for(lambda: "aim1" in a.rx("im show peers"), 20, what="the module watching the daemon")
+    yield a, d, b
+    a.stop()
+
+
+class Runner:
+    """Runs a dialplan context on a Local channel and reads what it printed
+    (the NoOp lines of Asterisk's log)."""
+
+    def __init__(self, a):
+        self.a = a
+        self.seen = {}
+
+    def lines(self, ctx, marker):
+        return re.findall(r'NoOp\("Local/s@' + ctx + r'[^"]*", "(' + marker + r'\|[^"]*)"\)',
+                          self.a.output())
+
+    def run(self, ctx, marker, **globals_):
+        for k, v in globals_.items():
+            self.a.rx(f"dialplan set global {k} {v}")
+        before = len(self.lines(ctx, marker))
+        self.a.rx(f"channel originate Local/s@{ctx} application Wait 1")
+        got = wait_for(lambda: (lambda l: l if len(l) > before else None)(self.lines(ctx, marker)),
+                       20, what=f"{marker} from [{ctx}]")
+        return got[-1].split("|")[1:]
+
+
+def probe(r, target="aim1/buckaroo", opts=None):
+    if opts is None:
+        vals = r.run("probe", "VARS", TARGET=target)
+    else:
+        vals = r.run("probeopt", "VARS", TARGET=target, OPTS=opts)
+    return dict(zip(VARS, vals))
+
+
+def test_every_variable_and_the_lamps(world):
+    a, d, b = world
+    r = Runner(a)
+    kinds = [
+        (dict(status="work: at my desk"), "online", "available", "NOT_INUSE", "available"),
+        (dict(show="away", status="mobile: sip:12156667777@pbx.example.org"), "away", "away",
+         "NOT_INUSE", "away"),
+        (dict(show="xa", status="gone home"), "away", "xa", "NOT_INUSE", "xa"),
+        (dict(show="dnd", status="on a call"), "busy", "dnd", "INUSE", "dnd"),
+        (dict(status="reading", idle_seconds=140), "idle", "available", "NOT_INUSE", "available"),
+    ]
+    for presence, word, show, dev, pres in kinds:
+        b.presence(**presence)
+        d.wait_status("aim1/buckaroo", status=word, text=presence["status"])
+        wait_for(lambda: probe(r)["IM-STATUSTEXT"] == presence["status"], 10,
+                 what="the module to see the change")
+        v = probe(r)
+        want = d.status("aim1/buckaroo")
+        assert v["IM-STATUS"] == word and v["IM-SHOW"] == show and v["IM-RESULT"] == "OK"
+        assert v["IM-STATUSPREFIX"] == want["prefix"] and v["IM-STATUSURI"] == want["uri"]
+        assert v["IM-RESOURCE"] == "phone"
+        assert abs(int(v["IM-IDLETIME"]) - want["idle"]) <= 2
+        f = r.run("probe", "FUNC")
+        assert f[0] == word and f[1] == show and f[2] == dev and f[3] == pres
+        assert f[4] == presence["status"]
+        hints = a.rx("core show hints")
+        assert re.search(r"6001@lamps\s*: IM:aim1:buckaroo\s+State:" +
+                         {"NOT_INUSE": "Idle", "INUSE": "InUse"}[dev], hints), hints
+    b.unavailable()
+    d.wait_status("aim1/buckaroo", status="offline")
+    wait_for(lambda: probe(r)["IM-STATUS"] == "offline", 10, what="offline in the module")
+    assert "State:Unavailable" in a.rx("core show hints")
+
+
+def test_results_jumps_and_options(world):
+    a, d, b = world
+    r = Runner(a)
+    assert probe(r, "aim1/nobody")["IM-RESULT"] == "NOTSUBSCRIBED"
+    own = probe(r, "aim1/robot")
+    assert (own["IM-STATUS"], own["IM-RESULT"]) == ("online", "OK")
+    # NOPEER jumps to n+101 (the probe's priority 102).
+    assert r.run("probe", "JUMPED", TARGET="nosuch/buckaroo") == ["NOPEER"]
+    # g goes on at n+1 even on an error.
+    v = probe(r, "nosuch/buckaroo", "g")
+    assert v["IM-RESULT"] == "NOPEER"
+    assert r.run("probe", "JUMPED", TARGET="bad") == ["BADARGS"]
+    v = probe(r, "aim1/buckaroo", "W(500)")
+    assert v["IM-RESULT"] == "OK"
+
+
+def online(world, text):
+    """The buddy online with @text, as the daemon and the module see it."""
+    a, d, b = world
+    b.presence(status=text)
+    d.wait_status("aim1/buckaroo", status="online", text=text)
+    r = Runner(a)
+    wait_for(lambda: probe(r, opts="g")["IM-STATUSTEXT"] == text, 10, what="online in the module")
+    return r
+
+
+def test_seed_dialplan_and_imsend_with_commas(world):
+    a, d, b = world
+    r = online(world, "at my desk")
+    a.rx("channel originate Local/1233@seed application Wait 1")
+    wait_for(lambda: "RESULT|desk-with-message|SENT" in a.output(), 20, what="the seed's path")
+    b.wait_message(lambda m: m[1].startswith("ACME Corp is calling. They do 2M"))
+    assert r.run("sender", "SENT") == ["SENT", "OK"]
+    b.wait_message(lambda m: m[1] == "Hello, world / slashes and, commas")
+
+
+def test_cli_in_the_seed_columns(world):
+    a, d, b = world
+    peers = a.rx("im show peers")
+    assert re.search(r"Name\s+Type\s+Host\s+Port\s+User\s+Status", peers)
+    assert re.search(r"aim1\s+jabber\s+127\.0\.0\.1\s+\d+\s+robot@" + DOMAIN + r"\s+Registered",
+                     peers)
+    sub = a.rx("im show subscribed aim1")
+    assert re.search(r"Name\s+Status\s+Idle\s+Lastseen", sub) and "buckaroo" in sub
+    assert "debug intense" in a.rx("im debug intense")
+    assert "debug off" in a.rx("im debug off")
+    assert "reloaded" in a.rx("im reload")
+    # Tab completion of peer names.
+    assert "aim1" in a.rx('_command matchesarray "im show subscribed " ""')
+
+
+def test_daemon_restart_under_a_loaded_module(world):
+    a, d, b = world
+    r = online(world, "here")
+    d.stop()
+    # (g: the probe's n+101 would take the error path)
+    wait_for(lambda: probe(r, opts="g")["IM-RESULT"] == "NOTCONNECTED", 15, what="NOTCONNECTED")
+    v = probe(r, opts="g")
+    assert v["IM-STATUS"] == "unknown"
+    assert r.run("probe", "JUMPED", TARGET="aim1/buckaroo") == ["NOTCONNECTED"]
+    d.start()
+    wait_for(lambda: probe(r, opts="g")["IM-STATUS"] == "online", 40,
+             what="the module back in sync")
+
+
+def test_module_unload_and_load(world):
+    a, d, b = world
+    assert "Unloaded app_imstatus.so" in a.rx("module unload app_imstatus.so") or \
+        "app_imstatus" not in a.rx("module show like imstatus")
+    assert "IMStatus" not in a.rx("core show applications like IMStatus")
+    a.rx("module load app_imstatus.so")
+    wait_for(lambda: "aim1" in a.rx("im show peers"), 20, what="the module back")
+    assert "IMStatus" in a.rx("core show application IMStatus")
+    assert a.proc.poll() is None
