@@ -27,6 +27,7 @@ struct _ImsTelephony {
   char *ami_key;           /* host/port/user/secret the client was made with */
   GHashTable *devices;     /* device -> state */
   GHashTable *attempts;    /* "peer\nsender" -> GArray of gint64 (monotonic s) */
+  guint store_watch;       /* presencehints follow the store's answers */
   guint callfile_seq;
 };
 
@@ -135,9 +136,136 @@ on_tel_device (const char *device, const char *state, gpointer data)
     }
 }
 
+/* ---- presencehints: lamps without the module ---- */
+
+static gboolean
+ims_tel_hints_on (ImsTelephony *tel, const char *peer)
+{
+  const ImsPeerConfig *p = ims_tel_peer (tel, peer);
+  if (p == NULL)
+    return FALSE;
+  return p->presencehints == 2 || (p->presencehints == 0 && tel->config->presencehints == 1);
+}
+
+/* Only names Asterisk reads back as one state name: no ( ) , : / etc. */
+static gboolean
+ims_tel_hint_name_ok (const char *s)
+{
+  return *s && strspn (s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@+-")
+                   == strlen (s);
+}
+
+const char *
+ims_hint_device_state (ImsStatus status)
+{
+  switch (status)
+    {
+    case IMS_STATUS_ONLINE:
+    case IMS_STATUS_IDLE:
+    case IMS_STATUS_AWAY:
+      return "NOT_INUSE";
+    case IMS_STATUS_BUSY:
+      return "INUSE";
+    case IMS_STATUS_OFFLINE:
+      return "UNAVAILABLE";
+    case IMS_STATUS_UNKNOWN:
+      break;
+    }
+  return "UNKNOWN";
+}
+
+char *
+ims_hint_presence_value (const ImsAnswer *a)
+{
+  const char *state = "not_set";
+  switch (a->status)
+    {
+    case IMS_STATUS_ONLINE:
+    case IMS_STATUS_IDLE:
+      state = g_strcmp0 (a->show, "chat") == 0 ? "chat" : "available";
+      break;
+    case IMS_STATUS_AWAY:
+      state = g_strcmp0 (a->show, "xa") == 0 ? "xa" : "away";
+      break;
+    case IMS_STATUS_BUSY:
+      state = "dnd";
+      break;
+    case IMS_STATUS_OFFLINE:
+      state = "unavailable";
+      break;
+    case IMS_STATUS_UNKNOWN:
+      break;
+    }
+  /* The message goes base64 (option e, ami-B12): a status text's commas
+   * cannot split it. */
+  g_autofree char *b64 = g_base64_encode ((const guchar *) a->text, strlen (a->text));
+  return g_strdup_printf ("%s,%s,%s,e", state, ims_tel_hint_name_ok (a->show) ? a->show : "", b64);
+}
+
+static void
+ims_tel_hint (ImsTelephony *tel, const char *peer, const char *id, const ImsAnswer *a)
+{
+  if (tel->ami == NULL || ims_ami_client_state (tel->ami) != IMS_AMI_UP
+      || !ims_tel_hints_on (tel, peer))
+    return;
+  g_autofree char *name = ims_presence_store_display_name (tel->store, peer, id);
+  if (!ims_tel_hint_name_ok (peer) || !ims_tel_hint_name_ok (name))
+    {
+      g_autofree char *n = ims_text_for_log (name, 64);
+      g_debug ("presencehints: %s:%s is not a name Asterisk can take as a state; skipped", peer,
+               n);
+      return;
+    }
+  g_autofree char *dev = g_strdup_printf ("DEVICE_STATE(Custom:%s:%s)", peer, name);
+  g_autofree char *pres = g_strdup_printf ("PRESENCE_STATE(CustomPresence:%s:%s)", peer, name);
+  g_autofree char *value = ims_hint_presence_value (a);
+  const char *h1[] = { "Variable", dev, "Value", ims_hint_device_state (a->status), NULL };
+  const char *h2[] = { "Variable", pres, "Value", value, NULL };
+  g_autoptr (GError) err = NULL;
+  if (!ims_ami_client_send (tel->ami, "Setvar", h1, NULL, NULL, NULL, &err)
+      || !ims_ami_client_send (tel->ami, "Setvar", h2, NULL, NULL, NULL, &err))
+    g_info ("presencehints: %s", err->message);
+}
+
+static void
+on_tel_presence (const char *peer, const char *buddy, const ImsAnswer *old, const ImsAnswer *new_,
+                 gpointer data)
+{
+  ImsTelephony *tel = data;
+  /* A lamp shows the state: a change of text alone changes the message. */
+  if (old && old->status == new_->status && g_strcmp0 (old->show, new_->show) == 0
+      && g_strcmp0 (old->text, new_->text) == 0)
+    return;
+  ims_tel_hint (tel, peer, buddy, new_);
+}
+
+/* After every AMI login: every lamp as it is now (Asterisk kept the states
+ * it had, which may be stale). */
+static void
+ims_tel_hints_all (ImsTelephony *tel)
+{
+  g_autoptr (GPtrArray) peers = ims_presence_store_list_peers (tel->store);
+  for (guint i = 0; i < peers->len; i++)
+    {
+      if (!ims_tel_hints_on (tel, peers->pdata[i]))
+        continue;
+      g_autoptr (GPtrArray) buddies = ims_presence_store_list_buddies (tel->store, peers->pdata[i]);
+      for (guint j = 0; j < buddies->len; j++)
+        {
+          ImsAnswer a;
+          ims_presence_store_lookup (tel->store, peers->pdata[i], buddies->pdata[j], &a);
+          ims_tel_hint (tel, peers->pdata[i], buddies->pdata[j], &a);
+          ims_answer_clear (&a);
+        }
+    }
+}
+
 static void
 on_tel_ami_state (ImsAmiState state, const char *reason, gpointer data)
 {
+  ImsTelephony *tel = data;
+  if (state == IMS_AMI_UP)
+    ims_tel_hints_all (tel);
   if (state == IMS_AMI_AUTHFAIL)
     g_warning ("AMI: login refused (%s)", reason ? reason : "?");
   else if (state == IMS_AMI_DOWN)
@@ -442,6 +570,7 @@ ims_telephony_new (const ImsConfig *config, ImsPresenceStore *store, ImsCore *co
   tel->devices = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   tel->attempts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) g_array_unref);
+  tel->store_watch = ims_presence_store_watch (store, on_tel_presence, NULL, tel);
   ims_telephony_set_config (tel, config);
   return tel;
 }
@@ -451,6 +580,7 @@ ims_telephony_free (ImsTelephony *tel)
 {
   if (tel == NULL)
     return;
+  ims_presence_store_unwatch (tel->store, tel->store_watch);
   g_clear_pointer (&tel->ami, ims_ami_client_free);
   if (tel->ami_key)
     memset (tel->ami_key, 0, strlen (tel->ami_key)); /* it holds amisecret */

@@ -34,6 +34,11 @@ void ims_telephony_apply_phone (ImsTelephony *tel, const ImsPeerConfig *peer);
 void ims_telephony_on_message (ImsTelephony *tel, const char *peer, const char *from,
                                const char *text);
 
+/* presencehints (exposed for tests): the Custom: device state and the
+ * CustomPresence: value ("dnd,<show>,<base64 text>,e") for an answer. */
+const char *ims_hint_device_state (ImsStatus status);
+char *ims_hint_presence_value (const ImsAnswer *answer);
+
 /* Device state words that mean "registered"/"in a call" (exposed for tests). */
 gboolean ims_device_state_available (const char *state);
 gboolean ims_device_state_busy (const char *state);

@@ -548,6 +548,8 @@ static const ImsConfigKey ims_config_key_table[] = {
     "AMI over TLS (manager.conf tlsenable; amiport is then its tlsbindaddr port)" },
   { "amicafile", GEN (PATH, amicafile), 0, 0, NULL, NULL, 0, NULL,
     "PEM file of the CA that signed Asterisk's manager certificate (default: the system's)" },
+  { "presencehints", GEN (ENUM, presencehints), 0, 0, "no|yes", "no", 0, NULL,
+    "keep Custom:<peer>:<user> and CustomPresence:<peer>:<user> states up to date over AMI" },
   { "spooldir", GEN (PATH, spooldir), 0, 0, NULL, "/var/spool/asterisk/outgoing", 0, NULL,
     "Asterisk's outgoing call-file spool" },
 
@@ -581,6 +583,8 @@ static const ImsConfigKey ims_config_key_table[] = {
     "who may send the robot IMs (UserEvents), or any (default: subscribe and dialallow)" },
   { "sendallow", PEER (LIST, sendallow), 0, 0, " \t/|\"';", NULL, IMS_KEY_LIVE, NULL,
     "IMSend recipients: ids, patterns with * and ?, or any (default: subscribe)" },
+  { "presencehints", PEER (ENUM, presencehints), 0, 0, "inherit|no|yes", "inherit",
+    IMS_KEY_LIVE, NULL, "this peer's presencehints (inherit: the [general] value)" },
   { "activewhen", PEER (DEVICE, activewhen), 0, 0, NULL, NULL, 0, NULL,
     "device whose availability keeps the peer logged in, or always" },
   { "phone", PEER (DEVICE, phone), 0, 0, NULL, NULL, 0, NULL,

@@ -56,6 +56,7 @@ typedef struct {
   char *dialcontext;    /* where the target is dialled */
   GPtrArray *acceptfrom; /* char*, who may send IMs; empty = subscribe + dialallow */
   GPtrArray *sendallow; /* char*, IMSend recipients (patterns); empty = subscribe */
+  int presencehints;    /* 0 inherit [general], 1 no, 2 yes */
   int pinginterval;     /* seconds between XMPP pings (XEP-0199) */
   int pingtimeout;      /* seconds without an answer before reconnecting */
 } ImsPeerConfig;
@@ -79,6 +80,7 @@ typedef struct {
   int amitls;           /* 1: AMI over TLS (Asterisk's manager.conf tlsenable) */
   char *amicafile;      /* CA to trust for amitls, NULL = the system's */
   char *spooldir;       /* Asterisk's outgoing call-file spool */
+  int presencehints;    /* 1: keep Custom:/CustomPresence: states over AMI */
   GPtrArray *peers;     /* ImsPeerConfig*, in file order */
   GPtrArray *warnings;  /* char*, "file: message"; not fatal */
 } ImsConfig;

@@ -85,9 +85,5 @@ ims_render_to_string (JsonBuilder *b)
 char *
 ims_render_buddy_name (ImsPresenceStore *store, const char *peer, const char *id)
 {
-  const char *domain = ims_presence_store_peer_domain (store, peer);
-  const char *at = strrchr (id, '@');
-  if (domain && at && g_str_equal (at + 1, domain))
-    return g_strndup (id, at - id);
-  return g_strdup (id);
+  return ims_presence_store_display_name (store, peer, id);
 }

@@ -411,6 +411,16 @@ ims_presence_store_set_watched (ImsPresenceStore *s, const char *peer, GPtrArray
       }
 }
 
+char *
+ims_presence_store_display_name (ImsPresenceStore *s, const char *peer, const char *id)
+{
+  const char *domain = ims_presence_store_peer_domain (s, peer);
+  const char *at = strrchr (id, '@');
+  if (domain && at && g_str_equal (at + 1, domain))
+    return g_strndup (id, at - id);
+  return g_strdup (id);
+}
+
 gboolean
 ims_presence_store_is_watched (ImsPresenceStore *s, const char *peer, const char *id)
 {

@@ -118,6 +118,10 @@ void ims_presence_store_set_watched (ImsPresenceStore *store, const char *peer, 
  * "buckaroo@example.org").  Returns NULL for an unknown peer. */
 char *ims_presence_store_normalize (ImsPresenceStore *store, const char *peer, const char *name);
 
+/* "buckaroo" for buckaroo@<the peer's own domain>, else the full id, as
+ * imctl, the module and hints name a buddy (transfer full). */
+char *ims_presence_store_display_name (ImsPresenceStore *store, const char *peer, const char *id);
+
 /* The domain given at add_peer (NULL when none). */
 const char *ims_presence_store_peer_domain (ImsPresenceStore *store, const char *peer);
 

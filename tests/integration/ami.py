@@ -10,6 +10,7 @@ answers after 1 s and closes; actions before login get "Permission denied".
 test_ami_peer.py replays the recorded client sides against Manager.handle()
 and compares with what Asterisk answered.
 """
+import base64
 import hashlib
 import random
 import re
@@ -155,6 +156,18 @@ class Manager:
             out.append((0, frame(done + [("EventList", "Complete"),
                                          ("ListItems", str(len(items)))])))
             return out
+        if a == "setvar":
+            return [(0, frame(self.response(msg, *srv.setvar(get(msg, "Variable"),
+                                                             get(msg, "Value") or ""))))]
+        if a == "getvar":
+            if get(msg, "Channel"):
+                return [(0, frame(self.response(msg, "Error", ("Message", "No such channel"))))]
+            var = get(msg, "Variable")
+            if not var:
+                return [(0, frame(self.response(msg, "Error",
+                                                ("Message", "No variable specified"))))]
+            return [(0, frame(self.response(msg, "Success", ("Variable", var),
+                                            ("Value", srv.getvar(var)))))]
         if a == "userevent":
             srv.user_events.append(msg)
             out = [(0, frame(self.response(msg, "Success", ("Message", "Event Sent"))))]
@@ -198,12 +211,54 @@ class Manager:
                                       f"ListCommands to show available commands."))))]
 
 
-class FakeAmi:
+DEVICE_STATES = {"UNKNOWN", "NOT_INUSE", "INUSE", "BUSY", "INVALID", "UNAVAILABLE", "RINGING",
+                 "RINGINUSE", "ONHOLD"}
+PRESENCE_STATES = {"not_set", "unavailable", "available", "away", "xa", "chat", "dnd"}
+FUNC = re.compile(r"^(DEVICE_STATE|PRESENCE_STATE|GLOBAL)\((.*)\)$")
+
+
+class Variables:
+    """Setvar/Getvar as Asterisk 22 answers them (ami-B03, ami-B12): globals,
+    DEVICE_STATE(Custom:...) and PRESENCE_STATE(CustomPresence:...)."""
+
+    def setvar(self, var, value):
+        if not var:
+            return "Error", ("Message", "No variable specified")
+        m = FUNC.match(var)
+        if m and m.group(1) == "DEVICE_STATE":
+            if not m.group(2).startswith("Custom:") or value.upper() not in DEVICE_STATES:
+                return "Error", ("Message", "Variable not set")
+            self.set_device(m.group(2), value.upper())
+        elif m and m.group(1) == "PRESENCE_STATE":
+            parts = value.split(",")
+            if not m.group(2).startswith("CustomPresence:") or parts[0].lower() not in PRESENCE_STATES:
+                return "Error", ("Message", "Variable not set")
+            state, subtype, message = (parts + ["", ""])[:3]
+            if len(parts) > 3 and "e" in parts[3]:
+                message = base64.b64decode(message).decode()
+            self.custom_presence[m.group(2)] = (state.lower(), subtype, message)
+        else:
+            self.globals[m.group(2) if m else var] = value
+        return "Success", ("Message", "Variable Set")
+
+    def getvar(self, var):
+        m = FUNC.match(var)
+        if m and m.group(1) == "DEVICE_STATE":
+            return self.devices.get(m.group(2), "UNKNOWN")
+        if m and m.group(1) == "PRESENCE_STATE":
+            name, _, field = m.group(2).partition(",")
+            state, subtype, message = self.custom_presence.get(name, ("not_set", "", ""))
+            return {"value": state, "subtype": subtype, "message": message}.get(field, "")
+        return self.globals.get(m.group(2) if m else var, "")
+
+
+class FakeAmi(Variables):
     """An AMI server on 127.0.0.1:<free port> built on Manager."""
 
     def __init__(self, users=None, devices=None):
         self.users = users or {"imstatus": "ami-secret"}
         self.devices = dict(devices or {})
+        self.globals, self.custom_presence = {}, {}
         self.actions, self.logins, self.user_events, self.originates = [], [], [], []
         self.originate_reason = lambda channel: "4"
         self.challenge = lambda: str(random.randint(100000000, 999999999))

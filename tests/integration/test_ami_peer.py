@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import re
+import threading
 
 import pytest
 
@@ -15,9 +16,10 @@ REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"
 CAPTURES = sorted(glob.glob(os.path.join(REF, "raw", "ami-*.json")))
 # Actions the fake implements; answers to others are not compared.
 IMPLEMENTED = {"login", "ping", "logoff", "events", "devicestatelist", "userevent", "originate",
-               "challenge"}
+               "challenge", "setvar", "getvar"}
 STABLE = ["Response", "Event", "ActionID", "Message", "EventList", "ListItems", "Ping", "Events",
-          "Device", "State", "Reason", "UserEvent", "Context", "Exten", "Application", "Data"]
+          "Device", "State", "Reason", "UserEvent", "Context", "Exten", "Application", "Data",
+          "Variable", "Value"]
 
 
 def chunks(path):
@@ -55,6 +57,8 @@ def test_replay(path):
                if ami.get(m, "Event") == "OriginateResponse"}
     fake.originate_reason = lambda ch: reasons.get(ch, reasons.get(ch.split("-0")[0], "4")) or "4"
     fake.actions, fake.logins, fake.user_events, fake.originates = [], [], [], []
+    fake.globals, fake.custom_presence = {}, {}
+    fake._lock, fake._sessions = threading.Lock(), []  # no sockets: events go nowhere
 
     ours, skip_ids, pending, mgr = [], set(), b"", None
     for kind, data in cs:

@@ -51,7 +51,7 @@ exten => s,1,IMSend(aim1/buckaroo/Hello, world / slashes and, commas)
  same => n,NoOp(SENT|${IM-SENDSTATUS}|${IM-RESULT})
 
 [lamps]
-exten => 6001,hint,IM:aim1:buckaroo
+exten => 6001,hint,IM:aim1:buckaroo,IM:aim1:buckaroo
 """
 
 
@@ -128,8 +128,9 @@ def test_every_variable_and_the_lamps(world):
         assert f[0] == word and f[1] == show and f[2] == dev and f[3] == pres
         assert f[4] == presence["status"]
         hints = a.rx("core show hints")
-        assert re.search(r"6001@lamps\s*: IM:aim1:buckaroo\s+State:" +
-                         {"NOT_INUSE": "Idle", "INUSE": "InUse"}[dev], hints), hints
+        assert re.search(r"6001@lamps\s*: IM:aim1:buckaroo,IM:aim1:buckaroo\s+State:" +
+                         {"NOT_INUSE": "Idle", "INUSE": "InUse"}[dev] + r"\s+Presence:" + pres,
+                         hints), hints
     b.unavailable()
     d.wait_status("aim1/buckaroo", status="offline")
     wait_for(lambda: probe(r)["IM-STATUS"] == "offline", 10, what="offline in the module")

@@ -101,3 +101,35 @@ def test_ami_over_tls(tmp_path, ca, prosody, robot, daemon, trusted):
             assert "device states in sync" not in d.read_log()
     finally:
         a.stop()
+
+
+def test_presencehints_reach_a_real_hint(tmp_path, prosody, robot, buddies, daemon):
+    binary = real_asterisk.require_asterisk()
+    a = real_asterisk.Asterisk(str(tmp_path / "asterisk"), binary,
+                               extensions="[lamps]\nexten => 6002,hint,Custom:aim1:buckaroo"
+                                          ",CustomPresence:aim1:buckaroo\n")
+    a.start()
+    try:
+        b = buddies("buckaroo")
+        d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"]),
+                   general_extra=f"amihost = 127.0.0.1\namiport = {a.ami_port}\n"
+                                 "amiuser = imstatus\namisecret = another-s3cret\n"
+                                 "presencehints = yes\n")
+        wait_for(lambda: "device states in sync" in d.read_log(), 20, what="AMI login")
+        b.presence(show="dnd", status="on the phone, sorry")
+        wait_for(lambda: re.search(r"6002@lamps\s*: Custom:aim1:buckaroo.*State:InUse\s+"
+                                   r"Presence:dnd", a.rx("core show hints")), 15,
+                 what="the hint to follow")
+        c, f = real_asterisk.ami_session(a.ami_port)
+        real_asterisk.ami_send(f, [("Action", "Login"), ("Username", "imstatus"),
+                                   ("Secret", "another-s3cret"), ("Events", "off")])
+        real_asterisk.ami_read(f)
+        real_asterisk.ami_send(f, [("Action", "Getvar"), ("Variable",
+                                   "PRESENCE_STATE(CustomPresence:aim1:buckaroo,message)")])
+        assert real_asterisk.ami_read(f)["Value"] == "on the phone, sorry"
+        c.close()
+        b.presence(status="free")
+        wait_for(lambda: re.search(r"6002@lamps.*State:Idle\s+Presence:available",
+                                   a.rx("core show hints")), 15, what="idle again")
+    finally:
+        a.stop()

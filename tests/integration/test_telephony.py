@@ -255,3 +255,35 @@ def test_ami_server_without_challenge_is_refused(prosody, robot, daemon):
     t.join(10)
     srv.close()
     assert b"Challenge" in got[0] and all(AMI_SECRET.encode() not in g for g in got)
+
+
+def test_presencehints_without_the_module(prosody, robot, buddies, daemon, fake_ami):
+    """presencehints = yes: Custom:aim1:buckaroo and CustomPresence:aim1:buckaroo
+    follow the buddy over AMI (ami-B12), so lamps work with no module."""
+    b = buddies("buckaroo")
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"]),
+               general_extra=ami_general(fake_ami) + "presencehints = yes\n")
+    wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
+    b.presence(show="dnd", status='on a call, "really"')
+    wait_for(lambda: fake_ami.devices.get("Custom:aim1:buckaroo") == "INUSE", 10,
+             what="the device state")
+    wait_for(lambda: fake_ami.custom_presence.get("CustomPresence:aim1:buckaroo") ==
+             ("dnd", "dnd", 'on a call, "really"'), 10, what="the presence state")
+    b.presence(status="back")
+    wait_for(lambda: fake_ami.devices.get("Custom:aim1:buckaroo") == "NOT_INUSE", 10,
+             what="idle again")
+    b.unavailable()
+    wait_for(lambda: fake_ami.custom_presence.get("CustomPresence:aim1:buckaroo", ("",))[0]
+             == "unavailable", 10, what="offline")
+    assert fake_ami.devices["Custom:aim1:buckaroo"] == "UNAVAILABLE"
+
+
+def test_presencehints_off_by_default(prosody, robot, buddies, daemon, fake_ami):
+    b = buddies("buckaroo")
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"]),
+               general_extra=ami_general(fake_ami))
+    wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
+    b.presence(show="dnd", status="busy")
+    d.wait_status("aim1/buckaroo", status="busy")
+    assert not any(dict((k.lower(), v) for k, v in m).get("action", "").lower() == "setvar"
+                   for m in fake_ami.actions)

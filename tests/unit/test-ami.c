@@ -121,6 +121,34 @@ test_device_states (void)
   g_assert_false (ims_device_state_busy ("UNAVAILABLE"));
 }
 
+/* presencehints: the values Asterisk takes (ami-B12); the message goes
+ * base64 so its commas cannot split the value. */
+static void
+test_hint_values (void)
+{
+  ImsAnswer a = { .status = IMS_STATUS_BUSY, .text = (char *) "on the phone, \"busy\"",
+                  .show = (char *) "dnd" };
+  g_assert_cmpstr (ims_hint_device_state (a.status), ==, "INUSE");
+  g_autofree char *v = ims_hint_presence_value (&a);
+  g_assert_cmpstr (v, ==, "dnd,dnd,b24gdGhlIHBob25lLCAiYnVzeSI=,e");
+  a.status = IMS_STATUS_AWAY;
+  a.show = (char *) "xa";
+  g_autofree char *x = ims_hint_presence_value (&a);
+  g_assert_true (g_str_has_prefix (x, "xa,xa,"));
+  a.status = IMS_STATUS_IDLE;
+  a.show = (char *) "bad,word";
+  g_autofree char *i = ims_hint_presence_value (&a);
+  g_assert_true (g_str_has_prefix (i, "available,,"));
+  g_assert_cmpstr (ims_hint_device_state (IMS_STATUS_IDLE), ==, "NOT_INUSE");
+  g_assert_cmpstr (ims_hint_device_state (IMS_STATUS_OFFLINE), ==, "UNAVAILABLE");
+  g_assert_cmpstr (ims_hint_device_state (IMS_STATUS_UNKNOWN), ==, "UNKNOWN");
+  a.status = IMS_STATUS_UNKNOWN;
+  a.text = (char *) "";
+  a.show = (char *) "";
+  g_autofree char *u = ims_hint_presence_value (&a);
+  g_assert_cmpstr (u, ==, "not_set,,,e");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -130,5 +158,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ami/action", test_action);
   g_test_add_func ("/ami/dial-targets", test_dial_targets);
   g_test_add_func ("/ami/device-states", test_device_states);
+  g_test_add_func ("/ami/hint-values", test_hint_values);
   return g_test_run ();
 }
