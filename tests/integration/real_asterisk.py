@@ -40,7 +40,7 @@ def require_asterisk():
 
 class Asterisk:
     def __init__(self, directory, binary, extensions="", manager_users=None, manager_extra="",
-                 extra_modules=(), etc_files=None):
+                 extra_modules=(), etc_files=None, modules=(), verbose=True):
         self.binary = binary
         self.prefix = os.path.dirname(os.path.dirname(binary))
         self.dir = directory
@@ -81,7 +81,7 @@ astsbindir => {os.path.dirname(binary)}
 nofork = yes
 """)
         self._write("modules.conf", "[modules]\nautoload = no\n"
-                    + "".join(f"load => {m}\n" for m in MODULES + self.extra_modules
+                    + "".join(f"load => {m}\n" for m in MODULES + list(modules) + self.extra_modules
                               if os.path.exists(os.path.join(moddir, m))))
         for name, text in (etc_files or {}).items():
             self._write(name, text)
@@ -91,7 +91,9 @@ nofork = yes
         self._write("manager.conf", f"[general]\nenabled = yes\nport = {self.ami_port}\n"
                     f"bindaddr = 127.0.0.1\n{manager_extra}\n{users}")
         self._write("extensions.conf", "[general]\n[globals]\n" + extensions)
-        self._write("logger.conf", "[logfiles]\nmessages => notice,warning,error,verbose\n")
+        self.verbose = verbose
+        self._write("logger.conf", "[logfiles]\nmessages => notice,warning,error"
+                    + (",verbose" if verbose else "") + "\n")
         self.proc = None
 
     def _write(self, name, text):
@@ -100,7 +102,8 @@ nofork = yes
 
     def start(self):
         self.log = open(os.path.join(self.dir, "asterisk.out"), "wb")
-        self.proc = subprocess.Popen([self.binary, "-f", "-vvvv", "-C", self.conf], stdout=self.log,
+        self.proc = subprocess.Popen([self.binary, "-f"] + (["-vvvv"] if self.verbose else [])
+                                     + ["-C", self.conf], stdout=self.log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         wait_for(lambda: port_open(self.ami_port) or self.proc.poll() is not None, 30,
                  what="Asterisk's manager port")
