@@ -629,7 +629,7 @@ static int im_status_exec (struct ast_channel *chan, const char *data)
 	char *f[F_COUNT];
 	char *opts[OPT_ARG_COUNT] = { NULL };
 	struct ast_flags flags = { 0 };
-	int i, bad = 0;
+	int i, bad = 0, timed_out = 0;
 	AST_DECLARE_APP_ARGS(args, AST_APP_ARG(target); AST_APP_ARG(options););
 
 	AST_STANDARD_APP_ARGS(args, parse);
@@ -651,6 +651,7 @@ static int im_status_exec (struct ast_channel *chan, const char *data)
 					return -1; /* hung up */
 				}
 			}
+			timed_out = im_answer_pending(peer);
 		}
 	}
 	if (bad) {
@@ -661,6 +662,11 @@ static int im_status_exec (struct ast_channel *chan, const char *data)
 		ast_log(LOG_WARNING, "IMStatus: bad arguments (peer/user[,g][,W(ms)])\n");
 	} else {
 		im_lookup(peer, user, f);
+		if (timed_out) {
+			/* As FastAGI: the wait ran out before the answer was known. */
+			ast_free(f[F_RESULT]);
+			f[F_RESULT] = ast_strdup("TIMEOUT");
+		}
 	}
 	for (i = 0; i < F_SUBSCRIPTION; i++) {
 		im_setvar(chan, im_variables[i], f[i]);

@@ -211,3 +211,38 @@ def test_module_unload_and_load(world):
     wait_for(lambda: "aim1" in a.rx("im show peers"), 20, what="the module back")
     assert "IMStatus" in a.rx("core show application IMStatus")
     assert a.proc.poll() is None
+
+
+def test_unload_with_a_call_inside_imstatus(tmp_path, prosody, robot, daemon):
+    """A call waits inside IMStatus(…,W(x)) (its peer never logs in) while
+    the module is unloaded: Asterisk keeps the module until the call is done,
+    nothing crashes, and it unloads cleanly after."""
+    binary = real_asterisk.require_asterisk()
+    if not os.path.exists(MODULE):
+        pytest.skip("app_imstatus.so not built (no Asterisk headers at build time)")
+    from harness import free_port
+    dead = free_port()  # nothing listens: aim2 stays Connecting
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody)
+               + f"[aim2]\ntype = jabber\nusername = x@{DOMAIN}\nsecret = x\nhost = 127.0.0.1\n"
+                 f"port = {dead}\ncafile = {prosody.ca_pem}\nsubscribe = y\n")
+    a = real_asterisk.Asterisk(str(tmp_path / "asterisk"), binary, extra_modules=[MODULE],
+                               extensions="[slow]\nexten => s,1,IMStatus(aim2/y,W(4000))\n"
+                                          " same => n,NoOp(WAITED|${IM-RESULT})\n",
+                               etc_files={"im.conf": f"[general]\ncontrolsocket = {d.socket}\n"})
+    a.start()
+    try:
+        wait_for(lambda: "aim2" in a.rx("im show peers"), 20, what="the module")
+        a.rx("channel originate Local/s@slow application Wait 1")
+        wait_for(lambda: "IMStatus" in a.rx("core show channels verbose"), 10,
+                 what="the call inside IMStatus")
+        out = a.rx("module unload app_imstatus.so")
+        assert a.proc.poll() is None
+        wait_for(lambda: "WAITED|" in a.output(), 15, what="the call to go on")
+        assert "WAITED|TIMEOUT" in a.output(), out
+        wait_for(lambda: "app_imstatus" not in a.rx("module show like imstatus")
+                 or "Unloaded" in a.rx("module unload app_imstatus.so"), 15,
+                 what="the module unloaded once the call is gone")
+        assert a.proc.poll() is None
+        assert "IMStatus" not in a.rx("core show applications like IMStatus")
+    finally:
+        a.stop()
