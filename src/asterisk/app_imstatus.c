@@ -33,6 +33,7 @@
 #include "asterisk/presencestate.h"
 #include "asterisk/strings.h"
 #include "asterisk/utils.h"
+#include "asterisk/xmldoc.h"
 
 #define IM_CONF "im.conf"
 #define IM_DEFAULT_SOCKET "/var/lib/imstatus/imstatusd.sock"
@@ -795,12 +796,9 @@ static int im_status_read (struct ast_channel *chan, const char *cmd, char *data
 	return 0;
 }
 
+/* Documented in app_imstatus-en_US.xml (documentation/thirdparty). */
 static struct ast_custom_function im_status_function = {
 	.name = "IM_STATUS",
-	.synopsis = "The IM presence of a buddy, from imstatusd",
-	.syntax = "IM_STATUS(peer/user[,field])",
-	.desc = "Returns one field of the IMStatus answer: status (default), idletime, statustext,\n"
-		"lastseen, prefix, uri, resource, show or result.  From the in-process mirror.\n",
 	.read = im_status_read,
 };
 
@@ -1048,8 +1046,15 @@ static int load_module (void)
 		unload_module();
 		return AST_MODULE_LOAD_DECLINE;
 	}
-	if (ast_register_application(im_status_app, im_status_exec, im_status_synopsis, im_status_descrip)
-		|| ast_register_application(im_send_app, im_send_exec, im_send_synopsis, im_send_descrip)
+	/* The XML documentation when Asterisk found ours (installed into
+	 * documentation/thirdparty), else the short texts compiled in. */
+	char *xml = ast_xmldoc_build_synopsis("application", im_status_app, "app_imstatus");
+	int have_xml = !ast_strlen_zero(xml);
+	ast_free(xml);
+	if (ast_register_application(im_status_app, im_status_exec, have_xml ? NULL : im_status_synopsis,
+			have_xml ? NULL : im_status_descrip)
+		|| ast_register_application(im_send_app, im_send_exec, have_xml ? NULL : im_send_synopsis,
+			have_xml ? NULL : im_send_descrip)
 		|| ast_custom_function_register(&im_status_function)
 		|| ast_devstate_prov_add("IM", im_devstate_cb)
 		|| ast_presence_state_prov_add("IM", im_presence_cb)

@@ -40,7 +40,7 @@ def require_asterisk():
 
 class Asterisk:
     def __init__(self, directory, binary, extensions="", manager_users=None, manager_extra="",
-                 extra_modules=(), etc_files=None, modules=(), verbose=True):
+                 extra_modules=(), etc_files=None, modules=(), verbose=True, extra_docs=()):
         self.binary = binary
         self.prefix = os.path.dirname(os.path.dirname(binary))
         self.dir = directory
@@ -71,7 +71,7 @@ astmoddir => {moddir}
 astvarlibdir => {directory}/lib
 astdbdir => {directory}/lib
 astkeydir => {directory}/lib
-astdatadir => {os.path.join(self.prefix, 'var', 'lib', 'asterisk')}
+astdatadir => {self._datadir(directory, extra_docs)}
 astagidir => {directory}/lib
 astspooldir => {directory}/spool
 astrundir => {directory}/run
@@ -95,6 +95,25 @@ nofork = yes
         self._write("logger.conf", "[logfiles]\nmessages => notice,warning,error"
                     + (",verbose" if verbose else "") + "\n")
         self.proc = None
+
+    def _datadir(self, directory, extra_docs):
+        """Asterisk's data directory; with @extra_docs a private one whose
+        documentation/thirdparty also holds them (XML docs of modules under test)."""
+        system = os.path.join(self.prefix, "var", "lib", "asterisk")
+        if not extra_docs:
+            return system
+        private = os.path.join(directory, "data")
+        os.makedirs(os.path.join(private, "documentation", "thirdparty"), exist_ok=True)
+        for name in os.listdir(system):
+            if name != "documentation":
+                os.symlink(os.path.join(system, name), os.path.join(private, name))
+        sysdoc = os.path.join(system, "documentation")
+        for name in os.listdir(sysdoc):
+            if name != "thirdparty":
+                os.symlink(os.path.join(sysdoc, name), os.path.join(private, "documentation", name))
+        for doc in extra_docs:
+            shutil.copy(doc, os.path.join(private, "documentation", "thirdparty"))
+        return private
 
     def _write(self, name, text):
         with open(os.path.join(self.etc, name), "w") as f:

@@ -13,6 +13,8 @@ from harness import BUILD, DOMAIN, peer_conf, wait_for
 from test_agi import iso_ago
 
 MODULE = os.path.join(BUILD, "src", "asterisk", "app_imstatus.so")
+DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "asterisk",
+                    "app_imstatus-en_US.xml")
 VARS = ["IM-STATUS", "IM-IDLETIME", "IM-STATUSTEXT", "IM-LASTSEEN", "IM-STATUSPREFIX",
         "IM-STATUSURI", "IM-RESOURCE", "IM-SHOW", "IM-RESULT"]
 
@@ -64,7 +66,7 @@ def world(tmp_path, prosody, robot, buddies, daemon):
     d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"]))
     d.wait_status("aim1/buckaroo", subscription="both")
     a = real_asterisk.Asterisk(str(tmp_path / "asterisk"), binary, extensions=SEED,
-                               extra_modules=[MODULE],
+                               extra_modules=[MODULE], extra_docs=[DOCS],
                                etc_files={"im.conf": f"[general]\ncontrolsocket = {d.socket}\n"})
     a.start()
     wait_for(lambda: "aim1" in a.rx("im show peers"), 20, what="the module watching the daemon")
@@ -200,6 +202,15 @@ def test_daemon_restart_under_a_loaded_module(world):
     d.start()
     wait_for(lambda: probe(r, opts="g")["IM-STATUS"] == "online", 40,
              what="the module back in sync")
+
+
+def test_core_show_application_documentation(world):
+    a, d, b = world
+    app = a.rx("core show application IMStatus")
+    assert "Ask imstatusd whether an instant-messaging buddy is online" in app, app
+    assert "IM-STATUSPREFIX" in app and "n+101" in app
+    assert "Send an instant message through imstatusd" in a.rx("core show application IMSend")
+    assert "The IM presence of a buddy" in a.rx("core show function IM_STATUS")
 
 
 def test_module_unload_and_load(world):
