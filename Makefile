@@ -21,7 +21,7 @@ DEBS = build-essential meson ninja-build pkg-config \
        clang libclang-rt-14-dev \
        libsystemd-dev scdoc man-db debhelper lintian dpkg-dev fakeroot glib-networking
 
-.PHONY: all deps build check check-ejabberd unit integration fuzz asan demo bench clean install deb
+.PHONY: all deps build check check-ejabberd unit integration fuzz asan demo bench clean install deb valgrind-module
 
 all: build
 
@@ -95,6 +95,10 @@ check: deps build
 # make check runs its presence part).
 check-ejabberd: deps build
 	IMS_XMPP=ejabberd $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+# app_imstatus.so under valgrind inside a real Asterisk (about 2 minutes).
+valgrind-module: build
+	$(PYTHON) tests/tools/valgrind_module.py
 
 # Installs into the prefix meson was set up with (/usr/local by default):
 # imstatusd, imctl, the man pages, the systemd unit, the samples.
