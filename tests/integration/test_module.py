@@ -10,7 +10,7 @@ import pytest
 
 import real_asterisk
 from harness import BUILD, DOMAIN, peer_conf, wait_for
-from test_agi import iso_ago
+from test_agi import HOSTILE, safe_rendering
 
 MODULE = os.path.join(BUILD, "src", "asterisk", "app_imstatus.so")
 DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "asterisk",
@@ -47,6 +47,12 @@ exten => s,1,IMStatus(${TARGET})
  same => n,Hangup()
  same => 102,NoOp(JUMPED|${IM-RESULT})
  same => n,Hangup()
+
+[hostile]
+exten => s,1,IMStatus(aim1/buckaroo)
+ same => n,Set(DB(ims/text)=${IM-STATUSTEXT})
+ same => n,Set(DB(ims/func)=${IM_STATUS(aim1/buckaroo,statustext)})
+ same => n,Set(DB(ims/seq)=${SEQ})
 
 [sender]
 exten => s,1,IMSend(aim1/buckaroo/Hello, world / slashes and, commas)
@@ -133,10 +139,54 @@ def test_every_variable_and_the_lamps(world):
         assert re.search(r"6001@lamps\s*: IM:aim1:buckaroo,IM:aim1:buckaroo\s+State:" +
                          {"NOT_INUSE": "Idle", "INUSE": "InUse"}[dev] + r"\s+Presence:" + pres,
                          hints), hints
+    # AMI subscribers hear it as Asterisk's own events.
+    c, f = real_asterisk.ami_session(a.ami_port, timeout=15)
+    real_asterisk.ami_send(f, [("Action", "Login"), ("Username", "imstatus"),
+                               ("Secret", "another-s3cret"), ("Events", "call")])
+    real_asterisk.ami_read(f)
+    b.presence(show="dnd", status="on the phone")
+    seen = set()
+    while seen != {"ext", "pres"}:
+        m = real_asterisk.ami_read(f)
+        assert m, "the manager closed the connection"
+        if m.get("Event") == "ExtensionStatus" and m.get("Exten") == "6001" \
+                and m.get("StatusText") == "InUse":
+            seen.add("ext")
+        if m.get("Event") == "PresenceStateChange" and m.get("Presentity") == "IM:aim1:buckaroo" \
+                and m.get("Status") == "dnd" and m.get("Message") == "on the phone":
+            seen.add("pres")
+    c.close()
     b.unavailable()
     d.wait_status("aim1/buckaroo", status="offline")
     wait_for(lambda: probe(r)["IM-STATUS"] == "offline", 10, what="offline in the module")
     assert "State:Unavailable" in a.rx("core show hints")
+
+
+def db_get(a, key):
+    out = a.rx(f"database get ims {key}")
+    return out.split("Value: ", 1)[1].rstrip("\n") if "Value: " in out else None
+
+
+def test_hostile_texts_through_the_module(world):
+    """The hostile status texts of the FastAGI suite, through the module: the
+    dialplan reads back exactly the safe rendering, in IM-STATUSTEXT and in
+    IM_STATUS(), and nothing in them is evaluated."""
+    a, d, b = world
+    for i, text in enumerate(HOSTILE):
+        marker = f"{i:02d}|"
+        want = safe_rendering(marker + text)
+        b.presence(status=marker + text)
+        d.wait_status("aim1/buckaroo", status="online", text=want)
+        # The module's mirror has it too (the watch stream may trail imctl).
+        wait_for(lambda: marker in a.rx("dialplan eval function IM_STATUS(aim1/buckaroo,statustext)"),
+                 10, what="the mirror")
+        a.rx(f"dialplan set global SEQ {i}")
+        a.rx("channel originate Local/s@hostile application Wait 1")
+        wait_for(lambda: db_get(a, "seq") == str(i) and db_get(a, "text") is not None
+                 and db_get(a, "text").startswith(marker), 15, what=f"hostile text {i}")
+        assert db_get(a, "text") == want.rstrip("\n"), repr(text)
+        assert db_get(a, "func") == want.rstrip("\n"), repr(text)
+    assert a.proc.poll() is None
 
 
 def test_results_jumps_and_options(world):
@@ -193,7 +243,8 @@ def test_cli_in_the_seed_columns(world):
 def test_daemon_restart_under_a_loaded_module(world):
     a, d, b = world
     r = online(world, "here")
-    d.stop()
+    d.proc.send_signal(signal.SIGKILL)  # killed, not stopped: no goodbye on the socket
+    d.proc.wait(10)
     # (g: the probe's n+101 would take the error path)
     wait_for(lambda: probe(r, opts="g")["IM-RESULT"] == "NOTCONNECTED", 15, what="NOTCONNECTED")
     v = probe(r, opts="g")
