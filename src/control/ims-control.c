@@ -131,6 +131,9 @@ ims_client_snapshot (Client *c)
         }
     }
   g_string_append (out, "%synced\n");
+  /* The snapshot is as big as the buddy list (10,000 buddies are a few MB):
+   * room for it, and the usual slack for what follows. */
+  ims_line_conn_set_max_output (c->lc, out->len + IMS_LINE_CONN_MAX_OUTPUT);
   ims_line_conn_write (c->lc, out->str, out->len);
 }
 
