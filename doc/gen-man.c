@@ -2,7 +2,7 @@
  * im.conf keys (from the config table) and the imctl commands (from the
  * command table), so the pages cannot drift from the code.
  *   gen-man INPUT.scd OUTPUT.scd
- * Lines @KEYS_GENERAL@, @KEYS_PEER@ and @COMMANDS@ are replaced. */
+ * Lines @KEYS_GENERAL@, @KEYS_PEER@, @KEYS_WEBUSER@ and @COMMANDS@ are replaced. */
 #include <stdio.h>
 #include <string.h>
 
@@ -119,6 +119,8 @@ main (int argc, char **argv)
         keys (out, IMS_KEY_GENERAL);
       else if (g_str_equal (*l, "@KEYS_PEER@"))
         keys (out, IMS_KEY_PEER);
+      else if (g_str_equal (*l, "@KEYS_WEBUSER@"))
+        keys (out, IMS_KEY_WEBUSER);
       else if (g_str_equal (*l, "@COMMANDS@"))
         commands (out);
       else

@@ -511,6 +511,7 @@ ims_lexer_inherit (Lexer *lx, Section *sec, Section *from, GPtrArray *out, guint
 /* ---- the key table ---- */
 
 #define GEN(t, f) IMS_KEY_GENERAL, IMS_KEY_##t, G_STRUCT_OFFSET (ImsConfig, f)
+#define WEB(t, f) IMS_KEY_WEBUSER, IMS_KEY_##t, G_STRUCT_OFFSET (ImsWebUser, f)
 #define PEER(t, f) IMS_KEY_PEER, IMS_KEY_##t, G_STRUCT_OFFSET (ImsPeerConfig, f)
 #define XMPP "jabber|xmpp"
 
@@ -550,6 +551,12 @@ static const ImsConfigKey ims_config_key_table[] = {
     "PEM file of the CA that signed Asterisk's manager certificate (default: the system's)" },
   { "presencehints", GEN (ENUM, presencehints), 0, 0, "no|yes", "no", 0, NULL,
     "keep Custom:<peer>:<user> and CustomPresence:<peer>:<user> states up to date over AMI" },
+  { "httpbind", GEN (ADDRESS, httpbind), 0, 0, NULL, NULL, IMS_KEY_RESTART, NULL,
+    "address:port of the HTTP API and presence board (unset: off; loopback unless httpcert)" },
+  { "httpcert", GEN (PATH, httpcert), 0, 0, NULL, NULL, IMS_KEY_RESTART, NULL,
+    "PEM certificate (chain) for HTTPS" },
+  { "httpkey", GEN (PATH, httpkey), 0, 0, NULL, NULL, IMS_KEY_RESTART, NULL,
+    "PEM private key of httpcert" },
   { "spooldir", GEN (PATH, spooldir), 0, 0, NULL, "/var/spool/asterisk/outgoing", 0, NULL,
     "Asterisk's outgoing call-file spool" },
 
@@ -599,10 +606,22 @@ static const ImsConfigKey ims_config_key_table[] = {
     "local phone rung first by click-to-dial" },
   { "dialcontext", PEER (NAME, dialcontext), 0, 0, NULL, NULL, IMS_KEY_LIVE, NULL,
     "dialplan context the target is dialled in" },
+
+  { "type", WEB (NAME, type), 0, 0, NULL, NULL, IMS_KEY_REQUIRED, NULL,
+    "webuser: a user of the HTTP API and board, not an IM peer" },
+  { "secret", WEB (STRING, secret), 0, 0, NULL, NULL, IMS_KEY_REQUIRED | IMS_KEY_SECRET, NULL,
+    "the user's password (HTTP Basic)" },
+  { "peers", WEB (LIST, peers), 0, 0, " \t/|\"';", NULL, 0, NULL,
+    "the peers the user sees (default: all)" },
+  { "send", WEB (ENUM, send), 0, 0, "no|yes", "no", 0, NULL, "may send IMs" },
+  { "dial", WEB (ENUM, dial), 0, 0, "no|yes", "no", 0, NULL, "may use click-to-dial" },
+  { "phone", WEB (DEVICE, phone), 0, 0, NULL, NULL, 0, NULL,
+    "the device the user's click-to-dial rings first" },
 };
 G_STATIC_ASSERT (IMS_TLS_REQUIRED == 0 && IMS_TLS_OPTIONAL == 1 && IMS_TLS_OFF == 2);
 
 #undef GEN
+#undef WEB
 #undef PEER
 #undef XMPP
 
@@ -631,6 +650,8 @@ ims_config_key_names (ImsKeyScope scope)
       g_string_append_printf (s, "%s%s", s->len ? " " : "", ims_config_key_table[i].name);
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
+
+static void ims_webuser_free (ImsWebUser *u);
 
 static gboolean
 ims_key_is_list (const ImsConfigKey *k)
@@ -829,15 +850,34 @@ static void
 ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
 {
   gboolean general = g_str_equal (sec->name, "general");
-  ImsKeyScope scope = general ? IMS_KEY_GENERAL : IMS_KEY_PEER;
-  g_autoptr (ImsPeerConfig) peer = general ? NULL : ims_peer_config_new (sec);
-  gpointer base = general ? (gpointer) c : (gpointer) peer;
-
   if (general && (sec->is_template || sec->bases->len))
     ims_lexer_error (lx, sec->file, sec->line, "[general] cannot be or use a template");
 
   g_autoptr (GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_entry_free);
   ims_lexer_inherit (lx, sec, sec, entries, 0);
+
+  /* type = webuser makes a user of the board, not an IM peer (the
+   * section's own type wins over a template's). */
+  const char *type = NULL;
+  for (guint i = 0; i < entries->len; i++)
+    if (g_str_equal (((Entry *) entries->pdata[i])->key, "type"))
+      type = ((Entry *) entries->pdata[i])->value;
+  for (guint i = 0; i < sec->entries->len; i++)
+    if (g_str_equal (((Entry *) sec->entries->pdata[i])->key, "type"))
+      type = ((Entry *) sec->entries->pdata[i])->value;
+  gboolean webuser = !general && type && g_ascii_strcasecmp (type, "webuser") == 0;
+  ImsKeyScope scope = general ? IMS_KEY_GENERAL : webuser ? IMS_KEY_WEBUSER : IMS_KEY_PEER;
+  g_autoptr (ImsPeerConfig) peer = general || webuser ? NULL : ims_peer_config_new (sec);
+  ImsWebUser *user = NULL;
+  if (webuser)
+    {
+      user = g_new0 (ImsWebUser, 1);
+      user->name = g_strdup (sec->name);
+      user->file = g_strdup (sec->file);
+      user->line = sec->line;
+      g_ptr_array_add (c->webusers, user);
+    }
+  gpointer base = general ? (gpointer) c : webuser ? (gpointer) user : (gpointer) peer;
   /* The section's own value of a single-valued key replaces the template's. */
   for (guint i = 0; i < sec->entries->len; i++)
     {
@@ -887,10 +927,13 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
   for (gsize i = 0; i < G_N_ELEMENTS (ims_config_key_table); i++)
     {
       const ImsConfigKey *k = &ims_config_key_table[i];
-      if (k->scope != IMS_KEY_PEER)
+      if (k->scope != scope)
         continue;
       if ((k->flags & IMS_KEY_REQUIRED) && !seen[i])
-        ims_lexer_error (lx, sec->file, sec->line, "peer [%s] has no '%s'", sec->name, k->name);
+        ims_lexer_error (lx, sec->file, sec->line, "%s [%s] has no '%s'",
+                         webuser ? "webuser" : "peer", sec->name, k->name);
+      if (webuser)
+        continue;
       if (seen[i] && !ims_key_applies (k, peer->type))
         {
           g_autofree char *types = g_strdelimit (g_strdup (k->types), "|", '/');
@@ -898,6 +941,8 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
                            "%s does not apply to type=%s (only to %s)", k->name, peer->type, types);
         }
     }
+  if (webuser)
+    return;
   /* Keys that only make sense together. */
   if (peer->dialallow->len && (!peer->dialsecret || !peer->dialfrom || !peer->dialcontext))
     ims_lexer_error (lx, sec->file, sec->line,
@@ -942,6 +987,7 @@ ims_config_parse (const char *path, const char *text, gsize len, GError **error)
   g_autoptr (ImsConfig) c = g_new0 (ImsConfig, 1);
   c->path = g_strdup (path);
   c->peers = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_peer_config_free);
+  c->webusers = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_webuser_free);
   c->warnings = g_ptr_array_new_with_free_func (g_free);
 
   gboolean have_general = FALSE;
@@ -985,6 +1031,28 @@ ims_config_parse (const char *path, const char *text, gsize len, GError **error)
                          "amisecret)",
                          p->name, p->phone ? "phone" : "activewhen");
     }
+  for (guint i = 0; i < c->webusers->len; i++)
+    {
+      ImsWebUser *u = c->webusers->pdata[i];
+      for (guint j = 0; j < u->peers->len; j++)
+        if (ims_config_find_peer (c, u->peers->pdata[j]) == NULL)
+          ims_lexer_error (&lx, u->file, u->line, "webuser [%s]: peers names no peer '%s'",
+                           u->name, (const char *) u->peers->pdata[j]);
+    }
+  if (c->httpbind)
+    {
+      /* Passwords and presence cross the network only under TLS. */
+      g_autofree char *host = g_strdup (c->httpbind[0] == '[' ? c->httpbind + 1 : c->httpbind);
+      char *end = strrchr (host, c->httpbind[0] == '[' ? ']' : ':');
+      if (end && (c->httpbind[0] == '[' || strchr (host, ':') == end))
+        *end = '\0';
+      gboolean loopback = g_str_has_prefix (host, "127.") || g_str_equal (host, "::1");
+      if (!loopback && !(c->httpcert && c->httpkey))
+        ims_lexer_error (&lx, path, 0, "[general] httpbind %s is not loopback: it needs httpcert "
+                         "and httpkey (HTTPS)", c->httpbind);
+    }
+  if ((c->httpcert != NULL) != (c->httpkey != NULL))
+    ims_lexer_error (&lx, path, 0, "[general] httpcert and httpkey go together");
   for (guint i = 0; i < c->peers->len; i++)
     {
       ImsPeerConfig *p = c->peers->pdata[i];
@@ -1091,6 +1159,17 @@ ims_config_field_equal (const ImsConfigKey *k, gconstpointer a, gconstpointer b)
   return *(const int *) fa == *(const int *) fb;
 }
 
+static void
+ims_webuser_free (ImsWebUser *u)
+{
+  if (u == NULL)
+    return;
+  g_free (u->name);
+  g_free (u->file);
+  ims_config_fields_free (IMS_KEY_WEBUSER, u);
+  g_free (u);
+}
+
 void
 ims_peer_config_free (ImsPeerConfig *p)
 {
@@ -1178,9 +1257,10 @@ ims_config_secrets (const ImsConfig *c)
             g_ptr_array_add (out, (gpointer) v);
           continue;
         }
-      for (guint j = 0; j < c->peers->len; j++)
+      GPtrArray *sections = k->scope == IMS_KEY_PEER ? c->peers : c->webusers;
+      for (guint j = 0; j < sections->len; j++)
         {
-          const char *v = G_STRUCT_MEMBER (const char *, c->peers->pdata[j], k->offset);
+          const char *v = G_STRUCT_MEMBER (const char *, sections->pdata[j], k->offset);
           if (v && *v)
             g_ptr_array_add (out, (gpointer) v);
         }
@@ -1196,6 +1276,7 @@ ims_config_free (ImsConfig *c)
   g_free (c->path);
   ims_config_fields_free (IMS_KEY_GENERAL, c);
   g_clear_pointer (&c->peers, g_ptr_array_unref);
+  g_clear_pointer (&c->webusers, g_ptr_array_unref);
   g_clear_pointer (&c->warnings, g_ptr_array_unref);
   g_free (c);
 }
@@ -1216,6 +1297,29 @@ ims_config_find_peer (const ImsConfig *c, const char *name)
         return p;
     }
   return NULL;
+}
+
+const ImsWebUser *
+ims_config_find_webuser (const ImsConfig *c, const char *name)
+{
+  for (guint i = 0; i < c->webusers->len; i++)
+    {
+      const ImsWebUser *u = c->webusers->pdata[i];
+      if (g_str_equal (u->name, name))
+        return u;
+    }
+  return NULL;
+}
+
+gboolean
+ims_webuser_sees (const ImsWebUser *u, const char *peer)
+{
+  if (u->peers->len == 0)
+    return TRUE;
+  for (guint i = 0; i < u->peers->len; i++)
+    if (g_str_equal (u->peers->pdata[i], peer))
+      return TRUE;
+  return FALSE;
 }
 
 const char *

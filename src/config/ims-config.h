@@ -61,6 +61,19 @@ typedef struct {
   int pingtimeout;      /* seconds without an answer before reconnecting */
 } ImsPeerConfig;
 
+/* A user of the presence board and HTTP API: a section with type = webuser. */
+typedef struct {
+  char *name;
+  char *file;
+  guint line;
+  char *type;           /* "webuser" */
+  char *secret;
+  GPtrArray *peers;     /* char*, the peers this user sees; empty = all */
+  int send;             /* 1: may send IMs */
+  int dial;             /* 1: may use click-to-dial */
+  char *phone;          /* the device their click-to-dial rings first */
+} ImsWebUser;
+
 typedef struct {
   char *path;
   char *controlsocket;
@@ -81,7 +94,11 @@ typedef struct {
   char *amicafile;      /* CA to trust for amitls, NULL = the system's */
   char *spooldir;       /* Asterisk's outgoing call-file spool */
   int presencehints;    /* 1: keep Custom:/CustomPresence: states over AMI */
+  char *httpbind;       /* the HTTP API and board; NULL = off */
+  char *httpcert;       /* PEM certificate for HTTPS */
+  char *httpkey;        /* its private key */
   GPtrArray *peers;     /* ImsPeerConfig*, in file order */
+  GPtrArray *webusers;  /* ImsWebUser*, in file order */
   GPtrArray *warnings;  /* char*, "file: message"; not fatal */
 } ImsConfig;
 
@@ -92,6 +109,9 @@ void ims_config_free (ImsConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImsConfig, ims_config_free)
 
 const ImsPeerConfig *ims_config_find_peer (const ImsConfig *config, const char *name);
+const ImsWebUser *ims_config_find_webuser (const ImsConfig *config, const char *name);
+/* May @user see @peer? */
+gboolean ims_webuser_sees (const ImsWebUser *user, const char *peer);
 /* TRUE when activewhen names a device rather than "always". */
 gboolean ims_peer_config_has_activewhen_device (const ImsPeerConfig *peer);
 
@@ -103,6 +123,7 @@ gboolean ims_peer_config_has_activewhen_device (const ImsPeerConfig *peer);
 typedef enum {
   IMS_KEY_GENERAL,
   IMS_KEY_PEER,
+  IMS_KEY_WEBUSER,
 } ImsKeyScope;
 
 typedef enum {

@@ -69,6 +69,16 @@ static const ErrorCase error_cases[] = {
   { "agiallow-ok", "[general]\nagiallow = 127.0.0.1, 10.0.0.0/8, ::1, fd00::/8\n", NULL },
   { "key-not-for-type", "[irc1]\ntype = irc\nusername = nick@irc.example.org\nresource = x\n",
     "im.conf:4: resource does not apply to type=irc (only to jabber/xmpp)" },
+  { "webuser-no-secret", "[w]\ntype = webuser\n", "im.conf:1: webuser [w] has no 'secret'" },
+  { "webuser-peer-key", "[w]\ntype = webuser\nsecret = s\nhost = x\n",
+    "im.conf:4: unknown key 'host' in [w]" },
+  { "webuser-unknown-peer", "[w]\ntype = webuser\nsecret = s\npeers = nosuch\n",
+    "im.conf:1: webuser [w]: peers names no peer 'nosuch'" },
+  { "webuser-ok", PEER "[w]\ntype = webuser\nsecret = s\npeers = aim1\nsend = yes\n", NULL },
+  { "httpbind-public-no-tls", "[general]\nhttpbind = 0.0.0.0:8080\n",
+    "httpbind 0.0.0.0:8080 is not loopback: it needs httpcert and httpkey (HTTPS)" },
+  { "httpbind-loopback", "[general]\nhttpbind = 127.0.0.1:8080\n", NULL },
+  { "httpcert-alone", "[general]\nhttpcert = /x.pem\n", "httpcert and httpkey go together" },
   { "ping-not-for-type", "[irc1]\ntype = irc\nusername = n@i\npinginterval = 5\n",
     "im.conf:4: pinginterval does not apply to type=irc" },
   { "ami-no-user", "[general]\namihost = 127.0.0.1\n", "[general] amihost needs amiuser and amisecret" },
@@ -338,6 +348,25 @@ test_every_key (void)
       sample_values (k, &a, &b);
       g_test_message ("key %s", k->name);
       g_assert_nonnull (k->help);
+      if (k->scope == IMS_KEY_WEBUSER)
+        {
+          /* A webuser section with this key parses and frees. */
+          if (g_str_equal (k->name, "type") || g_str_equal (k->name, "secret"))
+            continue;
+          g_autofree char *tw = g_strdup_printf ("[w]\ntype = webuser\nsecret = s\n%s = %s\n",
+                                                 k->name, g_str_equal (k->name, "peers") ? "" : a);
+          if (g_str_equal (k->name, "peers"))
+            {
+              g_free (tw);
+              tw = g_strdup ("[p]\ntype = jabber\nusername = u@example.org\n"
+                             "[w]\ntype = webuser\nsecret = s\npeers = p\n");
+            }
+          g_autoptr (GError) werr = NULL;
+          g_autoptr (ImsConfig) cw = ims_config_parse ("im.conf", tw, strlen (tw), &werr);
+          g_assert_no_error (werr);
+          g_assert_cmpuint (cw->webusers->len, ==, 1);
+          continue;
+        }
       gboolean peer = k->scope == IMS_KEY_PEER;
       const char *fixed = "[p]\ntype = jabber\nusername = u@example.org\n";
       g_autofree char *ta = peer ? g_strdup_printf ("%s%s = %s\n", fixed, k->name, a)
@@ -346,11 +375,13 @@ test_every_key (void)
                                  : g_strdup_printf ("[general]\n%s = %s\n", k->name, b);
       if (g_str_equal (k->name, "type") || g_str_equal (k->name, "username"))
         continue; /* the fixed part gives them */
-      if (g_str_has_prefix (k->name, "dial") || g_str_has_prefix (k->name, "ami"))
+      if (g_str_has_prefix (k->name, "dial") || g_str_has_prefix (k->name, "ami")
+          || g_str_has_prefix (k->name, "httpc") || g_str_has_prefix (k->name, "httpk"))
         {
           /* Keys that only come together. */
           const char *group = peer ? "dialallow=x@y dialsecret=s dialfrom=PJSIP/1 dialcontext=c"
-                                   : "amihost=h amiuser=u amisecret=s";
+                              : g_str_has_prefix (k->name, "http") ? "httpcert=/c httpkey=/k"
+                                                                   : "amihost=h amiuser=u amisecret=s";
           g_auto (GStrv) items = g_strsplit (group, " ", -1);
           g_autoptr (GString) others = g_string_new (NULL);
           for (char **it = items; *it; it++)
