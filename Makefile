@@ -19,7 +19,8 @@ DEBS = build-essential meson ninja-build pkg-config \
        prosody lua-unbound ejabberd openssl \
        python3 python3-pytest python3-slixmpp \
        clang libclang-rt-14-dev \
-       libsystemd-dev scdoc man-db debhelper lintian dpkg-dev fakeroot glib-networking
+       libsystemd-dev libsoup-3.0-dev scdoc man-db debhelper lintian dpkg-dev fakeroot \
+       glib-networking
 
 .PHONY: all deps build check check-ejabberd unit integration fuzz asan demo bench clean install deb valgrind-module
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ims-ami-client.h"
+#include "ims-rate.h"
 
 #define MAX_USEREVENT_BODY 1000
 #define DIAL_TIMEOUT_MS "30000"
@@ -26,7 +27,7 @@ struct _ImsTelephony {
   ImsAmiClient *ami;
   char *ami_key;           /* host/port/user/secret the client was made with */
   GHashTable *devices;     /* device -> state */
-  GHashTable *attempts;    /* "peer\nsender" -> GArray of gint64 (monotonic s) */
+  GHashTable *attempts;    /* click-to-dial requests per "peer\nsender" (ims-rate) */
   guint store_watch;       /* presencehints follow the store's answers */
   guint callfile_seq;
 };
@@ -415,29 +416,7 @@ static gboolean
 ims_tel_rate_ok (ImsTelephony *tel, const char *peer, const char *from)
 {
   g_autofree char *key = g_strconcat (peer, "\n", from, NULL);
-  GArray *times = g_hash_table_lookup (tel->attempts, key);
-  if (times == NULL)
-    {
-      times = g_array_new (FALSE, FALSE, sizeof (gint64));
-      g_hash_table_insert (tel->attempts, g_steal_pointer (&key), times);
-    }
-  gint64 now = g_get_monotonic_time () / G_USEC_PER_SEC;
-  while (times->len && g_array_index (times, gint64, 0) <= now - 60)
-    g_array_remove_index (times, 0);
-  if (times->len >= IMS_DIAL_RATE_PER_MINUTE)
-    return FALSE;
-  g_array_append_val (times, now);
-  return TRUE;
-}
-
-static gboolean
-ims_tel_secret_ok (const char *given, const char *secret)
-{
-  gsize a = strlen (given), b = strlen (secret);
-  guchar diff = a != b;
-  for (gsize i = 0; i < MAX (a, b); i++)
-    diff |= (guchar) (i < a ? given[i] : 0) ^ (guchar) (i < b ? secret[i] : 0);
-  return diff == 0;
+  return ims_rate_allow (tel->attempts, key, IMS_DIAL_RATE_PER_MINUTE, 60);
 }
 
 static gboolean
@@ -469,7 +448,7 @@ ims_tel_dial (ImsTelephony *tel, const ImsPeerConfig *p, const char *from, char 
   const char *secret = words[1], *target = secret ? words[2] : NULL;
   g_autofree char *exten = NULL;
   if (secret == NULL || target == NULL || words[3] != NULL
-      || !ims_tel_secret_ok (secret, p->dialsecret))
+      || !ims_text_secret_equal (secret, p->dialsecret))
     {
       g_warning ("%s: refused click-to-dial from %s: wrong secret or form", p->name, who);
       ims_tel_reply (tel, p->name, from, "Not accepted.");
@@ -568,8 +547,7 @@ ims_telephony_new (const ImsConfig *config, ImsPresenceStore *store, ImsCore *co
   tel->core = core;
   tel->hooks = *hooks;
   tel->devices = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  tel->attempts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                         (GDestroyNotify) g_array_unref);
+  tel->attempts = ims_rate_table_new ();
   tel->store_watch = ims_presence_store_watch (store, on_tel_presence, NULL, tel);
   ims_telephony_set_config (tel, config);
   return tel;

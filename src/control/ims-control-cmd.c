@@ -96,11 +96,9 @@ ims_split_target (const char *arg, char **peer, char **user)
 static ImsRenderPeer
 ims_control_peer_view (const ImsControlHooks *hooks, const ImsPeerConfig *p)
 {
-  ImsRenderPeer v = { .name = p->name, .type = p->type, .user = p->username };
-  v.state = ims_presence_store_get_peer_state (hooks->store, p->name, &v.reason);
-  v.host = hooks->peer_host ? hooks->peer_host (hooks->user_data, p->name) : p->host;
-  v.port = hooks->peer_port ? hooks->peer_port (hooks->user_data, p->name) : p->port;
-  return v;
+  return ims_render_peer_view (
+      hooks->store, p, hooks->peer_host ? hooks->peer_host (hooks->user_data, p->name) : p->host,
+      hooks->peer_port ? hooks->peer_port (hooks->user_data, p->name) : p->port);
 }
 
 char *
@@ -110,9 +108,7 @@ ims_control_peer_json (const ImsControlHooks *hooks, const char *peer)
   if (p == NULL)
     return NULL;
   ImsRenderPeer v = ims_control_peer_view (hooks, p);
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  ims_render_peer (b, &v);
-  return ims_render_to_string (b);
+  return ims_render_peer_json (&v);
 }
 
 static gboolean
@@ -271,14 +267,7 @@ ims_cmd_send (ImsCmdCtx *ctx, GError **error)
   if (ctx->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "sendstatus");
-      json_builder_add_string_value (b, word);
-      json_builder_set_member_name (b, "result");
-      json_builder_add_string_value (b, ims_result_to_string (result));
-      json_builder_set_member_name (b, "detail");
-      json_builder_add_string_value (b, detail ? detail : "");
-      json_builder_end_object (b);
+      ims_render_send (b, word, result, detail);
       ims_json_print (ctx->out, b);
     }
   else

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ims-backoff.h"
+#include "ims-rate.h"
 #include "ims-text.h"
 
 G_DEFINE_QUARK (ims-core-error-quark, ims_core_error)
@@ -45,7 +46,7 @@ struct _CorePeer {
   gint64 stranger_minute;    /* the minute stranger_logs counts in */
   guint stranger_logs;
   guint stranger_quiet;      /* not logged in that minute */
-  GHashTable *senders;       /* from -> GArray of gint64, the last minute's messages */
+  GHashTable *senders;       /* the last minute's messages per sender (ims-rate) */
 };
 
 struct _ImsCore {
@@ -424,21 +425,8 @@ static gboolean
 ims_core_sender_ok (CorePeer *cp, const char *from)
 {
   if (cp->senders == NULL)
-    cp->senders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                         (GDestroyNotify) g_array_unref);
-  gint64 now = g_get_monotonic_time ();
-  GArray *times = g_hash_table_lookup (cp->senders, from);
-  if (times == NULL)
-    {
-      times = g_array_new (FALSE, FALSE, sizeof (gint64));
-      g_hash_table_insert (cp->senders, g_strdup (from), times);
-    }
-  while (times->len && g_array_index (times, gint64, 0) <= now - 60 * G_USEC_PER_SEC)
-    g_array_remove_index (times, 0);
-  if (times->len >= MESSAGES_PER_MINUTE)
-    return FALSE;
-  g_array_append_val (times, now);
-  return TRUE;
+    cp->senders = ims_rate_table_new ();
+  return ims_rate_allow (cp->senders, from, MESSAGES_PER_MINUTE, 60);
 }
 
 void

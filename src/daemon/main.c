@@ -21,6 +21,7 @@
 #include "ims-core.h"
 #include "ims-detach.h"
 #include "ims-fs.h"
+#include "ims-http.h"
 #include "ims-persist.h"
 #include "ims-presence-store.h"
 #include "ims-state.h"
@@ -41,6 +42,7 @@ typedef struct {
   ImsCore *core;
   ImsControl *control;
   ImsAgiServer *agi;
+  ImsHttp *http;
   ImsState *state;
   ImsPersist *persist;
   ImsTelephony *tel;
@@ -386,6 +388,25 @@ main (int argc, char **argv)
       ims_control_free (d.control);
       return ims_daemon_fatal (&d, err->message);
     }
+  if (d.config->httpbind)
+    {
+      ImsHttpHooks http_hooks = {
+        .store = d.store,
+        .config = ims_daemon_config,
+        .peer_host = ims_daemon_peer_host,
+        .peer_port = ims_daemon_peer_port,
+        .send = ims_daemon_send,
+        .user_data = &d,
+      };
+      d.http = ims_http_new (d.config->httpbind, d.config->httpcert, d.config->httpkey,
+                             &http_hooks, &err);
+      if (d.http == NULL)
+        {
+          ims_agi_server_free (d.agi);
+          ims_control_free (d.control);
+          return ims_daemon_fatal (&d, err->message);
+        }
+    }
   ImsCoreHooks core_hooks = {
     .allowed = ims_daemon_allowed,
     .peer_added = ims_daemon_peer_added,
@@ -396,6 +417,7 @@ main (int argc, char **argv)
                          &core_hooks, &err);
   if (d.core == NULL)
     {
+      ims_http_free (d.http);
       ims_agi_server_free (d.agi);
       ims_control_free (d.control);
       return ims_daemon_fatal (&d, err->message);
@@ -410,12 +432,14 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGTERM, on_daemon_sigterm, &d);
   g_unix_signal_add (SIGINT, on_daemon_sigterm, &d);
   g_unix_signal_add (SIGHUP, on_daemon_sighup, &d);
-  g_message ("imstatusd %s started: %u peers, control socket %s, FastAGI on %s", IMS_VERSION,
-             d.config->peers->len, d.config->controlsocket, d.config->agibind);
+  g_message ("imstatusd %s started: %u peers, control socket %s, FastAGI on %s%s%s", IMS_VERSION,
+             d.config->peers->len, d.config->controlsocket, d.config->agibind,
+             d.http ? ", HTTP on " : "", d.http ? d.config->httpbind : "");
   ims_detach_ready ();
   g_main_loop_run (d.loop);
   ims_detach_stopping ();
 
+  ims_http_free (d.http);
   ims_agi_server_free (d.agi);
   ims_control_free (d.control);
   ims_core_free (d.core);

@@ -59,6 +59,15 @@ ims_render_buddy (JsonBuilder *b, const char *peer, const char *name, const char
   json_builder_end_object (b);
 }
 
+ImsRenderPeer
+ims_render_peer_view (ImsPresenceStore *store, const ImsPeerConfig *p, const char *host, int port)
+{
+  ImsRenderPeer v = { .name = p->name, .type = p->type, .user = p->username, .host = host,
+                      .port = port };
+  v.state = ims_presence_store_get_peer_state (store, p->name, &v.reason);
+  return v;
+}
+
 void
 ims_render_peer (JsonBuilder *b, const ImsRenderPeer *p)
 {
@@ -71,6 +80,24 @@ ims_render_peer (JsonBuilder *b, const ImsRenderPeer *p)
   ims_render_string (b, "status", ims_peer_state_to_string (p->state));
   ims_render_string (b, "reason", p->reason);
   json_builder_end_object (b);
+}
+
+void
+ims_render_send (JsonBuilder *b, const char *sendstatus, ImsResult result, const char *detail)
+{
+  json_builder_begin_object (b);
+  ims_render_string (b, "sendstatus", sendstatus);
+  ims_render_string (b, "result", ims_result_to_string (result));
+  ims_render_string (b, "detail", detail ? detail : "");
+  json_builder_end_object (b);
+}
+
+char *
+ims_render_peer_json (const ImsRenderPeer *p)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  ims_render_peer (b, p);
+  return ims_render_to_string (b);
 }
 
 char *

@@ -6,6 +6,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "ims-config.h"
 #include "ims-presence-store.h"
 
 G_BEGIN_DECLS
@@ -21,6 +22,11 @@ typedef struct {
   const char *reason; /* NULL when none */
 } ImsRenderPeer;
 
+/* The view of peer @p: its state from @store; @host and @port as its driver
+ * connects (borrowed from @p and the callers). */
+ImsRenderPeer ims_render_peer_view (ImsPresenceStore *store, const ImsPeerConfig *p,
+                                    const char *host, int port);
+
 /* Adds the members of @answer (status, result, idle, lastseen, lastseen_at,
  * text, prefix, uri, resource, show, subscription) to the open object. */
 void ims_render_answer_members (JsonBuilder *b, const ImsAnswer *answer, gint64 now);
@@ -29,6 +35,11 @@ void ims_render_buddy (JsonBuilder *b, const char *peer, const char *name, const
                        const ImsAnswer *answer, const ImsAnswer *old, gint64 now);
 /* {"name", "type", "host", "port", "user", "status", "reason"}. */
 void ims_render_peer (JsonBuilder *b, const ImsRenderPeer *peer);
+/* {"sendstatus": <IM-SENDSTATUS>, "result": <IM-RESULT>, "detail": ...}. */
+void ims_render_send (JsonBuilder *b, const char *sendstatus, ImsResult result,
+                      const char *detail);
+/* The peer alone, one line of JSON (transfer full). */
+char *ims_render_peer_json (const ImsRenderPeer *peer);
 /* The builder's root on one line (transfer full). */
 char *ims_render_to_string (JsonBuilder *b);
 

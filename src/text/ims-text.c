@@ -151,3 +151,13 @@ ims_text_redact (const char *text, GPtrArray *secrets)
     }
   return out;
 }
+
+gboolean
+ims_text_secret_equal (const char *given, const char *secret)
+{
+  gsize a = strlen (given), b = strlen (secret);
+  guchar diff = a != b;
+  for (gsize i = 0; i < MAX (a, b); i++)
+    diff |= (guchar) (i < a ? given[i] : 0) ^ (guchar) (i < b ? secret[i] : 0);
+  return diff == 0;
+}

@@ -23,6 +23,10 @@ char *ims_text_for_log (const char *text, gsize max);
  * &quot;), so a secret is hidden in a protocol trace too (transfer full). */
 char *ims_text_redact (const char *text, GPtrArray *secrets);
 
+/* Compares a secret in constant time (no early exit on the first
+ * difference): TRUE when equal. */
+gboolean ims_text_secret_equal (const char *given, const char *secret);
+
 /* Pure helpers on status text, exposed for tests. */
 char *ims_status_text_prefix (const char *text);
 char *ims_status_text_uri (const char *text);

@@ -1,0 +1,546 @@
+/* ims-http: the JSON API and its event stream over libsoup 3.  Every
+ * request is authenticated (HTTP Basic against the webuser sections, failures
+ * rate-limited per address), bounded (body size, streams per user and in
+ * total, unread stream backlog), and answered with the headers that keep a
+ * browser from running or framing anything (Content-Security-Policy,
+ * X-Content-Type-Options, frame-ancestors).  Errors are JSON carrying the
+ * IM-RESULT word.
+ */
+#define G_LOG_DOMAIN "ims-http"
+
+#include "ims-http.h"
+
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "ims-rate.h"
+#include "ims-render.h"
+#include "ims-text.h"
+
+/* RFC 6585; libsoup 3.2 has no name for it. */
+#define IMS_HTTP_TOO_MANY_REQUESTS 429
+
+struct _ImsHttp {
+  ImsHttpHooks hooks;
+  SoupServer *server;
+  guint port;
+  GList *streams;          /* Stream* */
+  guint store_watch;
+  guint heartbeat_id;
+  GHashTable *failures;    /* failed logins per remote address (ims-rate) */
+};
+
+typedef struct {
+  ImsHttp *owner;
+  SoupServerMessage *msg;
+  char *user;
+  gsize backlog;           /* appended, not yet written */
+  GSource *hangup;         /* the client closed (or sent something it should not) */
+} Stream;
+
+/* ---- answers ---- */
+
+static void
+ims_http_headers (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+  soup_message_headers_replace (h, "Content-Security-Policy",
+                                "default-src 'self'; frame-ancestors 'none'");
+  soup_message_headers_replace (h, "X-Content-Type-Options", "nosniff");
+  soup_message_headers_replace (h, "Cache-Control", "no-store");
+}
+
+static void
+ims_http_json (SoupServerMessage *msg, guint status, JsonBuilder *b)
+{
+  g_autofree char *text = ims_render_to_string (b);
+  ims_http_headers (msg);
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY, text,
+                                    strlen (text));
+}
+
+/* {"result": <IM-RESULT word>, "error": <why>} */
+static void
+ims_http_error (SoupServerMessage *msg, guint status, const char *result, const char *why)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "result");
+  json_builder_add_string_value (b, result);
+  json_builder_set_member_name (b, "error");
+  json_builder_add_string_value (b, why);
+  json_builder_end_object (b);
+  ims_http_json (msg, status, b);
+}
+
+/* ---- authentication ---- */
+
+/* The webuser the request authenticates as, or NULL with the answer set. */
+static const ImsWebUser *
+ims_http_auth (ImsHttp *self, SoupServerMessage *msg)
+{
+  const char *addr = soup_server_message_get_remote_host (msg);
+  addr = addr ? addr : "?";
+  if (ims_rate_count (self->failures, addr, 60, FALSE) >= IMS_HTTP_LOGIN_FAILURES_PER_MINUTE)
+    {
+      ims_http_error (msg, IMS_HTTP_TOO_MANY_REQUESTS, "BADARGS",
+                      "too many failed logins from this address; wait a minute");
+      return NULL;
+    }
+  const char *auth = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
+                                                   "Authorization");
+  const ImsWebUser *user = NULL;
+  if (auth && g_ascii_strncasecmp (auth, "Basic ", 6) == 0 && strlen (auth) < 1024)
+    {
+      gsize len = 0;
+      g_autofree guchar *raw = g_base64_decode (auth + 6, &len);
+      g_autofree char *pair = raw ? g_strndup ((const char *) raw, len) : NULL;
+      char *colon = pair ? strchr (pair, ':') : NULL;
+      if (colon)
+        {
+          *colon = '\0';
+          const ImsWebUser *u = ims_config_find_webuser (self->hooks.config (self->hooks.user_data),
+                                                         pair);
+          if (u && ims_text_secret_equal (colon + 1, u->secret))
+            user = u;
+          memset (colon + 1, 0, strlen (colon + 1));
+        }
+    }
+  if (user)
+    return user;
+  if (auth)
+    {
+      g_autofree char *a = ims_text_for_log (addr, 64);
+      g_message ("HTTP: failed login from %s", a);
+      ims_rate_count (self->failures, addr, 60, TRUE);
+    }
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "WWW-Authenticate", "Basic realm=\"imstatus\", charset=\"UTF-8\"");
+  ims_http_error (msg, SOUP_STATUS_UNAUTHORIZED, "BADARGS", "authentication required");
+  return NULL;
+}
+
+/* ---- rendering ---- */
+
+static ImsRenderPeer
+ims_http_peer_view (ImsHttp *self, const ImsPeerConfig *p)
+{
+  const ImsHttpHooks *h = &self->hooks;
+  return ims_render_peer_view (h->store, p,
+                               h->peer_host ? h->peer_host (h->user_data, p->name) : p->host,
+                               h->peer_port ? h->peer_port (h->user_data, p->name) : p->port);
+}
+
+static void
+ims_http_buddy (ImsHttp *self, JsonBuilder *b, const char *peer, const char *id,
+                const ImsAnswer *a, const ImsAnswer *old)
+{
+  g_autofree char *name = ims_presence_store_display_name (self->hooks.store, peer, id);
+  ims_render_buddy (b, peer, name, id, a, old, g_get_real_time () / G_USEC_PER_SEC);
+}
+
+/* ---- the event stream ---- */
+
+static void
+ims_http_stream_send (Stream *st, const char *event, const char *data)
+{
+  if (st->backlog > IMS_HTTP_MAX_STREAM_BACKLOG)
+    return;
+  g_autofree char *chunk = event ? g_strdup_printf ("event: %s\ndata: %s\n\n", event, data)
+                                 : g_strdup_printf (": %s\n\n", data);
+  gsize len = strlen (chunk);
+  st->backlog += len;
+  if (st->backlog > IMS_HTTP_MAX_STREAM_BACKLOG)
+    {
+      /* A reader that does not read is dropped, not allowed to grow us. */
+      g_autofree char *u = ims_text_for_log (st->user, 64);
+      g_message ("HTTP: event stream of %s not read; closing it", u);
+      soup_message_body_complete (soup_server_message_get_response_body (st->msg));
+      soup_server_message_unpause (st->msg);
+      return;
+    }
+  soup_message_body_append (soup_server_message_get_response_body (st->msg), SOUP_MEMORY_COPY,
+                            chunk, len);
+  soup_server_message_unpause (st->msg);
+}
+
+static void
+on_stream_wrote (SoupServerMessage *msg, guint chunk_size, gpointer data)
+{
+  Stream *st = data;
+  st->backlog = st->backlog > chunk_size ? st->backlog - chunk_size : 0;
+}
+
+static void
+ims_http_stream_free (Stream *st)
+{
+  g_signal_handlers_disconnect_by_data (st->msg, st);
+  if (st->hangup)
+    {
+      g_source_destroy (st->hangup);
+      g_source_unref (st->hangup);
+    }
+  g_free (st->user);
+  g_free (st);
+}
+
+static void
+on_stream_finished (SoupServerMessage *msg, gpointer data)
+{
+  Stream *st = data;
+  st->owner->streams = g_list_remove (st->owner->streams, st);
+  ims_http_stream_free (st);
+}
+
+/* libsoup does not read a paused response's connection: we notice the
+ * client going away, and end the stream so its slot is free at once. */
+static gboolean
+on_stream_hangup (GSocket *socket, GIOCondition cond, gpointer data)
+{
+  Stream *st = data;
+  g_clear_pointer (&st->hangup, g_source_unref);
+  soup_message_body_complete (soup_server_message_get_response_body (st->msg));
+  soup_server_message_unpause (st->msg);
+  return G_SOURCE_REMOVE;
+}
+
+static const ImsWebUser *
+ims_http_stream_user (Stream *st)
+{
+  return ims_config_find_webuser (st->owner->hooks.config (st->owner->hooks.user_data), st->user);
+}
+
+static void
+on_http_presence (const char *peer, const char *buddy, const ImsAnswer *old, const ImsAnswer *new_,
+                  gpointer data)
+{
+  ImsHttp *self = data;
+  g_autofree char *json = NULL;
+  for (GList *l = self->streams; l; l = l->next)
+    {
+      Stream *st = l->data;
+      const ImsWebUser *u = ims_http_stream_user (st);
+      if (u == NULL || !ims_webuser_sees (u, peer))
+        continue;
+      if (json == NULL)
+        {
+          g_autoptr (JsonBuilder) b = json_builder_new ();
+          ims_http_buddy (self, b, peer, buddy, new_, old);
+          json = ims_render_to_string (b);
+        }
+      ims_http_stream_send (st, "buddy", json);
+    }
+}
+
+static char *
+ims_http_peer_json (ImsHttp *self, const char *peer)
+{
+  const ImsPeerConfig *p = ims_config_find_peer (self->hooks.config (self->hooks.user_data), peer);
+  if (p == NULL)
+    return NULL;
+  ImsRenderPeer v = ims_http_peer_view (self, p);
+  return ims_render_peer_json (&v);
+}
+
+static void
+on_http_peer (const char *peer, ImsPeerState state, const char *reason, gpointer data)
+{
+  ImsHttp *self = data;
+  g_autofree char *json = ims_http_peer_json (self, peer);
+  for (GList *l = self->streams; l && json; l = l->next)
+    {
+      Stream *st = l->data;
+      const ImsWebUser *u = ims_http_stream_user (st);
+      if (u && ims_webuser_sees (u, peer))
+        ims_http_stream_send (st, "peer", json);
+    }
+}
+
+static gboolean
+on_http_heartbeat (gpointer data)
+{
+  ImsHttp *self = data;
+  for (GList *l = self->streams; l; l = l->next)
+    ims_http_stream_send (l->data, NULL, "heartbeat");
+  return G_SOURCE_CONTINUE;
+}
+
+/* Every peer and buddy the user sees, then "synced", then every change. */
+static void
+ims_http_events (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
+{
+  guint mine = 0;
+  for (GList *l = self->streams; l; l = l->next)
+    {
+      Stream *st = l->data;
+      /* A client that already hung up does not hold a slot, even if its
+       * hangup source has not run yet on this turn. */
+      GSocket *sock = soup_server_message_get_socket (st->msg);
+      if (st->hangup && sock && g_socket_condition_check (sock, G_IO_IN | G_IO_HUP | G_IO_ERR))
+        continue;
+      mine += g_str_equal (st->user, user->name);
+    }
+  if (mine >= IMS_HTTP_MAX_STREAMS_PER_USER || g_list_length (self->streams) >= IMS_HTTP_MAX_STREAMS)
+    {
+      ims_http_error (msg, IMS_HTTP_TOO_MANY_REQUESTS, "BADARGS", "too many event streams");
+      return;
+    }
+  ims_http_headers (msg);
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+  soup_message_headers_set_encoding (h, SOUP_ENCODING_CHUNKED);
+  soup_message_headers_set_content_type (h, "text/event-stream", NULL);
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
+
+  Stream *st = g_new0 (Stream, 1);
+  st->owner = self;
+  st->msg = msg;
+  st->user = g_strdup (user->name);
+  self->streams = g_list_prepend (self->streams, st);
+  g_signal_connect (msg, "wrote-body-data", G_CALLBACK (on_stream_wrote), st);
+  g_signal_connect (msg, "finished", G_CALLBACK (on_stream_finished), st);
+  GSocket *sock = soup_server_message_get_socket (msg);
+  if (sock)
+    {
+      st->hangup = g_socket_create_source (sock, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+      g_source_set_callback (st->hangup, (GSourceFunc) (void (*) (void)) on_stream_hangup, st, NULL);
+      g_source_attach (st->hangup, NULL);
+    }
+
+  const ImsConfig *config = self->hooks.config (self->hooks.user_data);
+  for (guint i = 0; i < config->peers->len; i++)
+    {
+      const ImsPeerConfig *p = config->peers->pdata[i];
+      if (!ims_webuser_sees (user, p->name))
+        continue;
+      g_autofree char *pj = ims_http_peer_json (self, p->name);
+      ims_http_stream_send (st, "peer", pj);
+      g_autoptr (GPtrArray) buddies = ims_presence_store_list_buddies (self->hooks.store, p->name);
+      for (guint j = 0; buddies && j < buddies->len; j++)
+        {
+          ImsAnswer a;
+          ims_presence_store_lookup (self->hooks.store, p->name, buddies->pdata[j], &a);
+          g_autoptr (JsonBuilder) b = json_builder_new ();
+          ims_http_buddy (self, b, p->name, buddies->pdata[j], &a, NULL);
+          g_autofree char *bj = ims_render_to_string (b);
+          ims_http_stream_send (st, "buddy", bj);
+          ims_answer_clear (&a);
+        }
+    }
+  ims_http_stream_send (st, "synced", "{}");
+}
+
+/* ---- the API ---- */
+
+static guint
+ims_http_status_for (ImsResult r)
+{
+  switch (r)
+    {
+    case IMS_RESULT_OK: return SOUP_STATUS_OK;
+    case IMS_RESULT_NOPEER: return SOUP_STATUS_NOT_FOUND;
+    case IMS_RESULT_BADARGS: return SOUP_STATUS_BAD_REQUEST;
+    case IMS_RESULT_NOTSUBSCRIBED: return SOUP_STATUS_FORBIDDEN;
+    case IMS_RESULT_NOTCONNECTED: return SOUP_STATUS_SERVICE_UNAVAILABLE;
+    default: return SOUP_STATUS_OK;
+    }
+}
+
+static void
+ims_http_send (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
+{
+  if (!user->send)
+    {
+      ims_http_error (msg, SOUP_STATUS_FORBIDDEN, "BADARGS", "this user may not send IMs");
+      return;
+    }
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *o = NULL;
+  if (body->length > 0 && body->length <= IMS_HTTP_MAX_BODY
+      && json_parser_load_from_data (parser, body->data, body->length, NULL)
+      && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    o = json_node_get_object (json_parser_get_root (parser));
+  const char *peer = o ? json_object_get_string_member_with_default (o, "peer", NULL) : NULL;
+  const char *to = o ? json_object_get_string_member_with_default (o, "user", NULL) : NULL;
+  const char *text = o ? json_object_get_string_member_with_default (o, "text", NULL) : NULL;
+  if (!peer || !to || !text || !*to || !*text)
+    {
+      ims_http_error (msg, SOUP_STATUS_BAD_REQUEST, "BADARGS",
+                      "a JSON object with peer, user and text");
+      return;
+    }
+  if (!ims_webuser_sees (user, peer))
+    {
+      ims_http_error (msg, SOUP_STATUS_NOT_FOUND, "NOPEER", "no such peer");
+      return;
+    }
+  ImsResult result = IMS_RESULT_OK;
+  g_autofree char *detail = NULL;
+  const char *word = self->hooks.send (self->hooks.user_data, peer, to, text, &result, &detail);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  ims_render_send (b, word, result, detail);
+  ims_http_json (msg, g_str_equal (word, "FAILED") ? ims_http_status_for (result) : SOUP_STATUS_OK,
+                 b);
+}
+
+static void
+on_http_api (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+             gpointer data)
+{
+  ImsHttp *self = data;
+  const char *method = soup_server_message_get_method (msg);
+  const ImsWebUser *user = ims_http_auth (self, msg);
+  if (user == NULL)
+    return;
+  g_auto (GStrv) parts = g_strsplit (path, "/", -1); /* "", "api", "v1", ... */
+  guint n = g_strv_length (parts);
+  const char *what = n > 3 ? parts[3] : "";
+  gboolean get = g_str_equal (method, "GET");
+
+  if (get && n == 4 && g_str_equal (what, "peers"))
+    {
+      const ImsConfig *config = self->hooks.config (self->hooks.user_data);
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_array (b);
+      for (guint i = 0; i < config->peers->len; i++)
+        {
+          const ImsPeerConfig *p = config->peers->pdata[i];
+          if (!ims_webuser_sees (user, p->name))
+            continue;
+          ImsRenderPeer v = ims_http_peer_view (self, p);
+          ims_render_peer (b, &v);
+        }
+      json_builder_end_array (b);
+      ims_http_json (msg, SOUP_STATUS_OK, b);
+    }
+  else if (get && n == 6 && g_str_equal (what, "peers") && g_str_equal (parts[5], "buddies"))
+    {
+      const char *peer = parts[4];
+      if (!ims_webuser_sees (user, peer) || !ims_presence_store_has_peer (self->hooks.store, peer))
+        {
+          ims_http_error (msg, SOUP_STATUS_NOT_FOUND, "NOPEER", "no such peer");
+          return;
+        }
+      g_autoptr (GPtrArray) buddies = ims_presence_store_list_buddies (self->hooks.store, peer);
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_array (b);
+      for (guint j = 0; j < buddies->len; j++)
+        {
+          ImsAnswer a;
+          ims_presence_store_lookup (self->hooks.store, peer, buddies->pdata[j], &a);
+          ims_http_buddy (self, b, peer, buddies->pdata[j], &a, NULL);
+          ims_answer_clear (&a);
+        }
+      json_builder_end_array (b);
+      ims_http_json (msg, SOUP_STATUS_OK, b);
+    }
+  else if (get && n == 6 && g_str_equal (what, "status"))
+    {
+      const char *peer = parts[4], *name = parts[5];
+      if (!ims_webuser_sees (user, peer) || !ims_presence_store_has_peer (self->hooks.store, peer))
+        {
+          ims_http_error (msg, SOUP_STATUS_NOT_FOUND, "NOPEER", "no such peer");
+          return;
+        }
+      ImsAnswer a;
+      ims_presence_store_lookup (self->hooks.store, peer, name, &a);
+      g_autofree char *id = ims_presence_store_normalize (self->hooks.store, peer, name);
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      ims_http_buddy (self, b, peer, id, &a, NULL);
+      ims_answer_clear (&a);
+      ims_http_json (msg, SOUP_STATUS_OK, b);
+    }
+  else if (get && n == 4 && g_str_equal (what, "events"))
+    ims_http_events (self, msg, user);
+  else if (g_str_equal (method, "POST") && n == 4 && g_str_equal (what, "send"))
+    ims_http_send (self, msg, user);
+  else
+    ims_http_error (msg, SOUP_STATUS_NOT_FOUND, "BADARGS", "no such endpoint or method");
+}
+
+/* Before the body is read: refuse what is too big. */
+static void
+on_http_early (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+               gpointer data)
+{
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
+  goffset len = soup_message_headers_get_content_length (h);
+  if (soup_message_headers_get_encoding (h) == SOUP_ENCODING_CHUNKED || len > IMS_HTTP_MAX_BODY)
+    ims_http_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "BADARGS",
+                    "request body larger than 16384 bytes");
+}
+
+static void
+on_http_other (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+               gpointer data)
+{
+  ims_http_error (msg, SOUP_STATUS_NOT_FOUND, "BADARGS", "not found");
+}
+
+ImsHttp *
+ims_http_new (const char *bind, const char *cert, const char *key, const ImsHttpHooks *hooks,
+              GError **error)
+{
+  g_autoptr (GSocketConnectable) na = g_network_address_parse (bind, 8080, error);
+  if (na == NULL)
+    return NULL;
+  g_autoptr (GInetAddress) ia =
+      g_inet_address_new_from_string (g_network_address_get_hostname (G_NETWORK_ADDRESS (na)));
+  if (ia == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "httpbind: '%s' is not an IP address with a port", bind);
+      return NULL;
+    }
+  g_autoptr (GTlsCertificate) tls = NULL;
+  if (cert && key && (tls = g_tls_certificate_new_from_files (cert, key, error)) == NULL)
+    {
+      g_prefix_error (error, "httpcert/httpkey: ");
+      return NULL;
+    }
+  ImsHttp *self = g_new0 (ImsHttp, 1);
+  self->hooks = *hooks;
+  self->failures = ims_rate_table_new ();
+  self->server = soup_server_new ("server-header", "imstatusd", "tls-certificate", tls, NULL);
+  soup_server_add_early_handler (self->server, "/api/v1", on_http_early, self, NULL);
+  soup_server_add_handler (self->server, "/api/v1", on_http_api, self, NULL);
+  soup_server_add_handler (self->server, NULL, on_http_other, self, NULL);
+  g_autoptr (GSocketAddress) sa =
+      g_inet_socket_address_new (ia, g_network_address_get_port (G_NETWORK_ADDRESS (na)));
+  if (!soup_server_listen (self->server, sa, tls ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
+    {
+      g_prefix_error (error, "httpbind %s: ", bind);
+      ims_http_free (self);
+      return NULL;
+    }
+  GSList *uris = soup_server_get_uris (self->server);
+  self->port = uris ? g_uri_get_port (uris->data) : 0;
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  self->store_watch = ims_presence_store_watch (hooks->store, on_http_presence, on_http_peer, self);
+  self->heartbeat_id = g_timeout_add_seconds (IMS_HTTP_HEARTBEAT_S, on_http_heartbeat, self);
+  return self;
+}
+
+guint
+ims_http_port (ImsHttp *self)
+{
+  return self->port;
+}
+
+void
+ims_http_free (ImsHttp *self)
+{
+  if (self == NULL)
+    return;
+  if (self->store_watch)
+    ims_presence_store_unwatch (self->hooks.store, self->store_watch);
+  g_clear_handle_id (&self->heartbeat_id, g_source_remove);
+  g_list_free_full (g_steal_pointer (&self->streams), (GDestroyNotify) ims_http_stream_free);
+  if (self->server)
+    soup_server_disconnect (self->server);
+  g_clear_object (&self->server);
+  g_hash_table_unref (self->failures);
+  g_free (self);
+}

@@ -1,0 +1,40 @@
+/* ims-http: the HTTP API (libsoup 3, on the main loop) for scripts and the
+ * presence board: /api/v1/peers, /api/v1/peers/{peer}/buddies,
+ * /api/v1/status/{peer}/{user}, /api/v1/send and /api/v1/events (Server-Sent
+ * Events).  Users are im.conf's type = webuser sections, by HTTP Basic.
+ */
+#pragma once
+
+#include "ims-config.h"
+#include "ims-presence-store.h"
+
+G_BEGIN_DECLS
+
+#define IMS_HTTP_MAX_BODY 16384
+#define IMS_HTTP_MAX_STREAMS_PER_USER 8
+#define IMS_HTTP_MAX_STREAMS 2048
+#define IMS_HTTP_MAX_STREAM_BACKLOG (1024 * 1024)
+#define IMS_HTTP_HEARTBEAT_S 15
+#define IMS_HTTP_LOGIN_FAILURES_PER_MINUTE 10
+
+typedef struct {
+  ImsPresenceStore *store;
+  const ImsConfig *(*config) (gpointer user_data);
+  const char *(*peer_host) (gpointer user_data, const char *peer);
+  int (*peer_port) (gpointer user_data, const char *peer);
+  /* IMSend: the IM-SENDSTATUS word, *result the IM-RESULT. */
+  const char *(*send) (gpointer user_data, const char *peer, const char *to, const char *text,
+                       ImsResult *result, char **detail);
+  gpointer user_data;
+} ImsHttpHooks;
+
+typedef struct _ImsHttp ImsHttp;
+
+/* Listens on @bind ("127.0.0.1:8080"); HTTPS when @cert and @key are set. */
+ImsHttp *ims_http_new (const char *bind, const char *cert, const char *key,
+                       const ImsHttpHooks *hooks, GError **error);
+void ims_http_free (ImsHttp *http);
+/* The port it listens on (for tests that bind port 0). */
+guint ims_http_port (ImsHttp *http);
+
+G_END_DECLS

@@ -1,0 +1,242 @@
+"""The HTTP API (httpbind) against a real Prosody and slixmpp buddies: every
+endpoint, credentials, rights, limits, the event stream, and HTTPS."""
+import base64
+import http.client
+import json
+import socket
+import ssl
+import subprocess
+
+import pytest
+
+from harness import DOMAIN, IMSTATUSD, free_port, make_server_cert, peer_conf, wait_for
+
+USERS = """
+[alice]
+type = webuser
+secret = alice-pw
+send = yes
+[bob]
+type = webuser
+secret = bob-pw
+peers = aim2
+"""
+
+
+class Api:
+    def __init__(self, port, user=None, secret=None, tls_ca=None):
+        self.port, self.tls_ca = port, tls_ca
+        self.auth = None
+        if user:
+            self.auth = "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+
+    def conn(self):
+        if self.tls_ca:
+            ctx = ssl.create_default_context(cafile=self.tls_ca)
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=10, context=ctx)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+
+    def request(self, method, path, body=None, headers=None):
+        c = self.conn()
+        h = dict(headers or {})
+        if self.auth:
+            h["Authorization"] = self.auth
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            h["Content-Type"] = "application/json"
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, dict(r.getheaders()), (json.loads(data) if data else None)
+
+
+@pytest.fixture
+def world(prosody, robot, buddies, daemon):
+    b = buddies("buckaroo")
+    port = free_port()
+    prosody.register("robot2", "robot2-pw")
+    conf = (peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"])
+            + peer_conf("aim2", f"robot2@{DOMAIN}", "robot2-pw", prosody, subscribe=["buckaroo"])
+            + USERS)
+    d = daemon(conf, general_extra=f"httpbind = 127.0.0.1:{port}")
+    d.wait_status("aim1/buckaroo", subscription="both")
+    b.presence(show="away", status="mobile: sip:1@pbx.example.org")
+    d.wait_status("aim1/buckaroo", status="away")
+    return d, b, port
+
+
+def test_endpoints_and_headers(world):
+    d, b, port = world
+    api = Api(port, "alice", "alice-pw")
+    status, headers, peers = api.request("GET", "/api/v1/peers")
+    assert status == 200 and [p["name"] for p in peers] == ["aim1", "aim2"]
+    assert headers["Content-Security-Policy"] == "default-src 'self'; frame-ancestors 'none'"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    status, _, buddies = api.request("GET", "/api/v1/peers/aim1/buddies")
+    assert status == 200 and buddies[0]["name"] == "buckaroo" and buddies[0]["status"] == "away"
+    status, _, st = api.request("GET", "/api/v1/status/aim1/buckaroo")
+    assert status == 200
+    want = d.status("aim1/buckaroo")
+    for k in ("status", "result", "text", "prefix", "uri", "resource", "show", "lastseen_at",
+              "subscription"):
+        assert st[k] == want[k], k
+    assert api.request("GET", "/api/v1/status/nosuch/x")[0:3:2] == (404, {
+        "result": "NOPEER", "error": "no such peer"})
+    assert api.request("GET", "/api/v1/nothing")[0] == 404
+
+
+def test_credentials_and_rights(world):
+    d, b, port = world
+    status, headers, body = Api(port).request("GET", "/api/v1/peers")
+    assert status == 401 and headers["WWW-Authenticate"].startswith("Basic")
+    assert Api(port, "alice", "wrong").request("GET", "/api/v1/peers")[0] == 401
+    assert Api(port, "nobody", "x").request("GET", "/api/v1/peers")[0] == 401
+    bob = Api(port, "bob", "bob-pw")
+    assert [p["name"] for p in bob.request("GET", "/api/v1/peers")[2]] == ["aim2"]
+    assert bob.request("GET", "/api/v1/status/aim1/buckaroo")[0] == 404  # not his peer
+    status, _, body = bob.request("POST", "/api/v1/send",
+                                  {"peer": "aim2", "user": "buckaroo", "text": "hi"})
+    assert status == 403 and body["result"] == "BADARGS"
+    assert "alice-pw" not in d.read_log() and "bob-pw" not in d.read_log()
+
+
+def test_send(world):
+    d, b, port = world
+    api = Api(port, "alice", "alice-pw")
+    status, _, body = api.request("POST", "/api/v1/send",
+                                  {"peer": "aim1", "user": "buckaroo", "text": "from the web, <b>"})
+    assert status == 200 and body["sendstatus"] == "SENT" and body["result"] == "OK"
+    b.wait_message(lambda m: m[1] == "from the web, <b>")
+    status, _, body = api.request("POST", "/api/v1/send",
+                                  {"peer": "aim1", "user": "stranger", "text": "x"})
+    assert status == 403 and body["result"] == "NOTSUBSCRIBED"
+    status, _, body = api.request("POST", "/api/v1/send", "not json")
+    assert status == 400 and body["result"] == "BADARGS"
+    status, _, body = api.request("POST", "/api/v1/send", "x" * 20000)
+    assert status == 413
+
+
+def test_login_failures_rate_limited(world):
+    d, b, port = world
+    for _ in range(10):
+        assert Api(port, "alice", "guess").request("GET", "/api/v1/peers")[0] == 401
+    # Even the right password waits now: the address is throttled.
+    assert Api(port, "alice", "alice-pw").request("GET", "/api/v1/peers")[0] == 429
+    assert d.read_log().count("HTTP: failed login from 127.0.0.1") == 10
+
+
+def read_events(sock_file, stop):
+    """Server-sent events as (event, data) until stop(event, data)."""
+    event = None
+    seen = []
+    while True:
+        line = sock_file.readline()
+        if not line:
+            return seen
+        line = line.decode().rstrip("\r\n")
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: "):
+            data = json.loads(line[6:])
+            seen.append((event, data))
+            if stop(event, data):
+                return seen
+
+
+def open_events(port, user, secret):
+    s = socket.create_connection(("127.0.0.1", port), timeout=15)
+    auth = base64.b64encode(f"{user}:{secret}".encode()).decode()
+    s.sendall(f"GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {auth}\r\n"
+              "Accept: text/event-stream\r\n\r\n".encode())
+    f = s.makefile("rb")
+    head = []
+    while True:
+        line = f.readline()
+        if line in (b"\r\n", b""):
+            break
+        head.append(line.decode().strip())
+    return s, f, head
+
+
+def test_event_stream(world):
+    d, b, port = world
+    s, f, head = open_events(port, "alice", "alice-pw")
+    try:
+        assert head[0].startswith("HTTP/1.1 200")
+        assert any(h.lower().startswith("content-type: text/event-stream") for h in head)
+        # Chunked: a size line before each chunk.  Read through a decoder.
+        dec = ChunkReader(f)
+        snap = read_events(dec, lambda e, dta: e == "synced")
+        kinds = [e for e, _ in snap]
+        assert kinds.count("peer") == 2 and "buddy" in kinds
+        b.presence(show="dnd", status="on the phone")
+        ev = read_events(dec, lambda e, dta: e == "buddy" and dta["status"] == "busy")
+        change = ev[-1][1]
+        assert change["show"] == "dnd" and change["old"]["status"] == "away"
+    finally:
+        f.close()  # (the socket stays open while its file object does)
+        s.close()
+    # More streams than a user may hold are refused; closed ones are freed.
+    open_ = [open_events(port, "alice", "alice-pw") for _ in range(8)]
+    try:
+        assert all(h[0].startswith("HTTP/1.1 200") for _, _, h in open_)
+        _, _, extra = open_events(port, "alice", "alice-pw")
+        assert extra[0].startswith("HTTP/1.1 429")
+    finally:
+        for sock, fil, _ in open_:
+            fil.close()
+            sock.close()
+    probe = []
+
+    def reopened():
+        s2, f2, h2 = open_events(port, "alice", "alice-pw")
+        probe.append((s2, f2))
+        return h2[0].startswith("HTTP/1.1 200")
+    wait_for(reopened, 10, what="streams freed")
+    for s2, f2 in probe:
+        f2.close()
+        s2.close()
+
+
+class ChunkReader:
+    """readline() over an HTTP/1.1 chunked body."""
+
+    def __init__(self, f):
+        self.f, self.buf = f, b""
+
+    def _more(self):
+        size = self.f.readline()
+        if not size:
+            return False
+        n = int(size.strip() or b"0", 16)
+        if n == 0:
+            return False
+        self.buf += self.f.read(n)
+        self.f.readline()
+        return True
+
+    def readline(self):
+        while b"\n" not in self.buf:
+            if not self._more():
+                out, self.buf = self.buf, b""
+                return out
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line + b"\n"
+
+
+def test_https_and_public_bind(tmp_path, ca, prosody, robot, daemon):
+    cert, key = make_server_cert(str(tmp_path), *ca)
+    port = free_port()
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody)
+               + "[alice]\ntype = webuser\nsecret = alice-pw\n",
+               general_extra=f"httpbind = 127.0.0.1:{port}\nhttpcert = {cert}\nhttpkey = {key}")
+    d.wait_peer("aim1", "Registered")
+    status, _, peers = Api(port, "alice", "alice-pw", tls_ca=ca[0]).request("GET", "/api/v1/peers")
+    assert status == 200 and peers[0]["name"] == "aim1"
+    # A public address without TLS is a configuration error.
+    conf = tmp_path / "public.conf"
+    conf.write_text("[general]\nhttpbind = 0.0.0.0:8080\n")
+    conf.chmod(0o600)
+    r = subprocess.run([IMSTATUSD, "-n", "-c", str(conf)], capture_output=True, text=True)
+    assert r.returncode == 1 and "needs httpcert and httpkey" in r.stderr
