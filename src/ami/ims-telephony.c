@@ -9,6 +9,7 @@
 #include "ims-telephony.h"
 
 #include <errno.h>
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -342,6 +343,16 @@ on_tel_originate (const ImsAmiMessage *reply, gpointer data)
   const char *resp = reply ? ims_ami_message_get (reply, "Response") : NULL;
   const char *reason = reply ? ims_ami_message_get (reply, "Reason") : NULL;
   g_autofree char *target = ims_text_for_log (j->target, 80);
+  if (j->from == NULL)
+    {
+      /* From the web: the log says how it went. */
+      g_message ("%s: click-to-dial to %s: %s", j->peer, target,
+                 resp && g_ascii_strcasecmp (resp, "Success") == 0 ? "answered"
+                 : reply ? ims_tel_reason (reply ? ims_ami_message_get (reply, "Reason") : NULL)
+                         : "the telephone system went away");
+      ims_dial_job_free (j);
+      return;
+    }
   if (resp && g_ascii_strcasecmp (resp, "Success") == 0)
     {
       g_autofree char *from = ims_text_for_log (j->from, 128);
@@ -367,7 +378,8 @@ on_tel_originate (const ImsAmiMessage *reply, gpointer data)
  * starts a comment unless written "\;".  Written elsewhere, then renamed into
  * the spool, so Asterisk never sees half a file. */
 static gboolean
-ims_tel_callfile (ImsTelephony *tel, const ImsPeerConfig *p, const char *exten, const char *target,
+ims_tel_callfile (ImsTelephony *tel, const ImsPeerConfig *p, const char *device,
+                  const char *exten, const char *target,
                   GError **error)
 {
   const char *spool = tel->config->spooldir;
@@ -390,7 +402,7 @@ ims_tel_callfile (ImsTelephony *tel, const ImsPeerConfig *p, const char *exten, 
                                            "MaxRetries: 0\n"
                                            "WaitTime: 30\n"
                                            "Archive: no\n",
-                                           p->dialfrom, g_str_equal (exten, "uri") ? "" : exten,
+                                           device, g_str_equal (exten, "uri") ? "" : exten,
                                            p->dialcontext, exten, target_esc);
   g_autofree char *name = g_strdup_printf ("imstatus-%" G_GINT64_FORMAT "-%d-%u.call",
                                            g_get_real_time () / G_USEC_PER_SEC, (int) getpid (),
@@ -408,6 +420,34 @@ ims_tel_callfile (ImsTelephony *tel, const ImsPeerConfig *p, const char *exten, 
       return FALSE;
     }
   g_message ("%s: click-to-dial call file %s", p->name, dst);
+  return TRUE;
+}
+
+/* Rings @device, then @target in @p's dialcontext: an async Originate (its
+ * outcome is told to @from, when there is one) or, without AMI, a call file. */
+static gboolean
+ims_tel_place_call (ImsTelephony *tel, const ImsPeerConfig *p, const char *device,
+                    const char *exten, const char *target, const char *from, GError **error)
+{
+  if (tel->ami == NULL)
+    return ims_tel_callfile (tel, p, device, exten, target, error);
+  g_autofree char *var = g_strdup_printf ("IMSTATUS_DIAL=%s", target);
+  g_autofree char *cid = g_strdup_printf ("\"IM click-to-dial\" <%s>",
+                                          g_str_equal (exten, "uri") ? "" : exten);
+  const char *h[] = { "Channel", device, "Context", p->dialcontext, "Exten", exten,
+                      "Priority", "1", "CallerID", cid, "Variable", var,
+                      "Timeout", DIAL_TIMEOUT_MS, "Async", "true", NULL };
+  DialJob *j = g_new0 (DialJob, 1);
+  j->tel = tel;
+  j->peer = g_strdup (p->name);
+  j->from = g_strdup (from);
+  j->target = g_strdup (target);
+  if (!ims_ami_client_send (tel->ami, "Originate", h, "OriginateResponse", on_tel_originate, j,
+                            error))
+    {
+      ims_dial_job_free (j);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -463,43 +503,46 @@ ims_tel_dial (ImsTelephony *tel, const ImsPeerConfig *p, const char *from, char 
       return;
     }
   g_autofree char *t = ims_text_for_log (target, 80);
-  if (tel->ami == NULL)
-    {
-      g_autoptr (GError) err = NULL;
-      if (ims_tel_callfile (tel, p, exten, target, &err))
-        {
-          g_autofree char *m = g_strdup_printf ("Calling your phone now; answer it to be "
-                                                "connected to %s.", target);
-          ims_tel_reply (tel, p->name, from, m);
-        }
-      else
-        {
-          g_warning ("%s: click-to-dial for %s to %s: %s", p->name, who, t, err->message);
-          ims_tel_reply (tel, p->name, from, "The call could not be placed.");
-        }
-      return;
-    }
-  g_autofree char *var = g_strdup_printf ("IMSTATUS_DIAL=%s", target);
-  g_autofree char *cid = g_strdup_printf ("\"IM click-to-dial\" <%s>",
-                                          g_str_equal (exten, "uri") ? "" : exten);
-  const char *h[] = { "Channel", p->dialfrom, "Context", p->dialcontext, "Exten", exten,
-                      "Priority", "1", "CallerID", cid, "Variable", var,
-                      "Timeout", DIAL_TIMEOUT_MS, "Async", "true", NULL };
-  DialJob *j = g_new0 (DialJob, 1);
-  j->tel = tel;
-  j->peer = g_strdup (p->name);
-  j->from = g_strdup (from);
-  j->target = g_strdup (target);
   g_autoptr (GError) err = NULL;
-  if (!ims_ami_client_send (tel->ami, "Originate", h, "OriginateResponse", on_tel_originate, j,
-                            &err))
+  if (!ims_tel_place_call (tel, p, p->dialfrom, exten, target, from, &err))
     {
       g_warning ("%s: click-to-dial for %s to %s: %s", p->name, who, t, err->message);
-      ims_tel_reply (tel, p->name, from, "The telephone system is not reachable; try later.");
-      ims_dial_job_free (j);
+      ims_tel_reply (tel, p->name, from, tel->ami ? "The telephone system is not reachable; try later."
+                                                  : "The call could not be placed.");
       return;
     }
+  if (tel->ami == NULL)
+    {
+      g_autofree char *m = g_strdup_printf ("Calling your phone now; answer it to be "
+                                            "connected to %s.", target);
+      ims_tel_reply (tel, p->name, from, m);
+    }
   g_message ("%s: click-to-dial for %s: ringing %s for %s", p->name, who, p->dialfrom, t);
+}
+
+gboolean
+ims_telephony_dial (ImsTelephony *tel, const char *peer, const char *device, const char *target,
+                    GError **error)
+{
+  const ImsPeerConfig *p = ims_tel_peer (tel, peer);
+  g_autofree char *exten = NULL;
+  if (p == NULL || p->dialcontext == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "peer %s has no dialcontext for click-to-dial", peer);
+      return FALSE;
+    }
+  if (!ims_dial_target_parse (target, &exten))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "not a number or a sip:/sips:/tel:/iax2:/h323: URI");
+      return FALSE;
+    }
+  if (!ims_tel_place_call (tel, p, device, exten, target, NULL, error))
+    return FALSE;
+  g_autofree char *t = ims_text_for_log (target, 80);
+  g_message ("%s: click-to-dial from the web: ringing %s for %s", p->name, device, t);
+  return TRUE;
 }
 
 static void

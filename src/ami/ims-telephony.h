@@ -39,6 +39,11 @@ void ims_telephony_on_message (ImsTelephony *tel, const char *peer, const char *
 const char *ims_hint_device_state (ImsStatus status);
 char *ims_hint_presence_value (const ImsAnswer *answer);
 
+/* Click-to-dial from the board: ring @device, then @target (checked as
+ * ims_dial_target_parse does) in @peer's dialcontext. */
+gboolean ims_telephony_dial (ImsTelephony *tel, const char *peer, const char *device,
+                             const char *target, GError **error);
+
 /* Device state words that mean "registered"/"in a call" (exposed for tests). */
 gboolean ims_device_state_available (const char *state);
 gboolean ims_device_state_busy (const char *state);

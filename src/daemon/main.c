@@ -229,6 +229,13 @@ ims_daemon_peer_port (gpointer data, const char *peer)
   return ims_core_peer_port (((ImsDaemon *) data)->core, peer);
 }
 
+static gboolean
+ims_daemon_dial (gpointer data, const char *peer, const char *device, const char *target,
+                 GError **error)
+{
+  return ims_telephony_dial (((ImsDaemon *) data)->tel, peer, device, target, error);
+}
+
 static void
 ims_daemon_set_debug (gpointer data, int level)
 {
@@ -396,6 +403,7 @@ main (int argc, char **argv)
         .peer_host = ims_daemon_peer_host,
         .peer_port = ims_daemon_peer_port,
         .send = ims_daemon_send,
+        .dial = ims_daemon_dial,
         .user_data = &d,
       };
       d.http = ims_http_new (d.config->httpbind, d.config->httpcert, d.config->httpkey,

@@ -10,8 +10,12 @@
 
 #include "ims-http.h"
 
+#include "ims-board-resources.h"
+
+#include <errno.h>
 #include <libsoup/soup.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "ims-rate.h"
 #include "ims-render.h"
@@ -28,7 +32,15 @@ struct _ImsHttp {
   guint store_watch;
   guint heartbeat_id;
   GHashTable *failures;    /* failed logins per remote address (ims-rate) */
+  GHashTable *sessions;    /* cookie token -> Session */
+  gboolean tls;
 };
+
+typedef struct {
+  char *user;
+  char *csrf;              /* the token every change must carry */
+  gint64 expires;          /* monotonic µs */
+} Session;
 
 typedef struct {
   ImsHttp *owner;
@@ -76,12 +88,117 @@ ims_http_error (SoupServerMessage *msg, guint status, const char *result, const 
 
 /* ---- authentication ---- */
 
+static void
+ims_http_session_free (Session *se)
+{
+  g_free (se->user);
+  g_free (se->csrf);
+  g_free (se);
+}
+
+/* 256 bits from the kernel's CSPRNG (g_random_* is predictable). */
+static char *
+ims_http_token (void)
+{
+  guchar r[32];
+  gsize got = 0;
+  while (got < sizeof r)
+    {
+      ssize_t n = getrandom (r + got, sizeof r - got, 0);
+      if (n < 0 && errno != EINTR)
+        g_error ("getrandom: %s", g_strerror (errno));
+      got += n > 0 ? (gsize) n : 0;
+    }
+  char *t = g_base64_encode (r, sizeof r);
+  for (char *c = t; *c; c++) /* cookie-safe alphabet */
+    *c = *c == '+' ? '-' : *c == '/' ? '_' : *c == '=' ? '.' : *c;
+  return t;
+}
+
+/* The value of the request's ims_session cookie (transfer full). */
+static char *
+ims_http_cookie (SoupServerMessage *msg)
+{
+  const char *header = soup_message_headers_get_one (
+      soup_server_message_get_request_headers (msg), "Cookie");
+  if (header == NULL || strlen (header) > 4096)
+    return NULL;
+  GHashTable *params = soup_header_parse_semi_param_list (header);
+  char *value = g_strdup (g_hash_table_lookup (params, "ims_session"));
+  soup_header_free_param_list (params);
+  return value;
+}
+
+/* (By hand: soup_cookie_to_set_cookie_header writes an empty Domain and no
+ * Max-Age.)  The token's alphabet needs no quoting. */
+static void
+ims_http_set_cookie (ImsHttp *self, SoupServerMessage *msg, const char *value, int max_age)
+{
+  g_autofree char *header =
+      g_strdup_printf ("ims_session=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict%s", value,
+                       max_age, self->tls ? "; Secure" : "");
+  soup_message_headers_append (soup_server_message_get_response_headers (msg), "Set-Cookie",
+                               header);
+}
+
+/* The session a request's cookie names, when it is still good. */
+static Session *
+ims_http_session (ImsHttp *self, SoupServerMessage *msg)
+{
+  g_autofree char *token = ims_http_cookie (msg);
+  Session *found = token ? g_hash_table_lookup (self->sessions, token) : NULL;
+  if (found && found->expires < g_get_monotonic_time ())
+    found = NULL;
+  return found;
+}
+
+/* A change (POST) from a browser must come from this site: the Origin
+ * header, when present, names our own host; with a cookie, the session's
+ * token must come along too. */
+static gboolean
+ims_http_same_origin (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
+  const char *origin = soup_message_headers_get_one (h, "Origin");
+  const char *host = soup_message_headers_get_one (h, "Host");
+  if (origin == NULL)
+    return TRUE;
+  g_autoptr (GUri) uri = g_uri_parse (origin, G_URI_FLAGS_NONE, NULL);
+  if (uri == NULL || host == NULL)
+    return FALSE;
+  int port = g_uri_get_port (uri);
+  g_autofree char *mine = port > 0 ? g_strdup_printf ("%s:%d", g_uri_get_host (uri), port)
+                                   : g_strdup (g_uri_get_host (uri));
+  return g_ascii_strcasecmp (mine, host) == 0;
+}
+
 /* The webuser the request authenticates as, or NULL with the answer set. */
 static const ImsWebUser *
 ims_http_auth (ImsHttp *self, SoupServerMessage *msg)
 {
   const char *addr = soup_server_message_get_remote_host (msg);
   addr = addr ? addr : "?";
+  gboolean change = g_str_equal (soup_server_message_get_method (msg), "POST");
+  if (change && !ims_http_same_origin (msg))
+    {
+      ims_http_error (msg, SOUP_STATUS_FORBIDDEN, "BADARGS", "cross-site request refused");
+      return NULL;
+    }
+  const ImsConfig *config = self->hooks.config (self->hooks.user_data);
+  Session *se = ims_http_session (self, msg);
+  if (se)
+    {
+      const char *token = soup_message_headers_get_one (
+          soup_server_message_get_request_headers (msg), "X-CSRF-Token");
+      if (change && (token == NULL || !ims_text_secret_equal (token, se->csrf)))
+        {
+          ims_http_error (msg, SOUP_STATUS_FORBIDDEN, "BADARGS", "missing or wrong X-CSRF-Token");
+          return NULL;
+        }
+      const ImsWebUser *u = ims_config_find_webuser (config, se->user);
+      if (u)
+        return u;
+    }
   if (ims_rate_count (self->failures, addr, 60, FALSE) >= IMS_HTTP_LOGIN_FAILURES_PER_MINUTE)
     {
       ims_http_error (msg, IMS_HTTP_TOO_MANY_REQUESTS, "BADARGS",
@@ -100,8 +217,7 @@ ims_http_auth (ImsHttp *self, SoupServerMessage *msg)
       if (colon)
         {
           *colon = '\0';
-          const ImsWebUser *u = ims_config_find_webuser (self->hooks.config (self->hooks.user_data),
-                                                         pair);
+          const ImsWebUser *u = ims_config_find_webuser (config, pair);
           if (u && ims_text_secret_equal (colon + 1, u->secret))
             user = u;
           memset (colon + 1, 0, strlen (colon + 1));
@@ -115,8 +231,15 @@ ims_http_auth (ImsHttp *self, SoupServerMessage *msg)
       g_message ("HTTP: failed login from %s", a);
       ims_rate_count (self->failures, addr, 60, TRUE);
     }
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                "WWW-Authenticate", "Basic realm=\"imstatus\", charset=\"UTF-8\"");
+  /* A script's request (fetch, EventSource: Sec-Fetch-Mode other than
+   * navigate) gets no challenge, or the browser would open its own password
+   * box over the board's login form. */
+  const char *mode = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
+                                                   "Sec-Fetch-Mode");
+  if (mode == NULL || g_str_equal (mode, "navigate"))
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                  "WWW-Authenticate",
+                                  "Basic realm=\"imstatus\", charset=\"UTF-8\"");
   ims_http_error (msg, SOUP_STATUS_UNAUTHORIZED, "BADARGS", "authentication required");
   return NULL;
 }
@@ -347,6 +470,25 @@ ims_http_status_for (ImsResult r)
     }
 }
 
+/* The request body as a JSON object (NULL when it is not one). */
+static JsonObject *
+ims_http_body_object (SoupServerMessage *msg, JsonParser *parser)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  if (body->length == 0 || body->length > IMS_HTTP_MAX_BODY
+      || !json_parser_load_from_data (parser, body->data, body->length, NULL)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return NULL;
+  return json_node_get_object (json_parser_get_root (parser));
+}
+
+static const char *
+ims_http_member (JsonObject *o, const char *name)
+{
+  const char *v = o ? json_object_get_string_member_with_default (o, name, NULL) : NULL;
+  return v && *v ? v : NULL;
+}
+
 static void
 ims_http_send (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
 {
@@ -355,17 +497,11 @@ ims_http_send (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
       ims_http_error (msg, SOUP_STATUS_FORBIDDEN, "BADARGS", "this user may not send IMs");
       return;
     }
-  SoupMessageBody *body = soup_server_message_get_request_body (msg);
   g_autoptr (JsonParser) parser = json_parser_new ();
-  JsonObject *o = NULL;
-  if (body->length > 0 && body->length <= IMS_HTTP_MAX_BODY
-      && json_parser_load_from_data (parser, body->data, body->length, NULL)
-      && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    o = json_node_get_object (json_parser_get_root (parser));
-  const char *peer = o ? json_object_get_string_member_with_default (o, "peer", NULL) : NULL;
-  const char *to = o ? json_object_get_string_member_with_default (o, "user", NULL) : NULL;
-  const char *text = o ? json_object_get_string_member_with_default (o, "text", NULL) : NULL;
-  if (!peer || !to || !text || !*to || !*text)
+  JsonObject *o = ims_http_body_object (msg, parser);
+  const char *peer = ims_http_member (o, "peer"), *to = ims_http_member (o, "user");
+  const char *text = ims_http_member (o, "text");
+  if (!peer || !to || !text)
     {
       ims_http_error (msg, SOUP_STATUS_BAD_REQUEST, "BADARGS",
                       "a JSON object with peer, user and text");
@@ -385,11 +521,89 @@ ims_http_send (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
                  b);
 }
 
+/* Rings the user's phone, then the buddy's status URI (or a number given). */
+static void
+ims_http_dial (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
+{
+  if (!user->dial || user->phone == NULL)
+    {
+      ims_http_error (msg, SOUP_STATUS_FORBIDDEN, "BADARGS",
+                      "this user may not dial (dial = yes and a phone in im.conf)");
+      return;
+    }
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *o = ims_http_body_object (msg, parser);
+  const char *peer = ims_http_member (o, "peer"), *buddy = ims_http_member (o, "user");
+  const char *number = ims_http_member (o, "number");
+  if (!peer || (!buddy && !number))
+    {
+      ims_http_error (msg, SOUP_STATUS_BAD_REQUEST, "BADARGS",
+                      "a JSON object with peer and user (or number)");
+      return;
+    }
+  if (!ims_webuser_sees (user, peer) || !ims_presence_store_has_peer (self->hooks.store, peer))
+    {
+      ims_http_error (msg, SOUP_STATUS_NOT_FOUND, "NOPEER", "no such peer");
+      return;
+    }
+  g_autofree char *target = g_strdup (number);
+  if (target == NULL)
+    {
+      ImsAnswer a;
+      ims_presence_store_lookup (self->hooks.store, peer, buddy, &a);
+      target = *a.uri ? g_strdup (a.uri) : NULL;
+      ImsResult r = a.result;
+      ims_answer_clear (&a);
+      if (target == NULL)
+        {
+          ims_http_error (msg, r == IMS_RESULT_OK ? SOUP_STATUS_CONFLICT : ims_http_status_for (r),
+                          r == IMS_RESULT_OK ? "BADARGS" : ims_result_to_string (r),
+                          "the buddy's status gives no number to call");
+          return;
+        }
+    }
+  g_autoptr (GError) err = NULL;
+  if (!self->hooks.dial || !self->hooks.dial (self->hooks.user_data, peer, user->phone, target, &err))
+    {
+      ims_http_error (msg, SOUP_STATUS_BAD_REQUEST, "BADARGS", err ? err->message : "no telephony");
+      return;
+    }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "result");
+  json_builder_add_string_value (b, "OK");
+  json_builder_set_member_name (b, "calling");
+  json_builder_add_string_value (b, user->phone);
+  json_builder_end_object (b);
+  ims_http_json (msg, SOUP_STATUS_OK, b);
+}
+
+/* What the board needs to know about its user. */
+static void
+ims_http_whoami (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
+{
+  Session *se = ims_http_session (self, msg);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "user");
+  json_builder_add_string_value (b, user->name);
+  json_builder_set_member_name (b, "csrf");
+  json_builder_add_string_value (b, se ? se->csrf : "");
+  json_builder_set_member_name (b, "send");
+  json_builder_add_boolean_value (b, user->send);
+  json_builder_set_member_name (b, "dial");
+  json_builder_add_boolean_value (b, user->dial && user->phone);
+  json_builder_end_object (b);
+  ims_http_json (msg, SOUP_STATUS_OK, b);
+}
+
 static void
 on_http_api (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
              gpointer data)
 {
   ImsHttp *self = data;
+  if (soup_server_message_get_status (msg) != 0) /* refused early */
+    return;
   const char *method = soup_server_message_get_method (msg);
   const ImsWebUser *user = ims_http_auth (self, msg);
   if (user == NULL)
@@ -456,6 +670,10 @@ on_http_api (SoupServer *server, SoupServerMessage *msg, const char *path, GHash
     ims_http_events (self, msg, user);
   else if (g_str_equal (method, "POST") && n == 4 && g_str_equal (what, "send"))
     ims_http_send (self, msg, user);
+  else if (g_str_equal (method, "POST") && n == 4 && g_str_equal (what, "dial"))
+    ims_http_dial (self, msg, user);
+  else if (get && n == 4 && g_str_equal (what, "session"))
+    ims_http_whoami (self, msg, user);
   else
     ims_http_error (msg, SOUP_STATUS_NOT_FOUND, "BADARGS", "no such endpoint or method");
 }
@@ -473,10 +691,116 @@ on_http_early (SoupServer *server, SoupServerMessage *msg, const char *path, GHa
 }
 
 static void
+ims_http_login (ImsHttp *self, SoupServerMessage *msg)
+{
+  const char *addr = soup_server_message_get_remote_host (msg);
+  addr = addr ? addr : "?";
+  if (!ims_http_same_origin (msg))
+    {
+      ims_http_error (msg, SOUP_STATUS_FORBIDDEN, "BADARGS", "cross-site request refused");
+      return;
+    }
+  if (ims_rate_count (self->failures, addr, 60, FALSE) >= IMS_HTTP_LOGIN_FAILURES_PER_MINUTE)
+    {
+      ims_http_error (msg, IMS_HTTP_TOO_MANY_REQUESTS, "BADARGS",
+                      "too many failed logins from this address; wait a minute");
+      return;
+    }
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *o = ims_http_body_object (msg, parser);
+  const char *name = ims_http_member (o, "user"), *secret = ims_http_member (o, "secret");
+  const ImsWebUser *u =
+      name ? ims_config_find_webuser (self->hooks.config (self->hooks.user_data), name) : NULL;
+  if (u == NULL || secret == NULL || !ims_text_secret_equal (secret, u->secret))
+    {
+      g_autofree char *a = ims_text_for_log (addr, 64);
+      g_message ("HTTP: failed login from %s", a);
+      ims_rate_count (self->failures, addr, 60, TRUE);
+      ims_http_error (msg, SOUP_STATUS_UNAUTHORIZED, "BADARGS", "wrong user or password");
+      return;
+    }
+  /* Forget expired sessions; refuse rather than grow without bound. */
+  gint64 now = g_get_monotonic_time ();
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, self->sessions);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    if (((Session *) v)->expires < now)
+      g_hash_table_iter_remove (&it);
+  if (g_hash_table_size (self->sessions) >= IMS_HTTP_MAX_SESSIONS)
+    {
+      ims_http_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "BADARGS", "too many sessions");
+      return;
+    }
+  Session *se = g_new0 (Session, 1);
+  se->user = g_strdup (u->name);
+  se->csrf = ims_http_token ();
+  se->expires = now + (gint64) IMS_HTTP_SESSION_S * G_USEC_PER_SEC;
+  char *token = ims_http_token ();
+  g_hash_table_insert (self->sessions, token, se);
+  ims_http_set_cookie (self, msg, token, IMS_HTTP_SESSION_S);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "user");
+  json_builder_add_string_value (b, u->name);
+  json_builder_end_object (b);
+  ims_http_json (msg, SOUP_STATUS_OK, b);
+}
+
+static void
+ims_http_logout (ImsHttp *self, SoupServerMessage *msg)
+{
+  if (ims_http_auth (self, msg) == NULL)
+    return;
+  g_autofree char *token = ims_http_cookie (msg);
+  if (token)
+    g_hash_table_remove (self->sessions, token);
+  ims_http_set_cookie (self, msg, "", 0);
+  ims_http_error (msg, SOUP_STATUS_OK, "OK", "logged out");
+}
+
+/* The board's own files, compiled in (no build step, no inline script). */
+static void
+ims_http_static (SoupServerMessage *msg, const char *path)
+{
+  static const struct { const char *path, *file, *type; } files[] = {
+    { "/", "index.html", "text/html; charset=utf-8" },
+    { "/board.js", "board.js", "text/javascript; charset=utf-8" },
+    { "/board.css", "board.css", "text/css; charset=utf-8" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
+    if (g_str_equal (path, files[i].path))
+      {
+        g_autofree char *res = g_strdup_printf ("/org/imstatus/board/%s", files[i].file);
+        g_autoptr (GBytes) data = g_resources_lookup_data (res, 0, NULL);
+        if (data == NULL)
+          break;
+        gsize len;
+        const char *bytes = g_bytes_get_data (data, &len);
+        ims_http_headers (msg);
+        soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+        soup_server_message_set_response (msg, files[i].type, SOUP_MEMORY_COPY, bytes, len);
+        return;
+      }
+  ims_http_error (msg, SOUP_STATUS_NOT_FOUND, "BADARGS", "not found");
+}
+
+static void
 on_http_other (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
                gpointer data)
 {
-  ims_http_error (msg, SOUP_STATUS_NOT_FOUND, "BADARGS", "not found");
+  ImsHttp *self = data;
+  if (soup_server_message_get_status (msg) != 0) /* refused early */
+    return;
+  const char *method = soup_server_message_get_method (msg);
+  if (g_str_equal (method, "POST") && g_str_equal (path, "/login"))
+    ims_http_login (self, msg);
+  else if (g_str_equal (method, "POST") && g_str_equal (path, "/logout"))
+    ims_http_logout (self, msg);
+  else if (g_str_equal (method, "GET"))
+    ims_http_static (msg, path);
+  else
+    ims_http_error (msg, SOUP_STATUS_NOT_FOUND, "BADARGS", "not found");
 }
 
 ImsHttp *
@@ -500,11 +824,19 @@ ims_http_new (const char *bind, const char *cert, const char *key, const ImsHttp
       g_prefix_error (error, "httpcert/httpkey: ");
       return NULL;
     }
+  /* The board's resources register themselves when linked: this keeps
+   * them linked. */
+  g_assert (ims_board_get_resource () != NULL);
   ImsHttp *self = g_new0 (ImsHttp, 1);
   self->hooks = *hooks;
   self->failures = ims_rate_table_new ();
+  self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) ims_http_session_free);
+  self->tls = tls != NULL;
   self->server = soup_server_new ("server-header", "imstatusd", "tls-certificate", tls, NULL);
+  /* libsoup keeps one early handler per path, found like the others: each path needs its own. */
   soup_server_add_early_handler (self->server, "/api/v1", on_http_early, self, NULL);
+  soup_server_add_early_handler (self->server, NULL, on_http_early, self, NULL);
   soup_server_add_handler (self->server, "/api/v1", on_http_api, self, NULL);
   soup_server_add_handler (self->server, NULL, on_http_other, self, NULL);
   g_autoptr (GSocketAddress) sa =
@@ -542,5 +874,6 @@ ims_http_free (ImsHttp *self)
     soup_server_disconnect (self->server);
   g_clear_object (&self->server);
   g_hash_table_unref (self->failures);
+  g_hash_table_unref (self->sessions);
   g_free (self);
 }

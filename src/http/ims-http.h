@@ -1,7 +1,10 @@
 /* ims-http: the HTTP API (libsoup 3, on the main loop) for scripts and the
  * presence board: /api/v1/peers, /api/v1/peers/{peer}/buddies,
- * /api/v1/status/{peer}/{user}, /api/v1/send and /api/v1/events (Server-Sent
- * Events).  Users are im.conf's type = webuser sections, by HTTP Basic.
+ * /api/v1/status/{peer}/{user}, /api/v1/send, /api/v1/dial and
+ * /api/v1/events (Server-Sent Events); the board itself at / (compiled-in
+ * resources).  Users are im.conf's type = webuser sections: scripts by HTTP
+ * Basic, the board by a login form and an HttpOnly SameSite=Strict session
+ * cookie with a per-session token for every change.
  */
 #pragma once
 
@@ -16,6 +19,8 @@ G_BEGIN_DECLS
 #define IMS_HTTP_MAX_STREAM_BACKLOG (1024 * 1024)
 #define IMS_HTTP_HEARTBEAT_S 15
 #define IMS_HTTP_LOGIN_FAILURES_PER_MINUTE 10
+#define IMS_HTTP_SESSION_S (12 * 3600)
+#define IMS_HTTP_MAX_SESSIONS 4096
 
 typedef struct {
   ImsPresenceStore *store;
@@ -25,6 +30,9 @@ typedef struct {
   /* IMSend: the IM-SENDSTATUS word, *result the IM-RESULT. */
   const char *(*send) (gpointer user_data, const char *peer, const char *to, const char *text,
                        ImsResult *result, char **detail);
+  /* Click-to-dial: ring @device, then @target through @peer; FALSE + @error. */
+  gboolean (*dial) (gpointer user_data, const char *peer, const char *device, const char *target,
+                    GError **error);
   gpointer user_data;
 } ImsHttpHooks;
 

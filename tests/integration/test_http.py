@@ -240,3 +240,123 @@ def test_https_and_public_bind(tmp_path, ca, prosody, robot, daemon):
     conf.chmod(0o600)
     r = subprocess.run([IMSTATUSD, "-n", "-c", str(conf)], capture_output=True, text=True)
     assert r.returncode == 1 and "needs httpcert and httpkey" in r.stderr
+
+
+def login(port, user, secret, origin=None):
+    """POST /login; returns (status, session cookie or None, body)."""
+    h = {"Content-Type": "application/json"}
+    if origin:
+        h["Origin"] = origin
+    status, headers, body = Api(port).request("POST", "/login",
+                                              json.dumps({"user": user, "secret": secret}), h)
+    cookie = headers.get("Set-Cookie")
+    return status, cookie, body
+
+
+def test_board_files_and_cookie_sessions(world):
+    d, b, port = world
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", "/")
+    r = c.getresponse()
+    page = r.read().decode()
+    assert r.status == 200 and r.getheader("Content-Type").startswith("text/html")
+    assert r.getheader("Content-Security-Policy") == "default-src 'self'; frame-ancestors 'none'"
+    assert '<script src="/board.js"' in page and "<script>" not in page
+    for path, kind in (("/board.js", "text/javascript"), ("/board.css", "text/css")):
+        c.request("GET", path)
+        r = c.getresponse()
+        assert r.status == 200 and r.getheader("Content-Type").startswith(kind) and r.read()
+    c.request("GET", "/board.js.map")
+    r = c.getresponse()
+    r.read()
+    assert r.status == 404
+    c.close()
+    # Logging in: a wrong password is 401 and sets no cookie.
+    status, cookie, _ = login(port, "alice", "nope")
+    assert status == 401 and cookie is None
+    status, cookie, _ = login(port, "alice", "alice-pw", origin="http://evil.example")
+    assert status == 403 and cookie is None
+    status, cookie, body = login(port, "alice", "alice-pw", origin=f"http://127.0.0.1:{port}")
+    assert status == 200 and body["user"] == "alice"
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "alice-pw" not in cookie
+    jar = {"Cookie": cookie.split(";")[0]}
+    api = Api(port)
+    status, _, me = api.request("GET", "/api/v1/session", headers=jar)
+    assert status == 200 and me["user"] == "alice" and me["send"] is True and me["dial"] is False
+    assert len(me["csrf"]) >= 40
+    status, _, buddies = api.request("GET", "/api/v1/peers/aim1/buddies", headers=jar)
+    assert status == 200 and buddies[0]["name"] == "buckaroo"
+    # A change with the cookie needs the CSRF token and, when sent, our Origin.
+    msg = {"peer": "aim1", "user": "buckaroo", "text": "by cookie"}
+    status, _, body = api.request("POST", "/api/v1/send", msg, headers=jar)
+    assert status == 403 and "CSRF" in body["error"]
+    status, _, body = api.request("POST", "/api/v1/send", msg,
+                                  headers={**jar, "X-CSRF-Token": "x" + me["csrf"][1:]})
+    assert status == 403
+    status, _, body = api.request("POST", "/api/v1/send", msg,
+                                  headers={**jar, "X-CSRF-Token": me["csrf"],
+                                           "Origin": "http://evil.example"})
+    assert status == 403 and "cross-site" in body["error"]
+    status, _, body = api.request("POST", "/api/v1/send", msg,
+                                  headers={**jar, "X-CSRF-Token": me["csrf"]})
+    assert status == 200 and body["result"] == "OK"
+    b.wait_message(lambda m: m[1] == "by cookie")
+    # Logging out ends the session and clears the cookie.
+    status, headers, _ = api.request("POST", "/logout", "",
+                                     headers={**jar, "X-CSRF-Token": me["csrf"]})
+    assert status == 200 and "Max-Age=0" in headers["Set-Cookie"]
+    status, headers, _ = api.request("GET", "/api/v1/session", headers=jar)
+    assert status == 401 and "WWW-Authenticate" in headers
+    # A browser script's request gets no challenge (no password box over the board).
+    status, headers, _ = api.request("GET", "/api/v1/session",
+                                     headers={**jar, "Sec-Fetch-Mode": "cors"})
+    assert status == 401 and "WWW-Authenticate" not in headers
+    # A forged cookie is no session.
+    status, _, _ = api.request("GET", "/api/v1/peers", headers={"Cookie": "ims_session=forged"})
+    assert status == 401
+    assert "alice-pw" not in d.read_log() and me["csrf"] not in d.read_log()
+
+
+def test_click_to_dial_from_the_web(prosody, robot, buddies, daemon):
+    import ami
+    fake = ami.FakeAmi(users={"imstatus": "ami-secret"}, devices={"PJSIP/desk": "NOT_INUSE"})
+    try:
+        b = buddies("buckaroo")
+        port = free_port()
+        conf = (peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"],
+                          extra="dialcontext = imstatus-dial")
+                + USERS.replace("peers = aim2\n", "peers = aim1\ndial = yes\nphone = PJSIP/desk\n"))
+        d = daemon(conf, general_extra=(f"httpbind = 127.0.0.1:{port}\namihost = 127.0.0.1\n"
+                                        f"amiport = {fake.port}\namiuser = imstatus\n"
+                                        "amisecret = ami-secret"))
+        d.wait_status("aim1/buckaroo", subscription="both")
+        wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
+        alice, bob = Api(port, "alice", "alice-pw"), Api(port, "bob", "bob-pw")
+        status, _, body = alice.request("POST", "/api/v1/dial", {"peer": "aim1", "user": "buckaroo"})
+        assert status == 403 and "may not dial" in body["error"]
+        status, _, body = bob.request("POST", "/api/v1/dial", {"peer": "aim9", "user": "buckaroo"})
+        assert status == 404 and body["result"] == "NOPEER"
+        # No number in the buddy's status yet.
+        b.presence(status="at my desk")
+        d.wait_status("aim1/buckaroo", text="at my desk")
+        status, _, body = bob.request("POST", "/api/v1/dial", {"peer": "aim1", "user": "buckaroo"})
+        assert status == 409 and "no number" in body["error"]
+        b.presence(show="away", status="mobile: sip:1234@pbx.example.org")
+        d.wait_status("aim1/buckaroo", status="away")
+        status, _, body = bob.request("POST", "/api/v1/dial", {"peer": "aim1", "user": "buckaroo"})
+        assert status == 200 and body == {"result": "OK", "calling": "PJSIP/desk"}
+        wait_for(lambda: fake.originates, 10, what="an Originate")
+        o = fake.originates[0]
+        assert ami.get(o, "Channel") == "PJSIP/desk"
+        assert ami.get(o, "Context") == "imstatus-dial" and ami.get(o, "Exten") == "uri"
+        assert ami.get(o, "Variable") == "IMSTATUS_DIAL=sip:1234@pbx.example.org"
+        # A number given directly; a bad one is refused before AMI sees it.
+        status, _, _ = bob.request("POST", "/api/v1/dial", {"peer": "aim1", "number": "+12155550100"})
+        assert status == 200
+        wait_for(lambda: len(fake.originates) == 2, 10, what="a second Originate")
+        assert ami.get(fake.originates[1], "Exten") == "+12155550100"
+        status, _, body = bob.request("POST", "/api/v1/dial",
+                                      {"peer": "aim1", "number": "123\r\nAction: Command"})
+        assert status == 400 and len(fake.originates) == 2
+    finally:
+        fake.stop()

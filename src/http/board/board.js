@@ -1,0 +1,159 @@
+// The presence board.  Every text from the IM network is hostile: it only
+// ever reaches the page through textContent, never as markup.
+"use strict";
+
+let session = null;
+const peers = new Map();    // peer -> { section, cards: Map(id -> card) }
+const $ = (id) => document.getElementById(id);
+
+function words(b) {
+  if (b.show === "phone" || (b.status === "busy" && /^busy\//i.test(b.text)))
+    return ["phone", "on the phone"];
+  switch (b.status) {
+    case "online": return ["online", "online"];
+    case "idle": return ["idle", "idle " + Math.max(1, Math.round(b.idle / 60)) + " min"];
+    case "away": return ["away", "away"];
+    case "busy": return ["busy", "busy"];
+    case "offline":
+      return ["offline", b.lastseen ? "offline, seen " + ago(b.lastseen) : "offline"];
+    default: return ["unknown", "unknown"];
+  }
+}
+
+function ago(minutes) {
+  if (minutes < 60) return minutes + " min ago";
+  if (minutes < 2880) return Math.round(minutes / 60) + " h ago";
+  return Math.round(minutes / 1440) + " days ago";
+}
+
+async function post(path, body) {
+  const r = await fetch(path, {
+    method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": session.csrf },
+    body: JSON.stringify(body),
+  });
+  return r.json().catch(() => ({}));
+}
+
+function peerSection(name) {
+  let p = peers.get(name);
+  if (!p) {
+    const section = document.createElement("section");
+    section.className = "peer";
+    const h = document.createElement("h2");
+    h.textContent = name;
+    const cards = document.createElement("div");
+    cards.className = "cards";
+    section.append(h, cards);
+    $("board").append(section);
+    p = { section, list: cards, cards: new Map() };
+    peers.set(name, p);
+  }
+  return p;
+}
+
+// A button labelled `label` whose click runs `action(button)`.
+function button(label, action) {
+  const btn = document.createElement("button");
+  btn.type = "button";
+  btn.textContent = label;
+  btn.className = label;
+  btn.addEventListener("click", () => action(btn));
+  return btn;
+}
+
+function card(b) {
+  const p = peerSection(b.peer);
+  let c = p.cards.get(b.id);
+  if (!c) {
+    c = document.createElement("article");
+    c.className = "card";
+    c.tabIndex = 0;
+    const name = document.createElement("div");
+    name.className = "name";
+    const state = document.createElement("div");
+    state.className = "state";
+    const text = document.createElement("div");
+    text.className = "text";
+    const actions = document.createElement("div");
+    actions.className = "actions";
+    if (session.dial)
+      actions.append(button("call", async (btn) => {
+        const r = await post("/api/v1/dial", { peer: b.peer, user: c.dataset.name });
+        btn.textContent = r.result === "OK" ? "calling…" : "call failed";
+        setTimeout(() => { btn.textContent = "call"; }, 4000);
+      }));
+    if (session.send)
+      actions.append(button("message", async () => {
+        const text = window.prompt("Message to " + c.dataset.name);
+        if (text) await post("/api/v1/send", { peer: b.peer, user: c.dataset.name, text });
+      }));
+    c.append(name, state, text, actions);
+    p.cards.set(b.id, c);
+    p.list.append(c);
+  }
+  const [cls, label] = words(b);
+  c.className = "card s-" + cls;
+  c.dataset.name = b.name;
+  c.dataset.status = cls;
+  c.querySelector(".name").textContent = b.name;
+  c.querySelector(".state").textContent = label;
+  c.querySelector(".text").textContent = b.text;
+  c.setAttribute("aria-label", b.name + ": " + label + (b.text ? ", " + b.text : ""));
+  applyFilter();
+}
+
+function applyFilter() {
+  const f = $("filter").value.toLowerCase();
+  for (const p of peers.values())
+    for (const c of p.cards.values())
+      c.hidden = f !== "" && !c.textContent.toLowerCase().includes(f);
+}
+
+function connect() {
+  const es = new EventSource("/api/v1/events");
+  es.addEventListener("open", () => {
+    $("conn").textContent = "live";
+    $("conn").classList.remove("down");
+  });
+  es.addEventListener("error", () => {
+    $("conn").textContent = "reconnecting…";
+    $("conn").classList.add("down");
+  });
+  es.addEventListener("peer", () => {});
+  es.addEventListener("buddy", (e) => card(JSON.parse(e.data)));
+  es.addEventListener("synced", () => { $("conn").textContent = "live"; });
+}
+
+async function start() {
+  const r = await fetch("/api/v1/session", { credentials: "same-origin" });
+  if (r.status !== 200) {
+    $("login").hidden = false;
+    $("conn").textContent = "";
+    return;
+  }
+  session = await r.json();
+  $("login").hidden = true;
+  $("filter").hidden = false;
+  $("logout").hidden = false;
+  connect();
+}
+
+$("login").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = new FormData($("login"));
+  const r = await fetch("/login", {
+    method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ user: form.get("user"), secret: form.get("secret") }),
+  });
+  if (r.status === 200) start();
+  else $("login-error").textContent = r.status === 429 ? "Too many attempts; wait a minute."
+                                                       : "Wrong user or password.";
+});
+$("logout").addEventListener("click", async () => {
+  await post("/logout", {});
+  window.location.reload();
+});
+$("filter").addEventListener("input", applyFilter);
+start();
