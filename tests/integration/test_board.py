@@ -6,7 +6,9 @@ import shutil
 
 import pytest
 
-from harness import free_port, peer_conf
+import ami
+from harness import free_port, peer_conf, wait_for
+from test_agi import HOSTILE, safe_rendering
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="no python3-selenium")
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -17,7 +19,16 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-HOSTILE = '<img src=x onerror="document.title=\'pwned\'">&amp; "mobile: sip:1@x"'
+# The FastAGI suite's hostile texts and ten aimed at a web page: 61 in all.
+# Any that ran would set the sentinel window.__pwned.
+WEB_HOSTILE = [
+    "<script>window.__pwned=1</script>", '<img src=x onerror="window.__pwned=2">',
+    "<svg onload=window.__pwned=3>", "javascript:window.__pwned=4",
+    "</article></div><h1>owned</h1>", '"><iframe src="javascript:parent.__pwned=5">',
+    "{{constructor.constructor('window.__pwned=6')()}}", "<style>*{display:none}</style>",
+    "&#60;script&#62;window.__pwned=7&#60;/script&#62;", "\u003cb\u003ebold\u003c/b\u003e",
+]
+ALL_HOSTILE = HOSTILE + WEB_HOSTILE
 
 
 @pytest.fixture
@@ -52,13 +63,31 @@ def card(driver, name):
     return None
 
 
-def test_board_live(prosody, robot, buddies, daemon, browser):
+def text_of(driver, name="buckaroo"):
+    c = card(driver, name)
+    return c and driver.execute_script(
+        "return arguments[0].querySelector('.text').textContent", c)
+
+
+@pytest.fixture
+def fake_ami():
+    f = ami.FakeAmi(users={"imstatus": "ami-secret"}, devices={"PJSIP/desk": "NOT_INUSE"})
+    yield f
+    f.stop()
+
+
+def test_board_live(tmp_path, prosody, robot, buddies, daemon, browser, fake_ami):
+    fake = fake_ami
     b = buddies("buckaroo")
     port = free_port()
-    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"])
-               + "[alice]\ntype = webuser\nsecret = alice-pw\nsend = yes\n",
-               general_extra=f"httpbind = 127.0.0.1:{port}")
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"],
+                         extra="dialcontext = imstatus-dial")
+               + "[alice]\ntype = webuser\nsecret = alice-pw\nsend = yes\n"
+               + "dial = yes\nphone = PJSIP/desk\n",
+               general_extra=(f"httpbind = 127.0.0.1:{port}\namihost = 127.0.0.1\n"
+                              f"amiport = {fake.port}\namiuser = imstatus\namisecret = ami-secret"))
     d.wait_status("aim1/buckaroo", subscription="both")
+    wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
     b.presence(show="away", status="gone fishing")
     d.wait_status("aim1/buckaroo", status="away")
 
@@ -79,16 +108,36 @@ def test_board_live(prosody, robot, buddies, daemon, browser):
     assert c.find_element(By.CSS_SELECTOR, ".text").text == "gone fishing"
     assert browser.find_element(By.CSS_SELECTOR, "section.peer h2").text == "aim1"
     assert c.find_elements(By.CSS_SELECTOR, "button.message")  # alice may send
-    assert not c.find_elements(By.CSS_SELECTOR, "button.call")  # but not dial
+    assert c.find_elements(By.CSS_SELECTOR, "button.call")  # and dial
 
-    # A change arrives live; hostile text is shown as text, never run.
-    b.presence(show="dnd", status=HOSTILE)
-    wait(browser, lambda dr: "s-busy" in card(dr, "buckaroo").get_attribute("class"), "busy")
-    c = card(browser, "buckaroo")
-    assert c.find_element(By.CSS_SELECTOR, ".text").text == HOSTILE
-    assert browser.find_elements(By.TAG_NAME, "img") == []
-    assert browser.title != "pwned"
+    # Every hostile text arrives live and is shown literally; none runs,
+    # none breaks the layout.
+    assert len(ALL_HOSTILE) == 61
+    width = browser.execute_script("return document.documentElement.clientWidth")
+    for i, text in enumerate(ALL_HOSTILE):
+        want = safe_rendering(f"{i:02d}|{text}")
+        b.presence(show="dnd", status=f"{i:02d}|{text}")
+        wait(browser, lambda dr: text_of(dr) == want, f"hostile text {i}")
+        assert browser.execute_script("return window.__pwned") is None, repr(text)
+        assert browser.execute_script(
+            "return document.querySelector('article.card').getBoundingClientRect().right") <= width
+    assert browser.find_elements(By.CSS_SELECTOR, "img, svg, iframe, script:not([src]), style") == []
     assert browser.find_element(By.ID, "conn").text == "live"
+
+    # "On the phone" flashes; "call" places the call to the status's number.
+    b.presence(show="dnd", status="busy/sip:1234@pbx.example.org")
+    c = wait(browser, lambda dr: "s-phone" in card(dr, "buckaroo").get_attribute("class")
+             and card(dr, "buckaroo"), "on the phone")
+    assert c.find_element(By.CSS_SELECTOR, ".state").text == "on the phone"
+    assert browser.execute_script("return getComputedStyle(arguments[0]).animationName", c) == "flash"
+    browser.save_screenshot(str(tmp_path / "board.png"))
+    c.find_element(By.CSS_SELECTOR, "button.call").click()
+    wait_for(lambda: fake.originates, 10, what="the Originate")
+    o = fake.originates[0]
+    assert ami.get(o, "Channel") == "PJSIP/desk" and ami.get(o, "Exten") == "uri"
+    assert ami.get(o, "Variable") == "IMSTATUS_DIAL=sip:1234@pbx.example.org"
+    wait(browser, lambda dr: card(dr, "buckaroo").find_element(By.CSS_SELECTOR, "button.call").text
+         == "calling…", "the call button's answer")
 
     # Going offline shows the last-seen time; the filter hides what does not match.
     b.unavailable()
