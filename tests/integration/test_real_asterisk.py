@@ -133,3 +133,44 @@ def test_presencehints_reach_a_real_hint(tmp_path, prosody, robot, buddies, daem
                                    a.rx("core show hints")), 15, what="idle again")
     finally:
         a.stop()
+
+
+def test_web_click_to_dial_rings_through_a_real_asterisk(tmp_path, prosody, robot, buddies,
+                                                          daemon):
+    """POST /api/v1/dial: the webuser's phone (a Local channel that answers)
+    is rung, then the buddy's status URI runs in the dialcontext."""
+    import base64
+    import http.client
+    import json
+    from harness import free_port
+    binary = real_asterisk.require_asterisk()
+    a = real_asterisk.Asterisk(
+        str(tmp_path / "asterisk"), binary,
+        extensions="[phones]\nexten => desk,1,Answer()\n same => n,Wait(10)\n"
+                   "[imstatus-dial]\nexten => uri,1,Set(DB(ims/dialled)=${IMSTATUS_DIAL})\n"
+                   " same => n,Hangup()\n")
+    a.start()
+    try:
+        b = buddies("buckaroo")
+        port = free_port()
+        d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"],
+                             extra="dialcontext = imstatus-dial")
+                   + "[carol]\ntype = webuser\nsecret = carol-pw\ndial = yes\n"
+                     "phone = Local/desk@phones\n",
+                   general_extra=f"amihost = 127.0.0.1\namiport = {a.ami_port}\n"
+                                 "amiuser = imstatus\namisecret = another-s3cret\n"
+                                 f"httpbind = 127.0.0.1:{port}\n")
+        wait_for(lambda: "device states in sync" in d.read_log(), 20, what="AMI login")
+        b.presence(show="away", status="mobile: sip:1234@pbx.example.org")
+        d.wait_status("aim1/buckaroo", status="away")
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("POST", "/api/v1/dial", body=json.dumps({"peer": "aim1", "user": "buckaroo"}),
+                  headers={"Content-Type": "application/json", "Authorization": "Basic "
+                           + base64.b64encode(b"carol:carol-pw").decode()})
+        r = c.getresponse()
+        assert r.status == 200 and json.loads(r.read())["calling"] == "Local/desk@phones"
+        c.close()
+        wait_for(lambda: "Value: sip:1234@pbx.example.org" in a.rx("database get ims dialled"),
+                 20, what="the dialcontext to run with the buddy's URI")
+    finally:
+        a.stop()
