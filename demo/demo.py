@@ -57,8 +57,15 @@ subscribe=misspiggy20
 host=127.0.0.1
 port={prosody.port}
 cafile={prosody.ca_pem}
+
+[demo]
+type=webuser
+secret=demo-board-password
+send=yes
 """
-        daemon = harness.Daemon(os.path.join(work, "imstatusd"), conf)
+        http_port = int(os.environ.get("DEMO_HTTP_PORT", "0")) or harness.free_port()
+        daemon = harness.Daemon(os.path.join(work, "imstatusd"), conf,
+                                general_extra=f"httpbind=127.0.0.1:{http_port}")
         print(f"\n--- {daemon.conf} ---\n{open(daemon.conf).read()}")
         daemon.start()
         daemon.wait_peer("aim1", "Registered")
@@ -67,6 +74,8 @@ cafile={prosody.ca_pem}
         for name in ("buckaroo", "janedoe", "misspiggy20"):
             buddies[name] = harness.Buddy(f"{name}@{harness.DOMAIN}", f"{name}-demo-pw",
                                           prosody.port, prosody.ca_pem, resource="laptop")
+        print(f"Presence board: http://127.0.0.1:{http_port}/ "
+              "(user demo, password demo-board-password)")
         print("buddies logged in; turtlehead never does. Ctrl-C to stop.\n")
 
         start = time.monotonic()

@@ -610,7 +610,7 @@ static const ImsConfigKey ims_config_key_table[] = {
   { "type", WEB (NAME, type), 0, 0, NULL, NULL, IMS_KEY_REQUIRED, NULL,
     "webuser: a user of the HTTP API and board, not an IM peer" },
   { "secret", WEB (STRING, secret), 0, 0, NULL, NULL, IMS_KEY_REQUIRED | IMS_KEY_SECRET, NULL,
-    "the user's password (HTTP Basic)" },
+    "the user's password (HTTP Basic or the board's login form)" },
   { "peers", WEB (LIST, peers), 0, 0, " \t/|\"';", NULL, 0, NULL,
     "the peers the user sees (default: all)" },
   { "send", WEB (ENUM, send), 0, 0, "no|yes", "no", 0, NULL, "may send IMs" },
