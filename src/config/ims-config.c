@@ -557,6 +557,8 @@ static const ImsConfigKey ims_config_key_table[] = {
     "PEM certificate (chain) for HTTPS" },
   { "httpkey", GEN (PATH, httpkey), 0, 0, NULL, NULL, IMS_KEY_RESTART, NULL,
     "PEM private key of httpcert" },
+  { "httptimeout", GEN (INT, httptimeout), 1, 3600, NULL, "30", 0, NULL,
+    "seconds an HTTP client may take to send a request, or keep a connection idle" },
   { "spooldir", GEN (PATH, spooldir), 0, 0, NULL, "/var/spool/asterisk/outgoing", 0, NULL,
     "Asterisk's outgoing call-file spool" },
 

@@ -97,6 +97,7 @@ typedef struct {
   char *httpbind;       /* the HTTP API and board; NULL = off */
   char *httpcert;       /* PEM certificate for HTTPS */
   char *httpkey;        /* its private key */
+  int httptimeout;      /* seconds for a request to arrive, or a connection to idle */
   GPtrArray *peers;     /* ImsPeerConfig*, in file order */
   GPtrArray *webusers;  /* ImsWebUser*, in file order */
   GPtrArray *warnings;  /* char*, "file: message"; not fatal */

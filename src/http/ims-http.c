@@ -33,6 +33,8 @@ struct _ImsHttp {
   guint heartbeat_id;
   GHashTable *failures;    /* failed logins per remote address (ims-rate) */
   GHashTable *sessions;    /* cookie token -> Session */
+  GHashTable *waiting;     /* GSocket (ref) -> deadline: connections owing a request */
+  guint reaper_id;
   gboolean tls;
 };
 
@@ -48,6 +50,7 @@ typedef struct {
   char *user;
   gsize backlog;           /* appended, not yet written */
   GSource *hangup;         /* the client closed (or sent something it should not) */
+  gboolean ending;         /* completed; gone once libsoup has finished it */
 } Stream;
 
 /* ---- answers ---- */
@@ -268,7 +271,7 @@ ims_http_buddy (ImsHttp *self, JsonBuilder *b, const char *peer, const char *id,
 static void
 ims_http_stream_send (Stream *st, const char *event, const char *data)
 {
-  if (st->backlog > IMS_HTTP_MAX_STREAM_BACKLOG)
+  if (st->ending)
     return;
   g_autofree char *chunk = event ? g_strdup_printf ("event: %s\ndata: %s\n\n", event, data)
                                  : g_strdup_printf (": %s\n\n", data);
@@ -279,6 +282,7 @@ ims_http_stream_send (Stream *st, const char *event, const char *data)
       /* A reader that does not read is dropped, not allowed to grow us. */
       g_autofree char *u = ims_text_for_log (st->user, 64);
       g_message ("HTTP: event stream of %s not read; closing it", u);
+      st->ending = TRUE;
       soup_message_body_complete (soup_server_message_get_response_body (st->msg));
       soup_server_message_unpause (st->msg);
       return;
@@ -323,8 +327,12 @@ on_stream_hangup (GSocket *socket, GIOCondition cond, gpointer data)
 {
   Stream *st = data;
   g_clear_pointer (&st->hangup, g_source_unref);
-  soup_message_body_complete (soup_server_message_get_response_body (st->msg));
-  soup_server_message_unpause (st->msg);
+  if (!st->ending) /* (not already ended for not reading) */
+    {
+      st->ending = TRUE;
+      soup_message_body_complete (soup_server_message_get_response_body (st->msg));
+      soup_server_message_unpause (st->msg);
+    }
   return G_SOURCE_REMOVE;
 }
 
@@ -393,18 +401,21 @@ on_http_heartbeat (gpointer data)
 static void
 ims_http_events (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
 {
-  guint mine = 0;
+  guint mine = 0, all = 0;
   for (GList *l = self->streams; l; l = l->next)
     {
       Stream *st = l->data;
       /* A client that already hung up does not hold a slot, even if its
-       * hangup source has not run yet on this turn. */
+       * hangup source has not run yet on this turn, or libsoup has not yet
+       * finished the stream it ended. */
       GSocket *sock = soup_server_message_get_socket (st->msg);
-      if (st->hangup && sock && g_socket_condition_check (sock, G_IO_IN | G_IO_HUP | G_IO_ERR))
+      if (st->ending
+          || (st->hangup && sock && g_socket_condition_check (sock, G_IO_IN | G_IO_HUP | G_IO_ERR)))
         continue;
       mine += g_str_equal (st->user, user->name);
+      all++;
     }
-  if (mine >= IMS_HTTP_MAX_STREAMS_PER_USER || g_list_length (self->streams) >= IMS_HTTP_MAX_STREAMS)
+  if (mine >= IMS_HTTP_MAX_STREAMS_PER_USER || all >= IMS_HTTP_MAX_STREAMS)
     {
       ims_http_error (msg, IMS_HTTP_TOO_MANY_REQUESTS, "BADARGS", "too many event streams");
       return;
@@ -803,6 +814,68 @@ on_http_other (SoupServer *server, SoupServerMessage *msg, const char *path, GHa
     ims_http_error (msg, SOUP_STATUS_NOT_FOUND, "BADARGS", "not found");
 }
 
+/* ---- connection timeouts ----
+ * libsoup's server has none: a client that connects and sends nothing, a
+ * header a byte a minute, or a keep-alive connection never used again would
+ * hold its connection for ever.  A connection gets httptimeout to deliver a
+ * request, from when it is accepted and after each answer; while a request
+ * is being handled (an event stream, with its heartbeat) it has none. */
+
+static void
+ims_http_deadline (ImsHttp *self, SoupServerMessage *msg, gboolean set)
+{
+  GSocket *sock = soup_server_message_get_socket (msg);
+  if (sock == NULL)
+    return;
+  if (!set)
+    {
+      g_hash_table_remove (self->waiting, sock);
+      return;
+    }
+  gint64 *deadline = g_new (gint64, 1);
+  *deadline = g_get_monotonic_time ()
+              + (gint64) self->hooks.config (self->hooks.user_data)->httptimeout * G_USEC_PER_SEC;
+  g_hash_table_replace (self->waiting, g_object_ref (sock), deadline);
+}
+
+static void
+on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer data)
+{
+  ims_http_deadline (data, msg, TRUE);
+}
+
+static void
+on_request_read (SoupServer *server, SoupServerMessage *msg, gpointer data)
+{
+  ims_http_deadline (data, msg, FALSE);
+}
+
+/* Answered: the connection may wait for another request, for a while. */
+static void
+on_request_finished (SoupServer *server, SoupServerMessage *msg, gpointer data)
+{
+  ims_http_deadline (data, msg, TRUE);
+}
+
+static gboolean
+on_http_reaper (gpointer data)
+{
+  ImsHttp *self = data;
+  gint64 now = g_get_monotonic_time ();
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, self->waiting);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    if (g_socket_is_closed (k))
+      g_hash_table_iter_remove (&it);
+    else if (*(gint64 *) v < now)
+      {
+        g_socket_shutdown (k, TRUE, TRUE, NULL); /* libsoup sees the end and cleans up */
+        g_hash_table_iter_remove (&it);
+      }
+  return G_SOURCE_CONTINUE;
+}
+
 ImsHttp *
 ims_http_new (const char *bind, const char *cert, const char *key, const ImsHttpHooks *hooks,
               GError **error)
@@ -832,8 +905,13 @@ ims_http_new (const char *bind, const char *cert, const char *key, const ImsHttp
   self->failures = ims_rate_table_new ();
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) ims_http_session_free);
+  self->waiting = g_hash_table_new_full (NULL, NULL, g_object_unref, g_free);
   self->tls = tls != NULL;
   self->server = soup_server_new ("server-header", "imstatusd", "tls-certificate", tls, NULL);
+  g_signal_connect (self->server, "request-started", G_CALLBACK (on_request_started), self);
+  g_signal_connect (self->server, "request-read", G_CALLBACK (on_request_read), self);
+  g_signal_connect (self->server, "request-finished", G_CALLBACK (on_request_finished), self);
+  self->reaper_id = g_timeout_add_seconds (1, on_http_reaper, self);
   /* libsoup keeps one early handler per path, found like the others: each path needs its own. */
   soup_server_add_early_handler (self->server, "/api/v1", on_http_early, self, NULL);
   soup_server_add_early_handler (self->server, NULL, on_http_early, self, NULL);
@@ -869,11 +947,13 @@ ims_http_free (ImsHttp *self)
   if (self->store_watch)
     ims_presence_store_unwatch (self->hooks.store, self->store_watch);
   g_clear_handle_id (&self->heartbeat_id, g_source_remove);
+  g_clear_handle_id (&self->reaper_id, g_source_remove);
   g_list_free_full (g_steal_pointer (&self->streams), (GDestroyNotify) ims_http_stream_free);
   if (self->server)
     soup_server_disconnect (self->server);
   g_clear_object (&self->server);
   g_hash_table_unref (self->failures);
   g_hash_table_unref (self->sessions);
+  g_hash_table_unref (self->waiting);
   g_free (self);
 }

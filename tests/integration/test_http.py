@@ -360,3 +360,40 @@ def test_click_to_dial_from_the_web(prosody, robot, buddies, daemon):
         assert status == 400 and len(fake.originates) == 2
     finally:
         fake.stop()
+
+
+def test_silent_slow_and_idle_clients_are_closed(prosody, robot, daemon):
+    port = free_port()
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody) + USERS.replace("aim2", "aim1"),
+               general_extra=f"httpbind = 127.0.0.1:{port}\nhttptimeout = 2")
+    d.wait_peer("aim1", "Registered")
+
+    def closed_by_server(sock):
+        sock.settimeout(10)
+        try:
+            return sock.recv(1) == b""
+        except ConnectionResetError:
+            return True
+    silent = socket.create_connection(("127.0.0.1", port))
+    slow = socket.create_connection(("127.0.0.1", port))
+    slow.sendall(b"GET /api/v1/peers HTTP/1.1\r\nHost: x\r\n")  # never finished
+    api = Api(port, "alice", "alice-pw")
+    idle = api.conn()
+    idle.request("GET", "/api/v1/peers", headers={"Authorization": api.auth})
+    r = idle.getresponse()
+    assert r.status == 200 and r.read()
+    s, f, head = open_events(port, "alice", "alice-pw")
+    try:
+        assert head[0].startswith("HTTP/1.1 200")
+        read_events(ChunkReader(f), lambda e, dta: e == "synced")
+        assert closed_by_server(silent) and closed_by_server(slow)
+        assert closed_by_server(idle.sock)  # keep-alive, idle past httptimeout
+        # The event stream, older than httptimeout too, is still open.
+        s.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            s.recv(1)
+        assert "CRITICAL" not in d.read_log()
+    finally:
+        for x in (silent, slow, f, s):
+            x.close()
+        idle.close()
