@@ -348,8 +348,7 @@ on_tel_originate (const ImsAmiMessage *reply, gpointer data)
       /* From the web: the log says how it went. */
       g_message ("%s: click-to-dial to %s: %s", j->peer, target,
                  resp && g_ascii_strcasecmp (resp, "Success") == 0 ? "answered"
-                 : reply ? ims_tel_reason (reply ? ims_ami_message_get (reply, "Reason") : NULL)
-                         : "the telephone system went away");
+                 : reply ? ims_tel_reason (reason) : "the telephone system went away");
       ims_dial_job_free (j);
       return;
     }
@@ -536,6 +535,15 @@ ims_telephony_dial (ImsTelephony *tel, const char *peer, const char *device, con
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "not a number or a sip:/sips:/tel:/iax2:/h323: URI");
+      return FALSE;
+    }
+  /* A phone is rung at most IMS_DIAL_RATE_PER_MINUTE times a minute from the web. */
+  g_autofree char *ringer = g_strconcat ("web phone ", device, NULL);
+  if (!ims_tel_rate_ok (tel, p->name, ringer))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                   "%s was rung %d times in the last minute; wait", device,
+                   IMS_DIAL_RATE_PER_MINUTE);
       return FALSE;
     }
   if (!ims_tel_place_call (tel, p, device, exten, target, NULL, error))

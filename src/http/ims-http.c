@@ -576,7 +576,12 @@ ims_http_dial (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
   g_autoptr (GError) err = NULL;
   if (!self->hooks.dial || !self->hooks.dial (self->hooks.user_data, peer, user->phone, target, &err))
     {
-      ims_http_error (msg, SOUP_STATUS_BAD_REQUEST, "BADARGS", err ? err->message : "no telephony");
+      guint status = !err                                              ? SOUP_STATUS_SERVICE_UNAVAILABLE
+                     : g_error_matches (err, G_IO_ERROR, G_IO_ERROR_BUSY) ? IMS_HTTP_TOO_MANY_REQUESTS
+                     : err->domain == G_IO_ERROR                           ? SOUP_STATUS_BAD_REQUEST
+                                                                           : SOUP_STATUS_SERVICE_UNAVAILABLE;
+      ims_http_error (msg, status, status == SOUP_STATUS_SERVICE_UNAVAILABLE ? "NOTCONNECTED" : "BADARGS",
+                      err ? err->message : "no telephony");
       return;
     }
   g_autoptr (JsonBuilder) b = json_builder_new ();

@@ -358,6 +358,13 @@ def test_click_to_dial_from_the_web(prosody, robot, buddies, daemon):
         status, _, body = bob.request("POST", "/api/v1/dial",
                                       {"peer": "aim1", "number": "123\r\nAction: Command"})
         assert status == 400 and len(fake.originates) == 2
+        # A phone is rung at most 5 times a minute from the web.
+        for _ in range(3):
+            status, _, _ = bob.request("POST", "/api/v1/dial", {"peer": "aim1", "number": "100"})
+            assert status == 200
+        status, _, body = bob.request("POST", "/api/v1/dial", {"peer": "aim1", "number": "100"})
+        assert status == 429 and "PJSIP/desk" in body["error"]
+        wait_for(lambda: len(fake.originates) == 5, 10, what="five Originates")
     finally:
         fake.stop()
 
