@@ -139,6 +139,23 @@ def test_board_live(tmp_path, prosody, robot, buddies, daemon, browser, fake_ami
     wait(browser, lambda dr: card(dr, "buckaroo").find_element(By.CSS_SELECTOR, "button.call").text
          == "calling…", "the call button's answer")
 
+    # The daemon goes away: the page says so.  Back, it has forgotten the
+    # session: the page asks to log in again, then shows a fresh snapshot
+    # (here a change made while the daemon was away).
+    d.stop()
+    wait(browser, lambda dr: dr.find_element(By.ID, "conn").text == "reconnecting…", "reconnecting")
+    b.presence(show="away", status="back soon")
+    d.start()
+    wait(browser, lambda dr: dr.find_element(By.ID, "login").is_displayed()
+         and "log in again" in dr.find_element(By.ID, "login-error").text, "log in again", 30)
+    secret = form.find_element(By.NAME, "secret")
+    secret.clear()
+    secret.send_keys("alice-pw")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser, lambda dr: dr.find_element(By.ID, "conn").text == "live"
+         and text_of(dr) == "back soon", "the snapshot after reconnecting", timeout=30)
+    assert "s-away" in card(browser, "buckaroo").get_attribute("class")
+
     # Going offline shows the last-seen time; the filter hides what does not match.
     b.unavailable()
     wait(browser, lambda dr: "s-offline" in card(dr, "buckaroo").get_attribute("class"), "offline")

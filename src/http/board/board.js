@@ -119,17 +119,34 @@ function connect() {
   es.addEventListener("error", () => {
     $("conn").textContent = "reconnecting…";
     $("conn").classList.add("down");
+    // The browser retries by itself unless the answer was an error (the
+    // daemon restarted and forgot the session): then ask again ourselves.
+    if (es.readyState === EventSource.CLOSED) setTimeout(resume, 2000);
   });
   es.addEventListener("peer", () => {});
   es.addEventListener("buddy", (e) => card(JSON.parse(e.data)));
   es.addEventListener("synced", () => { $("conn").textContent = "live"; });
 }
 
-async function start() {
+// After the stream ended: the daemon is back (connect again), forgot us
+// (log in again) or still away (try again later).
+async function resume() {
+  try {
+    await start(session ? "Your session ended; please log in again." : "");
+  } catch (e) {
+    setTimeout(resume, 2000);
+  }
+}
+
+async function start(why = "") {
   const r = await fetch("/api/v1/session", { credentials: "same-origin" });
   if (r.status !== 200) {
     $("login").hidden = false;
+    $("filter").hidden = true;
+    $("logout").hidden = true;
     $("conn").textContent = "";
+    $("conn").classList.remove("down");
+    $("login-error").textContent = why;
     return;
   }
   session = await r.json();
