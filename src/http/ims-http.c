@@ -49,7 +49,6 @@ typedef struct {
   SoupServerMessage *msg;
   char *user;
   gsize backlog;           /* appended, not yet written */
-  GSource *hangup;         /* the client closed (or sent something it should not) */
   gboolean ending;         /* completed; gone once libsoup has finished it */
 } Stream;
 
@@ -268,6 +267,30 @@ ims_http_buddy (ImsHttp *self, JsonBuilder *b, const char *peer, const char *id,
 
 /* ---- the event stream ---- */
 
+/* libsoup does not read a paused response's connection, so we look for
+ * the client going away (or sending what it should not) and end the stream,
+ * freeing its slot.  Looked for once a second by the reaper and whenever a
+ * slot is counted, not watched: a watch per stream puts every stream's
+ * socket into every main-loop poll, which at 1,000 streams cost more than
+ * delivering an event to all of them. */
+static gboolean
+ims_http_stream_gone (Stream *st)
+{
+  GSocket *sock = soup_server_message_get_socket (st->msg);
+  return st->ending
+         || (sock && g_socket_condition_check (sock, G_IO_IN | G_IO_HUP | G_IO_ERR) != 0);
+}
+
+static void
+ims_http_stream_end (Stream *st)
+{
+  if (st->ending)
+    return;
+  st->ending = TRUE;
+  soup_message_body_complete (soup_server_message_get_response_body (st->msg));
+  soup_server_message_unpause (st->msg);
+}
+
 static void
 ims_http_stream_send (Stream *st, const char *event, const char *data)
 {
@@ -282,9 +305,7 @@ ims_http_stream_send (Stream *st, const char *event, const char *data)
       /* A reader that does not read is dropped, not allowed to grow us. */
       g_autofree char *u = ims_text_for_log (st->user, 64);
       g_message ("HTTP: event stream of %s not read; closing it", u);
-      st->ending = TRUE;
-      soup_message_body_complete (soup_server_message_get_response_body (st->msg));
-      soup_server_message_unpause (st->msg);
+      ims_http_stream_end (st);
       return;
     }
   soup_message_body_append (soup_server_message_get_response_body (st->msg), SOUP_MEMORY_COPY,
@@ -303,11 +324,6 @@ static void
 ims_http_stream_free (Stream *st)
 {
   g_signal_handlers_disconnect_by_data (st->msg, st);
-  if (st->hangup)
-    {
-      g_source_destroy (st->hangup);
-      g_source_unref (st->hangup);
-    }
   g_free (st->user);
   g_free (st);
 }
@@ -318,22 +334,6 @@ on_stream_finished (SoupServerMessage *msg, gpointer data)
   Stream *st = data;
   st->owner->streams = g_list_remove (st->owner->streams, st);
   ims_http_stream_free (st);
-}
-
-/* libsoup does not read a paused response's connection: we notice the
- * client going away, and end the stream so its slot is free at once. */
-static gboolean
-on_stream_hangup (GSocket *socket, GIOCondition cond, gpointer data)
-{
-  Stream *st = data;
-  g_clear_pointer (&st->hangup, g_source_unref);
-  if (!st->ending) /* (not already ended for not reading) */
-    {
-      st->ending = TRUE;
-      soup_message_body_complete (soup_server_message_get_response_body (st->msg));
-      soup_server_message_unpause (st->msg);
-    }
-  return G_SOURCE_REMOVE;
 }
 
 static const ImsWebUser *
@@ -405,12 +405,9 @@ ims_http_events (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
   for (GList *l = self->streams; l; l = l->next)
     {
       Stream *st = l->data;
-      /* A client that already hung up does not hold a slot, even if its
-       * hangup source has not run yet on this turn, or libsoup has not yet
-       * finished the stream it ended. */
-      GSocket *sock = soup_server_message_get_socket (st->msg);
-      if (st->ending
-          || (st->hangup && sock && g_socket_condition_check (sock, G_IO_IN | G_IO_HUP | G_IO_ERR)))
+      /* A client that already hung up does not hold a slot, even before
+       * the reaper has seen it or libsoup has finished the stream. */
+      if (ims_http_stream_gone (st))
         continue;
       mine += g_str_equal (st->user, user->name);
       all++;
@@ -434,13 +431,6 @@ ims_http_events (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
   self->streams = g_list_prepend (self->streams, st);
   g_signal_connect (msg, "wrote-body-data", G_CALLBACK (on_stream_wrote), st);
   g_signal_connect (msg, "finished", G_CALLBACK (on_stream_finished), st);
-  GSocket *sock = soup_server_message_get_socket (msg);
-  if (sock)
-    {
-      st->hangup = g_socket_create_source (sock, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
-      g_source_set_callback (st->hangup, (GSourceFunc) (void (*) (void)) on_stream_hangup, st, NULL);
-      g_source_attach (st->hangup, NULL);
-    }
 
   const ImsConfig *config = self->hooks.config (self->hooks.user_data);
   for (guint i = 0; i < config->peers->len; i++)
@@ -878,6 +868,13 @@ on_http_reaper (gpointer data)
         g_socket_shutdown (k, TRUE, TRUE, NULL); /* libsoup sees the end and cleans up */
         g_hash_table_iter_remove (&it);
       }
+  for (GList *l = self->streams, *next; l; l = next)
+    {
+      next = l->next;
+      Stream *st = l->data;
+      if (!st->ending && ims_http_stream_gone (st))
+        ims_http_stream_end (st);
+    }
   return G_SOURCE_CONTINUE;
 }
 
