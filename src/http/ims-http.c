@@ -41,6 +41,7 @@ struct _ImsHttp {
 typedef struct {
   char *user;
   char *csrf;              /* the token every change must carry */
+  guint secret_hash;       /* of the secret logged in with: a new one ends the session */
   gint64 expires;          /* monotonic µs */
 } Session;
 
@@ -198,7 +199,7 @@ ims_http_auth (ImsHttp *self, SoupServerMessage *msg)
           return NULL;
         }
       const ImsWebUser *u = ims_config_find_webuser (config, se->user);
-      if (u)
+      if (u && g_str_hash (u->secret) == se->secret_hash)
         return u;
     }
   if (ims_rate_count (self->failures, addr, 60, FALSE) >= IMS_HTTP_LOGIN_FAILURES_PER_MINUTE)
@@ -740,6 +741,7 @@ ims_http_login (ImsHttp *self, SoupServerMessage *msg)
     }
   Session *se = g_new0 (Session, 1);
   se->user = g_strdup (u->name);
+  se->secret_hash = g_str_hash (u->secret);
   se->csrf = ims_http_token ();
   se->expires = now + (gint64) IMS_HTTP_SESSION_S * G_USEC_PER_SEC;
   char *token = ims_http_token ();

@@ -404,3 +404,24 @@ def test_silent_slow_and_idle_clients_are_closed(prosody, robot, daemon):
         for x in (silent, slow, f, s):
             x.close()
         idle.close()
+
+
+def test_new_secret_or_removed_user_ends_sessions(prosody, robot, daemon):
+    port = free_port()
+    users = USERS.replace("peers = aim2\n", "")
+    general = f"httpbind = 127.0.0.1:{port}"
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody) + users, general_extra=general)
+    d.wait_peer("aim1", "Registered")
+    jars = {}
+    for user in ("alice", "bob"):
+        status, cookie, _ = login(port, user, f"{user}-pw")
+        assert status == 200
+        jars[user] = {"Cookie": cookie.split(";")[0]}
+    api = Api(port)
+    assert api.request("GET", "/api/v1/session", headers=jars["alice"])[0] == 200
+    d.write_conf(peer_conf("aim1", robot[0], robot[1], prosody)
+                 + users.replace("alice-pw", "alice-new-pw").replace("[bob]", "[robert]"), general)
+    assert d.imctl("reload").stdout.strip() == "reloaded"
+    assert api.request("GET", "/api/v1/session", headers=jars["alice"])[0] == 401
+    assert api.request("GET", "/api/v1/session", headers=jars["bob"])[0] == 401
+    assert login(port, "alice", "alice-new-pw")[0] == 200
