@@ -169,9 +169,12 @@ ims_http_same_origin (SoupServerMessage *msg)
   g_autoptr (GUri) uri = g_uri_parse (origin, G_URI_FLAGS_NONE, NULL);
   if (uri == NULL || host == NULL)
     return FALSE;
+  const char *oh = g_uri_get_host (uri);
+  if (oh == NULL)
+    return FALSE;
   int port = g_uri_get_port (uri);
-  g_autofree char *mine = port > 0 ? g_strdup_printf ("%s:%d", g_uri_get_host (uri), port)
-                                   : g_strdup (g_uri_get_host (uri));
+  g_autofree char *name = strchr (oh, ':') ? g_strdup_printf ("[%s]", oh) : g_strdup (oh); /* IPv6 */
+  g_autofree char *mine = port > 0 ? g_strdup_printf ("%s:%d", name, port) : g_strdup (name);
   return g_ascii_strcasecmp (mine, host) == 0;
 }
 
@@ -225,6 +228,8 @@ ims_http_auth (ImsHttp *self, SoupServerMessage *msg)
             user = u;
           memset (colon + 1, 0, strlen (colon + 1));
         }
+      if (raw)
+        memset (raw, 0, len);
     }
   if (user)
     return user;
