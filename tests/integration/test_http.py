@@ -234,6 +234,10 @@ def test_https_and_public_bind(tmp_path, ca, prosody, robot, daemon):
     d.wait_peer("aim1", "Registered")
     status, _, peers = Api(port, "alice", "alice-pw", tls_ca=ca[0]).request("GET", "/api/v1/peers")
     assert status == 200 and peers[0]["name"] == "aim1"
+    # Under HTTPS the session cookie is Secure (over plain HTTP it is not).
+    status, headers, _ = Api(port, tls_ca=ca[0]).request(
+        "POST", "/login", {"user": "alice", "secret": "alice-pw"})
+    assert status == 200 and headers["Set-Cookie"].endswith("; Secure")
     # A public address without TLS is a configuration error.
     conf = tmp_path / "public.conf"
     conf.write_text("[general]\nhttpbind = 0.0.0.0:8080\n")
@@ -279,6 +283,7 @@ def test_board_files_and_cookie_sessions(world):
     status, cookie, body = login(port, "alice", "alice-pw", origin=f"http://127.0.0.1:{port}")
     assert status == 200 and body["user"] == "alice"
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "alice-pw" not in cookie
+    assert "Secure" not in cookie
     jar = {"Cookie": cookie.split(";")[0]}
     api = Api(port)
     status, _, me = api.request("GET", "/api/v1/session", headers=jar)
