@@ -50,6 +50,7 @@ typedef struct {
   SoupServerMessage *msg;
   char *user;
   gsize backlog;           /* appended, not yet written */
+  gsize allowance;         /* backlog allowed: 1 MiB, plus the snapshot while it drains */
   gboolean ending;         /* completed; gone once libsoup has finished it */
 } Stream;
 
@@ -306,7 +307,7 @@ ims_http_stream_send (Stream *st, const char *event, const char *data)
                                  : g_strdup_printf (": %s\n\n", data);
   gsize len = strlen (chunk);
   st->backlog += len;
-  if (st->backlog > IMS_HTTP_MAX_STREAM_BACKLOG)
+  if (st->backlog > st->allowance)
     {
       /* A reader that does not read is dropped, not allowed to grow us. */
       g_autofree char *u = ims_text_for_log (st->user, 64);
@@ -324,6 +325,8 @@ on_stream_wrote (SoupServerMessage *msg, guint chunk_size, gpointer data)
 {
   Stream *st = data;
   st->backlog = st->backlog > chunk_size ? st->backlog - chunk_size : 0;
+  st->allowance = MAX (IMS_HTTP_MAX_STREAM_BACKLOG,
+                       st->allowance > chunk_size ? st->allowance - chunk_size : 0);
 }
 
 static void
@@ -434,6 +437,7 @@ ims_http_events (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
   st->owner = self;
   st->msg = msg;
   st->user = g_strdup (user->name);
+  st->allowance = G_MAXSIZE; /* a snapshot of any size fits; the limit counts from its end */
   self->streams = g_list_prepend (self->streams, st);
   g_signal_connect (msg, "wrote-body-data", G_CALLBACK (on_stream_wrote), st);
   g_signal_connect (msg, "finished", G_CALLBACK (on_stream_finished), st);
@@ -459,6 +463,7 @@ ims_http_events (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
         }
     }
   ims_http_stream_send (st, "synced", "{}");
+  st->allowance = st->backlog + IMS_HTTP_MAX_STREAM_BACKLOG;
 }
 
 /* ---- the API ---- */

@@ -430,3 +430,34 @@ def test_new_secret_or_removed_user_ends_sessions(prosody, robot, daemon):
     assert api.request("GET", "/api/v1/session", headers=jars["alice"])[0] == 401
     assert api.request("GET", "/api/v1/session", headers=jars["bob"])[0] == 401
     assert login(port, "alice", "alice-new-pw")[0] == 200
+
+
+def test_snapshot_larger_than_the_unread_limit(daemon):
+    """The snapshot is sent whole however big (the 1 MiB unread limit counts
+    from its end): 6,000 watched buddies of a peer that cannot log in."""
+    port, n = free_port(), 6000
+    conf = ("[aim1]\ntype = jabber\nusername = robot@imstatus.test\nsecret = x\n"
+            f"host = 127.0.0.1\nport = {free_port()}\n"
+            + "".join(f"subscribe = a-rather-long-buddy-name-{i:05d}\n" for i in range(n))
+            + "[alice]\ntype = webuser\nsecret = alice-pw\n")
+    daemon(conf, general_extra=f"httpbind = 127.0.0.1:{port}")
+    s, f, head = open_events(port, "alice", "alice-pw")
+    try:
+        assert head[0].startswith("HTTP/1.1 200")
+        dec = ChunkReader(f)
+        size = 0
+        orig = dec.readline
+
+        def counting():
+            nonlocal size
+            line = orig()
+            size += len(line)
+            return line
+        dec.readline = counting
+        events = read_events(dec, lambda e, dta: e == "synced")
+        assert events[-1][0] == "synced"
+        assert sum(1 for e, _ in events if e == "buddy") == n
+        assert size > 1024 * 1024
+    finally:
+        f.close()
+        s.close()
