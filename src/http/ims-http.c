@@ -179,12 +179,48 @@ ims_http_same_origin (SoupServerMessage *msg)
   return g_ascii_strcasecmp (mine, host) == 0;
 }
 
+/* Failed logins (HTTP Basic or the form) are counted per remote address;
+ * past the limit, that address waits a minute. */
+static const char *
+ims_http_remote (SoupServerMessage *msg)
+{
+  const char *addr = soup_server_message_get_remote_host (msg);
+  return addr ? addr : "?";
+}
+
+/* TRUE, with the answer set, when the request's address must wait. */
+static gboolean
+ims_http_login_blocked (ImsHttp *self, SoupServerMessage *msg)
+{
+  if (ims_rate_count (self->failures, ims_http_remote (msg), 60, FALSE)
+      < IMS_HTTP_LOGIN_FAILURES_PER_MINUTE)
+    return FALSE;
+  ims_http_error (msg, IMS_HTTP_TOO_MANY_REQUESTS, "BADARGS",
+                  "too many failed logins from this address; wait a minute");
+  return TRUE;
+}
+
+static void
+ims_http_login_failed (ImsHttp *self, SoupServerMessage *msg)
+{
+  g_autofree char *a = ims_text_for_log (ims_http_remote (msg), 64);
+  g_message ("HTTP: failed login from %s", a);
+  ims_rate_count (self->failures, ims_http_remote (msg), 60, TRUE);
+}
+
+/* The webuser @name when @secret is theirs. */
+static const ImsWebUser *
+ims_http_check_secret (ImsHttp *self, const char *name, const char *secret)
+{
+  const ImsWebUser *u =
+      name ? ims_config_find_webuser (self->hooks.config (self->hooks.user_data), name) : NULL;
+  return u && secret && ims_text_secret_equal (secret, u->secret) ? u : NULL;
+}
+
 /* The webuser the request authenticates as, or NULL with the answer set. */
 static const ImsWebUser *
 ims_http_auth (ImsHttp *self, SoupServerMessage *msg)
 {
-  const char *addr = soup_server_message_get_remote_host (msg);
-  addr = addr ? addr : "?";
   gboolean change = g_str_equal (soup_server_message_get_method (msg), "POST");
   if (change && !ims_http_same_origin (msg))
     {
@@ -206,12 +242,8 @@ ims_http_auth (ImsHttp *self, SoupServerMessage *msg)
       if (u && g_str_hash (u->secret) == se->secret_hash)
         return u;
     }
-  if (ims_rate_count (self->failures, addr, 60, FALSE) >= IMS_HTTP_LOGIN_FAILURES_PER_MINUTE)
-    {
-      ims_http_error (msg, IMS_HTTP_TOO_MANY_REQUESTS, "BADARGS",
-                      "too many failed logins from this address; wait a minute");
-      return NULL;
-    }
+  if (ims_http_login_blocked (self, msg))
+    return NULL;
   const char *auth = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
                                                    "Authorization");
   const ImsWebUser *user = NULL;
@@ -224,9 +256,7 @@ ims_http_auth (ImsHttp *self, SoupServerMessage *msg)
       if (colon)
         {
           *colon = '\0';
-          const ImsWebUser *u = ims_config_find_webuser (config, pair);
-          if (u && ims_text_secret_equal (colon + 1, u->secret))
-            user = u;
+          user = ims_http_check_secret (self, pair, colon + 1);
           memset (colon + 1, 0, strlen (colon + 1));
         }
       if (raw)
@@ -235,11 +265,7 @@ ims_http_auth (ImsHttp *self, SoupServerMessage *msg)
   if (user)
     return user;
   if (auth)
-    {
-      g_autofree char *a = ims_text_for_log (addr, 64);
-      g_message ("HTTP: failed login from %s", a);
-      ims_rate_count (self->failures, addr, 60, TRUE);
-    }
+    ims_http_login_failed (self, msg);
   /* A script's request (fetch, EventSource: Sec-Fetch-Mode other than
    * navigate) gets no challenge, or the browser would open its own password
    * box over the board's login form. */
@@ -710,29 +736,20 @@ on_http_early (SoupServer *server, SoupServerMessage *msg, const char *path, GHa
 static void
 ims_http_login (ImsHttp *self, SoupServerMessage *msg)
 {
-  const char *addr = soup_server_message_get_remote_host (msg);
-  addr = addr ? addr : "?";
   if (!ims_http_same_origin (msg))
     {
       ims_http_error (msg, SOUP_STATUS_FORBIDDEN, "BADARGS", "cross-site request refused");
       return;
     }
-  if (ims_rate_count (self->failures, addr, 60, FALSE) >= IMS_HTTP_LOGIN_FAILURES_PER_MINUTE)
-    {
-      ims_http_error (msg, IMS_HTTP_TOO_MANY_REQUESTS, "BADARGS",
-                      "too many failed logins from this address; wait a minute");
-      return;
-    }
+  if (ims_http_login_blocked (self, msg))
+    return;
   g_autoptr (JsonParser) parser = json_parser_new ();
   JsonObject *o = ims_http_body_object (msg, parser);
-  const char *name = ims_http_member (o, "user"), *secret = ims_http_member (o, "secret");
   const ImsWebUser *u =
-      name ? ims_config_find_webuser (self->hooks.config (self->hooks.user_data), name) : NULL;
-  if (u == NULL || secret == NULL || !ims_text_secret_equal (secret, u->secret))
+      ims_http_check_secret (self, ims_http_member (o, "user"), ims_http_member (o, "secret"));
+  if (u == NULL)
     {
-      g_autofree char *a = ims_text_for_log (addr, 64);
-      g_message ("HTTP: failed login from %s", a);
-      ims_rate_count (self->failures, addr, 60, TRUE);
+      ims_http_login_failed (self, msg);
       ims_http_error (msg, SOUP_STATUS_UNAUTHORIZED, "BADARGS", "wrong user or password");
       return;
     }
@@ -884,8 +901,8 @@ on_http_reaper (gpointer data)
     {
       next = l->next;
       Stream *st = l->data;
-      if (!st->ending && ims_http_stream_gone (st))
-        ims_http_stream_end (st);
+      if (ims_http_stream_gone (st))
+        ims_http_stream_end (st); /* (nothing for one already ending) */
     }
   return G_SOURCE_CONTINUE;
 }
