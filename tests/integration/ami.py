@@ -252,11 +252,20 @@ class Variables:
         return self.globals.get(m.group(2) if m else var, "")
 
 
+# The manager account the daemon logs in with in these tests.
+USER, SECRET = "imstatus", "ami-secret"
+
+
+def general_keys(fake, secret=SECRET):
+    """im.conf [general] keys that point the daemon at @fake."""
+    return f"amihost = 127.0.0.1\namiport = {fake.port}\namiuser = {USER}\namisecret = {secret}\n"
+
+
 class FakeAmi(Variables):
     """An AMI server on 127.0.0.1:<free port> built on Manager."""
 
     def __init__(self, users=None, devices=None):
-        self.users = users or {"imstatus": "ami-secret"}
+        self.users = users or {USER: SECRET}
         self.devices = dict(devices or {})
         self.globals, self.custom_presence = {}, {}
         self.actions, self.logins, self.user_events, self.originates = [], [], [], []

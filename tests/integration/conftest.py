@@ -4,6 +4,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ami  # noqa: E402
 import harness  # noqa: E402
 
 
@@ -78,3 +79,11 @@ def daemon(tmp_path):
 def robot(prosody):
     """Registers the robot account; returns (jid, password)."""
     return prosody.register("robot", "robot-secret-pw"), "robot-secret-pw"
+
+
+@pytest.fixture
+def fake_ami():
+    """The faithful AMI peer with two phones: jimmy unregistered, desk idle."""
+    f = ami.FakeAmi(devices={"PJSIP/jimmy": "UNAVAILABLE", "PJSIP/desk": "NOT_INUSE"})
+    yield f
+    f.stop()

@@ -71,13 +71,6 @@ def text_of(driver, name="buckaroo"):
         "return arguments[0].querySelector('.text').textContent", c)
 
 
-@pytest.fixture
-def fake_ami():
-    f = ami.FakeAmi(users={"imstatus": "ami-secret"}, devices={"PJSIP/desk": "NOT_INUSE"})
-    yield f
-    f.stop()
-
-
 def test_board_live(tmp_path, prosody, robot, buddies, daemon, browser, fake_ami):
     fake = fake_ami
     b = buddies("buckaroo")
@@ -86,8 +79,7 @@ def test_board_live(tmp_path, prosody, robot, buddies, daemon, browser, fake_ami
                          extra="dialcontext = imstatus-dial")
                + "[alice]\ntype = webuser\nsecret = alice-pw\nsend = yes\n"
                + "dial = yes\nphone = PJSIP/desk\n",
-               general_extra=(f"httpbind = 127.0.0.1:{port}\namihost = 127.0.0.1\n"
-                              f"amiport = {fake.port}\namiuser = imstatus\namisecret = ami-secret"))
+               general_extra=f"httpbind = 127.0.0.1:{port}\n" + ami.general_keys(fake))
     d.wait_status("aim1/buckaroo", subscription="both")
     wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
     b.presence(show="away", status="gone fishing")

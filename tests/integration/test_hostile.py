@@ -116,10 +116,9 @@ def test_forged_ping_answer_does_not_keep_a_dead_server(hostile, daemon):
 
 
 def test_ten_thousand_strangers(hostile, daemon):
-    fake = ami.FakeAmi(users={"imstatus": "ami-secret"})
+    fake = ami.FakeAmi()
     try:
-        d = start(daemon, hostile, general_extra=f"amihost = 127.0.0.1\namiport = {fake.port}\n"
-                                                 "amiuser = imstatus\namisecret = ami-secret\n")
+        d = start(daemon, hostile, general_extra=ami.general_keys(fake))
         wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
         pid = d.proc.pid
         rss0 = rss_kb(pid)

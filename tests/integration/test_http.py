@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+import ami
 from harness import DOMAIN, IMSTATUSD, free_port, make_server_cert, peer_conf, wait_for
 
 USERS = """
@@ -322,56 +323,50 @@ def test_board_files_and_cookie_sessions(world):
     assert "alice-pw" not in d.read_log() and me["csrf"] not in d.read_log()
 
 
-def test_click_to_dial_from_the_web(prosody, robot, buddies, daemon):
-    import ami
-    fake = ami.FakeAmi(users={"imstatus": "ami-secret"}, devices={"PJSIP/desk": "NOT_INUSE"})
-    try:
-        b = buddies("buckaroo")
-        port = free_port()
-        conf = (peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"],
-                          extra="dialcontext = imstatus-dial")
-                + USERS.replace("peers = aim2\n", "peers = aim1\ndial = yes\nphone = PJSIP/desk\n"))
-        d = daemon(conf, general_extra=(f"httpbind = 127.0.0.1:{port}\namihost = 127.0.0.1\n"
-                                        f"amiport = {fake.port}\namiuser = imstatus\n"
-                                        "amisecret = ami-secret"))
-        d.wait_status("aim1/buckaroo", subscription="both")
-        wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
-        alice, bob = Api(port, "alice", "alice-pw"), Api(port, "bob", "bob-pw")
-        status, _, body = alice.request("POST", "/api/v1/dial", {"peer": "aim1", "user": "buckaroo"})
-        assert status == 403 and "may not dial" in body["error"]
-        status, _, body = bob.request("POST", "/api/v1/dial", {"peer": "aim9", "user": "buckaroo"})
-        assert status == 404 and body["result"] == "NOPEER"
-        # No number in the buddy's status yet.
-        b.presence(status="at my desk")
-        d.wait_status("aim1/buckaroo", text="at my desk")
-        status, _, body = bob.request("POST", "/api/v1/dial", {"peer": "aim1", "user": "buckaroo"})
-        assert status == 409 and "no number" in body["error"]
-        b.presence(show="away", status="mobile: sip:1234@pbx.example.org")
-        d.wait_status("aim1/buckaroo", status="away")
-        status, _, body = bob.request("POST", "/api/v1/dial", {"peer": "aim1", "user": "buckaroo"})
-        assert status == 200 and body == {"result": "OK", "calling": "PJSIP/desk"}
-        wait_for(lambda: fake.originates, 10, what="an Originate")
-        o = fake.originates[0]
-        assert ami.get(o, "Channel") == "PJSIP/desk"
-        assert ami.get(o, "Context") == "imstatus-dial" and ami.get(o, "Exten") == "uri"
-        assert ami.get(o, "Variable") == "IMSTATUS_DIAL=sip:1234@pbx.example.org"
-        # A number given directly; a bad one is refused before AMI sees it.
-        status, _, _ = bob.request("POST", "/api/v1/dial", {"peer": "aim1", "number": "+12155550100"})
+def test_click_to_dial_from_the_web(prosody, robot, buddies, daemon, fake_ami):
+    fake = fake_ami
+    b = buddies("buckaroo")
+    port = free_port()
+    conf = (peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"],
+                      extra="dialcontext = imstatus-dial")
+            + USERS.replace("peers = aim2\n", "peers = aim1\ndial = yes\nphone = PJSIP/desk\n"))
+    d = daemon(conf, general_extra=f"httpbind = 127.0.0.1:{port}\n" + ami.general_keys(fake))
+    d.wait_status("aim1/buckaroo", subscription="both")
+    wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
+    alice, bob = Api(port, "alice", "alice-pw"), Api(port, "bob", "bob-pw")
+    status, _, body = alice.request("POST", "/api/v1/dial", {"peer": "aim1", "user": "buckaroo"})
+    assert status == 403 and "may not dial" in body["error"]
+    status, _, body = bob.request("POST", "/api/v1/dial", {"peer": "aim9", "user": "buckaroo"})
+    assert status == 404 and body["result"] == "NOPEER"
+    # No number in the buddy's status yet.
+    b.presence(status="at my desk")
+    d.wait_status("aim1/buckaroo", text="at my desk")
+    status, _, body = bob.request("POST", "/api/v1/dial", {"peer": "aim1", "user": "buckaroo"})
+    assert status == 409 and "no number" in body["error"]
+    b.presence(show="away", status="mobile: sip:1234@pbx.example.org")
+    d.wait_status("aim1/buckaroo", status="away")
+    status, _, body = bob.request("POST", "/api/v1/dial", {"peer": "aim1", "user": "buckaroo"})
+    assert status == 200 and body == {"result": "OK", "calling": "PJSIP/desk"}
+    wait_for(lambda: fake.originates, 10, what="an Originate")
+    o = fake.originates[0]
+    assert ami.get(o, "Channel") == "PJSIP/desk"
+    assert ami.get(o, "Context") == "imstatus-dial" and ami.get(o, "Exten") == "uri"
+    assert ami.get(o, "Variable") == "IMSTATUS_DIAL=sip:1234@pbx.example.org"
+    # A number given directly; a bad one is refused before AMI sees it.
+    status, _, _ = bob.request("POST", "/api/v1/dial", {"peer": "aim1", "number": "+12155550100"})
+    assert status == 200
+    wait_for(lambda: len(fake.originates) == 2, 10, what="a second Originate")
+    assert ami.get(fake.originates[1], "Exten") == "+12155550100"
+    status, _, body = bob.request("POST", "/api/v1/dial",
+                                  {"peer": "aim1", "number": "123\r\nAction: Command"})
+    assert status == 400 and len(fake.originates) == 2
+    # A phone is rung at most 5 times a minute from the web.
+    for _ in range(3):
+        status, _, _ = bob.request("POST", "/api/v1/dial", {"peer": "aim1", "number": "100"})
         assert status == 200
-        wait_for(lambda: len(fake.originates) == 2, 10, what="a second Originate")
-        assert ami.get(fake.originates[1], "Exten") == "+12155550100"
-        status, _, body = bob.request("POST", "/api/v1/dial",
-                                      {"peer": "aim1", "number": "123\r\nAction: Command"})
-        assert status == 400 and len(fake.originates) == 2
-        # A phone is rung at most 5 times a minute from the web.
-        for _ in range(3):
-            status, _, _ = bob.request("POST", "/api/v1/dial", {"peer": "aim1", "number": "100"})
-            assert status == 200
-        status, _, body = bob.request("POST", "/api/v1/dial", {"peer": "aim1", "number": "100"})
-        assert status == 429 and "PJSIP/desk" in body["error"]
-        wait_for(lambda: len(fake.originates) == 5, 10, what="five Originates")
-    finally:
-        fake.stop()
+    status, _, body = bob.request("POST", "/api/v1/dial", {"peer": "aim1", "number": "100"})
+    assert status == 429 and "PJSIP/desk" in body["error"]
+    wait_for(lambda: len(fake.originates) == 5, 10, what="five Originates")
 
 
 def test_silent_slow_and_idle_clients_are_closed(prosody, robot, daemon):

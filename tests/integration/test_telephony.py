@@ -10,21 +10,8 @@ import pytest
 import ami
 from harness import DOMAIN, peer_conf, wait_for
 
-AMI_USER, AMI_SECRET = "imstatus", "ami-secret"
 DIAL_KEYS = ("dialallow = boss@imstatus.test\ndialsecret = s3cret-dial\n"
              "dialfrom = PJSIP/jimmy\ndialcontext = imstatus-dial")
-
-
-def ami_general(fake, secret=AMI_SECRET):
-    return f"amihost = 127.0.0.1\namiport = {fake.port}\namiuser = {AMI_USER}\namisecret = {secret}\n"
-
-
-@pytest.fixture
-def fake_ami():
-    f = ami.FakeAmi(users={AMI_USER: AMI_SECRET}, devices={"PJSIP/jimmy": "UNAVAILABLE",
-                                                          "PJSIP/desk": "NOT_INUSE"})
-    yield f
-    f.stop()
 
 
 @pytest.fixture
@@ -34,7 +21,7 @@ def phone_world(prosody, robot, buddies, daemon, fake_ami):
                          extra="phone = PJSIP/desk\n"
                                "statusmessage = avail/sip:12156667777@pbx.example.org\n"
                                "busymessage = busy/sip:12156667777@pbx.example.org"),
-               general_extra=ami_general(fake_ami))
+               general_extra=ami.general_keys(fake_ami))
     d.wait_status("aim1/buckaroo", subscription="both")
     wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
     b.wait_presence(robot[0], lambda v: v[0] == "available" and v[2].startswith("avail/"))
@@ -45,7 +32,7 @@ def test_activewhen_follows_the_device(prosody, robot, buddies, daemon, fake_ami
     b = buddies("buckaroo")
     d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"],
                          extra="activewhen = PJSIP/jimmy"),
-               general_extra=ami_general(fake_ami))
+               general_extra=ami.general_keys(fake_ami))
     p = d.wait_peer("aim1", "Unregistered")
     wait_for(lambda: d.peer("aim1")["reason"] == "activewhen PJSIP/jimmy is UNAVAILABLE", 10,
              what="the device state from DeviceStateList")
@@ -83,7 +70,7 @@ def test_phone_busy_and_back_seen_by_a_buddy(phone_world, fake_ami, robot):
 def dial_world(prosody, robot, buddies, daemon, fake_ami, tmp_path):
     boss = buddies("boss")
     d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["boss"], extra=DIAL_KEYS),
-               general_extra=ami_general(fake_ami))
+               general_extra=ami.general_keys(fake_ami))
     d.wait_status("aim1/boss", subscription="both")
     wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
     return d, boss
@@ -189,7 +176,7 @@ def test_call_file_mode(prosody, robot, buddies, daemon, tmp_path):
 
 def test_ami_restart_resyncs(prosody, robot, buddies, daemon, fake_ami):
     d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, extra="activewhen = PJSIP/desk"),
-               general_extra=ami_general(fake_ami))
+               general_extra=ami.general_keys(fake_ami))
     d.wait_peer("aim1", "Registered")
     fake_ami.shutdown()
     wait_for(lambda: "Asterisk is shutting down" in d.read_log(), 10, what="the Shutdown event")
@@ -197,32 +184,32 @@ def test_ami_restart_resyncs(prosody, robot, buddies, daemon, fake_ami):
     # DeviceStateList tells the daemon, which has no event for it.
     fake_ami.devices["PJSIP/desk"] = "UNAVAILABLE"
     fake_ami.start()
-    wait_for(lambda: fake_ami.logins.count((AMI_USER, True)) == 2, 15, what="a second login")
+    wait_for(lambda: fake_ami.logins.count((ami.USER, True)) == 2, 15, what="a second login")
     d.wait_peer("aim1", "Unregistered")
 
 
 def test_wrong_ami_password_is_clear_and_not_retried(prosody, robot, daemon, fake_ami):
     d = daemon(peer_conf("aim1", robot[0], robot[1], prosody),
-               general_extra=ami_general(fake_ami, secret="wr0ng-ami-pass"))
+               general_extra=ami.general_keys(fake_ami, secret="wr0ng-ami-pass"))
     wait_for(lambda: "AMI login as 'imstatus' at 127.0.0.1" in d.read_log(), 10,
              what="the login failure")
     assert "failed: Authentication failed" in d.read_log()
     assert "wr0ng-ami-pass" not in d.read_log()
     time.sleep(3)  # a retry would have come after ~1 s: observe that none does
-    assert fake_ami.logins == [(AMI_USER, False)]
+    assert fake_ami.logins == [(ami.USER, False)]
     assert d.peer("aim1")["status"] == "Registered"  # the IM side is unaffected
 
 
 def test_ami_secret_never_on_the_wire(prosody, robot, daemon, fake_ami):
     """The login is Challenge + MD5 key (ami-B11): a local user who binds the
     AMI port while Asterisk restarts learns nothing."""
-    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody), general_extra=ami_general(fake_ami))
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody), general_extra=ami.general_keys(fake_ami))
     wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
     actions = [{k.lower(): v for k, v in m} for m in fake_ami.actions]
     assert [a["action"].lower() for a in actions[:2]] == ["challenge", "login"]
     login = actions[1]
     assert login["authtype"].lower() == "md5" and "secret" not in login
-    assert AMI_SECRET not in repr(fake_ami.actions)
+    assert ami.SECRET not in repr(fake_ami.actions)
 
 
 def test_ami_server_without_challenge_is_refused(prosody, robot, daemon):
@@ -250,11 +237,11 @@ def test_ami_server_without_challenge_is_refused(prosody, robot, daemon):
     t.start()
     d = daemon(peer_conf("aim1", robot[0], robot[1], prosody),
                general_extra=f"amihost = 127.0.0.1\namiport = {srv.getsockname()[1]}\n"
-                             f"amiuser = {AMI_USER}\namisecret = {AMI_SECRET}\n")
+                             f"amiuser = {ami.USER}\namisecret = {ami.SECRET}\n")
     wait_for(lambda: "refused the MD5 challenge login" in d.read_log(), 10, what="the refusal")
     t.join(10)
     srv.close()
-    assert b"Challenge" in got[0] and all(AMI_SECRET.encode() not in g for g in got)
+    assert b"Challenge" in got[0] and all(ami.SECRET.encode() not in g for g in got)
 
 
 def test_presencehints_without_the_module(prosody, robot, buddies, daemon, fake_ami):
@@ -262,7 +249,7 @@ def test_presencehints_without_the_module(prosody, robot, buddies, daemon, fake_
     follow the buddy over AMI (ami-B12), so lamps work with no module."""
     b = buddies("buckaroo")
     d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"]),
-               general_extra=ami_general(fake_ami) + "presencehints = yes\n")
+               general_extra=ami.general_keys(fake_ami) + "presencehints = yes\n")
     wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
     b.presence(show="dnd", status='on a call, "really"')
     wait_for(lambda: fake_ami.devices.get("Custom:aim1:buckaroo") == "INUSE", 10,
@@ -281,7 +268,7 @@ def test_presencehints_without_the_module(prosody, robot, buddies, daemon, fake_
 def test_presencehints_off_by_default(prosody, robot, buddies, daemon, fake_ami):
     b = buddies("buckaroo")
     d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"]),
-               general_extra=ami_general(fake_ami))
+               general_extra=ami.general_keys(fake_ami))
     wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
     b.presence(show="dnd", status="busy")
     d.wait_status("aim1/buckaroo", status="busy")
