@@ -62,15 +62,30 @@ static void ims_core_start_peer (ImsCore *core, const ImsPeerConfig *cfg);
 /* ---- accounts ---- */
 
 char *
-ims_core_own_id (const ImsPeerConfig *p)
+ims_core_own_id (const ImsPeerConfig *p, gboolean bare_ids)
 {
-  /* The seed's `username=pinkys-asterisk` with a host is pinkys-asterisk@host. */
-  g_autofree char *base = strchr (p->username, '@') || p->host == NULL
+  /* The seed's `username=pinkys-asterisk` with a host is pinkys-asterisk@host
+   * on XMPP, but a screen name on AIM. */
+  g_autofree char *base = bare_ids || strchr (p->username, '@') || p->host == NULL
                               ? g_strdup (p->username)
                               : g_strdup_printf ("%s@%s", p->username, p->host);
   const char *slash = strchr (base, '/');
   g_autofree char *bare = slash ? g_strndup (base, slash - base) : g_strdup (base);
   return g_utf8_strdown (bare, -1);
+}
+
+/* Does the driver that serves @type use ids without a domain? */
+static gboolean
+ims_core_bare_ids (ImsCore *core, const char *type)
+{
+  for (guint i = 0; i < core->drivers->len; i++)
+    {
+      ImsDriver *d = core->drivers->pdata[i];
+      g_autofree char *why = NULL;
+      if (d->ops->supports (d, type, &why))
+        return d->ops->bare_ids && d->ops->bare_ids (d, type);
+    }
+  return FALSE;
 }
 
 static void
@@ -79,8 +94,9 @@ ims_core_account_fill (CorePeer *cp)
   const ImsPeerConfig *p = cp->cfg;
   g_free (cp->id);
   g_free (cp->domain);
-  cp->id = ims_core_own_id (p);
-  const char *at = strrchr (cp->id, '@');
+  gboolean bare_ids = ims_core_bare_ids (cp->core, p->type);
+  cp->id = ims_core_own_id (p, bare_ids);
+  const char *at = bare_ids ? NULL : strrchr (cp->id, '@');
   cp->domain = at ? g_strdup (at + 1) : NULL;
   cp->account = (ImsAccount){
     .peer = p->name,

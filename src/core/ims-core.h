@@ -68,6 +68,6 @@ int ims_core_peer_port (ImsCore *core, const char *peer);
 
 /* The own id for a peer config: username, "@host" added when it has no '@'
  * (transfer full).  Exposed for tests. */
-char *ims_core_own_id (const ImsPeerConfig *peer);
+char *ims_core_own_id (const ImsPeerConfig *peer, gboolean bare_ids);
 
 G_END_DECLS

@@ -49,6 +49,10 @@ typedef struct {
   /* Can this driver serve @type on this machine?  If not, and it knows the
    * type, *why says so in words for `Unsupported: <why>`. */
   gboolean (*supports) (ImsDriver *self, const char *type, char **why);
+  /* Are ids on @type plain names without a domain (AIM screen names, Yahoo
+   * IDs)?  Then the robot's id is its username as written and buddy names
+   * are never completed with a domain.  NULL = FALSE. */
+  gboolean (*bare_ids) (ImsDriver *self, const char *type);
   /* The server port when the account gives none (0 = none). */
   int (*default_port) (ImsDriver *self, const char *type);
   /* Take on a peer (no network yet). */

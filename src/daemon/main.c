@@ -22,6 +22,7 @@
 #include "ims-detach.h"
 #include "ims-fs.h"
 #include "ims-http.h"
+#include "ims-oscar.h"
 #include "ims-persist.h"
 #include "ims-presence-store.h"
 #include "ims-state.h"
@@ -32,6 +33,7 @@
 /* The IM drivers, in routing order: native drivers first, libpurple last.
  * A new driver is a folder under src/ and one line here. */
 static const ImsDriverNewFunc ims_daemon_drivers[] = {
+  ims_oscar_driver_new,
   ims_purple_driver_new,
 };
 

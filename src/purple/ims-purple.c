@@ -456,8 +456,6 @@ static const char *
 ims_purple_prpl_for (const char *type, char **why)
 {
   static const struct { const char *type; const char *why; } gone[] = {
-    { "aim", "AIM (OSCAR) has no driver: AOL closed the service in 2017 and Debian's libpurple "
-             "has no prpl-aim" },
     { "icq", "ICQ (OSCAR) has no driver in Debian's libpurple" },
     { "yahoo", "Yahoo (YMSG) has no driver yet; a native one is planned" },
     { "msn", "MSN (MSNP) has no driver yet; a native one is planned" },

@@ -161,3 +161,55 @@ ims_text_secret_equal (const char *given, const char *secret)
     diff |= (guchar) (i < a ? given[i] : 0) ^ (guchar) (i < b ? secret[i] : 0);
   return diff == 0;
 }
+
+char *
+ims_text_from_html (const char *html)
+{
+  static const struct { const char *name; const char *text; } refs[] = {
+    { "lt", "<" }, { "gt", ">" }, { "amp", "&" }, { "quot", "\"" }, { "apos", "'" },
+    { "nbsp", " " },
+  };
+  g_autoptr (GString) out = g_string_new (NULL);
+  const char *p = html;
+  while (*p)
+    {
+      if (*p == '<')
+        {
+          const char *end = strchr (p, '>');
+          if (end == NULL)
+            break; /* an unterminated tag: the rest is markup */
+          if (g_ascii_strncasecmp (p, "<br", 3) == 0 || g_ascii_strncasecmp (p, "</p", 3) == 0)
+            g_string_append_c (out, ' ');
+          p = end + 1;
+          continue;
+        }
+      if (*p == '&')
+        {
+          const char *semi = strchr (p, ';');
+          gsize n = semi ? (gsize) (semi - p - 1) : 0;
+          gboolean done = FALSE;
+          if (semi && n >= 2 && n <= 8 && p[1] == '#')
+            {
+              char *end;
+              gboolean hex = p[2] == 'x' || p[2] == 'X';
+              guint64 v = g_ascii_strtoull (p + (hex ? 3 : 2), &end, hex ? 16 : 10);
+              if (end == semi && v > 0 && v <= 0x10ffff && g_unichar_validate ((gunichar) v))
+                g_string_append_unichar (out, (gunichar) v);
+              done = end == semi;
+            }
+          for (gsize i = 0; semi && !done && i < G_N_ELEMENTS (refs); i++)
+            if (strlen (refs[i].name) == n && g_ascii_strncasecmp (p + 1, refs[i].name, n) == 0)
+              {
+                g_string_append (out, refs[i].text);
+                done = TRUE;
+              }
+          if (done)
+            {
+              p = semi + 1;
+              continue;
+            }
+        }
+      g_string_append_c (out, *p++);
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}

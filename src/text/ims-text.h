@@ -27,6 +27,11 @@ char *ims_text_redact (const char *text, GPtrArray *secrets);
  * difference): TRUE when equal. */
 gboolean ims_text_secret_equal (const char *given, const char *secret);
 
+/* The text of an HTML fragment as AIM clients send IMs and away messages:
+ * tags dropped (<br> and </p> become a space), the character references
+ * &lt; &gt; &amp; &quot; &apos; &nbsp; and &#N; / &#xN; decoded (one that
+ * would decode to NUL is dropped).  The result still needs ims_text_safe. */
+char *ims_text_from_html (const char *html);
 /* Pure helpers on status text, exposed for tests. */
 char *ims_status_text_prefix (const char *text);
 char *ims_status_text_uri (const char *text);

@@ -200,10 +200,12 @@ HOSTILE = [
 ]
 
 
-def safe_rendering(text):
-    """The documented rendering: CR/CRLF arrive as LF (XML), every control
-    character becomes a space, cut to 1000 bytes at a character boundary."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+def safe_rendering(text, xml=True):
+    """The documented rendering: CR/CRLF arrive as LF (over XML), every
+    control character becomes a space, cut to 1000 bytes at a character
+    boundary."""
+    if xml:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     out = ""
     for ch in text:
         o = ord(ch)

@@ -1,0 +1,60 @@
+/* ims-native: what the native drivers (OSCAR, YMSG, MSNP) share, so that each
+ * network folder is only its protocol: the ImsDriver ops table, the peer
+ * table, the account, the robot's own state, debug, and failing a login
+ * once.  A network describes itself in one ImsNativeProto.
+ */
+#pragma once
+
+#include "ims-driver.h"
+
+G_BEGIN_DECLS
+
+typedef struct _ImsNativePeer ImsNativePeer;
+
+typedef struct {
+  const char *name;           /* for logs: "oscar" */
+  const char *const *types;   /* the type= words it serves, NULL-terminated */
+  const char *default_host;   /* the historical service's login host */
+  int default_port;
+  gboolean bare_ids;          /* ids have no domain (screen names, Yahoo IDs) */
+  gsize peer_size;            /* the network's session struct, ImsNativePeer first */
+  /* Start one login (the base has dropped any earlier connection). */
+  void (*connect) (ImsNativePeer *p);
+  /* Drop connections and timers; no report to the core. */
+  void (*disconnect) (ImsNativePeer *p);
+  void (*subscribe) (ImsNativePeer *p, const char *buddy);
+  void (*unsubscribe) (ImsNativePeer *p, const char *buddy);
+  /* p->busy / p->busy_message changed: tell the server if logged in. */
+  void (*own_changed) (ImsNativePeer *p);
+  gboolean (*send) (ImsNativePeer *p, const char *to, const char *text, GError **error);
+  /* Free what the network added to its session struct. */
+  void (*finalize) (ImsNativePeer *p);
+} ImsNativeProto;
+
+struct _ImsNativePeer {
+  ImsDriver *driver;
+  const ImsNativeProto *proto;
+  const ImsAccount *acct;
+  char *name;            /* the peer: the key of every report */
+  gboolean online;       /* logged in and reported so */
+  gboolean busy;         /* the phone is in use */
+  char *busy_message;
+};
+
+ImsDriver *ims_native_driver_new (ImsCore *core, const ImsNativeProto *proto);
+
+ImsCore *ims_native_core (ImsNativePeer *p);
+int ims_native_debug (ImsNativePeer *p);
+const char *ims_native_host (ImsNativePeer *p);
+int ims_native_port (ImsNativePeer *p);
+/* The text the robot shows now: busy_message while busy, else the account's
+ * statusmessage (NULL when none). */
+const char *ims_native_own_text (ImsNativePeer *p);
+
+/* Login done: report it (once per login). */
+void ims_native_logged_in (ImsNativePeer *p);
+/* The login failed or the connection ended: drop everything and tell the
+ * core, which reconnects after a backoff unless @fatal. */
+void ims_native_fail (ImsNativePeer *p, gboolean fatal, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+G_END_DECLS

@@ -1,0 +1,35 @@
+"""The real revival servers, for the live runs of the native-driver tests.
+
+Set IMS_REVIVAL to a directory prepared with the revival kit (setup.sh, then
+start.sh; the ports come from its run/ports.env) where these accounts exist
+(the kit's adduser.sh):
+
+    aim   imsrobot robotpw    aim   imsbuck buckpw
+    yahoo imsrobot robotpw    yahoo imsbuck buckpw
+    msn   imsrobot robotpw    msn   imsbuck buckpw     (@hotmail.com)
+
+Without it the live cases skip with one line and the faithful fakes
+(oscar.py, ...) carry the suite.
+"""
+import os
+
+import pytest
+
+DIR = os.environ.get("IMS_REVIVAL")
+ROBOT = ("imsrobot", "robotpw")
+BUDDY = ("imsbuck", "buckpw")
+
+
+def ports():
+    if not DIR:
+        pytest.skip("live revival server: set IMS_REVIVAL (see tests/integration/revival.py)")
+    path = os.path.join(DIR, "run", "ports.env")
+    if not os.path.exists(path):
+        pytest.skip(f"live revival server: no {path} (run the kit's start.sh)")
+    out = {}
+    with open(path) as f:
+        for line in f:
+            k, _, v = line.strip().partition("=")
+            if v.isdigit():
+                out[k] = int(v)
+    return out
