@@ -27,6 +27,7 @@
 #include "ims-presence-store.h"
 #include "ims-state.h"
 #include "ims-telephony.h"
+#include "ims-ymsg.h"
 #include "ims-purple.h"
 #include "ims-text.h"
 
@@ -34,6 +35,7 @@
  * A new driver is a folder under src/ and one line here. */
 static const ImsDriverNewFunc ims_daemon_drivers[] = {
   ims_oscar_driver_new,
+  ims_ymsg_driver_new,
   ims_purple_driver_new,
 };
 

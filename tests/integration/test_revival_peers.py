@@ -8,6 +8,7 @@ import os
 import pytest
 
 import oscar
+import ymsg
 
 REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference", "revival")
 
@@ -30,3 +31,18 @@ def test_oscar_fake_answers_as_owaim():
     assert [s[0] for s in got] == [s[0] for s in want]
     for (name, lines), (_n, expected) in zip(got, want):
         assert lines == expected, f"step {name!r}: the fake said {lines}, OWAIM said {expected}"
+
+
+def test_ymsg_fake_answers_as_escargot():
+    server = ymsg.FakeYmsg()
+    try:
+        server.add_user("yalice", "alice-pw")
+        server.add_user("ybob", "bob-pw")
+        got = ymsg.scenario("127.0.0.1", server.port, ("yalice", "alice-pw"), ("ybob", "bob-pw"),
+                            log=lambda line: None)
+    finally:
+        server.close()
+    want = recorded("ymsg")
+    assert [s[0] for s in got] == [s[0] for s in want]
+    for (name, lines), (_n, expected) in zip(got, want):
+        assert lines == expected, f"step {name!r}: the fake said {lines}, Escargot said {expected}"

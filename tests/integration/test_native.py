@@ -1,0 +1,313 @@
+"""The native drivers end to end: imstatusd with type=aim (OSCAR) and
+type=yahoo (YMSG) peers against the faithful fakes (oscar.py, ymsg.py), with
+buddies driven by their test clients.  Every case runs again against the real
+revival servers (OWAIM, Escargot) when IMS_REVIVAL is set (revival.py);
+cases that need to stop the server or a fresh account are fake only."""
+import html
+import socket
+
+import pytest
+
+import ami
+import asterisk
+import oscar
+import revival
+import ymsg
+from harness import wait_for
+from test_agi import HOSTILE, VARS, assert_only_setvars, imstatus, safe_rendering
+from test_board import WEB_HOSTILE
+
+
+# ---- one adapter per network: how its buddy client does each thing ----
+
+class AimBuddy:
+    def __init__(self, port, creds, robot, watch_robot=False):
+        self.robot = robot
+        self.c = oscar.OscarClient("127.0.0.1", port, *creds,
+                                   feedbag=[robot] if watch_robot else ())
+
+    def set_text(self, text):
+        # An AIM client sends HTML: what the user typed, escaped.
+        self.c.set_away(html.escape(text, quote=False))
+
+    def back(self):
+        self.c.set_away("")
+
+    def send_im(self, text, markup=None):
+        self.c.send_im(self.robot, markup if markup is not None else html.escape(text, quote=False))
+
+    def wait_im(self):
+        sender, text = self.c.wait_im()
+        return sender, html.unescape(text)
+
+    def robot_text(self):
+        return self.c.away_text(self.robot)
+
+    def close(self):
+        self.c.close()
+
+
+class YahooBuddy:
+    def __init__(self, port, creds, robot, watch_robot=False):
+        self.robot = robot
+        self.c = ymsg.YmsgClient("127.0.0.1", port, *creds)
+        self.c.sync()
+        if watch_robot:
+            self.c.add_buddy(robot)
+
+    def set_text(self, text):
+        self.c.set_status(message=text, away=True)
+
+    def back(self):
+        self.c.set_status(0)
+
+    def send_im(self, text, markup=None):
+        self.c.send_im(self.robot, markup if markup is not None else text)
+
+    def wait_im(self):
+        return self.c.wait_im()
+
+    def robot_text(self):
+        """The robot's custom message as the last status packet about it says."""
+        last = None
+        while not self.c.packets.empty():
+            p = self.c.packets.get()
+            if p and p[0] in (ymsg.LOGON, ymsg.ISAWAY, ymsg.ISBACK) and ymsg.get(p[3], 7) == self.robot:
+                last = p
+        if last is not None:
+            self._last = (ymsg.get(last[3], 10), ymsg.get(last[3], 19))
+        code, msg = getattr(self, "_last", (None, None))
+        return msg if code == "99" else None if code == "0" else f"status {code}"
+
+    def close(self):
+        self.c.close()
+
+
+NETWORKS = {
+    "aim": dict(fake=lambda: oscar.FakeOscar(), port=lambda s: s.auth_port,
+                live_port="AIM_AUTH_PORT", buddy=AimBuddy,
+                fake_robot=("pinkys", "pinkys-pw"), fake_buddy=("buckaroo", "buck-pw")),
+    "yahoo": dict(fake=lambda: ymsg.FakeYmsg(), port=lambda s: s.port,
+                  live_port="YMSG_PORT", buddy=YahooBuddy,
+                  fake_robot=("pinkys", "pinkys-pw"), fake_buddy=("buckaroo", "buck-pw")),
+}
+
+
+class World:
+    """One network's server (fake or live), the robot's and a buddy's accounts."""
+
+    def __init__(self, net, live):
+        self.net, self.live = net, live
+        n = NETWORKS[net]
+        if live:
+            self.server = None
+            self.port = revival.ports()[n["live_port"]]
+            self.robot, self.buddy_creds = revival.ROBOT, revival.BUDDY
+        else:
+            self.server = n["fake"]()
+            self.port = n["port"](self.server)
+            self.robot, self.buddy_creds = n["fake_robot"], n["fake_buddy"]
+            for sn, pw in (self.robot, self.buddy_creds):
+                self.server.add_user(sn, pw)
+        self.made = []
+
+    @property
+    def who(self):
+        return f"{self.net}1/{self.buddy_creds[0]}"
+
+    def conf(self, password=None, username=None, extra=""):
+        # The seed's peer, with host and port for the local server.
+        return (f"[{self.net}1]\ntype={self.net}\nusername={username or self.robot[0]}\n"
+                f"secret={password or self.robot[1]}\nhost=127.0.0.1\nport={self.port}\n"
+                f"subscribe={self.buddy_creds[0]}\n"
+                'statusmessage="Pinky Caruthers Phone Presense Robot - no inbound, please."\n'
+                + extra)
+
+    def buddy(self, **kw):
+        b = NETWORKS[self.net]["buddy"](self.port, self.buddy_creds, self.robot[0], **kw)
+        self.made.append(b)
+        return b
+
+    def fake_only(self, why):
+        if self.live:
+            pytest.skip(f"fake only: {why}")
+
+    def close(self):
+        for b in self.made:
+            b.close()
+        if self.server:
+            self.server.close()
+
+
+@pytest.fixture(params=[(net, live) for live in (False, True) for net in NETWORKS],
+                ids=lambda p: f"{p[0]}-{'live' if p[1] else 'fake'}")
+def world(request):
+    w = World(*request.param)
+    yield w
+    w.close()
+
+
+def test_seed_peer_registers_and_sees_the_buddy(world, daemon):
+    d = daemon(world.conf())
+    peer = f"{world.net}1"
+    d.wait_peer(peer, "Registered")
+    assert f"{peer}  {world.net} " in d.imctl("show", "peers").stdout
+    b = world.buddy()
+    s = d.wait_status(world.who, status="online")
+    assert s["show"] == "available" and s["result"] == "OK"
+    b.set_text("mobile: call my cell & sip:12156667777@pbx.example.org")
+    s = d.wait_status(world.who, status="away",
+                      text="mobile: call my cell & sip:12156667777@pbx.example.org")
+    assert s["show"] == "away" and s["prefix"] == "mobile"
+    assert s["uri"] == "sip:12156667777@pbx.example.org"
+    a = imstatus(d, world.who)
+    assert_only_setvars(a, VARS)
+    assert a.vars["IM-STATUS"] == "away" and a.vars["IM-SHOW"] == "away"
+    b.back()
+    d.wait_status(world.who, status="online", text="")
+    b.close()
+    d.wait_status(world.who, status="offline")
+    # The seed: IMStatus of the peer's own name says whether it is logged in.
+    assert imstatus(d, f"{peer}/{world.robot[0]}").vars["IM-STATUS"] == "online"
+
+
+def test_buddy_added_to_the_server_list(world, daemon):
+    world.fake_only("a fresh server-side list needs a fresh account")
+    b = world.buddy()
+    d = daemon(world.conf())
+    d.wait_status(world.who, status="online", subscription="both")
+    def listed():
+        if world.net == "aim":
+            return [v for v in world.server.feedbags["pinkys"].values() if v == ("buckaroo", 0)]
+        return [x for x in world.server.lists["pinkys"] if x == "buckaroo"]
+    assert len(listed()) == 1
+    d.stop()
+    d.start()  # subscribed once: a restart does not add it again
+    d.wait_status(world.who, status="online")
+    assert len(listed()) == 1
+    b.close()
+
+
+def test_wrong_password_fails_without_hammering(world, daemon):
+    d = daemon(world.conf(password="wrong-password"))
+    p = d.wait_peer(f"{world.net}1", "Failed")
+    assert "wrong password" in p["reason"]
+    assert "Failed: wrong password" in d.imctl("show", "peers").stdout
+    assert "wrong-password" not in d.read_log() + d.imctl("show", "peers").stdout
+    assert d.read_log().count(f"{world.net}1: logging in as") == 1
+    assert d.status(world.who)["result"] == "NOTCONNECTED"
+
+
+def test_unknown_account_fails(world, daemon):
+    if world.net == "aim":
+        world.fake_only("OWAIM exits on an unknown screen name (Util.Int16ToBytes is not a function)")
+    d = daemon(world.conf(username="nosuchrobot9"))
+    p = d.wait_peer(f"{world.net}1", "Failed")
+    assert "does not exist" in p["reason"]
+
+
+def test_ims_both_ways(world, daemon, fake_ami):
+    b = world.buddy()
+    d = daemon(world.conf(), general_extra=ami.general_keys(fake_ami))
+    d.wait_status(world.who, status="online")
+    d.imctl("send", world.who, "Voicemail from 2125551212 <urgent> & more ☎")
+    sender, text = b.wait_im()
+    assert sender == world.robot[0]
+    assert text == "Voicemail from 2125551212 <urgent> & more ☎"
+    b.send_im("", markup="<font face=\"Arial\">call <b>me</b>\nnow &amp; then</font>")
+    wait_for(lambda: fake_ami.user_events, 10, what="a UserEvent")
+    ev = fake_ami.user_events[0]
+    assert ami.get(ev, "From") == world.buddy_creds[0]
+    assert ami.get(ev, "Body") == "call me\\nnow & then"
+
+
+def test_phone_busy_shows_the_busy_text(world, daemon, fake_ami):
+    d = daemon(world.conf(extra="phone = PJSIP/desk\nbusymessage = busy/sip:12156667777@pbx\n"),
+               general_extra=ami.general_keys(fake_ami))
+    d.wait_peer(f"{world.net}1", "Registered")
+    wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
+    b = world.buddy(watch_robot=True)
+    fake_ami.set_device("PJSIP/desk", "INUSE")
+    wait_for(lambda: b.robot_text() == "busy/sip:12156667777@pbx", 10, what="the busy text")
+    fake_ami.set_device("PJSIP/desk", "NOT_INUSE")
+    available = None if world.net == "aim" else \
+        "Pinky Caruthers Phone Presense Robot - no inbound, please."
+    wait_for(lambda: b.robot_text() == available, 10, what="available again")
+
+
+def test_server_drop_and_restart(world, daemon):
+    world.fake_only("the test stops and restarts the server")
+    b = world.buddy()
+    d = daemon(world.conf())
+    d.wait_status(world.who, status="online")
+    ports = (world.server.auth_port, world.server.bos_port) if world.net == "aim" else (world.port,)
+    world.server.close()
+    d.wait_peer(f"{world.net}1", "Connecting")
+    s = d.status(world.who)
+    assert s["status"] == "unknown" and s["result"] == "NOTCONNECTED"
+    world.server = (oscar.FakeOscar(*ports) if world.net == "aim" else ymsg.FakeYmsg(*ports))
+    for sn, pw in (world.robot, world.buddy_creds):
+        world.server.add_user(sn, pw)
+    if world.net == "yahoo":
+        world.server.lists["pinkys"].append("buckaroo")
+    b.close()
+    world.buddy()
+    d.wait_peer(f"{world.net}1", "Registered", timeout=60)
+    d.wait_status(world.who, status="online", timeout=15)
+
+
+def test_hostile_status_texts_reach_the_dialplan_safely(world, daemon):
+    b = world.buddy()
+    d = daemon(world.conf())
+    d.wait_status(world.who, status="online")
+    texts = HOSTILE + WEB_HOSTILE
+    assert len(texts) == 61
+    for i, text in enumerate(texts):
+        marker = f"{i:02d}|"
+        b.set_text(marker + text)
+        want = safe_rendering(marker + text, xml=False)
+        d.wait_status(world.who, text=want)
+        s = imstatus(d, world.who)
+        assert_only_setvars(s, VARS)
+        assert s.vars["IM-STATUSTEXT"] == want, repr(text)
+        assert all(len(c) < asterisk.MAX_COMMAND for c in s.commands)
+
+
+@pytest.mark.parametrize("net", list(NETWORKS))
+def test_garbage_from_the_server_is_a_clear_error(net, daemon):
+    """A server that is not the protocol: the peer says so and retries later."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+    d = daemon(f"[p]\ntype={net}\nusername=pinkys\nsecret=x\nhost=127.0.0.1\nport={port}\n")
+    c, _ = srv.accept()
+    c.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+    wait_for(lambda: "not an OSCAR server" in d.read_log() or "not a Yahoo" in d.read_log(), 10,
+             what="the framing error")
+    assert d.peer("p")["status"] in ("Connecting", "Unregistered")
+    c.close()
+    srv.close()
+
+
+# ---- what only one network can say ----
+
+@pytest.mark.parametrize("live", [False, True], ids=["fake", "live"])
+def test_yahoo_status_codes(live, daemon):
+    w = World("yahoo", live)
+    try:
+        b = w.buddy()
+        d = daemon(w.conf())
+        d.wait_status(w.who, status="online")
+        for code, status, show in ((6, "busy", "onthephone"), (2, "busy", "busy"),
+                                   (1, "away", "brb"), (7, "away", "onvacation"),
+                                   (999, "idle", "idle"), (0, "online", "available")):
+            b.c.set_status(code)
+            s = d.wait_status(w.who, status=status, show=show)
+            assert s["idle"] == 0  # YMSG says idle, never since when
+        b.c.set_status(message="sip:100@pbx", away=False)
+        d.wait_status(w.who, status="online", show="available", text="sip:100@pbx")
+        b.c.set_status(12)  # invisible: buddies see a logoff
+        d.wait_status(w.who, status="offline")
+    finally:
+        w.close()
