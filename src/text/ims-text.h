@@ -30,7 +30,7 @@ gboolean ims_text_secret_equal (const char *given, const char *secret);
 /* The text of an HTML fragment as AIM clients send IMs and away messages:
  * tags dropped (<br> and </p> become a space), the character references
  * &lt; &gt; &amp; &quot; &apos; &nbsp; and &#N; / &#xN; decoded (one that
- * would decode to NUL is dropped).  The result still needs ims_text_safe. */
+ * is no character, NUL or a surrogate, is dropped).  The result still needs ims_text_safe. */
 char *ims_text_from_html (const char *html);
 /* Pure helpers on status text, exposed for tests. */
 char *ims_status_text_prefix (const char *text);

@@ -217,7 +217,9 @@ ims_ymsg_auth_responses (const char *id, const char *password, const char *chal,
     return FALSE;
   g_autofree char *ph = md5_y64 (password, NULL, 0);
   struct crypt_data cd = { 0 };
-  const char *crypted = crypt_r (password, "$1$_2S43d5f", &cd);
+  /* crypt_rn, not crypt_r: sanitizers intercept crypt_r and the linker then
+   * drops libcrypt. */
+  const char *crypted = crypt_rn (password, "$1$_2S43d5f", &cd, sizeof cd);
   if (crypted == NULL || crypted[0] == '*')
     return FALSE;
   g_autofree char *ch = md5_y64 (crypted, NULL, 0);

@@ -32,6 +32,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autofree char *full = ims_text_safe (text, IMS_TEXT_MAX);
   check_safe (full, IMS_TEXT_MAX);
 
+  g_autofree char *plain = ims_text_from_html (text);
+  g_assert (strlen (plain) <= strlen (text)); /* tags and references only shrink */
+
   g_autofree char *log = ims_text_for_log (text, 200);
   g_assert (strlen (log) <= 200 + 3 + 4);
   for (const char *p = log; *p; p++)

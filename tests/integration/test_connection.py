@@ -37,15 +37,16 @@ def test_untrusted_ca_fails_naming_tls(prosody, robot, daemon, tmp_path):
 
 def test_unsupported_types_leave_others_running(prosody, robot, daemon):
     conf = peer_conf("aim1", robot[0], robot[1], prosody) + (
-        "\n[oldaim]\ntype = aim\nusername = pinkys-asterisk\nsecret = x\n"
-        "\n[yahoo1]\ntype = yahoo\nusername = pinky\nsecret = y\n")
+        "\n[oldicq]\ntype = icq\nusername = 12345678\nsecret = x\n"
+        "\n[qq1]\ntype = qq\nusername = pinky\nsecret = y\n")
     d = daemon(conf)
     d.wait_peer("aim1", "Registered")
-    aim = d.peer("oldaim")
-    assert aim["status"] == "Unsupported" and "AIM" in aim["reason"]
-    assert d.peer("yahoo1")["status"] == "Unsupported"
-    assert "Unsupported: AIM" in d.imctl("show", "peers").stdout
-    assert d.status("oldaim/buckaroo")["result"] == "NOTCONNECTED"
+    icq = d.peer("oldicq")
+    assert icq["status"] == "Unsupported" and "ICQ" in icq["reason"]
+    assert d.peer("qq1")["status"] == "Unsupported"
+    assert "no libpurple plugin 'prpl-qq'" in d.peer("qq1")["reason"]
+    assert "Unsupported: ICQ" in d.imctl("show", "peers").stdout
+    assert d.status("oldicq/buckaroo")["result"] == "NOTCONNECTED"
 
 
 def test_prosody_restart_unknown_then_back(prosody, robot, buddies, daemon):
@@ -118,7 +119,7 @@ def test_sighup_reloads(prosody, robot, daemon):
     d = daemon(peer_conf("aim1", robot[0], robot[1], prosody))
     d.wait_peer("aim1", "Registered")
     d.write_conf(peer_conf("aim1", robot[0], robot[1], prosody)
-                 + "\n[aim9]\ntype = aim\nusername = x\n")
+                 + "\n[aim9]\ntype = aim\nusername = x\nhost = 127.0.0.1\nport = 9\n")
     d.proc.send_signal(1)
     wait_for(lambda: any(p["name"] == "aim9" for p in d.json("show", "peers")), 10,
              what="aim9 after SIGHUP")

@@ -77,11 +77,31 @@ test_redact (gconstpointer data)
   g_assert_cmpstr (r, ==, c->out);
 }
 
+static void
+test_text_from_html (void)
+{
+  static const char *cases[][2] = {
+    { "<HTML><BODY>hi &lt;3</BODY></HTML>", "hi <3" },
+    { "call <b>me</b><br>now &amp; then", "call me now & then" },
+    { "&#x263A; &#9742; &quot;q&quot; &apos;a&apos; x&nbsp;y", "\u263a \u260e \"q\" 'a' x y" },
+    { "&#0;&#xD800;&bogus; & &amp", "&bogus; & &amp" }, /* NUL, a surrogate: dropped */
+    { "a < b", "a " },
+    { "<p>one</p><p>two</p>", "one two " },
+    { "plain", "plain" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *got = ims_text_from_html (cases[i][0]);
+      g_assert_cmpstr (got, ==, cases[i][1]);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/text/prefix-uri", test_text_helpers);
+  g_test_add_func ("/text/from-html", test_text_from_html);
   g_test_add_func ("/text/safe-limit", test_text_safe_limit);
   for (gsize i = 0; i < G_N_ELEMENTS (redact_cases); i++)
     {
