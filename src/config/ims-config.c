@@ -514,6 +514,7 @@ ims_lexer_inherit (Lexer *lx, Section *sec, Section *from, GPtrArray *out, guint
 #define WEB(t, f) IMS_KEY_WEBUSER, IMS_KEY_##t, G_STRUCT_OFFSET (ImsWebUser, f)
 #define PEER(t, f) IMS_KEY_PEER, IMS_KEY_##t, G_STRUCT_OFFSET (ImsPeerConfig, f)
 #define XMPP "jabber|xmpp"
+#define NATIVE "aim|yahoo|msn" /* the native drivers: no TLS on their networks */
 
 /* The single source of truth for im.conf keys: a new key is one row here
  * plus its field in ImsConfig or ImsPeerConfig. */
@@ -580,9 +581,11 @@ static const ImsConfigKey ims_config_key_table[] = {
     "directory of PEM CA files to trust" },
   { "resource", PEER (STRING, resource), 0, 0, NULL, "imstatus", 0, XMPP,
     "XMPP resource of the robot" },
-  { "pinginterval", PEER (INT, pinginterval), 1, 3600, NULL, "30", 0, XMPP,
-    "seconds between XMPP pings (XEP-0199)" },
-  { "pingtimeout", PEER (INT, pingtimeout), 1, 600, NULL, "10", 0, XMPP,
+  { "loginurl", PEER (STRING, loginurl), 0, 0, NULL, NULL, 0, "msn",
+    "MSN login service (RST2.srf) (default: https://login.live.com/RST2.srf)" },
+  { "pinginterval", PEER (INT, pinginterval), 1, 3600, NULL, "30", 0, XMPP "|" NATIVE,
+    "seconds between keepalives (XMPP pings, OSCAR/YMSG/MSNP keepalives)" },
+  { "pingtimeout", PEER (INT, pingtimeout), 1, 600, NULL, "10", 0, XMPP "|yahoo|msn",
     "seconds without a ping answer before reconnecting" },
   { "statusmessage", PEER (STRING, statusmessage), 0, 0, NULL, NULL, 0, NULL,
     "the robot's own status text" },

@@ -48,6 +48,7 @@ typedef struct {
   char *cafile;
   char *cadir;
   char *resource;
+  char *loginurl;       /* MSN: the login service (RST2.srf) */
   char *phone;          /* device whose state becomes the IM status */
   char *busymessage;
   GPtrArray *dialallow; /* char*, ids that may ask for click-to-dial */

@@ -113,6 +113,7 @@ ims_core_account_fill (CorePeer *cp)
     .pinginterval = p->pinginterval,
     .pingtimeout = p->pingtimeout,
     .statusmessage = p->statusmessage,
+    .loginurl = p->loginurl,
   };
 }
 

@@ -35,6 +35,7 @@ typedef struct {
   int pinginterval;          /* seconds between keepalive pings */
   int pingtimeout;           /* seconds without an answer before giving up */
   const char *statusmessage; /* own status text while available */
+  const char *loginurl;      /* MSN login service, NULL = the network's */
 } ImsAccount;
 
 /* What the constructors get: every account (for what a driver must know

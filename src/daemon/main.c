@@ -22,6 +22,7 @@
 #include "ims-detach.h"
 #include "ims-fs.h"
 #include "ims-http.h"
+#include "ims-msnp.h"
 #include "ims-oscar.h"
 #include "ims-persist.h"
 #include "ims-presence-store.h"
@@ -36,6 +37,7 @@
 static const ImsDriverNewFunc ims_daemon_drivers[] = {
   ims_oscar_driver_new,
   ims_ymsg_driver_new,
+  ims_msnp_driver_new,
   ims_purple_driver_new,
 };
 

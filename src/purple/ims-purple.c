@@ -457,7 +457,6 @@ ims_purple_prpl_for (const char *type, char **why)
 {
   static const struct { const char *type; const char *why; } gone[] = {
     { "icq", "ICQ (OSCAR) has no driver in Debian's libpurple" },
-    { "msn", "MSN (MSNP) has no driver yet; a native one is planned" },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (gone); i++)
     if (g_ascii_strcasecmp (type, gone[i].type) == 0)

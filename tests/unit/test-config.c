@@ -368,7 +368,11 @@ test_every_key (void)
           continue;
         }
       gboolean peer = k->scope == IMS_KEY_PEER;
-      const char *fixed = "[p]\ntype = jabber\nusername = u@example.org\n";
+      /* The key's first type when it does not apply to jabber (loginurl: msn). */
+      g_autofree char *type = k->types && !strstr (k->types, "jabber")
+                                  ? g_strndup (k->types, strcspn (k->types, "|"))
+                                  : g_strdup ("jabber");
+      g_autofree char *fixed = g_strdup_printf ("[p]\ntype = %s\nusername = u@example.org\n", type);
       g_autofree char *ta = peer ? g_strdup_printf ("%s%s = %s\n", fixed, k->name, a)
                                  : g_strdup_printf ("[general]\n%s = %s\n", k->name, a);
       g_autofree char *tb = peer ? g_strdup_printf ("%s%s = %s\n", fixed, k->name, b)

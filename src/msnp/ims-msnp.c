@@ -1,0 +1,787 @@
+/* ims-msnp: the MSN driver, MSNP18.  A state machine on the main loop over
+ * ims-msnp-proto.  The notification server (NS): VER, CVR, USR SSO I; the
+ * login service (loginurl, SOAP RST2 over libsoup) gives a ticket and a
+ * secret; USR SSO S with the MBI_KEY_OLD response and the machine GUID; then
+ * ADL for the watched buddies (the server keeps the list), CHG for the own
+ * state (nobody sees us before it) and UUX for the personal message.  NLN,
+ * FLN and UBX are presence; IMs go through switchboards (XFR, or RNG when a
+ * buddy writes first); PNG keeps the connection alive.
+ */
+#define G_LOG_DOMAIN "ims-msnp"
+
+#include "ims-msnp.h"
+
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "ims-frame-conn.h"
+#include "ims-msnp-proto.h"
+#include "ims-native.h"
+#include "ims-text.h"
+
+#define CONNECT_TIMEOUT_S 20
+#define LOGIN_TIMEOUT_S 60
+#define SB_IDLE_S 300       /* a switchboard with nothing to say is closed */
+#define SB_MAX 64           /* switchboards per peer */
+#define SB_QUEUE_MAX 32     /* IMs waiting for a switchboard */
+#define CAPS "2788999228:48"
+#define DEFAULT_LOGINURL "https://login.live.com/RST2.srf"
+
+typedef enum { NS_VER, NS_CVR, NS_USR_I, NS_SSO, NS_USR_S, NS_ONLINE } NsStage;
+typedef enum { SB_CONNECTING, SB_AUTH, SB_CALLING, SB_READY } SbStage;
+
+typedef struct _MsnpPeer MsnpPeer;
+
+typedef struct {
+  MsnpPeer *peer;
+  ImsFrameConn *conn;
+  SbStage stage;
+  char *buddy;        /* the other side */
+  char *token;
+  char *session;      /* set when answering a RNG */
+  guint trid;
+  GQueue queue;       /* texts waiting for JOI */
+  guint idle_id;
+} Sb;
+
+struct _MsnpPeer {
+  ImsNativePeer base;
+  ImsFrameConn *ns;
+  NsStage stage;
+  guint trid;
+  char *email;
+  char *guid;         /* the machine GUID of this login, {xxxxxxxx-...} */
+  char *nonce;
+  GCancellable *http_cancel;
+  guint ping_id;
+  guint pong_timeout_id;
+  guint login_timeout_id;
+  GPtrArray *sbs;     /* Sb* */
+  GHashTable *buddies; /* email -> BuddyState */
+  GQueue xfr_waiting; /* Sb* waiting for an XFR answer, in order */
+};
+
+static void sb_free (Sb *sb);
+
+static void
+ns_send (MsnpPeer *m, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+ns_send (MsnpPeer *m, const char *format, ...)
+{
+  va_list ap;
+  va_start (ap, format);
+  g_autofree char *line = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  if (ims_native_debug (&m->base) >= 2)
+    g_message ("%s: SEND %.3s", m->base.name, line);
+  ims_frame_conn_send (m->ns, line, strlen (line));
+}
+
+/* A command with a payload: "CMD trid len\r\n" + payload. */
+static void
+ns_send_payload (MsnpPeer *m, const char *cmd, const char *payload)
+{
+  ns_send (m, "%s %u %zu\r\n%s", cmd, ++m->trid, strlen (payload), payload);
+}
+
+static void
+msnp_disconnect (ImsNativePeer *p)
+{
+  MsnpPeer *m = (MsnpPeer *) p;
+  if (m->http_cancel)
+    {
+      g_cancellable_cancel (m->http_cancel);
+      g_clear_object (&m->http_cancel);
+    }
+  g_clear_pointer (&m->ns, ims_frame_conn_free);
+  g_clear_handle_id (&m->ping_id, g_source_remove);
+  g_clear_handle_id (&m->pong_timeout_id, g_source_remove);
+  g_clear_handle_id (&m->login_timeout_id, g_source_remove);
+  g_queue_clear (&m->xfr_waiting);
+  g_clear_pointer (&m->sbs, g_ptr_array_unref);
+  g_clear_pointer (&m->buddies, g_hash_table_unref);
+  g_clear_pointer (&m->nonce, g_free);
+}
+
+static void
+msnp_finalize (ImsNativePeer *p)
+{
+  MsnpPeer *m = (MsnpPeer *) p;
+  g_free (m->email);
+  g_free (m->guid);
+}
+
+/* ---- own state ---- */
+
+static char *
+xml_text (const char *s)
+{
+  return g_markup_escape_text (s ? s : "", -1);
+}
+
+static void
+msnp_own_changed (ImsNativePeer *p)
+{
+  MsnpPeer *m = (MsnpPeer *) p;
+  /* The phone in use: PHN (on the phone), the busy text as personal message
+   * (the seed's "busy/sip:..."). */
+  ns_send (m, "CHG %u %s " CAPS "\r\n", ++m->trid, p->busy ? "PHN" : "NLN");
+  const char *text = ims_native_own_text (p);
+  g_autofree char *cut = text ? g_utf8_substring (text, 0, MIN (g_utf8_strlen (text, -1), 512))
+                              : g_strdup ("");
+  g_autofree char *psm = xml_text (cut);
+  g_autofree char *data = g_strdup_printf ("<Data><PSM>%s</PSM><CurrentMedia></CurrentMedia>"
+                                           "<MachineGuid>%s</MachineGuid></Data>", psm, m->guid);
+  ns_send_payload (m, "UUX", data);
+}
+
+/* ---- timers ---- */
+
+static gboolean
+msnp_pong_timeout (gpointer data)
+{
+  MsnpPeer *m = data;
+  m->pong_timeout_id = 0;
+  ims_native_fail (&m->base, FALSE, "no answer to a ping in %d s", m->base.acct->pingtimeout);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+msnp_ping (gpointer data)
+{
+  MsnpPeer *m = data;
+  ns_send (m, "PNG\r\n");
+  if (m->pong_timeout_id == 0 && m->base.acct->pingtimeout > 0)
+    m->pong_timeout_id = g_timeout_add_seconds ((guint) m->base.acct->pingtimeout,
+                                                msnp_pong_timeout, m);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+msnp_login_timeout (gpointer data)
+{
+  MsnpPeer *m = data;
+  m->login_timeout_id = 0;
+  ims_native_fail (&m->base, FALSE, "no answer from the MSN server during login");
+  return G_SOURCE_REMOVE;
+}
+
+/* ---- the login service ---- */
+
+static char *
+msnp_rst_body (MsnpPeer *m)
+{
+  g_autofree char *user = xml_text (m->email);
+  g_autofree char *pass = xml_text (m->base.acct->secret);
+  return g_strdup_printf (
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+    "<Envelope xmlns=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+    "xmlns:wsse=\"http://schemas.xmlsoap.org/ws/2003/06/secext\" "
+    "xmlns:wsp=\"http://schemas.xmlsoap.org/ws/2002/12/policy\" "
+    "xmlns:wsa=\"http://schemas.xmlsoap.org/ws/2004/03/addressing\" "
+    "xmlns:wst=\"http://schemas.xmlsoap.org/ws/2004/04/trust\" "
+    "xmlns:ps=\"http://schemas.microsoft.com/Passport/SoapServices/PPCRL\">"
+    "<Header><ps:AuthInfo Id=\"PPAuthInfo\"><ps:HostingApp>{7108E71A-9926-4FCB-BCC9-9A9D3F32E423}"
+    "</ps:HostingApp><ps:BinaryVersion>4</ps:BinaryVersion><ps:UIVersion>1</ps:UIVersion>"
+    "<ps:Cookies></ps:Cookies><ps:RequestParams>AQAAAAIAAABsYwQAAAAxMDMz</ps:RequestParams>"
+    "</ps:AuthInfo><wsse:Security><wsse:UsernameToken Id=\"user\">"
+    "<wsse:Username>%s</wsse:Username><wsse:Password>%s</wsse:Password>"
+    "</wsse:UsernameToken></wsse:Security></Header>"
+    "<Body><ps:RequestMultipleSecurityTokens Id=\"RSTS\">"
+    "<wst:RequestSecurityToken Id=\"RST0\"><wst:RequestType>http://schemas.xmlsoap.org/ws/2004/"
+    "04/security/trust/Issue</wst:RequestType><wsp:AppliesTo><wsa:EndpointReference>"
+    "<wsa:Address>http://Passport.NET/tb</wsa:Address></wsa:EndpointReference></wsp:AppliesTo>"
+    "</wst:RequestSecurityToken>"
+    "<wst:RequestSecurityToken Id=\"RST1\"><wst:RequestType>http://schemas.xmlsoap.org/ws/2004/"
+    "04/security/trust/Issue</wst:RequestType><wsp:AppliesTo><wsa:EndpointReference>"
+    "<wsa:Address>messengerclear.live.com</wsa:Address></wsa:EndpointReference>"
+    "</wsp:AppliesTo><wsse:PolicyReference URI=\"MBI_KEY_OLD\"></wsse:PolicyReference>"
+    "</wst:RequestSecurityToken></ps:RequestMultipleSecurityTokens></Body></Envelope>",
+    user, pass);
+}
+
+static void
+msnp_rst_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), res, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  MsnpPeer *m = data;
+  g_clear_object (&m->http_cancel);
+  if (body == NULL)
+    {
+      ims_native_fail (&m->base, FALSE, "the MSN login service: %s", error->message);
+      return;
+    }
+  gsize len;
+  const char *xml = g_bytes_get_data (body, &len);
+  g_autofree char *ticket = NULL, *secret = NULL;
+  if (len > 1024 * 1024 || !ims_msnp_parse_rst (xml, len, &ticket, &secret))
+    {
+      /* A fault: this service answers a wrong password and an unknown
+       * address alike. */
+      ims_native_fail (&m->base, TRUE, "wrong password (or no such MSN account): the login "
+                       "service gave no ticket");
+      return;
+    }
+  guint8 iv[8];
+  for (gsize i = 0; i < sizeof iv; i++)
+    iv[i] = (guint8) g_random_int_range (0, 256);
+  g_autofree char *response = ims_msnp_sso_response (secret, m->nonce, iv);
+  explicit_bzero (secret, strlen (secret));
+  if (response == NULL)
+    {
+      ims_native_fail (&m->base, FALSE, "the MSN login service sent an unusable secret");
+      return;
+    }
+  m->stage = NS_USR_S;
+  ns_send (m, "USR %u SSO S %s %s %s\r\n", ++m->trid, ticket, response, m->guid);
+}
+
+static void
+msnp_sso (MsnpPeer *m, const char *nonce)
+{
+  const char *url = m->base.acct->loginurl ? m->base.acct->loginurl : DEFAULT_LOGINURL;
+  g_autoptr (SoupMessage) msg = soup_message_new ("POST", url);
+  if (msg == NULL)
+    {
+      ims_native_fail (&m->base, TRUE, "loginurl is not a URL: %s", url);
+      return;
+    }
+  g_free (m->nonce);
+  m->nonce = g_strdup (nonce);
+  m->stage = NS_SSO;
+  g_autofree char *body = msnp_rst_body (m);
+  g_autoptr (GBytes) bytes = g_bytes_new_take (g_steal_pointer (&body), strlen (body));
+  soup_message_set_request_body_from_bytes (msg, "application/soap+xml", bytes);
+  static SoupSession *session;
+  if (session == NULL)
+    session = soup_session_new_with_options ("timeout", CONNECT_TIMEOUT_S, "max-conns", 64, NULL);
+  m->http_cancel = g_cancellable_new ();
+  soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, m->http_cancel,
+                                    msnp_rst_done, m);
+}
+
+/* ---- presence ---- */
+
+/* What a buddy last said: the state (NLN...) and the personal message (UBX)
+ * arrive separately; each report carries both. */
+typedef struct {
+  char *st;
+  char *psm;
+} BuddyState;
+
+static void
+buddy_state_free (BuddyState *b)
+{
+  g_free (b->st);
+  g_free (b->psm);
+  g_free (b);
+}
+
+static void
+msnp_report (MsnpPeer *m, const char *email, const BuddyState *b)
+{
+  ImsCore *core = ims_native_core (&m->base);
+  const char *word;
+  ImsMsnpKind kind = ims_msnp_status_kind (b ? b->st : "FLN", &word);
+  if (kind == IMS_MSNP_OFFLINE)
+    {
+      ims_core_presence (core, m->base.name, email, "", NULL);
+      return;
+    }
+  static const ImsShow shows[] = {
+    [IMS_MSNP_AVAILABLE] = IMS_SHOW_AVAILABLE, [IMS_MSNP_AWAY] = IMS_SHOW_AWAY,
+    [IMS_MSNP_BUSY] = IMS_SHOW_DND,            [IMS_MSNP_PHONE] = IMS_SHOW_PHONE,
+    [IMS_MSNP_IDLE] = IMS_SHOW_AVAILABLE,      [IMS_MSNP_UNKNOWN] = IMS_SHOW_AWAY,
+  };
+  ImsResourcePresence pr = {
+    .show = shows[kind],
+    .word = word,
+    .text = b->psm,
+    .idle_since = kind == IMS_MSNP_IDLE ? IMS_IDLE_NO_TIME : 0,
+  };
+  ims_core_presence (core, m->base.name, email, "", &pr);
+}
+
+/* A state (@st, NULL = keep) or a personal message (@psm, NULL = keep) for
+ * "1:email". */
+static void
+msnp_presence (MsnpPeer *m, const char *who, const char *st, const char *psm)
+{
+  ImsCore *core = ims_native_core (&m->base);
+  g_autofree char *email = ims_msnp_email (who);
+  if (email == NULL || g_str_equal (email, m->email)
+      || !ims_core_watches (core, m->base.name, email))
+    return;
+  BuddyState *b = g_hash_table_lookup (m->buddies, email);
+  if (b == NULL)
+    {
+      b = g_new0 (BuddyState, 1);
+      g_hash_table_insert (m->buddies, g_strdup (email), b);
+    }
+  if (st)
+    {
+      g_free (b->st);
+      b->st = g_strdup (st);
+    }
+  if (psm)
+    {
+      g_free (b->psm);
+      b->psm = g_strdup (psm);
+    }
+  if (b->st == NULL)
+    return; /* a personal message before any state: wait for NLN */
+  msnp_report (m, email, b);
+  if (g_str_equal (b->st, "FLN"))
+    g_hash_table_remove (m->buddies, email);
+}
+
+/* ---- switchboards ---- */
+
+static void
+sb_send (Sb *sb, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+sb_send (Sb *sb, const char *format, ...)
+{
+  va_list ap;
+  va_start (ap, format);
+  g_autofree char *line = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  ims_frame_conn_send (sb->conn, line, strlen (line));
+}
+
+static void
+sb_close (Sb *sb)
+{
+  if (sb->peer->sbs)
+    g_ptr_array_remove (sb->peer->sbs, sb); /* frees it */
+}
+
+static gboolean
+sb_idle (gpointer data)
+{
+  Sb *sb = data;
+  sb->idle_id = 0;
+  sb_send (sb, "OUT\r\n");
+  sb_close (sb);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+sb_touch (Sb *sb)
+{
+  g_clear_handle_id (&sb->idle_id, g_source_remove);
+  sb->idle_id = g_timeout_add_seconds (SB_IDLE_S, sb_idle, sb);
+}
+
+static void
+sb_send_text (Sb *sb, const char *text)
+{
+  static const char head[] = "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+                             "X-MMS-IM-Format: FN=Segoe%20UI; EF=; CO=0; CS=1; PF=0\r\n\r\n";
+  gsize room = IMS_MSNP_MAX_MSG - strlen (head);
+  const char *end = text + strlen (text);
+  if ((gsize) (end - text) > room)
+    end = g_utf8_find_prev_char (text, text + room + 1);
+  g_autofree char *payload = g_strdup_printf ("%s%.*s", head, (int) (end - text), text);
+  sb_send (sb, "MSG %u N %zu\r\n%s", ++sb->trid, strlen (payload), payload);
+  sb_touch (sb);
+}
+
+static void
+sb_flush (Sb *sb)
+{
+  char *text;
+  while ((text = g_queue_pop_head (&sb->queue)))
+    {
+      sb_send_text (sb, text);
+      g_free (text);
+    }
+}
+
+static void
+sb_frame (ImsFrameConn *conn, const guint8 *frame, gsize len, gpointer data)
+{
+  Sb *sb = data;
+  MsnpPeer *m = sb->peer;
+  ImsMsnpCmd c;
+  if (!ims_msnp_parse (frame, len, &c, NULL))
+    {
+      sb_close (sb);
+      return;
+    }
+  if (g_str_equal (c.cmd, "USR") && c.nargs >= 2 && g_str_equal (c.args[1], "OK"))
+    {
+      sb->stage = SB_CALLING;
+      sb_send (sb, "CAL %u %s\r\n", ++sb->trid, sb->buddy);
+    }
+  else if (g_str_equal (c.cmd, "JOI") || (g_str_equal (c.cmd, "ANS") && c.nargs >= 2
+                                          && g_str_equal (c.args[1], "OK")))
+    {
+      sb->stage = SB_READY;
+      sb_flush (sb);
+      sb_touch (sb);
+    }
+  else if (g_str_equal (c.cmd, "MSG") && c.nargs >= 1 && c.payload)
+    {
+      g_autofree char *from = g_ascii_strdown (c.args[0], -1);
+      g_autofree char *text = ims_msnp_msg_text (c.payload, c.payload_len);
+      sb_touch (sb);
+      if (text && g_str_equal (from, sb->buddy))
+        ims_core_message (ims_native_core (&m->base), m->base.name, from, text);
+    }
+  else if (g_str_equal (c.cmd, "BYE") || (ims_msnp_is_error (&c) && sb->stage != SB_READY))
+    {
+      if (ims_msnp_is_error (&c))
+        {
+          g_autofree char *safe = ims_text_for_log (sb->buddy, 128);
+          g_info ("%s: no switchboard with %s (MSNP error %s%s): %u IM(s) dropped", m->base.name,
+                  safe, c.cmd, g_str_equal (c.cmd, "217") ? ": offline" : "",
+                  g_queue_get_length (&sb->queue));
+        }
+      ims_msnp_cmd_clear (&c);
+      sb_close (sb);
+      return;
+    }
+  ims_msnp_cmd_clear (&c);
+}
+
+static void
+sb_connected (ImsFrameConn *conn, gpointer data)
+{
+  Sb *sb = data;
+  MsnpPeer *m = sb->peer;
+  sb->stage = SB_AUTH;
+  if (sb->session)
+    sb_send (sb, "ANS %u %s;%s %s %s\r\n", ++sb->trid, m->email, m->guid, sb->token, sb->session);
+  else
+    sb_send (sb, "USR %u %s;%s %s\r\n", ++sb->trid, m->email, m->guid, sb->token);
+}
+
+static void
+sb_closed (ImsFrameConn *conn, const GError *error, gpointer data)
+{
+  sb_close (data);
+}
+
+static const ImsFrameConnFuncs sb_funcs = { sb_connected, sb_frame, sb_closed };
+
+static void
+sb_free (Sb *sb)
+{
+  g_clear_pointer (&sb->conn, ims_frame_conn_free);
+  g_clear_handle_id (&sb->idle_id, g_source_remove);
+  g_queue_clear_full (&sb->queue, g_free);
+  g_queue_remove (&sb->peer->xfr_waiting, sb);
+  g_free (sb->buddy);
+  g_free (sb->token);
+  g_free (sb->session);
+  g_free (sb);
+}
+
+/* "host:port" from the server; FALSE when it is no address. */
+static gboolean
+sb_address (const char *addr, char **host, int *port)
+{
+  const char *colon = strrchr (addr, ':');
+  if (colon == NULL || colon == addr)
+    return FALSE;
+  char *end;
+  guint64 p = g_ascii_strtoull (colon + 1, &end, 10);
+  if (*end || p == 0 || p > 65535)
+    return FALSE;
+  *host = g_strndup (addr, (gsize) (colon - addr));
+  *port = (int) p;
+  return strspn (*host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
+         == strlen (*host);
+}
+
+static Sb *
+sb_new (MsnpPeer *m, const char *buddy)
+{
+  if (m->sbs->len >= SB_MAX)
+    return NULL;
+  Sb *sb = g_new0 (Sb, 1);
+  sb->peer = m;
+  sb->buddy = g_strdup (buddy);
+  g_queue_init (&sb->queue);
+  g_ptr_array_add (m->sbs, sb);
+  return sb;
+}
+
+static gboolean
+sb_start (Sb *sb, const char *addr, const char *token)
+{
+  g_autofree char *host = NULL;
+  int port;
+  if (!sb_address (addr, &host, &port) || strlen (token) > 512 || strchr (token, ' '))
+    return FALSE;
+  sb->token = g_strdup (token);
+  sb->conn = ims_frame_conn_new (host, port, CONNECT_TIMEOUT_S,
+                                 IMS_MSNP_MAX_LINE + IMS_MSNP_MAX_PAYLOAD, ims_msnp_frame_len,
+                                 &sb_funcs, sb);
+  return TRUE;
+}
+
+/* RNG sessid addr CKI token email name ...: a buddy wants to talk. */
+static void
+msnp_ring (MsnpPeer *m, const ImsMsnpCmd *c)
+{
+  ImsCore *core = ims_native_core (&m->base);
+  if (c->nargs < 5)
+    return;
+  g_autofree char *from = g_ascii_strdown (c->args[4], -1);
+  if (!ims_core_accepts (core, m->base.name, from))
+    {
+      ims_core_log_stranger (core, m->base.name, "switchboard invitation", from);
+      return;
+    }
+  Sb *sb = sb_new (m, from);
+  if (sb == NULL)
+    return;
+  sb->session = g_strdup (c->args[0]);
+  if (strlen (sb->session) > 64 || !sb_start (sb, c->args[1], c->args[3]))
+    sb_close (sb);
+}
+
+static gboolean
+msnp_send (ImsNativePeer *p, const char *to, const char *text, GError **error)
+{
+  MsnpPeer *m = (MsnpPeer *) p;
+  g_autofree char *buddy = g_ascii_strdown (to, -1);
+  Sb *sb = NULL;
+  for (guint i = 0; i < m->sbs->len && sb == NULL; i++)
+    {
+      Sb *s = m->sbs->pdata[i];
+      if (g_str_equal (s->buddy, buddy) && g_queue_get_length (&s->queue) < SB_QUEUE_MAX)
+        sb = s;
+    }
+  if (sb && sb->stage == SB_READY)
+    {
+      sb_send_text (sb, text);
+      return TRUE;
+    }
+  if (sb == NULL)
+    {
+      sb = sb_new (m, buddy);
+      if (sb == NULL)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_BUSY, "too many open switchboards");
+          return FALSE;
+        }
+      g_queue_push_tail (&m->xfr_waiting, sb);
+      ns_send (m, "XFR %u SB\r\n", ++m->trid);
+    }
+  g_queue_push_tail (&sb->queue, g_strdup (text));
+  return TRUE;
+}
+
+/* ---- the notification server ---- */
+
+static void
+msnp_logged_in (MsnpPeer *m)
+{
+  m->stage = NS_ONLINE;
+  g_clear_handle_id (&m->login_timeout_id, g_source_remove);
+  ns_send_payload (m, "ADL", "<ml l=\"1\"></ml>");
+  msnp_own_changed (&m->base);
+  m->ping_id = g_timeout_add_seconds ((guint) MAX (m->base.acct->pinginterval, 1), msnp_ping, m);
+  ims_native_logged_in (&m->base);
+  /* The list lives in the server's address book; ADL of every watched
+   * buddy (the core subscribes each) is all the driver needs. */
+  ims_core_roster (ims_native_core (&m->base), m->base.name, NULL);
+}
+
+static void
+msnp_ns_command (MsnpPeer *m, const ImsMsnpCmd *c)
+{
+  if (ims_native_debug (&m->base) >= 2)
+    g_message ("%s: RECV %s", m->base.name, c->cmd);
+  const char *cmd = c->cmd;
+  if (m->stage == NS_VER)
+    {
+      if (!g_str_equal (cmd, "VER"))
+        ims_native_fail (&m->base, FALSE, "not an MSN (MSNP) server: it answered VER with %.3s",
+                         g_ascii_isprint (cmd[0]) ? cmd : "?");
+      else if (c->nargs < 2 || !g_str_equal (c->args[1], "MSNP18"))
+        ims_native_fail (&m->base, FALSE, "the MSN server does not speak MSNP18");
+      else
+        {
+          m->stage = NS_CVR;
+          ns_send (m, "CVR %u 0x0409 winnt 6.1.0 i386 MSNMSGR 14.0.8117.0416 msmsgs %s\r\n",
+                   ++m->trid, m->email);
+        }
+      return;
+    }
+  if (g_str_equal (cmd, "CVR") && m->stage == NS_CVR)
+    {
+      m->stage = NS_USR_I;
+      ns_send (m, "USR %u SSO I %s\r\n", ++m->trid, m->email);
+    }
+  else if (g_str_equal (cmd, "USR") && c->nargs >= 5 && m->stage == NS_USR_I
+           && g_str_equal (c->args[1], "SSO") && g_str_equal (c->args[2], "S"))
+    {
+      if (strlen (c->args[4]) > 1024)
+        ims_native_fail (&m->base, FALSE, "the MSN server sent an oversized nonce");
+      else
+        msnp_sso (m, c->args[4]);
+    }
+  else if (g_str_equal (cmd, "USR") && c->nargs >= 2 && g_str_equal (c->args[1], "OK")
+           && m->stage == NS_USR_S)
+    msnp_logged_in (m);
+  else if (ims_msnp_is_error (c) && m->stage < NS_ONLINE)
+    ims_native_fail (&m->base, g_str_equal (cmd, "911"), "%s (MSNP error %s)",
+                     g_str_equal (cmd, "911") ? "wrong password: the server refused the login"
+                                              : "the MSN server refused the login",
+                     cmd);
+  else if (m->stage != NS_ONLINE)
+    return;
+  else if ((g_str_equal (cmd, "NLN") && c->nargs >= 2) || (g_str_equal (cmd, "ILN") && c->nargs >= 3))
+    {
+      gboolean iln = g_str_equal (cmd, "ILN");
+      msnp_presence (m, c->args[iln ? 2 : 1], c->args[iln ? 1 : 0], NULL);
+    }
+  else if (g_str_equal (cmd, "FLN") && c->nargs >= 1)
+    msnp_presence (m, c->args[0], "FLN", NULL);
+  else if (g_str_equal (cmd, "UBX") && c->nargs >= 1 && c->payload)
+    {
+      g_autofree char *psm = ims_msnp_psm (c->payload, c->payload_len);
+      if (psm)
+        msnp_presence (m, c->args[0], NULL, psm);
+    }
+  else if (g_str_equal (cmd, "XFR") && c->nargs >= 4 && g_str_equal (c->args[1], "SB"))
+    {
+      Sb *sb = g_queue_pop_head (&m->xfr_waiting);
+      if (sb && !sb_start (sb, c->args[2], c->args[4 - (c->nargs < 5)]))
+        sb_close (sb);
+    }
+  else if (g_str_equal (cmd, "RNG"))
+    msnp_ring (m, c);
+  else if (g_str_equal (cmd, "QNG"))
+    g_clear_handle_id (&m->pong_timeout_id, g_source_remove);
+  else if (g_str_equal (cmd, "OUT"))
+    ims_native_fail (&m->base, FALSE, c->nargs >= 1 && g_str_equal (c->args[0], "OTH")
+                                          ? "the account logged in elsewhere"
+                                          : "the MSN server ended the session");
+  else if (ims_msnp_is_error (c))
+    {
+      Sb *sb = g_str_equal (cmd, "913") ? g_queue_pop_head (&m->xfr_waiting) : NULL;
+      if (sb)
+        sb_close (sb);
+      g_info ("%s: the MSN server answered error %s", m->base.name, cmd);
+    }
+}
+
+static void
+msnp_ns_frame (ImsFrameConn *conn, const guint8 *frame, gsize len, gpointer data)
+{
+  MsnpPeer *m = data;
+  ImsMsnpCmd c;
+  g_autoptr (GError) error = NULL;
+  if (!ims_msnp_parse (frame, len, &c, &error))
+    {
+      ims_native_fail (&m->base, FALSE, "%s", error->message);
+      return;
+    }
+  msnp_ns_command (m, &c);
+  ims_msnp_cmd_clear (&c);
+}
+
+static void
+msnp_ns_connected (ImsFrameConn *conn, gpointer data)
+{
+  MsnpPeer *m = data;
+  ns_send (m, "VER %u MSNP18 CVR0\r\n", ++m->trid);
+}
+
+static void
+msnp_ns_closed (ImsFrameConn *conn, const GError *error, gpointer data)
+{
+  MsnpPeer *m = data;
+  ims_native_fail (&m->base, FALSE, "%s", error->message);
+}
+
+static const ImsFrameConnFuncs ns_funcs = { msnp_ns_connected, msnp_ns_frame, msnp_ns_closed };
+
+static void
+msnp_connect (ImsNativePeer *p)
+{
+  MsnpPeer *m = (MsnpPeer *) p;
+  g_free (m->email);
+  m->email = g_ascii_strdown (p->acct->id, -1);
+  if (m->guid == NULL)
+    {
+      g_autofree char *u = g_uuid_string_random ();
+      m->guid = g_strdup_printf ("{%s}", u);
+    }
+  m->trid = 0;
+  m->stage = NS_VER;
+  m->sbs = g_ptr_array_new_with_free_func ((GDestroyNotify) sb_free);
+  m->buddies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                      (GDestroyNotify) buddy_state_free);
+  m->login_timeout_id = g_timeout_add_seconds (LOGIN_TIMEOUT_S, msnp_login_timeout, m);
+  m->ns = ims_frame_conn_new (ims_native_host (p), ims_native_port (p), CONNECT_TIMEOUT_S,
+                              IMS_MSNP_MAX_LINE + IMS_MSNP_MAX_PAYLOAD, ims_msnp_frame_len,
+                              &ns_funcs, m);
+}
+
+static void
+msnp_subscribe (ImsNativePeer *p, const char *buddy)
+{
+  MsnpPeer *m = (MsnpPeer *) p;
+  g_autofree char *email = g_ascii_strdown (buddy, -1);
+  const char *at = strrchr (email, '@');
+  if (at == NULL || at == email || strlen (email) > 254)
+    return;
+  g_autofree char *user = g_markup_escape_text (email, at - email);
+  g_autofree char *domain = g_markup_escape_text (at + 1, -1);
+  /* l=3: forward list (we see them) + allow list (they may see us). */
+  g_autofree char *ml = g_strdup_printf ("<ml><d n=\"%s\"><c n=\"%s\" l=\"3\" t=\"1\"/></d></ml>",
+                                         domain, user);
+  ns_send_payload (m, "ADL", ml);
+  /* No authorization on MSN: adding is seeing. */
+  ims_core_subscription (ims_native_core (p), p->name, email, IMS_SUB_BOTH);
+}
+
+static void
+msnp_unsubscribe (ImsNativePeer *p, const char *buddy)
+{
+  MsnpPeer *m = (MsnpPeer *) p;
+  g_autofree char *email = g_ascii_strdown (buddy, -1);
+  const char *at = strrchr (email, '@');
+  if (at == NULL || at == email)
+    return;
+  g_autofree char *user = g_markup_escape_text (email, at - email);
+  g_autofree char *domain = g_markup_escape_text (at + 1, -1);
+  g_autofree char *ml = g_strdup_printf ("<ml><d n=\"%s\"><c n=\"%s\" l=\"1\" t=\"1\"/></d></ml>",
+                                         domain, user);
+  ns_send_payload (m, "RML", ml);
+}
+
+static const char *const msnp_types[] = { "msn", NULL };
+
+static const ImsNativeProto msnp_proto = {
+  .name = "msnp",
+  .types = msnp_types,
+  .default_host = "messenger.hotmail.com",
+  .default_port = 1863,
+  .bare_ids = FALSE,
+  .peer_size = sizeof (MsnpPeer),
+  .connect = msnp_connect,
+  .disconnect = msnp_disconnect,
+  .subscribe = msnp_subscribe,
+  .unsubscribe = msnp_unsubscribe,
+  .own_changed = msnp_own_changed,
+  .send = msnp_send,
+  .finalize = msnp_finalize,
+};
+
+ImsDriver *
+ims_msnp_driver_new (ImsCore *core, const ImsDriverSetup *setup, GError **error)
+{
+  return ims_native_driver_new (core, &msnp_proto);
+}
