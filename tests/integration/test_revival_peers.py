@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+import msnp
 import oscar
 import ymsg
 
@@ -43,6 +44,21 @@ def test_ymsg_fake_answers_as_escargot():
     finally:
         server.close()
     want = recorded("ymsg")
+    assert [s[0] for s in got] == [s[0] for s in want]
+    for (name, lines), (_n, expected) in zip(got, want):
+        assert lines == expected, f"step {name!r}: the fake said {lines}, Escargot said {expected}"
+
+
+def test_msnp_fake_answers_as_escargot():
+    server = msnp.FakeMsn()
+    try:
+        server.add_user("malice@hotmail.com", "alice-pw")
+        server.add_user("mbob@hotmail.com", "bob-pw")
+        got = msnp.scenario(server.http_port, server.port, ("malice@hotmail.com", "alice-pw"),
+                            ("mbob@hotmail.com", "bob-pw"), log=lambda line: None)
+    finally:
+        server.close()
+    want = recorded("msnp")
     assert [s[0] for s in got] == [s[0] for s in want]
     for (name, lines), (_n, expected) in zip(got, want):
         assert lines == expected, f"step {name!r}: the fake said {lines}, Escargot said {expected}"

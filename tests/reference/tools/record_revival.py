@@ -21,9 +21,12 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "integration"))
 
 
 def main():
-    net, port, a, b = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    net, port, a, b = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     mod = __import__(net)
-    steps = mod.scenario("127.0.0.1", port, tuple(a.split(":", 1)), tuple(b.split(":", 1)))
+    # port: the server port, or for msnp "HTTP-port:NS-port"
+    first = ("127.0.0.1",) if ":" not in port else (int(port.split(":")[0]),)
+    steps = mod.scenario(*first, int(port.split(":")[-1]), tuple(a.rsplit(":", 1)),
+                         tuple(b.rsplit(":", 1)))
     out = os.path.join(HERE, "..", "revival", f"{net}-scenario.json")
     with open(out, "w") as f:
         json.dump({"server": sys.argv[5] if len(sys.argv) > 5 else "", "steps": steps}, f, indent=1)
