@@ -10,6 +10,7 @@ import pytest
 
 import ami
 import asterisk
+import msnp
 import oscar
 import revival
 import ymsg
@@ -33,8 +34,10 @@ class AimBuddy:
     def back(self):
         self.c.set_away("")
 
-    def send_im(self, text, markup=None):
-        self.c.send_im(self.robot, markup if markup is not None else html.escape(text, quote=False))
+    def send_im(self, text):
+        # As an AIM client: HTML, in a font tag.
+        self.c.send_im(self.robot, f'<HTML><BODY><FONT FACE="Arial">{html.escape(text, quote=False)}'
+                                   "</FONT></BODY></HTML>")
 
     def wait_im(self):
         sender, text = self.c.wait_im()
@@ -61,8 +64,9 @@ class YahooBuddy:
     def back(self):
         self.c.set_status(0)
 
-    def send_im(self, text, markup=None):
-        self.c.send_im(self.robot, markup if markup is not None else text)
+    def send_im(self, text):
+        # As a Yahoo client: a font tag around the text.
+        self.c.send_im(self.robot, f'<font face="Arial">{text}</font>')
 
     def wait_im(self):
         return self.c.wait_im()
@@ -83,6 +87,46 @@ class YahooBuddy:
         self.c.close()
 
 
+class MsnBuddy:
+    def __init__(self, world, creds, robot, watch_robot=False):
+        self.robot = robot
+        self.c = msnp.MsnClient(world.port, world.http_port, *creds)
+        self.c.sync()
+        # Escargot lets a switchboard call only contacts on the caller's list.
+        self.c.add(robot)
+        self.c.wait("ADL", lambda c: c[1][-1] == "OK")
+
+    def set_text(self, text):
+        self.c.set_status("AWY")
+        self.c.set_psm(text)
+
+    def back(self):
+        self.c.set_status("NLN")
+        self.c.set_psm("")
+
+    def send_im(self, text):
+        self.c.send_im(self.robot, text)  # MSN text is plain
+
+    def wait_im(self):
+        return self.c.wait_im()
+
+    def robot_text(self):
+        """The robot's state and personal message as the last NLN/UBX say."""
+        while not self.c.ns.queue.empty():
+            c = self.c.ns.queue.get()
+            if c and c[0] == "NLN" and c[1][1] == "1:" + self.robot:
+                self._st = c[1][0]
+            elif c and c[0] == "UBX" and c[1][0] == "1:" + self.robot and c[2]:
+                import re
+                from xml.sax.saxutils import unescape
+                m = re.search(rb"<PSM>(.*?)</PSM>", c[2], re.S)
+                self._psm = unescape(m.group(1).decode()) if m else ""
+        return f"{getattr(self, '_st', None)} {getattr(self, '_psm', None)}"
+
+    def close(self):
+        self.c.close()
+
+
 NETWORKS = {
     "aim": dict(fake=lambda: oscar.FakeOscar(), port=lambda s: s.auth_port,
                 live_port="AIM_AUTH_PORT", buddy=AimBuddy,
@@ -90,6 +134,10 @@ NETWORKS = {
     "yahoo": dict(fake=lambda: ymsg.FakeYmsg(), port=lambda s: s.port,
                   live_port="YMSG_PORT", buddy=YahooBuddy,
                   fake_robot=("pinkys", "pinkys-pw"), fake_buddy=("buckaroo", "buck-pw")),
+    "msn": dict(fake=lambda: msnp.FakeMsn(), port=lambda s: s.port,
+                live_port="MSN_NS_PORT", buddy=MsnBuddy, xml=True,
+                fake_robot=("pinkys@hotmail.com", "pinkys-pw"),
+                fake_buddy=("buckaroo@hotmail.com", "buck-pw")),
 }
 
 
@@ -101,11 +149,16 @@ class World:
         n = NETWORKS[net]
         if live:
             self.server = None
-            self.port = revival.ports()[n["live_port"]]
+            ports = revival.ports()
+            self.port, self.http_port = ports[n["live_port"]], ports["HTTP_PORT"]
             self.robot, self.buddy_creds = revival.ROBOT, revival.BUDDY
+            if net == "msn":
+                self.robot = (self.robot[0] + "@hotmail.com", self.robot[1])
+                self.buddy_creds = (self.buddy_creds[0] + "@hotmail.com", self.buddy_creds[1])
         else:
             self.server = n["fake"]()
             self.port = n["port"](self.server)
+            self.http_port = getattr(self.server, "http_port", None)
             self.robot, self.buddy_creds = n["fake_robot"], n["fake_buddy"]
             for sn, pw in (self.robot, self.buddy_creds):
                 self.server.add_user(sn, pw)
@@ -120,11 +173,14 @@ class World:
         return (f"[{self.net}1]\ntype={self.net}\nusername={username or self.robot[0]}\n"
                 f"secret={password or self.robot[1]}\nhost=127.0.0.1\nport={self.port}\n"
                 f"subscribe={self.buddy_creds[0]}\n"
+                + (f"loginurl=http://127.0.0.1:{self.http_port}/RST2.srf\n" if self.net == "msn" else "")
+                +
                 'statusmessage="Pinky Caruthers Phone Presense Robot - no inbound, please."\n'
                 + extra)
 
     def buddy(self, **kw):
-        b = NETWORKS[self.net]["buddy"](self.port, self.buddy_creds, self.robot[0], **kw)
+        where = self if self.net == "msn" else self.port
+        b = NETWORKS[self.net]["buddy"](where, self.buddy_creds, self.robot[0], **kw)
         self.made.append(b)
         return b
 
@@ -179,6 +235,8 @@ def test_buddy_added_to_the_server_list(world, daemon):
     def listed():
         if world.net == "aim":
             return [v for v in world.server.feedbags["pinkys"].values() if v == ("buckaroo", 0)]
+        if world.net == "msn":
+            return [x for x in world.server.fl[world.robot[0]] if x == world.buddy_creds[0]]
         return [x for x in world.server.lists["pinkys"] if x == "buckaroo"]
     assert len(listed()) == 1
     d.stop()
@@ -201,20 +259,22 @@ def test_wrong_password_fails_without_hammering(world, daemon):
 def test_unknown_account_fails(world, daemon):
     if world.net == "aim":
         world.fake_only("OWAIM exits on an unknown screen name (Util.Int16ToBytes is not a function)")
-    d = daemon(world.conf(username="nosuchrobot9"))
+    d = daemon(world.conf(username="nosuchrobot9" + ("@hotmail.com" if world.net == "msn" else "")))
     p = d.wait_peer(f"{world.net}1", "Failed")
-    assert "does not exist" in p["reason"]
+    # MSN's login service answers a wrong password and an unknown address alike.
+    assert ("no such MSN account" if world.net == "msn" else "does not exist") in p["reason"]
 
 
 def test_ims_both_ways(world, daemon, fake_ami):
     b = world.buddy()
     d = daemon(world.conf(), general_extra=ami.general_keys(fake_ami))
     d.wait_status(world.who, status="online")
+    wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
     d.imctl("send", world.who, "Voicemail from 2125551212 <urgent> & more ☎")
     sender, text = b.wait_im()
     assert sender == world.robot[0]
     assert text == "Voicemail from 2125551212 <urgent> & more ☎"
-    b.send_im("", markup="<font face=\"Arial\">call <b>me</b>\nnow &amp; then</font>")
+    b.send_im("call me\nnow & then")
     wait_for(lambda: fake_ami.user_events, 10, what="a UserEvent")
     ev = fake_ami.user_events[0]
     assert ami.get(ev, "From") == world.buddy_creds[0]
@@ -227,11 +287,15 @@ def test_phone_busy_shows_the_busy_text(world, daemon, fake_ami):
     d.wait_peer(f"{world.net}1", "Registered")
     wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
     b = world.buddy(watch_robot=True)
+    status = "Pinky Caruthers Phone Presense Robot - no inbound, please."
+    # What each network shows: AIM an away message (none when back), Yahoo a
+    # custom status, MSN "on the phone" (PHN) with the personal message.
+    busy, available = {"aim": ("busy/sip:12156667777@pbx", None),
+                       "yahoo": ("busy/sip:12156667777@pbx", status),
+                       "msn": ("PHN busy/sip:12156667777@pbx", f"NLN {status}")}[world.net]
     fake_ami.set_device("PJSIP/desk", "INUSE")
-    wait_for(lambda: b.robot_text() == "busy/sip:12156667777@pbx", 10, what="the busy text")
+    wait_for(lambda: b.robot_text() == busy, 10, what="the busy text")
     fake_ami.set_device("PJSIP/desk", "NOT_INUSE")
-    available = None if world.net == "aim" else \
-        "Pinky Caruthers Phone Presense Robot - no inbound, please."
     wait_for(lambda: b.robot_text() == available, 10, what="available again")
 
 
@@ -240,16 +304,18 @@ def test_server_drop_and_restart(world, daemon):
     b = world.buddy()
     d = daemon(world.conf())
     d.wait_status(world.who, status="online")
-    ports = (world.server.auth_port, world.server.bos_port) if world.net == "aim" else (world.port,)
+    ports = {"aim": lambda v: (v.auth_port, v.bos_port), "yahoo": lambda v: (v.port,),
+             "msn": lambda v: (v.port, v.sb_port, v.http_port)}[world.net](world.server)
+    # What the server keeps across a restart: the accounts and their lists.
+    kept = {k: getattr(world.server, k) for k in ("accounts", "feedbags", "lists", "fl")
+            if hasattr(world.server, k)}
     world.server.close()
     d.wait_peer(f"{world.net}1", "Connecting")
     s = d.status(world.who)
     assert s["status"] == "unknown" and s["result"] == "NOTCONNECTED"
-    world.server = (oscar.FakeOscar(*ports) if world.net == "aim" else ymsg.FakeYmsg(*ports))
-    for sn, pw in (world.robot, world.buddy_creds):
-        world.server.add_user(sn, pw)
-    if world.net == "yahoo":
-        world.server.lists["pinkys"].append("buckaroo")
+    world.server = {"aim": oscar.FakeOscar, "yahoo": ymsg.FakeYmsg, "msn": msnp.FakeMsn}[world.net](*ports)
+    for k, v in kept.items():
+        setattr(world.server, k, v)
     b.close()
     world.buddy()
     d.wait_peer(f"{world.net}1", "Registered", timeout=60)
@@ -265,7 +331,8 @@ def test_hostile_status_texts_reach_the_dialplan_safely(world, daemon):
     for i, text in enumerate(texts):
         marker = f"{i:02d}|"
         b.set_text(marker + text)
-        want = safe_rendering(marker + text, xml=False)
+        # MSN's personal message travels in XML: CR/CRLF arrive as LF.
+        want = safe_rendering(marker + text, xml=NETWORKS[world.net].get("xml", False))
         d.wait_status(world.who, text=want)
         s = imstatus(d, world.who)
         assert_only_setvars(s, VARS)
@@ -280,11 +347,11 @@ def test_garbage_from_the_server_is_a_clear_error(net, daemon):
     srv.bind(("127.0.0.1", 0))
     srv.listen(4)
     port = srv.getsockname()[1]
-    d = daemon(f"[p]\ntype={net}\nusername=pinkys\nsecret=x\nhost=127.0.0.1\nport={port}\n")
+    d = daemon(f"[p]\ntype={net}\nusername=pinkys@x\nsecret=x\nhost=127.0.0.1\nport={port}\n")
     c, _ = srv.accept()
     c.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
-    wait_for(lambda: "not an OSCAR server" in d.read_log() or "not a Yahoo" in d.read_log(), 10,
-             what="the framing error")
+    wait_for(lambda: any(w in d.read_log() for w in ("not an OSCAR", "not a Yahoo", "not an MSN")),
+             10, what="the framing error")
     assert d.peer("p")["status"] in ("Connecting", "Unregistered")
     c.close()
     srv.close()
@@ -308,6 +375,27 @@ def test_yahoo_status_codes(live, daemon):
         b.c.set_status(message="sip:100@pbx", away=False)
         d.wait_status(w.who, status="online", show="available", text="sip:100@pbx")
         b.c.set_status(12)  # invisible: buddies see a logoff
+        d.wait_status(w.who, status="offline")
+    finally:
+        w.close()
+
+
+@pytest.mark.parametrize("live", [False, True], ids=["fake", "live"])
+def test_msn_states(live, daemon):
+    w = World("msn", live)
+    try:
+        b = w.buddy()
+        d = daemon(w.conf())
+        d.wait_status(w.who, status="online")
+        for st, status, show in (("PHN", "busy", "onthephone"), ("BSY", "busy", "busy"),
+                                 ("BRB", "away", "brb"), ("LUN", "away", "outtolunch"),
+                                 ("IDL", "idle", "idle"), ("NLN", "online", "available")):
+            b.c.set_status(st)
+            s = d.wait_status(w.who, status=status, show=show)
+            assert s["idle"] == 0  # MSNP says idle, never since when
+        b.c.set_psm("sip:100@pbx <b>&</b>")
+        d.wait_status(w.who, status="online", text="sip:100@pbx <b>&</b>")
+        b.c.set_status("HDN")  # invisible: contacts see FLN
         d.wait_status(w.who, status="offline")
     finally:
         w.close()
