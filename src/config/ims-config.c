@@ -1058,9 +1058,30 @@ ims_config_parse (const char *path, const char *text, gsize len, GError **error)
     }
   if ((c->httpcert != NULL) != (c->httpkey != NULL))
     ims_lexer_error (&lx, path, 0, "[general] httpcert and httpkey go together");
+  /* Networks that never had TLS: what crosses the wire in clear. */
+  static const struct { const char *type, *clear; } cleartext[] = {
+    { "aim", "the password (as an MD5 digest), IMs and presence travel in clear" },
+    { "yahoo", "the password (as a challenge answer), IMs and presence travel in clear" },
+    { "msn", "IMs and presence travel in clear (the password goes to loginurl)" },
+  };
   for (guint i = 0; i < c->peers->len; i++)
     {
       ImsPeerConfig *p = c->peers->pdata[i];
+      const char *clear = NULL;
+      for (gsize j = 0; j < G_N_ELEMENTS (cleartext); j++)
+        if (p->type && g_ascii_strcasecmp (p->type, cleartext[j].type) == 0)
+          clear = cleartext[j].clear;
+      if (clear)
+        {
+          g_ptr_array_add (lx.warnings,
+                           g_strdup_printf ("%s:%u: [%s] type=%s has no TLS: %s",
+                                            p->file, p->line, p->name, p->type, clear));
+          if (p->loginurl && !g_str_has_prefix (p->loginurl, "https://"))
+            g_ptr_array_add (lx.warnings,
+                             g_strdup_printf ("%s:%u: [%s] loginurl is not https: the password "
+                                              "travels in clear", p->file, p->line, p->name));
+          continue; /* tls = ... means nothing here */
+        }
       if (p->tls == IMS_TLS_OPTIONAL)
         g_ptr_array_add (lx.warnings,
                          g_strdup_printf ("%s:%u: [%s] tls = optional: a man in the middle can "

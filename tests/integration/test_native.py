@@ -14,7 +14,7 @@ import msnp
 import oscar
 import revival
 import ymsg
-from harness import wait_for
+from harness import peer_conf, wait_for
 from test_agi import HOSTILE, VARS, assert_only_setvars, imstatus, safe_rendering
 from test_board import WEB_HOSTILE
 
@@ -399,3 +399,32 @@ def test_msn_states(live, daemon):
         d.wait_status(w.who, status="offline")
     finally:
         w.close()
+
+
+@pytest.mark.parametrize("live", [False, True], ids=["fake", "live"])
+def test_four_networks_side_by_side(live, prosody, robot, buddies, daemon):
+    """The issue's "done when": XMPP, AIM, Yahoo and MSN peers Registered in one
+    daemon, each seeing its buddy, and the dialplan asking each the same way."""
+    worlds = [World(net, live) for net in NETWORKS]
+    try:
+        xmpp_buddy = buddies("buckaroo")
+        conf = peer_conf("jabber1", robot[0], robot[1], prosody, subscribe=["buckaroo"])
+        conf += "\n".join(w.conf() for w in worlds)
+        d = daemon(conf)
+        for w in worlds:
+            w.buddy()
+        xmpp_buddy.presence(status="mobile: on the road")
+        for name in ("jabber1",) + tuple(f"{w.net}1" for w in worlds):
+            d.wait_peer(name, "Registered")
+        shown = d.imctl("show", "peers").stdout
+        for typ in ("jabber", "aim", "yahoo", "msn"):
+            assert f" {typ} " in shown, shown
+        assert shown.count("Registered") == 4, shown
+        for who in ["jabber1/buckaroo"] + [w.who for w in worlds]:
+            d.wait_status(who, status="online")
+            a = imstatus(d, who)
+            assert_only_setvars(a, VARS)
+            assert a.vars["IM-STATUS"] == "online" and a.vars["IM-RESULT"] == "OK"
+    finally:
+        for w in worlds:
+            w.close()

@@ -437,7 +437,9 @@ static void
 test_security_warnings (void)
 {
   const char *t = PEER "tls = optional\ncafile = /etc/ssl/x.pem\n"
-                  "[aim2]\ntype = jabber\nusername = r2@example.org\ntls = off\n";
+                  "[aim2]\ntype = jabber\nusername = r2@example.org\ntls = off\n"
+                  "[oscar]\ntype = aim\nusername = pinkys\n"
+                  "[m]\ntype = msn\nusername = r@hotmail.com\nloginurl = http://127.0.0.1/RST2.srf\n";
   g_autoptr (GError) err = NULL;
   g_autoptr (ImsConfig) c = ims_config_parse ("im.conf", t, strlen (t), &err);
   g_assert_no_error (err);
@@ -448,6 +450,10 @@ test_security_warnings (void)
   g_assert_nonnull (strstr (all, "im.conf:1: [aim1] tls = optional: a man in the middle"));
   g_assert_nonnull (strstr (all, "im.conf:1: [aim1] cafile is trusted for every peer"));
   g_assert_nonnull (strstr (all, "[aim2] tls = off: the password and every presence travel in clear"));
+  /* Networks that never had TLS say so, whatever tls says. */
+  g_assert_nonnull (strstr (all, "[oscar] type=aim has no TLS: the password (as an MD5 digest)"));
+  g_assert_nonnull (strstr (all, "[m] type=msn has no TLS: IMs and presence travel in clear"));
+  g_assert_nonnull (strstr (all, "[m] loginurl is not https: the password travels in clear"));
 }
 
 /* The defaults come from the table. */
