@@ -605,8 +605,11 @@ msnp_ns_command (MsnpPeer *m, const ImsMsnpCmd *c)
   if (m->stage == NS_VER)
     {
       if (!g_str_equal (cmd, "VER"))
-        ims_native_fail (&m->base, FALSE, "not an MSN (MSNP) server: it answered VER with %.3s",
-                         g_ascii_isprint (cmd[0]) ? cmd : "?");
+        {
+          g_autofree char *safe = ims_text_for_log (cmd, 8);
+          ims_native_fail (&m->base, FALSE, "not an MSN (MSNP) server: it answered VER with %s",
+                           safe);
+        }
       else if (c->nargs < 2 || !g_str_equal (c->args[1], "MSNP18"))
         ims_native_fail (&m->base, FALSE, "the MSN server does not speak MSNP18");
       else
@@ -653,10 +656,10 @@ msnp_ns_command (MsnpPeer *m, const ImsMsnpCmd *c)
       if (psm)
         msnp_presence (m, c->args[0], NULL, psm);
     }
-  else if (g_str_equal (cmd, "XFR") && c->nargs >= 4 && g_str_equal (c->args[1], "SB"))
+  else if (g_str_equal (cmd, "XFR") && c->nargs >= 5 && g_str_equal (c->args[1], "SB"))
     {
       Sb *sb = g_queue_pop_head (&m->xfr_waiting);
-      if (sb && !sb_start (sb, c->args[2], c->args[4 - (c->nargs < 5)]))
+      if (sb && !sb_start (sb, c->args[2], c->args[4]))
         sb_close (sb);
     }
   else if (g_str_equal (cmd, "RNG"))

@@ -8,6 +8,7 @@
 
 typedef struct {
   ImsDriver base;
+  ImsDriverOps ops; /* the shared ops, named after the network (for logs) */
   const ImsNativeProto *proto;
   GHashTable *peers; /* name -> ImsNativePeer* */
   int debug;
@@ -211,7 +212,9 @@ ImsDriver *
 ims_native_driver_new (ImsCore *core, const ImsNativeProto *proto)
 {
   ImsNative *n = g_new0 (ImsNative, 1);
-  n->base.ops = &ims_native_ops;
+  n->ops = ims_native_ops;
+  n->ops.name = proto->name;
+  n->base.ops = &n->ops;
   n->base.core = core;
   n->proto = proto;
   n->peers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,

@@ -334,6 +334,8 @@ oscar_add_ack (OscarPeer *o, const ImsSnac *s)
       if (sn == NULL)
         return;
       guint16 code = (guint16) (s->data[i] << 8 | s->data[i + 1]);
+      if (*sn == '\0')
+        continue; /* the group made for new buddies */
       if (code == 0 || code == 0x0e)
         ims_core_subscription (ims_native_core (&o->base), o->base.name, sn,
                                code == 0 ? IMS_SUB_BOTH : IMS_SUB_PENDING);
