@@ -7,6 +7,7 @@ start.sh; the ports come from its run/ports.env) where these accounts exist
     aim   imsrobot robotpw    aim   imsbuck buckpw
     yahoo imsrobot robotpw    yahoo imsbuck buckpw
     msn   imsrobot robotpw    msn   imsbuck buckpw     (@hotmail.com)
+    aim   pinkys-asterisk pinkypw   aim   buckaroo buckpw   (the seed's names)
 
 Without it the live cases skip with one line and the faithful fakes
 (oscar.py, ...) carry the suite.
@@ -18,6 +19,8 @@ import pytest
 DIR = os.environ.get("IMS_REVIVAL")
 ROBOT = ("imsrobot", "robotpw")
 BUDDY = ("imsbuck", "buckpw")
+SEED_ROBOT = ("pinkys-asterisk", "pinkypw")
+SEED_BUDDY = ("buckaroo", "buckpw")
 
 
 def ports():

@@ -308,3 +308,59 @@ def test_unload_with_a_call_inside_imstatus(tmp_path, prosody, robot, daemon):
         assert "IMStatus" not in a.rx("core show applications like IMStatus")
     finally:
         a.stop()
+
+
+@pytest.mark.parametrize("live", [False, True], ids=["owaim-fake", "owaim-live"])
+def test_seed_on_aim(live, tmp_path, daemon):
+    """The issue's "done when": the seed's own peer (type=aim, the seed's
+    username and statusmessage) and dialplan (IMStatus(aim1/buckaroo),
+    IMSend) against an AIM server, unchanged except host and port."""
+    import oscar
+    import revival
+    binary = real_asterisk.require_asterisk()
+    if not os.path.exists(MODULE):
+        pytest.skip("app_imstatus.so not built (no Asterisk headers at build time)")
+    server = None
+    if live:
+        port = revival.ports()["AIM_AUTH_PORT"]
+        robot, buddy = revival.SEED_ROBOT, revival.SEED_BUDDY
+    else:
+        server = oscar.FakeOscar()
+        port = server.auth_port
+        robot, buddy = ("pinkys-asterisk", "pinky-pw"), ("buckaroo", "buck-pw")
+        for sn, pw in (robot, buddy):
+            server.add_user(sn, pw)
+    b = oscar.OscarClient("127.0.0.1", port, *buddy)
+    try:
+        d = daemon(f"[aim1]\nusername={robot[0]}\nsecret={robot[1]}\ntype=aim\n"
+                   'statusmessage="Pinky Caruthers Phone Presense Robot - no inbound, please."\n'
+                   f"activewhen=always\nsubscribe=buckaroo\nport={port}\nhost=127.0.0.1\n")
+        d.wait_status("aim1/buckaroo", status="online")
+        a = real_asterisk.Asterisk(str(tmp_path / "asterisk"), binary, extensions=SEED,
+                                   extra_modules=[MODULE], extra_docs=[DOCS],
+                                   etc_files={"im.conf": f"[general]\ncontrolsocket = {d.socket}\n"})
+        a.start()
+        try:
+            wait_for(lambda: re.search(r"aim1\s+aim\s+127\.0\.0\.1\s+\d+\s+pinkys-asterisk\s+Registered",
+                                       a.rx("im show peers")), 20, what="the seed's im show peers")
+            b.set_away("mobile: on the road")
+            d.wait_status("aim1/buckaroo", status="away")
+            r = Runner(a)
+            wait_for(lambda: probe(r, opts="g")["IM-STATUS"] == "away", 10, what="away in the module")
+            a.rx("channel originate Local/1233@seed application Wait 1")
+            wait_for(lambda: "RESULT|voicemail|away" in a.output(), 20, what="the seed's away path")
+            b.set_away("")
+            wait_for(lambda: probe(r, opts="g")["IM-STATUS"] == "online", 10, what="online again")
+            a.rx("channel originate Local/1233@seed application Wait 1")
+            wait_for(lambda: "RESULT|desk-with-message|SENT" in a.output(), 20,
+                     what="the seed's desk path")
+            sender, text = b.wait_im()
+            assert sender == "pinkys-asterisk"
+            assert text.startswith("ACME Corp is calling. They do 2M")
+            assert re.search(r"buckaroo\s+online", a.rx("im show subscribed aim1"))
+        finally:
+            a.stop()
+    finally:
+        b.close()
+        if server:
+            server.close()
