@@ -14,7 +14,8 @@ import msnp
 import oscar
 import revival
 import ymsg
-from harness import peer_conf, wait_for
+from harness import free_port, peer_conf, wait_for
+from test_http import Api
 from test_agi import HOSTILE, VARS, assert_only_setvars, imstatus, safe_rendering
 from test_board import WEB_HOSTILE
 
@@ -410,7 +411,9 @@ def test_four_networks_side_by_side(live, prosody, robot, buddies, daemon):
         xmpp_buddy = buddies("buckaroo")
         conf = peer_conf("jabber1", robot[0], robot[1], prosody, subscribe=["buckaroo"])
         conf += "\n".join(w.conf() for w in worlds)
-        d = daemon(conf)
+        conf += "\n[alice]\ntype = webuser\nsecret = alice-pw\n"
+        http_port = free_port()
+        d = daemon(conf, general_extra=f"httpbind = 127.0.0.1:{http_port}")
         for w in worlds:
             w.buddy()
         xmpp_buddy.presence(status="mobile: on the road")
@@ -420,11 +423,17 @@ def test_four_networks_side_by_side(live, prosody, robot, buddies, daemon):
         for typ in ("jabber", "aim", "yahoo", "msn"):
             assert f" {typ} " in shown, shown
         assert shown.count("Registered") == 4, shown
+        api = Api(http_port, "alice", "alice-pw")
         for who in ["jabber1/buckaroo"] + [w.who for w in worlds]:
             d.wait_status(who, status="online")
             a = imstatus(d, who)
             assert_only_setvars(a, VARS)
             assert a.vars["IM-STATUS"] == "online" and a.vars["IM-RESULT"] == "OK"
+            # The board's API sees every network the same way.
+            peer, user = who.split("/")
+            status, _h, body = api.request("GET", f"/api/v1/peers/{peer}/buddies")
+            assert status == 200
+            assert [x["status"] for x in body if user in (x["id"], x.get("name"))] == ["online"], body
     finally:
         for w in worlds:
             w.close()

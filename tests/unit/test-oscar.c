@@ -71,6 +71,26 @@ test_oscar_presence (void)
   ims_oscar_user_clear (&u);
 }
 
+/* Idle minutes (TLV 4), as AOL's servers sent them (OWAIM sends none). */
+static void
+test_oscar_idle (void)
+{
+  static const guint8 info[] = { 5, 'b', 'u', 'c', 'k', 'y', 0, 0, 0, 2,
+                                 0, 1, 0, 2, 0, 0x10, 0, 4, 0, 2, 0, 10 };
+  ImsOscarUser u;
+  g_assert_true (ims_oscar_parse_user (info, sizeof info, &u, NULL));
+  g_assert_cmpstr (u.sn, ==, "bucky");
+  g_assert_cmpint (u.idle_minutes, ==, 10);
+  g_assert_cmpuint (u.uclass, ==, 0x10);
+  g_assert_cmpuint (u.rest_len, ==, 0);
+  ims_oscar_user_clear (&u);
+  /* A count of TLVs larger than what follows is refused. */
+  guint8 lying[sizeof info];
+  memcpy (lying, info, sizeof info);
+  lying[9] = 3;
+  g_assert_false (ims_oscar_parse_user (lying, sizeof lying, &u, NULL));
+}
+
 static void
 test_oscar_feedbag_and_im (void)
 {
@@ -168,6 +188,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/oscar/login-replies", test_oscar_login_replies);
   g_test_add_func ("/oscar/presence", test_oscar_presence);
+  g_test_add_func ("/oscar/idle", test_oscar_idle);
   g_test_add_func ("/oscar/feedbag-im", test_oscar_feedbag_and_im);
   g_test_add_func ("/oscar/bad-frames", test_oscar_refuses_bad_frames);
   g_test_add_func ("/oscar/builders", test_oscar_builders);
