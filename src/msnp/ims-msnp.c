@@ -378,17 +378,18 @@ sb_touch (Sb *sb)
   sb->idle_id = g_timeout_add_seconds (SB_IDLE_S, sb_idle, sb);
 }
 
+/* One MSG per piece: a switchboard takes 1664 bytes a message. */
 static void
 sb_send_text (Sb *sb, const char *text)
 {
   static const char head[] = "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
                              "X-MMS-IM-Format: FN=Segoe%20UI; EF=; CO=0; CS=1; PF=0\r\n\r\n";
-  gsize room = IMS_MSNP_MAX_MSG - strlen (head);
-  const char *end = text + strlen (text);
-  if ((gsize) (end - text) > room)
-    end = g_utf8_find_prev_char (text, text + room + 1);
-  g_autofree char *payload = g_strdup_printf ("%s%.*s", head, (int) (end - text), text);
-  sb_send (sb, "MSG %u N %zu\r\n%s", ++sb->trid, strlen (payload), payload);
+  g_auto (GStrv) pieces = ims_text_chunks (text, IMS_MSNP_MAX_MSG - strlen (head));
+  for (char **piece = pieces; *piece; piece++)
+    {
+      g_autofree char *payload = g_strconcat (head, *piece, NULL);
+      sb_send (sb, "MSG %u N %zu\r\n%s", ++sb->trid, strlen (payload), payload);
+    }
   sb_touch (sb);
 }
 

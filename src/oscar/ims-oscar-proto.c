@@ -475,7 +475,7 @@ ims_oscar_im_body (const guint8 cookie[8], const char *to, const char *text)
   if (!ascii)
     ucs2 = g_convert (html->str, (gssize) html->len, "UCS-2BE", "UTF-8", NULL, &ucs2_len, NULL);
   const char *bytes = ucs2 ? ucs2 : html->str;
-  gsize blen = MIN (ucs2 ? ucs2_len : html->len, 7000);
+  gsize blen = MIN (ucs2 ? ucs2_len : html->len, 32000); /* 2,000 bytes escaped, as UCS-2 */
 
   g_autoptr (GByteArray) frags = g_byte_array_new ();
   static const guint8 caps[] = { 0x05, 0x01, 0x00, 0x01, 0x01 };

@@ -15,6 +15,7 @@ GQuark ims_oscar_error_quark (void);
 /* The largest FLAP payload (its length is a u16). */
 #define IMS_FLAP_MAX (6 + 65535)
 #define IMS_OSCAR_SN_MAX 97  /* screen names: AIM's limit was 16, ICQ UINs 10 */
+#define IMS_OSCAR_MAX_IM 2000 /* bytes of text in one IM (before HTML escaping) */
 
 enum { IMS_FLAP_SIGNON = 1, IMS_FLAP_SNAC = 2, IMS_FLAP_ERROR = 3, IMS_FLAP_SIGNOFF = 4,
        IMS_FLAP_KEEPALIVE = 5 };

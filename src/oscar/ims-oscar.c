@@ -580,11 +580,16 @@ static gboolean
 oscar_send (ImsNativePeer *p, const char *to, const char *text, GError **error)
 {
   OscarPeer *o = (OscarPeer *) p;
-  guint8 cookie[8];
-  for (gsize i = 0; i < sizeof cookie; i++)
-    cookie[i] = (guint8) g_random_int_range ('0', '9' + 1);
-  g_autoptr (GByteArray) body = ims_oscar_im_body (cookie, to, text);
-  oscar_send_snac (o, 0x04, 0x06, body);
+  /* AIM clients took 2,000 characters a message: longer texts go in pieces. */
+  g_auto (GStrv) pieces = ims_text_chunks (text, IMS_OSCAR_MAX_IM);
+  for (char **piece = pieces; *piece; piece++)
+    {
+      guint8 cookie[8];
+      for (gsize i = 0; i < sizeof cookie; i++)
+        cookie[i] = (guint8) g_random_int_range ('0', '9' + 1);
+      g_autoptr (GByteArray) body = ims_oscar_im_body (cookie, to, *piece);
+      oscar_send_snac (o, 0x04, 0x06, body);
+    }
   return TRUE;
 }
 

@@ -213,3 +213,25 @@ ims_text_from_html (const char *html)
     }
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
+
+GStrv
+ims_text_chunks (const char *text, gsize max_bytes)
+{
+  g_return_val_if_fail (max_bytes >= 4, NULL);
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  const char *p = text, *end = text + strlen (text);
+  do
+    {
+      const char *cut = p + MIN ((gsize) (end - p), max_bytes);
+      /* Back to the start of a character (a UTF-8 continuation byte is 10xxxxxx). */
+      while (cut < end && cut > p && ((guchar) *cut & 0xc0) == 0x80)
+        cut--;
+      if (cut == p) /* not UTF-8 at all: cut anywhere */
+        cut = p + MIN ((gsize) (end - p), max_bytes);
+      g_autofree char *piece = g_strndup (p, (gsize) (cut - p));
+      g_strv_builder_add (b, piece);
+      p = cut;
+    }
+  while (p < end);
+  return g_strv_builder_end (b);
+}

@@ -32,6 +32,10 @@ gboolean ims_text_secret_equal (const char *given, const char *secret);
  * &lt; &gt; &amp; &quot; &apos; &nbsp; and &#N; / &#xN; decoded (one that
  * is no character, NUL or a surrogate, is dropped).  The result still needs ims_text_safe. */
 char *ims_text_from_html (const char *html);
+/* @text cut into pieces of at most @max_bytes (>= 4) at character
+ * boundaries, for networks that limit a message's size (transfer full:
+ * a NULL-terminated array; one empty piece for an empty text). */
+GStrv ims_text_chunks (const char *text, gsize max_bytes);
 /* Pure helpers on status text, exposed for tests. */
 char *ims_status_text_prefix (const char *text);
 char *ims_status_text_uri (const char *text);

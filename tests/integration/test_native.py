@@ -437,3 +437,19 @@ def test_four_networks_side_by_side(live, prosody, robot, buddies, daemon):
     finally:
         for w in worlds:
             w.close()
+
+
+def test_long_ims_arrive_whole(world, daemon):
+    """IMSend takes 8,000 bytes; AIM and MSN take less a message: the text
+    arrives in pieces, nothing cut off."""
+    b = world.buddy()
+    d = daemon(world.conf())
+    d.wait_status(world.who, status="online")
+    text = "".join(f"{i:04d} ☎ & <x> " for i in range(400)).strip()  # 6,000 bytes
+    r = d.imctl("send", world.who, text)
+    assert r.stdout.strip() == "SENT", r.stdout + r.stderr
+    got = ""
+    while len(got) < len(text):
+        sender, piece = b.wait_im()
+        got += piece
+    assert got == text

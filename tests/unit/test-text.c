@@ -96,12 +96,32 @@ test_text_from_html (void)
     }
 }
 
+static void
+test_text_chunks (void)
+{
+  g_auto (GStrv) a = ims_text_chunks ("", 8);
+  g_assert_cmpuint (g_strv_length (a), ==, 1);
+  g_assert_cmpstr (a[0], ==, "");
+  /* "☎" is 3 bytes: never split. */
+  g_auto (GStrv) b = ims_text_chunks ("ab☎☎cd", 5);
+  g_assert_cmpuint (g_strv_length (b), ==, 2);
+  g_assert_cmpstr (b[0], ==, "ab☎");
+  g_assert_cmpstr (b[1], ==, "☎cd");
+  g_assert_cmpstr (b[2], ==, NULL);
+  g_autofree char *big = g_strnfill (10000, 'x');
+  g_auto (GStrv) c = ims_text_chunks (big, 1500);
+  g_assert_cmpuint (g_strv_length (c), ==, 7);
+  g_autofree char *joined = g_strjoinv ("", c);
+  g_assert_cmpstr (joined, ==, big);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/text/prefix-uri", test_text_helpers);
   g_test_add_func ("/text/from-html", test_text_from_html);
+  g_test_add_func ("/text/chunks", test_text_chunks);
   g_test_add_func ("/text/safe-limit", test_text_safe_limit);
   for (gsize i = 0; i < G_N_ELEMENTS (redact_cases); i++)
     {
