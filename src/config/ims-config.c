@@ -881,6 +881,7 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
       user->file = g_strdup (sec->file);
       user->line = sec->line;
       g_ptr_array_add (c->webusers, user);
+      g_hash_table_insert (c->webuser_index, user->name, user);
     }
   gpointer base = general ? (gpointer) c : webuser ? (gpointer) user : (gpointer) peer;
   /* The section's own value of a single-valued key replaces the template's. */
@@ -961,6 +962,7 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
         ims_lexer_error (lx, sec->file, sec->line, "peer [%s] logs in as the same account as [%s]",
                          sec->name, other->name);
     }
+  g_hash_table_insert (c->peer_index, peer->name, peer);
   g_ptr_array_add (c->peers, g_steal_pointer (&peer));
 }
 
@@ -994,6 +996,8 @@ ims_config_parse (const char *path, const char *text, gsize len, GError **error)
   c->peers = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_peer_config_free);
   c->webusers = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_webuser_free);
   c->warnings = g_ptr_array_new_with_free_func (g_free);
+  c->peer_index = g_hash_table_new (g_str_hash, g_str_equal);
+  c->webuser_index = g_hash_table_new (g_str_hash, g_str_equal);
 
   gboolean have_general = FALSE;
   GHashTable *names = g_hash_table_new (g_str_hash, g_str_equal);
@@ -1301,6 +1305,8 @@ ims_config_free (ImsConfig *c)
     return;
   g_free (c->path);
   ims_config_fields_free (IMS_KEY_GENERAL, c);
+  g_clear_pointer (&c->peer_index, g_hash_table_unref);
+  g_clear_pointer (&c->webuser_index, g_hash_table_unref);
   g_clear_pointer (&c->peers, g_ptr_array_unref);
   g_clear_pointer (&c->webusers, g_ptr_array_unref);
   g_clear_pointer (&c->warnings, g_ptr_array_unref);
@@ -1313,28 +1319,18 @@ ims_peer_config_has_activewhen_device (const ImsPeerConfig *p)
   return p->activewhen && g_ascii_strcasecmp (p->activewhen, "always") != 0;
 }
 
+/* By name, from the index the parser builds (an HTTP event stream looks its
+ * user up for every change: no linear search there). */
 const ImsPeerConfig *
 ims_config_find_peer (const ImsConfig *c, const char *name)
 {
-  for (guint i = 0; i < c->peers->len; i++)
-    {
-      const ImsPeerConfig *p = c->peers->pdata[i];
-      if (g_str_equal (p->name, name))
-        return p;
-    }
-  return NULL;
+  return g_hash_table_lookup (c->peer_index, name);
 }
 
 const ImsWebUser *
 ims_config_find_webuser (const ImsConfig *c, const char *name)
 {
-  for (guint i = 0; i < c->webusers->len; i++)
-    {
-      const ImsWebUser *u = c->webusers->pdata[i];
-      if (g_str_equal (u->name, name))
-        return u;
-    }
-  return NULL;
+  return g_hash_table_lookup (c->webuser_index, name);
 }
 
 gboolean

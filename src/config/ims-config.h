@@ -102,6 +102,8 @@ typedef struct {
   GPtrArray *peers;     /* ImsPeerConfig*, in file order */
   GPtrArray *webusers;  /* ImsWebUser*, in file order */
   GPtrArray *warnings;  /* char*, "file: message"; not fatal */
+  GHashTable *peer_index;    /* name -> ImsPeerConfig* (in peers), for the find functions */
+  GHashTable *webuser_index; /* name -> ImsWebUser* (in webusers) */
 } ImsConfig;
 
 ImsConfig *ims_config_load (const char *path, GError **error);
