@@ -612,7 +612,8 @@ msnp_ns_command (MsnpPeer *m, const ImsMsnpCmd *c)
                            safe);
         }
       else if (c->nargs < 2 || !g_str_equal (c->args[1], "MSNP18"))
-        ims_native_fail (&m->base, FALSE, "the MSN server does not speak MSNP18");
+        ims_native_fail (&m->base, TRUE, "the MSN server does not speak MSNP18 (the only "
+                         "version with personal messages this driver offers)");
       else
         {
           m->stage = NS_CVR;

@@ -453,3 +453,22 @@ def test_long_ims_arrive_whole(world, daemon):
         sender, piece = b.wait_im()
         got += piece
     assert got == text
+
+
+def test_msn_server_without_msnp18_fails_clearly(daemon):
+    """A server that answers VER with "VER 1 0" (nothing it speaks): Failed,
+    not retried."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+    d = daemon(f"[m]\ntype=msn\nusername=r@x\nsecret=x\nhost=127.0.0.1\nport={port}\n")
+    c, _ = srv.accept()
+    c.settimeout(10)
+    assert c.recv(100).startswith(b"VER 1 MSNP18")
+    c.sendall(b"VER 1 0\r\n")
+    p = d.wait_peer("m", "Failed")
+    assert "does not speak MSNP18" in p["reason"]
+    assert d.read_log().count("m: logging in as") == 1
+    c.close()
+    srv.close()
