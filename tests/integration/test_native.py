@@ -341,15 +341,23 @@ def test_hostile_status_texts_reach_the_dialplan_safely(world, daemon):
         assert all(len(c) < asterisk.MAX_COMMAND for c in s.commands)
 
 
-@pytest.mark.parametrize("net", list(NETWORKS))
-def test_garbage_from_the_server_is_a_clear_error(net, daemon):
-    """A server that is not the protocol: the peer says so and retries later."""
+def impostor(daemon, net, name):
+    """A daemon whose peer @name (type @net) logs in to a bare socket the test
+    answers by hand: (daemon, the accepted connection, the listener)."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(4)
     port = srv.getsockname()[1]
-    d = daemon(f"[p]\ntype={net}\nusername=pinkys@x\nsecret=x\nhost=127.0.0.1\nport={port}\n")
+    d = daemon(f"[{name}]\ntype={net}\nusername=r@x\nsecret=x\nhost=127.0.0.1\nport={port}\n")
     c, _ = srv.accept()
+    c.settimeout(10)
+    return d, c, srv
+
+
+@pytest.mark.parametrize("net", list(NETWORKS))
+def test_garbage_from_the_server_is_a_clear_error(net, daemon):
+    """A server that is not the protocol: the peer says so and retries later."""
+    d, c, srv = impostor(daemon, net, "p")
     c.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
     wait_for(lambda: any(w in d.read_log() for w in ("not an OSCAR", "not a Yahoo", "not an MSN")),
              10, what="the framing error")
@@ -458,13 +466,7 @@ def test_long_ims_arrive_whole(world, daemon):
 def test_msn_server_without_msnp18_fails_clearly(daemon):
     """A server that answers VER with "VER 1 0" (nothing it speaks): Failed,
     not retried."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(4)
-    port = srv.getsockname()[1]
-    d = daemon(f"[m]\ntype=msn\nusername=r@x\nsecret=x\nhost=127.0.0.1\nport={port}\n")
-    c, _ = srv.accept()
-    c.settimeout(10)
+    d, c, srv = impostor(daemon, "msn", "m")
     assert c.recv(100).startswith(b"VER 1 MSNP18")
     c.sendall(b"VER 1 0\r\n")
     p = d.wait_peer("m", "Failed")
