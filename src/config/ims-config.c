@@ -1075,6 +1075,20 @@ ims_config_parse (const char *path, const char *text, gsize len, GError **error)
       for (gsize j = 0; j < G_N_ELEMENTS (cleartext); j++)
         if (p->type && g_ascii_strcasecmp (p->type, cleartext[j].type) == 0)
           clear = cleartext[j].clear;
+      if (clear && p->username)
+        {
+          /* The id goes on protocol lines as it is: no spaces or controls. */
+          gboolean plain = *p->username != '\0';
+          for (const char *ch = p->username; *ch; ch++)
+            plain &= (guchar) *ch > ' ' && (guchar) *ch < 0x7f;
+          gboolean msn = g_ascii_strcasecmp (p->type, "msn") == 0;
+          if (g_ascii_strcasecmp (p->type, "aim") != 0 && !plain)
+            ims_lexer_error (&lx, p->file, p->line, "[%s] username: a %s id has no spaces or "
+                             "control characters", p->name, p->type);
+          else if (msn && strchr (p->username, '@') == NULL)
+            ims_lexer_error (&lx, p->file, p->line, "[%s] username: MSN logs in with an e-mail "
+                             "address (user@example.com)", p->name);
+        }
       if (clear)
         {
           g_ptr_array_add (lx.warnings,

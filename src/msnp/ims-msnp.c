@@ -554,6 +554,12 @@ msnp_send (ImsNativePeer *p, const char *to, const char *text, GError **error)
 {
   MsnpPeer *m = (MsnpPeer *) p;
   g_autofree char *buddy = g_ascii_strdown (to, -1);
+  if (!ims_native_plain_id (buddy, 254) || strchr (buddy, '@') == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "not an MSN address (an e-mail address)");
+      return FALSE;
+    }
   Sb *sb = NULL;
   for (guint i = 0; i < m->sbs->len && sb == NULL; i++)
     {
@@ -740,7 +746,7 @@ msnp_subscribe (ImsNativePeer *p, const char *buddy)
   MsnpPeer *m = (MsnpPeer *) p;
   g_autofree char *email = g_ascii_strdown (buddy, -1);
   const char *at = strrchr (email, '@');
-  if (at == NULL || at == email || strlen (email) > 254)
+  if (at == NULL || at == email || !ims_native_plain_id (email, 254))
     return;
   g_autofree char *user = g_markup_escape_text (email, at - email);
   g_autofree char *domain = g_markup_escape_text (at + 1, -1);
@@ -758,7 +764,7 @@ msnp_unsubscribe (ImsNativePeer *p, const char *buddy)
   MsnpPeer *m = (MsnpPeer *) p;
   g_autofree char *email = g_ascii_strdown (buddy, -1);
   const char *at = strrchr (email, '@');
-  if (at == NULL || at == email)
+  if (at == NULL || at == email || !ims_native_plain_id (email, 254))
     return;
   g_autofree char *user = g_markup_escape_text (email, at - email);
   g_autofree char *domain = g_markup_escape_text (at + 1, -1);

@@ -114,7 +114,7 @@ ims_ymsg_buddies (const ImsYmsgPacket *p, GArray *out)
       const char *v = p->values[i];
       if (p->keys[i] == 7)
         {
-          ImsYmsgBuddy b = { .id = v, .status = -1, .message = NULL, .away = -1 };
+          ImsYmsgBuddy b = { .id = v, .status = -1, .message = NULL, .away = -1, .online = -1 };
           g_array_append_val (out, b);
           cur = &g_array_index (out, ImsYmsgBuddy, out->len - 1);
         }
@@ -124,6 +124,8 @@ ims_ymsg_buddies (const ImsYmsgPacket *p, GArray *out)
         cur->message = v;
       else if (cur && p->keys[i] == 47)
         cur->away = ims_ymsg_int (v);
+      else if (cur && p->keys[i] == 13)
+        cur->online = ims_ymsg_int (v);
     }
 }
 

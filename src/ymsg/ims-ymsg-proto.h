@@ -19,7 +19,7 @@ GQuark ims_ymsg_error_quark (void);
 
 enum {
   IMS_YMSG_LOGON = 0x01, IMS_YMSG_LOGOFF = 0x02, IMS_YMSG_ISAWAY = 0x03, IMS_YMSG_ISBACK = 0x04,
-  IMS_YMSG_MESSAGE = 0x06, IMS_YMSG_PING_SETTINGS = 0x12, IMS_YMSG_HANDSHAKE = 0x4c,
+  IMS_YMSG_MESSAGE = 0x06, IMS_YMSG_CONTACTNEW = 0x0f, IMS_YMSG_PING_SETTINGS = 0x12, IMS_YMSG_HANDSHAKE = 0x4c,
   IMS_YMSG_AUTHRESP = 0x54, IMS_YMSG_LIST = 0x55, IMS_YMSG_AUTH = 0x57, IMS_YMSG_ADDBUDDY = 0x83,
   IMS_YMSG_REMBUDDY = 0x84, IMS_YMSG_PING = 0x8a,
 };
@@ -49,6 +49,7 @@ typedef struct {
   int status;           /* key 10; -1 when absent */
   const char *message;  /* key 19, NULL when none */
   int away;             /* key 47; -1 when absent */
+  int online;           /* key 13: 1 online, 0 offline; -1 when absent */
 } ImsYmsgBuddy;
 /* Appends an ImsYmsgBuddy (pointing into @p) per record to @out. */
 void ims_ymsg_buddies (const ImsYmsgPacket *p, GArray *out);

@@ -74,9 +74,9 @@ static void
 ymsg_own_changed (ImsNativePeer *p)
 {
   YmsgPeer *y = (YmsgPeer *) p;
-  const char *text = ims_native_own_text (p);
-  g_autofree char *cut = text ? g_utf8_substring (text, 0, MIN (g_utf8_strlen (text, -1), 255))
-                              : NULL;
+  g_autofree char *valid = g_utf8_make_valid (ims_native_own_text (p) ? ims_native_own_text (p)
+                                                                      : "", -1);
+  g_autofree char *cut = g_utf8_substring (valid, 0, MIN (g_utf8_strlen (valid, -1), 255));
   if (p->busy && cut && *cut)
     YMSG_SEND (y, IMS_YMSG_ISAWAY, 0, 10, "99", 19, cut, 47, "1");
   else if (p->busy)
@@ -219,13 +219,18 @@ ymsg_packet (YmsgPeer *y, const ImsYmsgPacket *pk)
     case IMS_YMSG_ISAWAY:
     case IMS_YMSG_ISBACK:
     case IMS_YMSG_LOGOFF:
+    case IMS_YMSG_CONTACTNEW: /* a buddy just added, with its state (13: online) */
       if (y->listed)
         {
           g_autoptr (GArray) bs = g_array_new (FALSE, FALSE, sizeof (ImsYmsgBuddy));
           ims_ymsg_buddies (pk, bs);
           for (guint i = 0; i < bs->len; i++)
-            ymsg_report (y, &g_array_index (bs, ImsYmsgBuddy, i),
-                         pk->service != IMS_YMSG_LOGOFF);
+            {
+              const ImsYmsgBuddy *b = &g_array_index (bs, ImsYmsgBuddy, i);
+              gboolean online = pk->service == IMS_YMSG_CONTACTNEW ? b->online == 1
+                                                                   : pk->service != IMS_YMSG_LOGOFF;
+              ymsg_report (y, b, online);
+            }
         }
       break;
     case IMS_YMSG_MESSAGE:
@@ -321,7 +326,7 @@ ymsg_subscribe (ImsNativePeer *p, const char *buddy)
   g_autofree char *id = g_ascii_strdown (buddy, -1);
   if (g_hash_table_contains (y->buddies, id))
     ims_core_subscription (ims_native_core (p), p->name, id, IMS_SUB_BOTH);
-  else if (*id && strlen (id) <= IMS_YMSG_ID_MAX)
+  else if (ims_native_plain_id (id, IMS_YMSG_ID_MAX))
     YMSG_SEND (y, IMS_YMSG_ADDBUDDY, 0, 1, y->id, 7, id, 65, "Friends", 14, "");
 }
 
@@ -338,7 +343,13 @@ static gboolean
 ymsg_send_im (ImsNativePeer *p, const char *to, const char *text, GError **error)
 {
   YmsgPeer *y = (YmsgPeer *) p;
-  /* A packet holds 65535 bytes: the text is cut at a character boundary. */
+  if (!ims_native_plain_id (to, IMS_YMSG_ID_MAX))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not a Yahoo ID");
+      return FALSE;
+    }
+  /* A packet holds 65535 bytes; valid UTF-8 never holds YMSG's 0xC0 0x80
+   * separator. */
   g_autofree char *cut = g_utf8_make_valid (text, MIN (strlen (text), 60000));
   YMSG_SEND (y, IMS_YMSG_MESSAGE, 0x5a55aa56, 1, y->id, 5, to, 14, cut, 97, "1");
   return TRUE;

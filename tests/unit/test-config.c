@@ -450,6 +450,17 @@ test_security_warnings (void)
   g_assert_nonnull (strstr (all, "im.conf:1: [aim1] tls = optional: a man in the middle"));
   g_assert_nonnull (strstr (all, "im.conf:1: [aim1] cafile is trusted for every peer"));
   g_assert_nonnull (strstr (all, "[aim2] tls = off: the password and every presence travel in clear"));
+  /* Their ids go on protocol lines as written. */
+  const char *bad[] = { "[y]\ntype = yahoo\nusername = \"two words\"\n",
+                        "[m]\ntype = msn\nusername = robot\n" };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) e = NULL;
+      g_autoptr (ImsConfig) cb = ims_config_parse ("im.conf", bad[i], strlen (bad[i]), &e);
+      g_assert_null (cb);
+      g_assert_nonnull (strstr (e->message, "im.conf:1: [")); /* names the file and line */
+      g_assert_nonnull (strstr (e->message, "username"));
+    }
   /* Networks that never had TLS say so, whatever tls says. */
   g_assert_nonnull (strstr (all, "[oscar] type=aim has no TLS: the password (as an MD5 digest)"));
   g_assert_nonnull (strstr (all, "[m] type=msn has no TLS: IMs and presence travel in clear"));
