@@ -50,9 +50,16 @@ test_ymsg_buddy_states (void)
   g_assert_cmpint (b->status, ==, IMS_YMSG_CUSTOM);
   g_assert_cmpstr (b->message, ==, "busy/sip:1@pbx");
   g_assert_cmpint (b->away, ==, 1);
+  g_assert_cmpint (b->online, ==, 1); /* key 13, as CONTACTNEW says it too */
   const char *word;
   g_assert_cmpint (ims_ymsg_status_kind (b->status, b->away, &word), ==, IMS_YMSG_KIND_AWAY);
   g_assert_cmpstr (word, ==, "away");
+  ims_ymsg_packet_clear (&pk);
+
+  packet_of ("0x02", &pk);
+  g_array_set_size (bs, 0);
+  ims_ymsg_buddies (&pk, bs);
+  g_assert_cmpint (g_array_index (bs, ImsYmsgBuddy, 0).online, ==, 0);
   ims_ymsg_packet_clear (&pk);
 
   packet_of ("0x06", &pk);
