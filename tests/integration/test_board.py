@@ -17,6 +17,7 @@ if not os.access(CHROMEDRIVER, os.X_OK) or not shutil.which("chromium"):
 
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402,E501
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -50,8 +51,13 @@ def browser(tmp_path):
 
 
 def wait(driver, cond, what, timeout=15):
+    # An element looked up just before the page reloads (logout) goes stale:
+    # that is "not yet", not a failure.
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: cond(d))
+        return WebDriverWait(driver, timeout, poll_frequency=0.1,
+                             ignored_exceptions=(NoSuchElementException,
+                                                 StaleElementReferenceException)).until(
+            lambda d: cond(d))
     except Exception:
         logs = driver.get_log("browser")
         raise AssertionError(f"timed out waiting for {what}; page: {driver.page_source[:3000]}"
