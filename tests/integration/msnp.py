@@ -31,6 +31,8 @@ import uuid
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+import wire
+
 PAYLOAD_CMDS = {"MSG", "UBX", "GCF", "ADL", "RML", "NOT", "UUN", "UBN", "FQY", "NFY", "PUT", "SDG",
                 "UUX"}
 CAPS = "2788999228:48"
@@ -147,27 +149,10 @@ class _Line:
                 return
 
     def wait(self, cmd, pred=lambda c: True, timeout=10, seen=None):
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"no {cmd} in {timeout}s")
-            try:
-                c = self.queue.get(timeout=left)
-            except queue.Empty:
-                continue
-            if c is None:
-                raise ConnectionError("the server closed the connection")
-            if seen:
-                seen(c)
-            if c[0] == cmd and pred(c):
-                return c
+        return wire.wait_queue(self.queue, lambda c: c[0] == cmd and pred(c), timeout, cmd, seen)
 
     def close(self):
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        wire.shut(self.sock)
         self.sock.close()
 
 
@@ -423,11 +408,9 @@ class FakeMsn:
         self.calls = {}      # session id -> list of SB _Sess
         self.logins = 0
         self.lock = threading.RLock()
-        self.conns = []
-        self.ns_sock, self.port = self._listen(port)
-        self.sb_sock, self.sb_port = self._listen(sb_port)
-        for s, fn in ((self.ns_sock, self._ns), (self.sb_sock, self._sb)):
-            threading.Thread(target=self._accept, args=(s, fn), daemon=True).start()
+        self.server = wire.Server()
+        self.port = self.server.listen(self._ns, port)
+        self.sb_port = self.server.listen(self._sb, sb_port)
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -447,14 +430,6 @@ class FakeMsn:
         self.http_port = self.http.server_address[1]
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
 
-    @staticmethod
-    def _listen(port):
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
-        s.listen(64)
-        return s, s.getsockname()[1]
-
     @property
     def loginurl(self):
         return f"http://127.0.0.1:{self.http_port}/RST2.srf"
@@ -463,15 +438,6 @@ class FakeMsn:
         with self.lock:
             self.accounts[email.lower()] = password
             self.fl.setdefault(email.lower(), set())
-
-    def _accept(self, lsock, fn):
-        while True:
-            try:
-                c, _ = lsock.accept()
-            except OSError:
-                return
-            self.conns.append(c)
-            threading.Thread(target=fn, args=(c,), daemon=True).start()
 
     def _rst(self, body):
         text = body.decode("utf-8", "replace")
@@ -727,19 +693,9 @@ class FakeMsn:
             sock.close()
 
     def kick_all(self):
-        for c in self.conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self.server.kick_all()
 
     def close(self):
-        for s in (self.ns_sock, self.sb_sock):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
+        self.server.close()
         self.http.shutdown()
         self.http.server_close()
-        self.kick_all()

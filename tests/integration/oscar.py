@@ -21,6 +21,9 @@ import struct
 import threading
 import time
 
+import wire
+from wire import read_exact as _read_exact
+
 AIM_HASH = b"AOL Instant Messenger (SM)"
 CLASS_AWAY = 0x20
 
@@ -69,19 +72,6 @@ def read_frame(sock):
     if data is None:
         return None
     return head[1], data
-
-
-def _read_exact(sock, n):
-    buf = b""
-    while len(buf) < n:
-        try:
-            part = sock.recv(n - len(buf))
-        except OSError:
-            return None
-        if not part:
-            return None
-        buf += part
-    return buf
 
 
 def parse_snac(data):
@@ -261,22 +251,13 @@ class OscarClient:
     def wait(self, family, subtype, pred=lambda body: True, timeout=10, seen=None):
         """The body of the next family,subtype SNAC for which pred(body) holds;
         seen(fam, sub, body) is called for every SNAC on the way."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"{self.sn}: no {family:02x},{subtype:02x} in {timeout}s")
-            try:
-                fr = self.frames.get(timeout=left)
-            except queue.Empty:
-                continue
-            if fr is None:
-                raise ConnectionError(f"{self.sn}: the server closed the connection")
-            fam, sub, _f, _r, body = fr
+        def see(fr):
             if seen:
-                seen(fam, sub, body)
-            if (fam, sub) == (family, subtype) and pred(body):
-                return body
+                seen(fr[0], fr[1], fr[4])
+
+        fr = wire.wait_queue(self.frames, lambda fr: fr[:2] == (family, subtype) and pred(fr[4]),
+                             timeout, f"{family:02x},{subtype:02x} for {self.sn}", see)
+        return fr[4]
 
     def add_buddy(self, sn):
         gid = next((g for (g, i), (_n, c) in self.items.items() if c == 1 and g != 0), None)
@@ -331,10 +312,7 @@ class OscarClient:
 
     def close(self):
         if self.sock:
-            try:
-                self.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            wire.shut(self.sock)
             self.sock.close()
             self.sock = None
 
@@ -381,21 +359,9 @@ class FakeOscar:
         self.lock = threading.RLock()
         self.received = []       # (sn, family, subtype) of every SNAC, for tests
         self.live = set()        # BOS sessions with a connection
-        self.conns = []
-        self._stop = False
-        self.auth_sock = self._listen(auth_port)
-        self.bos_sock = self._listen(bos_port)
-        self.auth_port = self.auth_sock.getsockname()[1]
-        self.bos_port = self.bos_sock.getsockname()[1]
-        for s, fn in ((self.auth_sock, self._auth), (self.bos_sock, self._bos)):
-            threading.Thread(target=self._accept, args=(s, fn), daemon=True).start()
-
-    def _listen(self, port=0):
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
-        s.listen(64)
-        return s
+        self.server = wire.Server()
+        self.auth_port = self.server.listen(self._auth, auth_port)
+        self.bos_port = self.server.listen(self._bos, bos_port)
 
     def add_user(self, sn, password):
         """An account with the list OWAIM gives a new one: the root group, a
@@ -405,15 +371,6 @@ class FakeOscar:
             self.feedbags.setdefault(normalize(sn), {
                 (0, 0): ("", 1), (0, 1): ("", 5), (1, 0): ("Buddies", 1), (2, 0): ("Family", 1),
                 (3, 0): ("Co-Workers", 1)})
-
-    def _accept(self, lsock, fn):
-        while not self._stop:
-            try:
-                c, _ = lsock.accept()
-            except OSError:
-                return
-            self.conns.append(c)
-            threading.Thread(target=fn, args=(c,), daemon=True).start()
 
     def _auth(self, c):
         s = _Session(self, c)
@@ -594,23 +551,12 @@ class FakeOscar:
         s.ready = False
         self._update_status(s)
 
+    def close(self):
+        self.server.close()
+
     def kick_all(self):
         """Drops every connection (the server went away)."""
-        for c in self.conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def close(self):
-        self._stop = True
-        for s in (self.auth_sock, self.bos_sock):
-            try:
-                s.shutdown(socket.SHUT_RDWR)  # wakes the accept() thread
-            except OSError:
-                pass
-            s.close()
-        self.kick_all()
+        self.server.kick_all()
 
 
 # ---- the scenario recorded against OWAIM and replayed against the fake ----

@@ -23,6 +23,9 @@ import threading
 import time
 import uuid
 
+import wire
+from wire import read_exact as _read_exact
+
 SEP = b"\xc0\x80"
 HANDSHAKE, AUTH, AUTHRESP, LIST, LOGON, LOGOFF, ISAWAY, ISBACK, MESSAGE, PING_SETTINGS, \
     ADDBUDDY, PING = 0x4C, 0x57, 0x54, 0x55, 0x01, 0x02, 0x03, 0x04, 0x06, 0x12, 0x83, 0x8A
@@ -61,19 +64,6 @@ def get(pairs, key, default=None):
         if k == key:
             return v.decode("utf-8", "replace")
     return default
-
-
-def _read_exact(sock, n):
-    buf = b""
-    while len(buf) < n:
-        try:
-            part = sock.recv(n - len(buf))
-        except OSError:
-            return None
-        if not part:
-            return None
-        buf += part
-    return buf
 
 
 def y64(data):
@@ -154,21 +144,8 @@ class YmsgClient:
                 return
 
     def wait(self, service, pred=lambda pairs: True, timeout=10, seen=None):
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"{self.id}: no {service:#x} in {timeout}s")
-            try:
-                p = self.packets.get(timeout=left)
-            except queue.Empty:
-                continue
-            if p is None:
-                raise ConnectionError(f"{self.id}: the server closed the connection")
-            if seen:
-                seen(p)
-            if p[0] == service and pred(p[3]):
-                return p
+        return wire.wait_queue(self.packets, lambda p: p[0] == service and pred(p[3]), timeout,
+                               f"{service:#x} for {self.id}", seen)
 
     def sync(self, timeout=10):
         """Until the server has handled everything sent so far (a ping's
@@ -198,10 +175,7 @@ class YmsgClient:
 
     def close(self):
         if self.sock:
-            try:
-                self.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            wire.shut(self.sock)
             self.sock.close()
             self.sock = None
 
@@ -215,29 +189,15 @@ class FakeYmsg:
         self.accounts = {}   # id -> password
         self.lists = {}      # id -> [buddy ids] (group "Friends")
         self.online = {}     # id -> _Conn (after the first ISBACK/ISAWAY)
-        self.conns = []
         self.logins = 0
         self.lock = threading.RLock()
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.server = wire.Server()
+        self.port = self.server.listen(self._serve, port)
 
     def add_user(self, yid, password):
         with self.lock:
             self.accounts[yid.lower()] = password
             self.lists.setdefault(yid.lower(), [])
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(c)
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
 
     def _serve(self, c):
         conn = _Conn(c)
@@ -365,19 +325,10 @@ class FakeYmsg:
         self._tell_watchers(conn, LOGOFF, [(7, conn.id), (10, 0), (11, 0), (17, 0), (13, 0)])
 
     def kick_all(self):
-        for c in self.conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self.server.kick_all()
 
     def close(self):
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-        self.kick_all()
+        self.server.close()
 
 
 class _Conn:
