@@ -6,6 +6,7 @@
 #define G_LOG_DOMAIN "ims-config"
 
 #include "ims-config.h"
+#include "ims-text.h"
 
 #include <errno.h>
 #include <string.h>
@@ -1078,11 +1079,9 @@ ims_config_parse (const char *path, const char *text, gsize len, GError **error)
       if (clear && p->username)
         {
           /* The id goes on protocol lines as it is: no spaces or controls. */
-          gboolean plain = *p->username != '\0';
-          for (const char *ch = p->username; *ch; ch++)
-            plain &= (guchar) *ch > ' ' && (guchar) *ch < 0x7f;
           gboolean msn = g_ascii_strcasecmp (p->type, "msn") == 0;
-          if (g_ascii_strcasecmp (p->type, "aim") != 0 && !plain)
+          if (g_ascii_strcasecmp (p->type, "aim") != 0
+              && !ims_text_plain_id (p->username, strlen (p->username)))
             ims_lexer_error (&lx, p->file, p->line, "[%s] username: a %s id has no spaces or "
                              "control characters", p->name, p->type);
           else if (msn && strchr (p->username, '@') == NULL)

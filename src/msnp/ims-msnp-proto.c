@@ -7,6 +7,8 @@
 #include <gnutls/gnutls.h>
 #include <string.h>
 
+#include "ims-text.h"
+
 G_DEFINE_QUARK (ims-msnp-error-quark, ims_msnp_error)
 
 /* Server commands followed by a payload of the size their last word says. */
@@ -138,6 +140,25 @@ ims_msnp_email (const char *arg)
     if ((guchar) e[i] <= ' ' || e[i] == '%' || e[i] == ':' || (guchar) e[i] >= 0x7f)
       return NULL;
   return g_ascii_strdown (e, (gssize) n);
+}
+
+gboolean
+ims_msnp_is_address (const char *email)
+{
+  const char *at = strrchr (email, '@');
+  return at && at != email && at[1] != '\0' && ims_text_plain_id (email, 254);
+}
+
+char *
+ims_msnp_ml (const char *email, int lists)
+{
+  if (!ims_msnp_is_address (email))
+    return NULL;
+  const char *at = strrchr (email, '@');
+  g_autofree char *user = g_markup_escape_text (email, at - email);
+  g_autofree char *domain = g_markup_escape_text (at + 1, -1);
+  return g_strdup_printf ("<ml><d n=\"%s\"><c n=\"%s\" l=\"%d\" t=\"1\"/></d></ml>", domain,
+                          user, lists);
 }
 
 /* ---- the personal message ---- */

@@ -40,6 +40,13 @@ gboolean ims_msnp_is_error (const ImsMsnpCmd *c);
  * network or a malformed address (transfer full). */
 char *ims_msnp_email (const char *arg);
 
+/* Is @email an address that can go on a command line (user@domain, printable
+ * ASCII, no space)? */
+gboolean ims_msnp_is_address (const char *email);
+/* The ADL/RML payload putting @email on @lists (1 forward, 2 allow, 4
+ * block); NULL when it is no address (transfer full). */
+char *ims_msnp_ml (const char *email, int lists);
+
 /* The personal message in a UBX payload; NULL when the XML is not
  * well-formed (transfer full). */
 char *ims_msnp_psm (const guint8 *payload, gsize len);

@@ -554,7 +554,7 @@ msnp_send (ImsNativePeer *p, const char *to, const char *text, GError **error)
 {
   MsnpPeer *m = (MsnpPeer *) p;
   g_autofree char *buddy = g_ascii_strdown (to, -1);
-  if (!ims_native_plain_id (buddy, 254) || strchr (buddy, '@') == NULL)
+  if (!ims_msnp_is_address (buddy))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                            "not an MSN address (an e-mail address)");
@@ -743,17 +743,12 @@ msnp_connect (ImsNativePeer *p)
 static void
 msnp_subscribe (ImsNativePeer *p, const char *buddy)
 {
-  MsnpPeer *m = (MsnpPeer *) p;
   g_autofree char *email = g_ascii_strdown (buddy, -1);
-  const char *at = strrchr (email, '@');
-  if (at == NULL || at == email || !ims_native_plain_id (email, 254))
+  /* 3: the forward list (we see them) and the allow list (they see us). */
+  g_autofree char *ml = ims_msnp_ml (email, 3);
+  if (ml == NULL)
     return;
-  g_autofree char *user = g_markup_escape_text (email, at - email);
-  g_autofree char *domain = g_markup_escape_text (at + 1, -1);
-  /* l=3: forward list (we see them) + allow list (they may see us). */
-  g_autofree char *ml = g_strdup_printf ("<ml><d n=\"%s\"><c n=\"%s\" l=\"3\" t=\"1\"/></d></ml>",
-                                         domain, user);
-  ns_send_payload (m, "ADL", ml);
+  ns_send_payload ((MsnpPeer *) p, "ADL", ml);
   /* No authorization on MSN: adding is seeing. */
   ims_core_subscription (ims_native_core (p), p->name, email, IMS_SUB_BOTH);
 }
@@ -761,16 +756,10 @@ msnp_subscribe (ImsNativePeer *p, const char *buddy)
 static void
 msnp_unsubscribe (ImsNativePeer *p, const char *buddy)
 {
-  MsnpPeer *m = (MsnpPeer *) p;
   g_autofree char *email = g_ascii_strdown (buddy, -1);
-  const char *at = strrchr (email, '@');
-  if (at == NULL || at == email || !ims_native_plain_id (email, 254))
-    return;
-  g_autofree char *user = g_markup_escape_text (email, at - email);
-  g_autofree char *domain = g_markup_escape_text (at + 1, -1);
-  g_autofree char *ml = g_strdup_printf ("<ml><d n=\"%s\"><c n=\"%s\" l=\"1\" t=\"1\"/></d></ml>",
-                                         domain, user);
-  ns_send_payload (m, "RML", ml);
+  g_autofree char *ml = ims_msnp_ml (email, 1);
+  if (ml)
+    ns_send_payload ((MsnpPeer *) p, "RML", ml);
 }
 
 static const char *const msnp_types[] = { "msn", NULL };

@@ -52,18 +52,6 @@ ims_native_own_text (ImsNativePeer *p)
   return p->acct->statusmessage;
 }
 
-gboolean
-ims_native_plain_id (const char *id, gsize max)
-{
-  gsize n = strlen (id);
-  if (n == 0 || n > max)
-    return FALSE;
-  for (const char *c = id; *c; c++)
-    if ((guchar) *c <= ' ' || (guchar) *c >= 0x7f)
-      return FALSE;
-  return TRUE;
-}
-
 void
 ims_native_logged_in (ImsNativePeer *p)
 {

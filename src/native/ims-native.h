@@ -51,11 +51,6 @@ int ims_native_port (ImsNativePeer *p);
  * statusmessage (NULL when none). */
 const char *ims_native_own_text (ImsNativePeer *p);
 
-/* Is @id usable on a protocol line: 1..@max bytes of printable ASCII, no
- * space (the networks' ids are; anything else could smuggle a separator,
- * a CR/LF or a key into a command)? */
-gboolean ims_native_plain_id (const char *id, gsize max);
-
 /* Login done: report it (once per login). */
 void ims_native_logged_in (ImsNativePeer *p);
 /* The login failed or the connection ended: drop everything and tell the

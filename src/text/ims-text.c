@@ -235,3 +235,15 @@ ims_text_chunks (const char *text, gsize max_bytes)
   while (p < end);
   return g_strv_builder_end (b);
 }
+
+gboolean
+ims_text_plain_id (const char *id, gsize max)
+{
+  gsize n = strlen (id);
+  if (n == 0 || n > max)
+    return FALSE;
+  for (const char *c = id; *c; c++)
+    if ((guchar) *c <= ' ' || (guchar) *c >= 0x7f)
+      return FALSE;
+  return TRUE;
+}

@@ -32,6 +32,10 @@ gboolean ims_text_secret_equal (const char *given, const char *secret);
  * &lt; &gt; &amp; &quot; &apos; &nbsp; and &#N; / &#xN; decoded (one that
  * is no character, NUL or a surrogate, is dropped).  The result still needs ims_text_safe. */
 char *ims_text_from_html (const char *html);
+/* Can @id go on a protocol line as it is: 1..@max bytes of printable ASCII
+ * and no space (Yahoo IDs, MSN addresses; anything else could smuggle a
+ * separator, a CR/LF or a key into a command)? */
+gboolean ims_text_plain_id (const char *id, gsize max);
 /* @text cut into pieces of at most @max_bytes (>= 4) at character
  * boundaries, for networks that limit a message's size (transfer full:
  * a NULL-terminated array; one empty piece for an empty text). */

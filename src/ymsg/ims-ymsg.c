@@ -326,7 +326,7 @@ ymsg_subscribe (ImsNativePeer *p, const char *buddy)
   g_autofree char *id = g_ascii_strdown (buddy, -1);
   if (g_hash_table_contains (y->buddies, id))
     ims_core_subscription (ims_native_core (p), p->name, id, IMS_SUB_BOTH);
-  else if (ims_native_plain_id (id, IMS_YMSG_ID_MAX))
+  else if (ims_text_plain_id (id, IMS_YMSG_ID_MAX))
     YMSG_SEND (y, IMS_YMSG_ADDBUDDY, 0, 1, y->id, 7, id, 65, "Friends", 14, "");
 }
 
@@ -343,7 +343,7 @@ static gboolean
 ymsg_send_im (ImsNativePeer *p, const char *to, const char *text, GError **error)
 {
   YmsgPeer *y = (YmsgPeer *) p;
-  if (!ims_native_plain_id (to, IMS_YMSG_ID_MAX))
+  if (!ims_text_plain_id (to, IMS_YMSG_ID_MAX))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not a Yahoo ID");
       return FALSE;

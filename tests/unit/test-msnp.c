@@ -73,6 +73,16 @@ test_msnp_presence (void)
   g_assert_null (ims_msnp_email ("32:bob@yahoo.com")); /* another network */
   g_assert_null (ims_msnp_email ("1:no-at-sign"));
   g_assert_null (ims_msnp_psm ((const guint8 *) "<Data><PSM>a<</PSM></Data>", 26));
+
+  /* ADL/RML lists, only for addresses that can go on a command line. */
+  g_autofree char *ml = ims_msnp_ml ("bob&co@hotmail.com", 3);
+  g_assert_cmpstr (ml, ==, "<ml><d n=\"hotmail.com\"><c n=\"bob&amp;co\" l=\"3\" t=\"1\"/></d></ml>");
+  static const char *bad[] = { "bob", "@x", "bob@", "a b@x", "a@x\r\nOUT", "\xc3\xa9@x" };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_assert_false (ims_msnp_is_address (bad[i]));
+      g_assert_null (ims_msnp_ml (bad[i], 1));
+    }
 }
 
 static void
