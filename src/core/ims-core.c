@@ -74,18 +74,15 @@ ims_core_own_id (const ImsPeerConfig *p, gboolean bare_ids)
   return g_utf8_strdown (bare, -1);
 }
 
+static ImsDriver *ims_core_route (ImsCore *core, const char *type, char **why);
+
 /* Does the driver that serves @type use ids without a domain? */
 static gboolean
 ims_core_bare_ids (ImsCore *core, const char *type)
 {
-  for (guint i = 0; i < core->drivers->len; i++)
-    {
-      ImsDriver *d = core->drivers->pdata[i];
-      g_autofree char *why = NULL;
-      if (d->ops->supports (d, type, &why))
-        return d->ops->bare_ids && d->ops->bare_ids (d, type);
-    }
-  return FALSE;
+  g_autofree char *why = NULL;
+  ImsDriver *d = ims_core_route (core, type, &why);
+  return d && d->ops->bare_ids && d->ops->bare_ids (d, type);
 }
 
 static void
