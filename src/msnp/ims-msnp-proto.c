@@ -406,8 +406,8 @@ ims_msnp_status_kind (const char *st, const char **word)
   static const struct { const char *st, *word; ImsMsnpKind kind; } states[] = {
     { "NLN", "available", IMS_MSNP_AVAILABLE }, { "BSY", "busy", IMS_MSNP_BUSY },
     { "IDL", "idle", IMS_MSNP_IDLE },           { "BRB", "brb", IMS_MSNP_AWAY },
-    { "AWY", "away", IMS_MSNP_AWAY },           { "PHN", "onthephone", IMS_MSNP_PHONE },
-    { "LUN", "outtolunch", IMS_MSNP_AWAY },     { "HDN", "invisible", IMS_MSNP_OFFLINE },
+    { "AWY", "away", IMS_MSNP_AWAY },           { "PHN", "phone", IMS_MSNP_PHONE },
+    { "LUN", "lunch", IMS_MSNP_AWAY },          { "HDN", "invisible", IMS_MSNP_OFFLINE },
     { "FLN", "offline", IMS_MSNP_OFFLINE },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (states); i++)

@@ -136,8 +136,8 @@ ims_ymsg_status_kind (int status, int away, const char **word)
     { 0, "available", IMS_YMSG_KIND_AVAILABLE },   { 1, "brb", IMS_YMSG_KIND_AWAY },
     { 2, "busy", IMS_YMSG_KIND_BUSY },             { 3, "notathome", IMS_YMSG_KIND_AWAY },
     { 4, "notatdesk", IMS_YMSG_KIND_AWAY },        { 5, "notinoffice", IMS_YMSG_KIND_AWAY },
-    { 6, "onthephone", IMS_YMSG_KIND_PHONE },      { 7, "onvacation", IMS_YMSG_KIND_XA },
-    { 8, "outtolunch", IMS_YMSG_KIND_AWAY },       { 9, "steppedout", IMS_YMSG_KIND_AWAY },
+    { 6, "phone", IMS_YMSG_KIND_PHONE },           { 7, "onvacation", IMS_YMSG_KIND_XA },
+    { 8, "lunch", IMS_YMSG_KIND_AWAY },            { 9, "steppedout", IMS_YMSG_KIND_AWAY },
     { 12, "invisible", IMS_YMSG_KIND_OFFLINE },    { 999, "idle", IMS_YMSG_KIND_IDLE },
   };
   if (status == IMS_YMSG_CUSTOM)

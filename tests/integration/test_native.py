@@ -377,7 +377,7 @@ def test_yahoo_status_codes(live, daemon):
         b = w.buddy()
         d = daemon(w.conf())
         d.wait_status(w.who, status="online")
-        for code, status, show in ((6, "busy", "onthephone"), (2, "busy", "busy"),
+        for code, status, show in ((6, "busy", "phone"), (2, "busy", "busy"),
                                    (1, "away", "brb"), (7, "away", "onvacation"),
                                    (999, "idle", "idle"), (0, "online", "available")):
             b.c.set_status(code)
@@ -398,8 +398,8 @@ def test_msn_states(live, daemon):
         b = w.buddy()
         d = daemon(w.conf())
         d.wait_status(w.who, status="online")
-        for st, status, show in (("PHN", "busy", "onthephone"), ("BSY", "busy", "busy"),
-                                 ("BRB", "away", "brb"), ("LUN", "away", "outtolunch"),
+        for st, status, show in (("PHN", "busy", "phone"), ("BSY", "busy", "busy"),
+                                 ("BRB", "away", "brb"), ("LUN", "away", "lunch"),
                                  ("IDL", "idle", "idle"), ("NLN", "online", "available")):
             b.c.set_status(st)
             s = d.wait_status(w.who, status=status, show=show)

@@ -60,7 +60,7 @@ test_msnp_presence (void)
   g_autofree char *email = ims_msnp_email (c.args[1]);
   g_assert_cmpstr (email, ==, "recmj@hotmail.com");
   g_assert_cmpint (ims_msnp_status_kind (c.args[0], &word), ==, IMS_MSNP_PHONE);
-  g_assert_cmpstr (word, ==, "onthephone");
+  g_assert_cmpstr (word, ==, "phone");
   ims_msnp_cmd_clear (&c);
   cmd_of ("ubx-psm", &b2, &c);
   g_autofree char *psm = ims_msnp_psm (c.payload, c.payload_len);

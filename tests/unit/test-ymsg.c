@@ -69,7 +69,7 @@ test_ymsg_buddy_states (void)
 
   static const struct { int code; ImsYmsgKind kind; const char *word; } codes[] = {
     { 0, IMS_YMSG_KIND_AVAILABLE, "available" }, { 2, IMS_YMSG_KIND_BUSY, "busy" },
-    { 6, IMS_YMSG_KIND_PHONE, "onthephone" },    { 999, IMS_YMSG_KIND_IDLE, "idle" },
+    { 6, IMS_YMSG_KIND_PHONE, "phone" },         { 999, IMS_YMSG_KIND_IDLE, "idle" },
     { 12, IMS_YMSG_KIND_OFFLINE, "invisible" },  { 4242, IMS_YMSG_KIND_AWAY, "away" },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (codes); i++)
