@@ -2,12 +2,14 @@
  * im.conf keys (from the config table) and the imctl commands (from the
  * command table), so the pages cannot drift from the code.
  *   gen-man INPUT.scd OUTPUT.scd
- * Lines @KEYS_GENERAL@, @KEYS_PEER@, @KEYS_WEBUSER@ and @COMMANDS@ are replaced. */
+ * Lines @KEYS_GENERAL@, @KEYS_PEER@, @KEYS_WEBUSER@, @COMMANDS@, @NETWORKS@
+ * (from the registry of networks) and @SHOW_WORDS@ are replaced. */
 #include <stdio.h>
 #include <string.h>
 
 #include "ims-config.h"
 #include "ims-control.h"
+#include "ims-registry.h"
 
 /* scdoc formatting characters, escaped. */
 static char *
@@ -69,15 +71,66 @@ keys (GString *out, ImsKeyScope scope)
         g_string_append_printf (notes, "%srestart", notes->len ? "; " : "");
       if (k->flags & IMS_KEY_SECRET)
         g_string_append_printf (notes, "%ssecret", notes->len ? "; " : "");
-      if (k->types)
+      if (k->flags & IMS_KEY_NETWORK)
         {
-          g_autofree char *t = g_strdup (k->types);
-          g_strdelimit (t, "|", '/');
+          g_autofree char *t = ims_network_types_reading (ims_registry_networks (), k->name);
           g_string_append_printf (notes, "%sonly for type %s", notes->len ? "; " : "", t);
         }
       g_autofree char *help = esc (k->help);
       g_string_append_printf (out, "*%s* = %s%s%s%s\n\t%s.\n\n", k->name, form,
                               notes->len ? " (" : "", notes->str, notes->len ? ")" : "", help);
+    }
+}
+
+/* One entry per network of the registry: its type= words and what it is. */
+static void
+networks (GString *out)
+{
+  for (const ImsNetwork *const *n = ims_registry_networks (); *n; n++)
+    {
+      const ImsNetwork *net = *n;
+      g_autofree char *words = NULL;
+      if (net->types)
+        {
+          g_autofree char *j = g_strjoinv ("*, *", (char **) net->types);
+          words = g_strdup_printf ("*%s*", j);
+        }
+      else
+        words = g_strdup ("_any other_");
+      g_autofree char *summary = esc (net->summary);
+      g_autoptr (GString) notes = g_string_new (NULL);
+      if (net->default_host)
+        g_string_append_printf (notes, " Default server: %s", net->default_host);
+      if (net->default_port)
+        g_string_append_printf (notes, "%s port %d", net->default_host ? "," : " Default",
+                                net->default_port);
+      if (notes->len)
+        g_string_append_c (notes, '.');
+      if (net->bare_ids)
+        g_string_append (notes, " Ids have no domain: *username* is the id as written, no @host added.");
+      if (net->cleartext)
+        {
+          g_autofree char *clear = esc (net->cleartext);
+          g_string_append_printf (notes, " No TLS: %s.", clear);
+        }
+      g_string_append_printf (out, "%s\n\t%s.%s\n\n", words, summary, notes->str);
+    }
+}
+
+/* IM-SHOW: the words each network reports. */
+static void
+show_words (GString *out)
+{
+  for (const ImsNetwork *const *n = ims_registry_networks (); *n; n++)
+    {
+      if ((*n)->show_words == NULL)
+        continue;
+      g_auto (GStrv) w = g_strsplit ((*n)->show_words, " ", -1);
+      g_autofree char *j = g_strjoinv ("*, *", w);
+      if ((*n)->types)
+        g_string_append_printf (out, "\t- %s: *%s*\n", (*n)->name, j);
+      else
+        g_string_append_printf (out, "\t- %s: %s\n", (*n)->name, (*n)->show_words);
     }
 }
 
@@ -123,6 +176,10 @@ main (int argc, char **argv)
         keys (out, IMS_KEY_WEBUSER);
       else if (g_str_equal (*l, "@COMMANDS@"))
         commands (out);
+      else if (g_str_equal (*l, "@NETWORKS@"))
+        networks (out);
+      else if (g_str_equal (*l, "@SHOW_WORDS@"))
+        show_words (out);
       else
         g_string_append_printf (out, "%s%s", *l, l[1] ? "\n" : "");
     }

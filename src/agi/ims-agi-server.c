@@ -470,9 +470,9 @@ on_agi_incoming (GSocketService *service, GSocketConnection *conn, GObject *src,
   return TRUE;
 }
 
-ImsAgiServer *
-ims_agi_server_new (const char *bind, GPtrArray *allow, guint timeout_s, const ImsAgiHooks *hooks,
-                    GError **error)
+/* agiallow as masks (transfer full), or NULL + @error. */
+static GPtrArray *
+ims_agi_masks (GPtrArray *allow, GError **error)
 {
   g_autoptr (GPtrArray) masks = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = 0; i < allow->len; i++)
@@ -488,6 +488,27 @@ ims_agi_server_new (const char *bind, GPtrArray *allow, guint timeout_s, const I
         }
       g_ptr_array_add (masks, m);
     }
+  return g_steal_pointer (&masks);
+}
+
+gboolean
+ims_agi_server_set_allow (ImsAgiServer *srv, GPtrArray *allow, GError **error)
+{
+  GPtrArray *masks = ims_agi_masks (allow, error);
+  if (masks == NULL)
+    return FALSE;
+  g_ptr_array_unref (srv->allow);
+  srv->allow = masks;
+  return TRUE;
+}
+
+ImsAgiServer *
+ims_agi_server_new (const char *bind, GPtrArray *allow, guint timeout_s, const ImsAgiHooks *hooks,
+                    GError **error)
+{
+  g_autoptr (GPtrArray) masks = ims_agi_masks (allow, error);
+  if (masks == NULL)
+    return NULL;
   g_autoptr (GSocketConnectable) na = g_network_address_parse (bind, 4573, NULL);
   g_autoptr (GInetAddress) ia =
       na ? g_inet_address_new_from_string (g_network_address_get_hostname (G_NETWORK_ADDRESS (na)))

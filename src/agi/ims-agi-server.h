@@ -31,6 +31,10 @@ typedef struct _ImsAgiServer ImsAgiServer;
  * longer (while we wait for its environment or a reply) is dropped. */
 ImsAgiServer *ims_agi_server_new (const char *bind, GPtrArray *allow, guint timeout_s,
                                   const ImsAgiHooks *hooks, GError **error);
+/* A reload's agiallow: new connections are held to it; sessions already
+ * open run to their end.  FALSE + @error (and nothing changed) when an
+ * entry is not an address or prefix. */
+gboolean ims_agi_server_set_allow (ImsAgiServer *server, GPtrArray *allow, GError **error);
 void ims_agi_server_free (ImsAgiServer *server);
 guint ims_agi_server_sessions (ImsAgiServer *server);
 

@@ -514,114 +514,111 @@ ims_lexer_inherit (Lexer *lx, Section *sec, Section *from, GPtrArray *out, guint
 #define GEN(t, f) IMS_KEY_GENERAL, IMS_KEY_##t, G_STRUCT_OFFSET (ImsConfig, f)
 #define WEB(t, f) IMS_KEY_WEBUSER, IMS_KEY_##t, G_STRUCT_OFFSET (ImsWebUser, f)
 #define PEER(t, f) IMS_KEY_PEER, IMS_KEY_##t, G_STRUCT_OFFSET (ImsPeerConfig, f)
-#define XMPP "jabber|xmpp"
-#define NATIVE "aim|yahoo|msn" /* the native drivers: no TLS on their networks */
 
 /* The single source of truth for im.conf keys: a new key is one row here
  * plus its field in ImsConfig or ImsPeerConfig. */
 static const ImsConfigKey ims_config_key_table[] = {
-  /* name, scope/type/field, min, max, choices, default, flags, types, help */
-  { "controlsocket", GEN (PATH, controlsocket), 0, 0, NULL, NULL, IMS_KEY_RESTART, NULL,
+  /* name, scope/type/field, min, max, choices, default, flags, help */
+  { "controlsocket", GEN (PATH, controlsocket), 0, 0, NULL, NULL, IMS_KEY_RESTART,
     "UNIX socket of imctl (default: statedir/imstatusd.sock)" },
-  { "statedir", GEN (PATH, statedir), 0, 0, NULL, "/var/lib/imstatus", IMS_KEY_RESTART, NULL,
+  { "statedir", GEN (PATH, statedir), 0, 0, NULL, "/var/lib/imstatus", IMS_KEY_RESTART,
     "directory of the state database and libpurple's files" },
-  { "agibind", GEN (ADDRESS, agibind), 0, 0, NULL, "127.0.0.1:4573", IMS_KEY_RESTART, NULL,
+  { "agibind", GEN (ADDRESS, agibind), 0, 0, NULL, "127.0.0.1:4573", IMS_KEY_RESTART,
     "address:port of the FastAGI server" },
-  { "agiallow", GEN (PREFIXES, agiallow), 0, 0, " \t|\"'", "127.0.0.0/8, ::1", 0, NULL,
+  { "agiallow", GEN (PREFIXES, agiallow), 0, 0, " \t|\"'", "127.0.0.0/8, ::1", 0,
     "addresses or address/prefix allowed to use FastAGI" },
-  { "agitimeout", GEN (INT, agitimeout), 1, 3600, NULL, "10", IMS_KEY_RESTART, NULL,
+  { "agitimeout", GEN (INT, agitimeout), 1, 3600, NULL, "10", IMS_KEY_RESTART,
     "seconds a FastAGI client may stay silent" },
-  { "outboxttl", GEN (INT, outboxttl), 1, 604800, NULL, "600", 0, NULL,
+  { "outboxttl", GEN (INT, outboxttl), 1, 604800, NULL, "600", 0,
     "seconds a queued IMSend is kept" },
-  { "outboxmax", GEN (INT, outboxmax), 1, 1000000, NULL, "1000", 0, NULL,
+  { "outboxmax", GEN (INT, outboxmax), 1, 1000000, NULL, "1000", 0,
     "messages the outbox holds at most, per peer" },
-  { "controltimeout", GEN (INT, controltimeout), 1, 3600, NULL, "60", 0, NULL,
+  { "controltimeout", GEN (INT, controltimeout), 1, 3600, NULL, "60", 0,
     "seconds an idle imctl connection is kept" },
-  { "controlgroup", GEN (NAME, controlgroup), 0, 0, NULL, NULL, IMS_KEY_RESTART, NULL,
+  { "controlgroup", GEN (NAME, controlgroup), 0, 0, NULL, NULL, IMS_KEY_RESTART,
     "group (e.g. asterisk) whose members may use the control socket" },
-  { "controlgrouprights", GEN (ENUM, controlgrouprights), 0, 0, "read|send|admin", "read", 0, NULL,
+  { "controlgrouprights", GEN (ENUM, controlgrouprights), 0, 0, "read|send|admin", "read", 0,
     "what controlgroup may do: read (show, status, watch), send, or admin (reload, debug)" },
-  { "amihost", GEN (NAME, amihost), 0, 0, NULL, NULL, 0, NULL,
+  { "amihost", GEN (NAME, amihost), 0, 0, NULL, NULL, 0,
     "Asterisk manager host (unset: no AMI)" },
-  { "amiport", GEN (INT, amiport), 1, 65535, NULL, "5038", 0, NULL, "Asterisk manager port" },
-  { "amiuser", GEN (NAME, amiuser), 0, 0, NULL, NULL, 0, NULL, "manager.conf user" },
-  { "amisecret", GEN (STRING, amisecret), 0, 0, NULL, NULL, IMS_KEY_SECRET, NULL,
+  { "amiport", GEN (INT, amiport), 1, 65535, NULL, "5038", 0, "Asterisk manager port" },
+  { "amiuser", GEN (NAME, amiuser), 0, 0, NULL, NULL, 0, "manager.conf user" },
+  { "amisecret", GEN (STRING, amisecret), 0, 0, NULL, NULL, IMS_KEY_SECRET,
     "manager.conf secret" },
-  { "amitls", GEN (ENUM, amitls), 0, 0, "no|yes", "no", 0, NULL,
+  { "amitls", GEN (ENUM, amitls), 0, 0, "no|yes", "no", 0,
     "AMI over TLS (manager.conf tlsenable; amiport is then its tlsbindaddr port)" },
-  { "amicafile", GEN (PATH, amicafile), 0, 0, NULL, NULL, 0, NULL,
+  { "amicafile", GEN (PATH, amicafile), 0, 0, NULL, NULL, 0,
     "PEM file of the CA that signed Asterisk's manager certificate (default: the system's)" },
-  { "presencehints", GEN (ENUM, presencehints), 0, 0, "no|yes", "no", 0, NULL,
+  { "presencehints", GEN (ENUM, presencehints), 0, 0, "no|yes", "no", 0,
     "keep Custom:<peer>:<user> and CustomPresence:<peer>:<user> states up to date over AMI" },
-  { "httpbind", GEN (ADDRESS, httpbind), 0, 0, NULL, NULL, IMS_KEY_RESTART, NULL,
+  { "httpbind", GEN (ADDRESS, httpbind), 0, 0, NULL, NULL, IMS_KEY_RESTART,
     "address:port of the HTTP API and presence board (unset: off; loopback unless httpcert)" },
-  { "httpcert", GEN (PATH, httpcert), 0, 0, NULL, NULL, IMS_KEY_RESTART, NULL,
+  { "httpcert", GEN (PATH, httpcert), 0, 0, NULL, NULL, IMS_KEY_RESTART,
     "PEM certificate (chain) for HTTPS" },
-  { "httpkey", GEN (PATH, httpkey), 0, 0, NULL, NULL, IMS_KEY_RESTART, NULL,
+  { "httpkey", GEN (PATH, httpkey), 0, 0, NULL, NULL, IMS_KEY_RESTART,
     "PEM private key of httpcert" },
-  { "httptimeout", GEN (INT, httptimeout), 1, 3600, NULL, "30", 0, NULL,
+  { "httptimeout", GEN (INT, httptimeout), 1, 3600, NULL, "30", 0,
     "seconds an HTTP client may take to send a request, or keep a connection idle" },
-  { "spooldir", GEN (PATH, spooldir), 0, 0, NULL, "/var/spool/asterisk/outgoing", 0, NULL,
+  { "spooldir", GEN (PATH, spooldir), 0, 0, NULL, "/var/spool/asterisk/outgoing", 0,
     "Asterisk's outgoing call-file spool" },
 
-  { "type", PEER (NAME, type), 0, 0, NULL, NULL, IMS_KEY_REQUIRED, NULL,
-    "IM network: jabber/xmpp, irc, or any libpurple protocol" },
-  { "username", PEER (STRING, username), 0, 0, NULL, NULL, IMS_KEY_REQUIRED, NULL,
+  { "type", PEER (NAME, type), 0, 0, NULL, NULL, IMS_KEY_REQUIRED,
+    "IM network: a word from NETWORKS, or another libpurple protocol" },
+  { "username", PEER (STRING, username), 0, 0, NULL, NULL, IMS_KEY_REQUIRED,
     "the account the robot logs in as" },
-  { "secret", PEER (STRING, secret), 0, 0, NULL, NULL, IMS_KEY_SECRET, NULL,
+  { "secret", PEER (STRING, secret), 0, 0, NULL, NULL, IMS_KEY_SECRET,
     "its password" },
-  { "host", PEER (NAME, host), 0, 0, NULL, NULL, 0, NULL,
-    "server to connect to (default: the username's domain)" },
-  { "port", PEER (INT, port), 1, 65535, NULL, NULL, 0, NULL,
+  { "host", PEER (NAME, host), 0, 0, NULL, NULL, 0,
+    "server to connect to (default: the network's, else the username's domain)" },
+  { "port", PEER (INT, port), 1, 65535, NULL, NULL, 0,
     "server port (default: the network's)" },
-  { "tls", PEER (ENUM, tls), 0, 0, "required|optional|off", "required", 0, NULL,
+  { "tls", PEER (ENUM, tls), 0, 0, "required|optional|off", "required", 0,
     "TLS to the server" },
-  { "cafile", PEER (PATH, cafile), 0, 0, NULL, NULL, 0, XMPP,
+  { "cafile", PEER (PATH, cafile), 0, 0, NULL, NULL, IMS_KEY_NETWORK,
     "PEM file of a CA to trust" },
-  { "cadir", PEER (PATH, cadir), 0, 0, NULL, NULL, 0, XMPP,
+  { "cadir", PEER (PATH, cadir), 0, 0, NULL, NULL, IMS_KEY_NETWORK,
     "directory of PEM CA files to trust" },
-  { "resource", PEER (STRING, resource), 0, 0, NULL, "imstatus", 0, XMPP,
+  { "resource", PEER (STRING, resource), 0, 0, NULL, "imstatus", IMS_KEY_NETWORK,
     "XMPP resource of the robot" },
-  { "loginurl", PEER (STRING, loginurl), 0, 0, NULL, NULL, 0, "msn",
+  { "loginurl", PEER (STRING, loginurl), 0, 0, NULL, NULL, IMS_KEY_NETWORK,
     "MSN login service (RST2.srf) (default: https://login.live.com/RST2.srf)" },
-  { "pinginterval", PEER (INT, pinginterval), 1, 3600, NULL, "30", 0, XMPP "|" NATIVE,
-    "seconds between keepalives (XMPP pings, OSCAR/YMSG/MSNP keepalives)" },
-  { "pingtimeout", PEER (INT, pingtimeout), 1, 600, NULL, "10", 0, XMPP "|yahoo|msn",
+  { "pinginterval", PEER (INT, pinginterval), 1, 3600, NULL, "30", IMS_KEY_NETWORK,
+    "seconds between keepalives (XMPP pings, the native protocols' keepalives)" },
+  { "pingtimeout", PEER (INT, pingtimeout), 1, 600, NULL, "10", IMS_KEY_NETWORK,
     "seconds without a ping answer before reconnecting" },
-  { "statusmessage", PEER (STRING, statusmessage), 0, 0, NULL, NULL, 0, NULL,
+  { "statusmessage", PEER (STRING, statusmessage), 0, 0, NULL, NULL, 0,
     "the robot's own status text" },
-  { "subscribe", PEER (LIST, subscribe), 0, 0, " \t/|\"'", NULL, IMS_KEY_LIVE, NULL,
+  { "subscribe", PEER (LIST, subscribe), 0, 0, " \t/|\"'", NULL, IMS_KEY_LIVE,
     "buddies to watch (repeatable, comma-separated)" },
-  { "acceptfrom", PEER (LIST, acceptfrom), 0, 0, " \t/|\"';", NULL, IMS_KEY_LIVE, NULL,
+  { "acceptfrom", PEER (LIST, acceptfrom), 0, 0, " \t/|\"';", NULL, IMS_KEY_LIVE,
     "who may send the robot IMs (UserEvents), or any (default: subscribe and dialallow)" },
-  { "sendallow", PEER (LIST, sendallow), 0, 0, " \t/|\"';", NULL, IMS_KEY_LIVE, NULL,
+  { "sendallow", PEER (LIST, sendallow), 0, 0, " \t/|\"';", NULL, IMS_KEY_LIVE,
     "IMSend recipients: ids, patterns with * and ?, or any (default: subscribe)" },
   { "presencehints", PEER (ENUM, presencehints), 0, 0, "inherit|no|yes", "inherit",
-    IMS_KEY_LIVE, NULL, "this peer's presencehints (inherit: the [general] value)" },
-  { "activewhen", PEER (DEVICE, activewhen), 0, 0, NULL, NULL, 0, NULL,
+    IMS_KEY_LIVE, "this peer's presencehints (inherit: the [general] value)" },
+  { "activewhen", PEER (DEVICE, activewhen), 0, 0, NULL, NULL, 0,
     "device whose availability keeps the peer logged in, or always" },
-  { "phone", PEER (DEVICE, phone), 0, 0, NULL, NULL, 0, NULL,
+  { "phone", PEER (DEVICE, phone), 0, 0, NULL, NULL, 0,
     "device whose use makes the robot show busy" },
-  { "busymessage", PEER (STRING, busymessage), 0, 0, NULL, NULL, 0, NULL,
+  { "busymessage", PEER (STRING, busymessage), 0, 0, NULL, NULL, 0,
     "status text while the phone is in use" },
-  { "dialallow", PEER (LIST, dialallow), 0, 0, " \t/|\"';", NULL, IMS_KEY_LIVE, NULL,
+  { "dialallow", PEER (LIST, dialallow), 0, 0, " \t/|\"';", NULL, IMS_KEY_LIVE,
     "senders who may ask for click-to-dial" },
-  { "dialsecret", PEER (STRING, dialsecret), 0, 0, NULL, NULL, IMS_KEY_SECRET | IMS_KEY_LIVE,
-    NULL, "word a click-to-dial request must carry" },
-  { "dialfrom", PEER (DEVICE, dialfrom), 0, 0, NULL, NULL, IMS_KEY_LIVE, NULL,
+  { "dialsecret", PEER (STRING, dialsecret), 0, 0, NULL, NULL, IMS_KEY_SECRET | IMS_KEY_LIVE, "word a click-to-dial request must carry" },
+  { "dialfrom", PEER (DEVICE, dialfrom), 0, 0, NULL, NULL, IMS_KEY_LIVE,
     "local phone rung first by click-to-dial" },
-  { "dialcontext", PEER (NAME, dialcontext), 0, 0, NULL, NULL, IMS_KEY_LIVE, NULL,
+  { "dialcontext", PEER (NAME, dialcontext), 0, 0, NULL, NULL, IMS_KEY_LIVE,
     "dialplan context the target is dialled in" },
 
-  { "type", WEB (NAME, type), 0, 0, NULL, NULL, IMS_KEY_REQUIRED, NULL,
+  { "type", WEB (NAME, type), 0, 0, NULL, NULL, IMS_KEY_REQUIRED,
     "webuser: a user of the HTTP API and board, not an IM peer" },
-  { "secret", WEB (STRING, secret), 0, 0, NULL, NULL, IMS_KEY_REQUIRED | IMS_KEY_SECRET, NULL,
+  { "secret", WEB (STRING, secret), 0, 0, NULL, NULL, IMS_KEY_REQUIRED | IMS_KEY_SECRET,
     "the user's password (HTTP Basic or the board's login form)" },
-  { "peers", WEB (LIST, peers), 0, 0, " \t/|\"';", NULL, 0, NULL,
+  { "peers", WEB (LIST, peers), 0, 0, " \t/|\"';", NULL, 0,
     "the peers the user sees (default: all)" },
-  { "send", WEB (ENUM, send), 0, 0, "no|yes", "no", 0, NULL, "may send IMs" },
-  { "dial", WEB (ENUM, dial), 0, 0, "no|yes", "no", 0, NULL, "may use click-to-dial" },
-  { "phone", WEB (DEVICE, phone), 0, 0, NULL, NULL, 0, NULL,
+  { "send", WEB (ENUM, send), 0, 0, "no|yes", "no", 0, "may send IMs" },
+  { "dial", WEB (ENUM, dial), 0, 0, "no|yes", "no", 0, "may use click-to-dial" },
+  { "phone", WEB (DEVICE, phone), 0, 0, NULL, NULL, 0,
     "the device the user's click-to-dial rings first" },
 };
 G_STATIC_ASSERT (IMS_TLS_REQUIRED == 0 && IMS_TLS_OPTIONAL == 1 && IMS_TLS_OFF == 2);
@@ -629,7 +626,6 @@ G_STATIC_ASSERT (IMS_TLS_REQUIRED == 0 && IMS_TLS_OPTIONAL == 1 && IMS_TLS_OFF =
 #undef GEN
 #undef WEB
 #undef PEER
-#undef XMPP
 
 const ImsConfigKey *
 ims_config_keys (gsize *n_keys)
@@ -671,17 +667,14 @@ ims_key_is_string (const ImsConfigKey *k)
   return !ims_key_is_list (k) && k->type != IMS_KEY_INT && k->type != IMS_KEY_ENUM;
 }
 
-/* Does @k apply to a peer of @type? */
+/* Does @k apply to a peer of @type?  A network key only where the type's
+ * network reads it; without a registry (imctl), every key. */
 static gboolean
-ims_key_applies (const ImsConfigKey *k, const char *type)
+ims_key_applies (const ImsConfig *c, const ImsConfigKey *k, const char *type)
 {
-  if (k->types == NULL || type == NULL)
+  if (!(k->flags & IMS_KEY_NETWORK) || type == NULL || c->networks == NULL)
     return TRUE;
-  g_auto (GStrv) types = g_strsplit (k->types, "|", -1);
-  for (char **t = types; *t; t++)
-    if (g_ascii_strcasecmp (*t, type) == 0)
-      return TRUE;
-  return FALSE;
+  return ims_network_reads (ims_network_find (c->networks, type), k->name);
 }
 
 /* An IP address literal, with an optional :port ([v6]:port for IPv6). */
@@ -941,9 +934,9 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
                          webuser ? "webuser" : "peer", sec->name, k->name);
       if (webuser)
         continue;
-      if (seen[i] && !ims_key_applies (k, peer->type))
+      if (seen[i] && !ims_key_applies (c, k, peer->type))
         {
-          g_autofree char *types = g_strdelimit (g_strdup (k->types), "|", '/');
+          g_autofree char *types = ims_network_types_reading (c->networks, k->name);
           ims_lexer_error (lx, where[i]->file, where[i]->line,
                            "%s does not apply to type=%s (only to %s)", k->name, peer->type, types);
         }
@@ -986,7 +979,8 @@ ims_config_check_secret_files (Lexer *lx)
 }
 
 ImsConfig *
-ims_config_parse (const char *path, const char *text, gsize len, GError **error)
+ims_config_parse (const char *path, const char *text, gsize len,
+                  const ImsNetwork *const *networks, GError **error)
 {
   Lexer lx;
   ims_lexer_init (&lx);
@@ -994,6 +988,7 @@ ims_config_parse (const char *path, const char *text, gsize len, GError **error)
 
   g_autoptr (ImsConfig) c = g_new0 (ImsConfig, 1);
   c->path = g_strdup (path);
+  c->networks = networks;
   c->peers = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_peer_config_free);
   c->webusers = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_webuser_free);
   c->warnings = g_ptr_array_new_with_free_func (g_free);
@@ -1063,40 +1058,37 @@ ims_config_parse (const char *path, const char *text, gsize len, GError **error)
     }
   if ((c->httpcert != NULL) != (c->httpkey != NULL))
     ims_lexer_error (&lx, path, 0, "[general] httpcert and httpkey go together");
-  /* Networks that never had TLS: what crosses the wire in clear. */
-  static const struct { const char *type, *clear; } cleartext[] = {
-    { "aim", "the password (as an MD5 digest), IMs and presence travel in clear" },
-    { "yahoo", "the password (as a challenge answer), IMs and presence travel in clear" },
-    { "msn", "IMs and presence travel in clear (the password goes to loginurl)" },
-  };
   for (guint i = 0; i < c->peers->len; i++)
     {
       ImsPeerConfig *p = c->peers->pdata[i];
-      const char *clear = NULL;
-      for (gsize j = 0; j < G_N_ELEMENTS (cleartext); j++)
-        if (p->type && g_ascii_strcasecmp (p->type, cleartext[j].type) == 0)
-          clear = cleartext[j].clear;
-      if (clear && p->username)
+      const ImsNetwork *net = ims_network_find (c->networks, p->type);
+      if (net && p->username)
         {
-          /* The id goes on protocol lines as it is: no spaces or controls. */
-          gboolean msn = g_ascii_strcasecmp (p->type, "msn") == 0;
-          if (g_ascii_strcasecmp (p->type, "aim") != 0
-              && !ims_text_plain_id (p->username, strlen (p->username)))
-            ims_lexer_error (&lx, p->file, p->line, "[%s] username: a %s id has no spaces or "
-                             "control characters", p->name, p->type);
-          else if (msn && strchr (p->username, '@') == NULL)
-            ims_lexer_error (&lx, p->file, p->line, "[%s] username: MSN logs in with an e-mail "
-                             "address (user@example.com)", p->name);
+          /* The network's own rules for an account: said by its descriptor. */
+          g_autoptr (GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
+          g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+          if (net->id_valid && !net->id_valid (p->username))
+            g_ptr_array_add (errors, g_strdup_printf ("username: %s", net->id_rule));
+          else if (net->check_account)
+            {
+              ImsAccount acct;
+              g_autofree char *id = NULL, *domain = NULL;
+              ims_config_peer_account (c, p, &acct, &id, &domain);
+              net->check_account (&acct, errors, warnings);
+            }
+          for (guint j = 0; j < errors->len; j++)
+            ims_lexer_error (&lx, p->file, p->line, "[%s] %s", p->name,
+                             (const char *) errors->pdata[j]);
+          for (guint j = 0; j < warnings->len; j++)
+            g_ptr_array_add (lx.warnings, g_strdup_printf ("%s:%u: [%s] %s", p->file, p->line,
+                                                           p->name,
+                                                           (const char *) warnings->pdata[j]));
         }
-      if (clear)
+      if (net && net->cleartext)
         {
           g_ptr_array_add (lx.warnings,
                            g_strdup_printf ("%s:%u: [%s] type=%s has no TLS: %s",
-                                            p->file, p->line, p->name, p->type, clear));
-          if (p->loginurl && !g_str_has_prefix (p->loginurl, "https://"))
-            g_ptr_array_add (lx.warnings,
-                             g_strdup_printf ("%s:%u: [%s] loginurl is not https: the password "
-                                              "travels in clear", p->file, p->line, p->name));
+                                            p->file, p->line, p->name, p->type, net->cleartext));
           continue; /* tls = ... means nothing here */
         }
       if (p->tls == IMS_TLS_OPTIONAL)
@@ -1127,7 +1119,7 @@ ims_config_parse (const char *path, const char *text, gsize len, GError **error)
 }
 
 ImsConfig *
-ims_config_load (const char *path, GError **error)
+ims_config_load (const char *path, const ImsNetwork *const *networks, GError **error)
 {
   g_autofree char *text = NULL;
   gsize len = 0;
@@ -1144,7 +1136,7 @@ ims_config_load (const char *path, GError **error)
                    MAX_FILE_SIZE);
       return NULL;
     }
-  return ims_config_parse (path, text, len, error);
+  return ims_config_parse (path, text, len, networks, error);
 }
 
 /* ---- free, copy, equal: driven by the table ---- */
@@ -1355,6 +1347,48 @@ ims_webuser_sees (const ImsWebUser *u, const char *peer)
     if (g_str_equal (u->peers->pdata[i], peer))
       return TRUE;
   return FALSE;
+}
+
+char *
+ims_config_own_id (const ImsPeerConfig *p, gboolean bare_ids)
+{
+  /* The seed's `username=pinkys-asterisk` with a host is pinkys-asterisk@host
+   * on XMPP, but a screen name on AIM. */
+  g_autofree char *base = bare_ids || strchr (p->username, '@') || p->host == NULL
+                              ? g_strdup (p->username)
+                              : g_strdup_printf ("%s@%s", p->username, p->host);
+  const char *slash = strchr (base, '/');
+  g_autofree char *bare = slash ? g_strndup (base, slash - base) : g_strdup (base);
+  return g_utf8_strdown (bare, -1);
+}
+
+void
+ims_config_peer_account (const ImsConfig *c, const ImsPeerConfig *p, ImsAccount *account,
+                         char **id, char **domain)
+{
+  const ImsNetwork *net = ims_network_find (c->networks, p->type);
+  gboolean bare_ids = net && net->bare_ids;
+  *id = ims_config_own_id (p, bare_ids);
+  const char *at = bare_ids ? NULL : strrchr (*id, '@');
+  *domain = at ? g_strdup (at + 1) : NULL;
+  *account = (ImsAccount){
+    .peer = p->name,
+    .type = p->type,
+    .username = p->username,
+    .id = *id,
+    .domain = *domain,
+    .secret = p->secret,
+    .host = p->host ? p->host : net ? net->default_host : NULL,
+    .port = p->port,
+    .tls = p->tls,
+    .cafile = p->cafile,
+    .cadir = p->cadir,
+    .resource = p->resource,
+    .pinginterval = p->pinginterval,
+    .pingtimeout = p->pingtimeout,
+    .statusmessage = p->statusmessage,
+    .loginurl = p->loginurl,
+  };
 }
 
 const char *

@@ -9,6 +9,8 @@
 
 #include <glib.h>
 
+#include "ims-network.h"
+
 G_BEGIN_DECLS
 
 #define IMS_CONFIG_ERROR (ims_config_error_quark ())
@@ -24,12 +26,6 @@ typedef enum {
 #define IMS_CONFIG_MAX_VALUE 1024
 #define IMS_CONFIG_MAX_INCLUDE_DEPTH 8
 #define IMS_CONFIG_MAX_SUBSCRIBE 20000
-
-typedef enum {
-  IMS_TLS_REQUIRED,
-  IMS_TLS_OPTIONAL,
-  IMS_TLS_OFF,
-} ImsTlsMode;
 
 /* One IM peer section.  Strings are owned; NULL when not set. */
 typedef struct {
@@ -104,11 +100,17 @@ typedef struct {
   GPtrArray *warnings;  /* char*, "file: message"; not fatal */
   GHashTable *peer_index;    /* name -> ImsPeerConfig* (in peers), for the find functions */
   GHashTable *webuser_index; /* name -> ImsWebUser* (in webusers) */
+  /* The networks the peers were checked against (the registry; not owned);
+   * NULL: no network checks (imctl reads only the paths). */
+  const ImsNetwork *const *networks;
 } ImsConfig;
 
-ImsConfig *ims_config_load (const char *path, GError **error);
+/* @networks: the registry (NULL-terminated) that type= words, network keys
+ * and account checks are held against; NULL skips those checks. */
+ImsConfig *ims_config_load (const char *path, const ImsNetwork *const *networks, GError **error);
 /* Parse text as if read from @path (includes are resolved relative to it). */
-ImsConfig *ims_config_parse (const char *path, const char *text, gsize len, GError **error);
+ImsConfig *ims_config_parse (const char *path, const char *text, gsize len,
+                             const ImsNetwork *const *networks, GError **error);
 void ims_config_free (ImsConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImsConfig, ims_config_free)
 
@@ -147,6 +149,7 @@ typedef enum {
   IMS_KEY_SECRET = 1 << 1,  /* wiped on free, redacted from every log line */
   IMS_KEY_RESTART = 1 << 2, /* [general]: a change takes effect at the next restart */
   IMS_KEY_LIVE = 1 << 3,    /* peer: a change applies without logging in again */
+  IMS_KEY_NETWORK = 1 << 4, /* peer: only for networks whose descriptor lists it in keys */
 } ImsKeyFlags;
 
 typedef struct {
@@ -158,7 +161,6 @@ typedef struct {
   const char *choices;  /* IMS_KEY_ENUM: "a|b|c"; IMS_KEY_LIST: forbidden characters */
   const char *def;      /* default, in im.conf syntax; NULL = unset */
   ImsKeyFlags flags;
-  const char *types;    /* peer keys: the types it applies to ("jabber|xmpp"); NULL = all */
   const char *help;     /* one line, for the man page and errors */
 } ImsConfigKey;
 
@@ -184,6 +186,14 @@ char *ims_config_restart_changes (const ImsConfig *old, const ImsConfig *fresh);
 /* Every secret value in @config (transfer container; strings borrowed). */
 GPtrArray *ims_config_secrets (const ImsConfig *config);
 const char *ims_tls_mode_to_string (ImsTlsMode mode);
+/* The own id for a peer: username, "@host" added when it has no '@' and the
+ * network's ids have a domain; lowercased, without a resource (transfer full). */
+char *ims_config_own_id (const ImsPeerConfig *peer, gboolean bare_ids);
+/* The account a driver logs @peer in with, as its network (from the
+ * registry) completes it: own id, domain, default host.  *id and *domain
+ * (transfer full) hold what the account points to. */
+void ims_config_peer_account (const ImsConfig *config, const ImsPeerConfig *peer,
+                              ImsAccount *account, char **id, char **domain);
 
 /* The lexer alone, for tests and the fuzzer: returns the number of sections, or
  * -1 with all errors in @error. */

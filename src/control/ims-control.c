@@ -258,6 +258,12 @@ ims_control_live (const char *path)
   return conn != NULL;
 }
 
+void
+ims_control_set_idle_timeout (ImsControl *self, guint idle_timeout_s)
+{
+  self->idle_timeout_s = idle_timeout_s;
+}
+
 ImsControl *
 ims_control_new (const char *path, guint idle_timeout_s, const char *group,
                  const ImsControlHooks *hooks, GError **error)

@@ -94,6 +94,8 @@ typedef struct _ImsControl ImsControl;
  * through @group) what the config's controlgrouprights allows. */
 ImsControl *ims_control_new (const char *path, guint idle_timeout_s, const char *group,
                              const ImsControlHooks *hooks, GError **error);
+/* A reload's controltimeout, for connections opened after it. */
+void ims_control_set_idle_timeout (ImsControl *control, guint idle_timeout_s);
 void ims_control_free (ImsControl *control);
 /* Tells watchers that @peer left the configuration. */
 void ims_control_peer_removed (ImsControl *control, const char *peer);

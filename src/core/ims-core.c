@@ -35,6 +35,7 @@ struct _CorePeer {
   ImsAccount account;   /* points into cfg, id and domain */
   char *id;
   char *domain;
+  const ImsNetwork *net; /* its descriptor; NULL when no network serves the type */
   ImsDriver *driver;    /* NULL: not logged in by any driver (unregistered, unsupported) */
   ImsBackoff backoff;
   guint reconnect_id;
@@ -52,7 +53,10 @@ struct _CorePeer {
 struct _ImsCore {
   ImsPresenceStore *store;
   ImsCoreHooks hooks;
-  GPtrArray *drivers;   /* ImsDriver*, in routing order */
+  const ImsConfig *config;              /* the running one: borrowed, replaced by apply */
+  const ImsNetwork *const *networks;    /* the registry */
+  GPtrArray *drivers;   /* ImsDriver*, one per constructor, in registry order */
+  GHashTable *driver_of; /* const ImsNetwork* -> ImsDriver* */
   GHashTable *peers;    /* name -> CorePeer */
   int debug;
 };
@@ -61,57 +65,13 @@ static void ims_core_start_peer (ImsCore *core, const ImsPeerConfig *cfg);
 
 /* ---- accounts ---- */
 
-char *
-ims_core_own_id (const ImsPeerConfig *p, gboolean bare_ids)
-{
-  /* The seed's `username=pinkys-asterisk` with a host is pinkys-asterisk@host
-   * on XMPP, but a screen name on AIM. */
-  g_autofree char *base = bare_ids || strchr (p->username, '@') || p->host == NULL
-                              ? g_strdup (p->username)
-                              : g_strdup_printf ("%s@%s", p->username, p->host);
-  const char *slash = strchr (base, '/');
-  g_autofree char *bare = slash ? g_strndup (base, slash - base) : g_strdup (base);
-  return g_utf8_strdown (bare, -1);
-}
-
-static ImsDriver *ims_core_route (ImsCore *core, const char *type, char **why);
-
-/* Does the driver that serves @type use ids without a domain? */
-static gboolean
-ims_core_bare_ids (ImsCore *core, const char *type)
-{
-  g_autofree char *why = NULL;
-  ImsDriver *d = ims_core_route (core, type, &why);
-  return d && d->ops->bare_ids && d->ops->bare_ids (d, type);
-}
-
 static void
 ims_core_account_fill (CorePeer *cp)
 {
-  const ImsPeerConfig *p = cp->cfg;
-  g_free (cp->id);
-  g_free (cp->domain);
-  gboolean bare_ids = ims_core_bare_ids (cp->core, p->type);
-  cp->id = ims_core_own_id (p, bare_ids);
-  const char *at = bare_ids ? NULL : strrchr (cp->id, '@');
-  cp->domain = at ? g_strdup (at + 1) : NULL;
-  cp->account = (ImsAccount){
-    .peer = p->name,
-    .type = p->type,
-    .id = cp->id,
-    .domain = cp->domain,
-    .secret = p->secret,
-    .host = p->host,
-    .port = p->port,
-    .tls = p->tls,
-    .cafile = p->cafile,
-    .cadir = p->cadir,
-    .resource = p->resource,
-    .pinginterval = p->pinginterval,
-    .pingtimeout = p->pingtimeout,
-    .statusmessage = p->statusmessage,
-    .loginurl = p->loginurl,
-  };
+  g_clear_pointer (&cp->id, g_free);
+  g_clear_pointer (&cp->domain, g_free);
+  cp->net = ims_network_find (cp->core->networks, cp->cfg->type);
+  ims_config_peer_account (cp->core->config, cp->cfg, &cp->account, &cp->id, &cp->domain);
 }
 
 static CorePeer *
@@ -464,21 +424,24 @@ ims_core_message (ImsCore *core, const char *peer, const char *from, const char 
 
 /* ---- peers ---- */
 
+/* The driver of @cp's network, if it can serve the type here. */
 static ImsDriver *
-ims_core_route (ImsCore *core, const char *type, char **why)
+ims_core_route (CorePeer *cp, char **why)
 {
-  for (guint i = 0; i < core->drivers->len; i++)
+  ImsDriver *d = cp->net ? g_hash_table_lookup (cp->core->driver_of, cp->net) : NULL;
+  if (d == NULL)
     {
-      ImsDriver *d = core->drivers->pdata[i];
-      g_autofree char *w = NULL;
-      if (d->ops->supports (d, type, &w))
-        return d;
-      if (*why == NULL && w)
-        *why = g_steal_pointer (&w);
+      g_autofree char *words = ims_network_type_words (cp->core->networks, ", ");
+      *why = g_strdup_printf ("no driver for type=%s (known: %s)", cp->cfg->type, words);
+      return NULL;
     }
-  if (*why == NULL)
-    *why = g_strdup_printf ("no driver for type=%s", type);
-  return NULL;
+  if (d->ops->supports && !d->ops->supports (d, cp->cfg->type, why))
+    {
+      if (*why == NULL)
+        *why = g_strdup_printf ("no driver for type=%s", cp->cfg->type);
+      return NULL;
+    }
+  return d;
 }
 
 static void
@@ -496,7 +459,7 @@ ims_core_start_peer (ImsCore *core, const ImsPeerConfig *cfg)
       g_message ("%s: staying logged out: %s", cfg->name, why);
       ims_presence_store_set_peer_state (core->store, cfg->name, IMS_PEER_UNREGISTERED, why);
     }
-  else if ((driver = ims_core_route (core, cfg->type, &why)) == NULL)
+  else if ((driver = ims_core_route (cp, &why)) == NULL)
     {
       g_warning ("%s: unsupported: %s", cfg->name, why);
       ims_presence_store_set_peer_state (core->store, cfg->name, IMS_PEER_UNSUPPORTED, why);
@@ -562,6 +525,7 @@ ims_core_update_peer (ImsCore *core, CorePeer *cp, const ImsPeerConfig *fresh)
 void
 ims_core_apply (ImsCore *core, const ImsConfig *config, ImsCoreChanges *changes)
 {
+  core->config = config;
   ImsCoreChanges n = { 0 };
   g_autoptr (GPtrArray) gone = g_ptr_array_new_with_free_func (g_free); /* copies: stop frees names */
   GHashTableIter it;
@@ -682,7 +646,7 @@ ims_core_peer_host (ImsCore *core, const char *peer)
   CorePeer *cp = ims_core_peer (core, peer);
   if (cp == NULL)
     return NULL;
-  return cp->cfg->host ? cp->cfg->host : cp->domain;
+  return cp->account.host ? cp->account.host : cp->domain;
 }
 
 int
@@ -691,26 +655,20 @@ ims_core_peer_port (ImsCore *core, const char *peer)
   CorePeer *cp = ims_core_peer (core, peer);
   if (cp == NULL)
     return 0;
-  if (cp->cfg->port)
-    return cp->cfg->port;
-  for (guint i = 0; i < core->drivers->len; i++)
-    {
-      ImsDriver *d = core->drivers->pdata[i];
-      g_autofree char *why = NULL;
-      if (d->ops->supports (d, cp->cfg->type, &why))
-        return d->ops->default_port (d, cp->cfg->type);
-    }
-  return 0;
+  return cp->account.port ? cp->account.port : cp->net ? cp->net->default_port : 0;
 }
 
 /* ---- life ---- */
 
 ImsCore *
-ims_core_new (ImsPresenceStore *store, const ImsConfig *config, const ImsDriverNewFunc *drivers,
-              gsize n_drivers, const ImsCoreHooks *hooks, GError **error)
+ims_core_new (ImsPresenceStore *store, const ImsConfig *config, const ImsCoreHooks *hooks,
+              GError **error)
 {
   ImsCore *core = g_new0 (ImsCore, 1);
   core->store = store;
+  core->config = config;
+  core->networks = config->networks;
+  core->driver_of = g_hash_table_new (NULL, NULL);
   if (hooks)
     core->hooks = *hooks;
   core->peers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
@@ -728,16 +686,27 @@ ims_core_new (ImsPresenceStore *store, const ImsConfig *config, const ImsDriverN
       g_ptr_array_add (accounts, &cp->account);
     }
   ImsDriverSetup setup = { .statedir = config->statedir, .accounts = accounts };
-  for (gsize i = 0; i < n_drivers; i++)
+  /* One driver per constructor: descriptors that name the same one (XMPP
+   * and the other libpurple protocols) share it. */
+  for (const ImsNetwork *const *n = core->networks; n && *n; n++)
     {
-      ImsDriver *d = drivers[i](core, &setup, error);
+      ImsDriver *d = NULL;
+      for (const ImsNetwork *const *m = core->networks; m < n && d == NULL; m++)
+        if ((*m)->new_driver == (*n)->new_driver)
+          d = g_hash_table_lookup (core->driver_of, *m);
       if (d == NULL)
         {
-          ims_core_free (core);
-          return NULL;
+          d = (*n)->new_driver (core, &setup, error);
+          if (d == NULL)
+            {
+              g_prefix_error (error, "%s: ", (*n)->name);
+              ims_core_free (core);
+              return NULL;
+            }
+          d->core = core;
+          g_ptr_array_add (core->drivers, d);
         }
-      d->core = core;
-      g_ptr_array_add (core->drivers, d);
+      g_hash_table_insert (core->driver_of, (gpointer) *n, d);
     }
   return core;
 }
@@ -762,5 +731,6 @@ ims_core_free (ImsCore *core)
       d->ops->free (d);
     }
   g_ptr_array_unref (core->drivers);
+  g_hash_table_unref (core->driver_of);
   g_free (core);
 }

@@ -1,8 +1,9 @@
 /* ims-core: routes peers to drivers and keeps what every network shares.
  *
- * Each peer goes to the first registered driver whose supports(type) accepts
- * it (native drivers first, libpurple last).  The core, not a driver, adds
- * peers and their watched buddies to the store, so an offline, unregistered
+ * Each peer goes to the driver its network's descriptor names (the registry
+ * finds the descriptor by type=; libpurple takes what no other claims).  The
+ * core, not a driver, adds peers and their watched buddies to the store, so
+ * an offline, unregistered
  * or unsupported peer answers with the same ids as a logged-in one.  Reconnect
  * backoff, subscription approval, roster alignment and the reload diff live
  * here once.
@@ -39,10 +40,11 @@ typedef struct {
   guint kept, live, changed, added, removed;
 } ImsCoreChanges;
 
-/* Creates the drivers in order from @drivers (native first, libpurple last).
- * A driver that cannot start is an error: the daemon does not start. */
+/* Creates one driver per constructor named by @config's networks (the
+ * registry), in its order.  A driver that cannot start is an error: the
+ * daemon does not start.  @config is borrowed until ims_core_apply() hands
+ * over the next one. */
 ImsCore *ims_core_new (ImsPresenceStore *store, const ImsConfig *config,
-                       const ImsDriverNewFunc *drivers, gsize n_drivers,
                        const ImsCoreHooks *hooks, GError **error);
 void ims_core_free (ImsCore *core);
 
@@ -65,9 +67,5 @@ void ims_core_set_debug (ImsCore *core, int level);
  * driver and id give.  NULL / 0 when unknown. */
 const char *ims_core_peer_host (ImsCore *core, const char *peer);
 int ims_core_peer_port (ImsCore *core, const char *peer);
-
-/* The own id for a peer config: username, "@host" added when it has no '@'
- * (transfer full).  Exposed for tests. */
-char *ims_core_own_id (const ImsPeerConfig *peer, gboolean bare_ids);
 
 G_END_DECLS

@@ -1,5 +1,7 @@
 /* ims-driver: the network-neutral contract between the core and an IM
- * driver (libpurple today; native OSCAR, YMSG and MSNP drivers beside it).
+ * driver (libpurple; native OSCAR, YMSG and MSNP drivers beside it).  What
+ * a network *is* (type words, keys, defaults, id rules) is its descriptor,
+ * ims-network.h; this is what a driver *does*.
  *
  * Down (core -> driver): the ops table below.  Up (driver -> core): the
  * ims_core_* report functions at the end, as BitlBee's imcb_* calls.  A
@@ -10,7 +12,7 @@
  */
 #pragma once
 
-#include "ims-config.h"
+#include "ims-network.h"
 #include "ims-presence-store.h"
 
 G_BEGIN_DECLS
@@ -18,44 +20,19 @@ G_BEGIN_DECLS
 typedef struct _ImsCore ImsCore;
 typedef struct _ImsDriver ImsDriver;
 
-/* What a driver logs in with.  Strings are owned by the core and stay valid
- * from start() until stop() returns. */
-typedef struct {
-  const char *peer;          /* the im.conf section: the key of every call */
-  const char *type;          /* as configured ("jabber", "irc", ...) */
-  const char *id;            /* own id: username, "@host" added when it has no '@' */
-  const char *domain;        /* the part of id after '@', NULL when none */
-  const char *secret;        /* the password, NULL when none */
-  const char *host;          /* server to connect to; NULL = domain */
-  int port;                  /* 0 = the driver's default for type */
-  ImsTlsMode tls;
-  const char *cafile;        /* CA to trust for this account, NULL when none */
-  const char *cadir;
-  const char *resource;      /* XMPP resource ("imstatus" by default) */
-  int pinginterval;          /* seconds between keepalive pings */
-  int pingtimeout;           /* seconds without an answer before giving up */
-  const char *statusmessage; /* own status text while available */
-  const char *loginurl;      /* MSN login service, NULL = the network's */
-} ImsAccount;
-
 /* What the constructors get: every account (for what a driver must know
  * before it starts, e.g. libpurple's CA paths) and a private directory. */
-typedef struct {
+typedef struct _ImsDriverSetup {
   const char *statedir;
-  GPtrArray *accounts; /* const ImsAccount* */
+  GPtrArray *accounts; /* const ImsAccount*, of every network the driver serves */
 } ImsDriverSetup;
 
 typedef struct {
   const char *name; /* for logs: "libpurple", "fake" */
-  /* Can this driver serve @type on this machine?  If not, and it knows the
-   * type, *why says so in words for `Unsupported: <why>`. */
+  /* Can this driver serve @type on this machine (its network's descriptor
+   * already chose it)?  If not, *why says so in words for
+   * `Unsupported: <why>`.  NULL = yes. */
   gboolean (*supports) (ImsDriver *self, const char *type, char **why);
-  /* Are ids on @type plain names without a domain (AIM screen names, Yahoo
-   * IDs)?  Then the robot's id is its username as written and buddy names
-   * are never completed with a domain.  NULL = FALSE. */
-  gboolean (*bare_ids) (ImsDriver *self, const char *type);
-  /* The server port when the account gives none (0 = none). */
-  int (*default_port) (ImsDriver *self, const char *type);
   /* Take on a peer (no network yet). */
   void (*start) (ImsDriver *self, const ImsAccount *account);
   /* One login attempt.  Its outcome comes back as ims_core_logged_in() or
@@ -85,9 +62,9 @@ struct _ImsDriver {
   ImsCore *core;
 };
 
-/* A driver's constructor: one line in the daemon's driver table. */
-typedef ImsDriver *(*ImsDriverNewFunc) (ImsCore *core, const ImsDriverSetup *setup,
-                                        GError **error);
+/* A driver's constructor (ImsDriverNewFunc, ims-network.h) is named by its
+ * network's descriptor; the core calls each constructor once, however many
+ * descriptors name it. */
 
 /* ---- reports up, from a driver to the core ---- */
 

@@ -1,6 +1,6 @@
 /* imstatusd: options, signals and wiring.  The work is done in the modules:
- * config (im.conf), store (presence), core (peers and drivers), the drivers
- * (purple), state (durable), control (imctl), agi (FastAGI), ami (telephony).
+ * config (im.conf), store (presence), core (peers and drivers), the registry
+ * (the networks), state (durable), control (imctl), agi (FastAGI), ami (telephony).
  */
 #define G_LOG_DOMAIN "ims-daemon"
 
@@ -22,24 +22,12 @@
 #include "ims-detach.h"
 #include "ims-fs.h"
 #include "ims-http.h"
-#include "ims-msnp.h"
-#include "ims-oscar.h"
 #include "ims-persist.h"
 #include "ims-presence-store.h"
 #include "ims-state.h"
 #include "ims-telephony.h"
-#include "ims-ymsg.h"
-#include "ims-purple.h"
+#include "ims-registry.h"
 #include "ims-text.h"
-
-/* The IM drivers, in routing order: native drivers first, libpurple last.
- * A new driver is a folder under src/ and one line here. */
-static const ImsDriverNewFunc ims_daemon_drivers[] = {
-  ims_oscar_driver_new,
-  ims_ymsg_driver_new,
-  ims_msnp_driver_new,
-  ims_purple_driver_new,
-};
 
 typedef struct {
   char *config_path;
@@ -146,7 +134,7 @@ ims_daemon_reload (gpointer data, GError **error)
 {
   ImsDaemon *d = data;
   g_autoptr (GError) err = NULL;
-  g_autoptr (ImsConfig) fresh = ims_config_load (d->config_path, &err);
+  g_autoptr (ImsConfig) fresh = ims_config_load (d->config_path, ims_registry_networks (), &err);
   if (fresh == NULL)
     {
       g_warning ("reload of %s refused; the running configuration stays:\n%s", d->config_path,
@@ -173,6 +161,11 @@ ims_daemon_reload (gpointer data, GError **error)
   d->config = g_steal_pointer (&fresh);
   d->secrets = ims_config_secrets (d->config);
   ims_telephony_set_config (d->tel, d->config);
+  /* [general] keys without IMS_KEY_RESTART apply here or where they are read. */
+  g_autoptr (GError) allow_err = NULL;
+  if (d->agi && !ims_agi_server_set_allow (d->agi, d->config->agiallow, &allow_err))
+    g_warning ("%s", allow_err->message);
+  ims_control_set_idle_timeout (d->control, d->config->controltimeout);
   ImsCoreChanges n;
   ims_core_apply (d->core, d->config, &n);
   ims_persist_set_limits (d->persist, d->config->outboxmax, d->config->outboxttl);
@@ -327,7 +320,7 @@ main (int argc, char **argv)
   if (config_path == NULL)
     config_path = g_strdup (IMS_CONFIG_DEFAULT_PATH);
 
-  g_autoptr (ImsConfig) config = ims_config_load (config_path, &err);
+  g_autoptr (ImsConfig) config = ims_config_load (config_path, ims_registry_networks (), &err);
   if (config == NULL)
     {
       if (err->code == IMS_CONFIG_ERROR_IO)
@@ -427,8 +420,7 @@ main (int argc, char **argv)
     .message = on_daemon_message,
     .user_data = &d,
   };
-  d.core = ims_core_new (d.store, d.config, ims_daemon_drivers, G_N_ELEMENTS (ims_daemon_drivers),
-                         &core_hooks, &err);
+  d.core = ims_core_new (d.store, d.config, &core_hooks, &err);
   if (d.core == NULL)
     {
       ims_http_free (d.http);

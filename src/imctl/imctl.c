@@ -49,7 +49,7 @@ imctl_socket_path (const char *socket_opt, const char *config_opt, GError **erro
           return g_strdup (imctl_default_sockets[i]);
       return g_strdup (imctl_default_sockets[G_N_ELEMENTS (imctl_default_sockets) - 1]);
     }
-  g_autoptr (ImsConfig) config = ims_config_load (cfg, error);
+  g_autoptr (ImsConfig) config = ims_config_load (cfg, NULL, error);
   if (config == NULL)
     {
       g_prefix_error (error, "cannot find the control socket from %s: ", cfg);

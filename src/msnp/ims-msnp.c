@@ -254,7 +254,8 @@ msnp_sso (MsnpPeer *m, const char *nonce)
   m->nonce = g_strdup (nonce);
   m->stage = NS_SSO;
   g_autofree char *body = msnp_rst_body (m);
-  g_autoptr (GBytes) bytes = g_bytes_new_take (g_steal_pointer (&body), strlen (body));
+  gsize body_len = strlen (body); /* before the steal: argument order is unspecified */
+  g_autoptr (GBytes) bytes = g_bytes_new_take (g_steal_pointer (&body), body_len);
   soup_message_set_request_body_from_bytes (msg, "application/soap+xml", bytes);
   static SoupSession *session;
   if (session == NULL)
@@ -762,14 +763,51 @@ msnp_unsubscribe (ImsNativePeer *p, const char *buddy)
     ns_send_payload ((MsnpPeer *) p, "RML", ml);
 }
 
-static const char *const msnp_types[] = { "msn", NULL };
+static ImsDriver *ims_msnp_driver_new (ImsCore *core, const ImsDriverSetup *setup,
+                                       GError **error);
 
-static const ImsNativeProto msnp_proto = {
-  .name = "msnp",
+static void
+msnp_check_account (const ImsAccount *a, GPtrArray *errors, GPtrArray *warnings)
+{
+  if (strchr (a->username, '@') == NULL)
+    g_ptr_array_add (errors, g_strdup ("username: MSN logs in with an e-mail address "
+                                       "(user@example.com)"));
+  if (a->loginurl && !g_str_has_prefix (a->loginurl, "https://"))
+    g_ptr_array_add (warnings, g_strdup ("loginurl is not https: the password travels in clear"));
+}
+
+static gboolean
+msnp_id_valid (const char *id)
+{
+  return ims_text_plain_id (id, 254);
+}
+
+static const char *const msnp_types[] = { "msn", NULL };
+static const char *const msnp_keys[] = { "loginurl", "pinginterval", "pingtimeout", NULL };
+
+/* MSN as the registry and the docs see it. */
+const ImsNetwork ims_msnp_network = {
+  .name = "MSN",
+  .driver = "msnp",
   .types = msnp_types,
+  .summary = "MSN Messenger over MSNP18 (native driver; the revival servers such as Escargot); ids, "
+             "username included, are e-mail addresses",
+  .keys = msnp_keys,
   .default_host = "messenger.hotmail.com",
   .default_port = 1863,
   .bare_ids = FALSE,
+  .id_valid = msnp_id_valid,
+  .id_rule = "an MSN id has no spaces or control characters",
+  .cleartext = "IMs and presence travel in clear (the password goes to loginurl)",
+  .pong = TRUE,
+  .max_message = IMS_MSNP_MAX_MSG,
+  .show_words = "available busy phone idle brb away lunch",
+  .check_account = msnp_check_account,
+  .new_driver = ims_msnp_driver_new,
+};
+
+static const ImsNativeProto msnp_proto = {
+  .network = &ims_msnp_network,
   .peer_size = sizeof (MsnpPeer),
   .connect = msnp_connect,
   .disconnect = msnp_disconnect,
@@ -780,7 +818,7 @@ static const ImsNativeProto msnp_proto = {
   .finalize = msnp_finalize,
 };
 
-ImsDriver *
+static ImsDriver *
 ims_msnp_driver_new (ImsCore *core, const ImsDriverSetup *setup, GError **error)
 {
   return ims_native_driver_new (core, &msnp_proto);

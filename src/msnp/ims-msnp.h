@@ -1,10 +1,10 @@
 /* ims-msnp: the native MSN driver (MSNP18: SSO login, ADL, switchboards). */
 #pragma once
 
-#include "ims-driver.h"
+#include "ims-network.h"
 
 G_BEGIN_DECLS
 
-ImsDriver *ims_msnp_driver_new (ImsCore *core, const ImsDriverSetup *setup, GError **error);
+extern const ImsNetwork ims_msnp_network;
 
 G_END_DECLS

@@ -35,13 +35,13 @@ ims_native_debug (ImsNativePeer *p)
 const char *
 ims_native_host (ImsNativePeer *p)
 {
-  return p->acct->host ? p->acct->host : p->proto->default_host;
+  return p->acct->host; /* the configured host, else the descriptor's (config fills it) */
 }
 
 int
 ims_native_port (ImsNativePeer *p)
 {
-  return p->acct->port ? p->acct->port : p->proto->default_port;
+  return p->acct->port ? p->acct->port : p->proto->network->default_port;
 }
 
 const char *
@@ -71,28 +71,6 @@ ims_native_fail (ImsNativePeer *p, gboolean fatal, const char *format, ...)
   p->online = FALSE;
   p->proto->disconnect (p);
   ims_core_disconnected (ims_native_core (p), p->name, reason, fatal);
-}
-
-static gboolean
-ims_native_supports (ImsDriver *d, const char *type, char **why)
-{
-  const ImsNativeProto *proto = ((ImsNative *) d)->proto;
-  for (const char *const *t = proto->types; *t; t++)
-    if (g_ascii_strcasecmp (type, *t) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-static int
-ims_native_default_port (ImsDriver *d, const char *type)
-{
-  return ((ImsNative *) d)->proto->default_port;
-}
-
-static gboolean
-ims_native_bare_ids (ImsDriver *d, const char *type)
-{
-  return ((ImsNative *) d)->proto->bare_ids;
 }
 
 static void
@@ -194,9 +172,6 @@ ims_native_free (ImsDriver *d)
 
 static const ImsDriverOps ims_native_ops = {
   .name = "native",
-  .supports = ims_native_supports,
-  .default_port = ims_native_default_port,
-  .bare_ids = ims_native_bare_ids,
   .start = ims_native_start,
   .connect = ims_native_connect,
   .stop = ims_native_stop,
@@ -213,7 +188,7 @@ ims_native_driver_new (ImsCore *core, const ImsNativeProto *proto)
 {
   ImsNative *n = g_new0 (ImsNative, 1);
   n->ops = ims_native_ops;
-  n->ops.name = proto->name;
+  n->ops.name = proto->network->driver;
   n->base.ops = &n->ops;
   n->base.core = core;
   n->proto = proto;

@@ -1,7 +1,8 @@
 /* ims-native: what the native drivers (OSCAR, YMSG, MSNP) share, so that each
  * network folder is only its protocol: the ImsDriver ops table, the peer
  * table, the account, the robot's own state, debug, and failing a login
- * once.  A network describes itself in one ImsNativeProto.
+ * once.  A network is its descriptor (ims-network.h) and one ImsNativeProto
+ * (what its state machine does).
  */
 #pragma once
 
@@ -12,11 +13,7 @@ G_BEGIN_DECLS
 typedef struct _ImsNativePeer ImsNativePeer;
 
 typedef struct {
-  const char *name;           /* for logs: "oscar" */
-  const char *const *types;   /* the type= words it serves, NULL-terminated */
-  const char *default_host;   /* the historical service's login host */
-  int default_port;
-  gboolean bare_ids;          /* ids have no domain (screen names, Yahoo IDs) */
+  const ImsNetwork *network;  /* what the network is: its descriptor */
   gsize peer_size;            /* the network's session struct, ImsNativePeer first */
   /* Start one login (the base has dropped any earlier connection). */
   void (*connect) (ImsNativePeer *p);

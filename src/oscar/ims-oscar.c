@@ -593,14 +593,33 @@ oscar_send (ImsNativePeer *p, const char *to, const char *text, GError **error)
   return TRUE;
 }
 
-static const char *const oscar_types[] = { "aim", NULL };
+static ImsDriver *ims_oscar_driver_new (ImsCore *core, const ImsDriverSetup *setup,
+                                        GError **error);
 
-static const ImsNativeProto oscar_proto = {
-  .name = "oscar",
+static const char *const oscar_types[] = { "aim", NULL };
+static const char *const oscar_keys[] = { "pinginterval", NULL };
+
+/* AIM as the registry and the docs see it. */
+const ImsNetwork ims_oscar_network = {
+  .name = "AIM",
+  .driver = "oscar",
   .types = oscar_types,
+  .summary = "AIM over OSCAR (native driver; the revival servers such as OWAIM); write screen names "
+             "in lower case without spaces",
+  .keys = oscar_keys,
   .default_host = "login.oscar.aol.com",
   .default_port = 5190,
   .bare_ids = TRUE,
+  .id_valid = NULL, /* screen names may hold spaces: they go in TLVs, not on lines */
+  .cleartext = "the password (as an MD5 digest), IMs and presence travel in clear",
+  .pong = FALSE, /* FLAP channel-5 keepalives get no answer */
+  .max_message = IMS_OSCAR_MAX_IM,
+  .show_words = "available away",
+  .new_driver = ims_oscar_driver_new,
+};
+
+static const ImsNativeProto oscar_proto = {
+  .network = &ims_oscar_network,
   .peer_size = sizeof (OscarPeer),
   .connect = oscar_connect,
   .disconnect = oscar_disconnect,
@@ -611,7 +630,7 @@ static const ImsNativeProto oscar_proto = {
   .finalize = oscar_finalize,
 };
 
-ImsDriver *
+static ImsDriver *
 ims_oscar_driver_new (ImsCore *core, const ImsDriverSetup *setup, GError **error)
 {
   return ims_native_driver_new (core, &oscar_proto);

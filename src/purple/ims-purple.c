@@ -21,6 +21,7 @@
 #include <purple.h>
 #include <string.h>
 
+#include "ims-driver.h"
 #include "ims-fs.h"
 #include "ims-purple-ui.h"
 #include "ims-text.h"
@@ -30,7 +31,6 @@ G_DEFINE_QUARK (ims-purple-error-quark, ims_purple_error)
 
 #define IMS_PURPLE_UI "imstatusd"
 #define IMS_PURPLE_GROUP "imstatus"
-#define XMPP_PORT 5222
 #define MAX_MESSAGE 65536
 
 typedef struct _ImsPurple ImsPurple;
@@ -455,17 +455,8 @@ on_purple_buddy_changed (PurpleBuddy *buddy, gpointer data)
 static const char *
 ims_purple_prpl_for (const char *type, char **why)
 {
-  static const struct { const char *type; const char *why; } gone[] = {
-    { "icq", "ICQ (OSCAR) has no driver in Debian's libpurple" },
-  };
-  for (gsize i = 0; i < G_N_ELEMENTS (gone); i++)
-    if (g_ascii_strcasecmp (type, gone[i].type) == 0)
-      {
-        *why = g_strdup (gone[i].why);
-        return NULL;
-      }
   const char *id;
-  if (g_ascii_strcasecmp (type, "jabber") == 0 || g_ascii_strcasecmp (type, "xmpp") == 0)
+  if (ims_network_names (&ims_xmpp_network, type))
     id = "prpl-jabber";
   else if (g_str_has_prefix (type, "prpl-"))
     id = type;
@@ -488,14 +479,6 @@ ims_purple_supports (ImsDriver *driver, const char *type, char **why)
   return ims_purple_prpl_for (type, why) != NULL;
 }
 
-static int
-ims_purple_default_port (ImsDriver *driver, const char *type)
-{
-  g_autofree char *why = NULL;
-  const char *prpl = ims_purple_prpl_for (type, &why);
-  return g_strcmp0 (prpl, "prpl-jabber") == 0 ? XMPP_PORT : 0;
-}
-
 static void
 ims_purple_configure (ImsPurplePeer *pp)
 {
@@ -505,7 +488,7 @@ ims_purple_configure (ImsPurplePeer *pp)
   if (pp->xmpp)
     {
       purple_account_set_string (a, "connect_server", c->host ? c->host : "");
-      purple_account_set_int (a, "port", c->port ? c->port : XMPP_PORT);
+      purple_account_set_int (a, "port", c->port ? c->port : ims_xmpp_network.default_port);
       purple_account_set_string (a, "connection_security",
                                  c->tls == IMS_TLS_REQUIRED ? "require_tls" : "opportunistic_tls");
       purple_account_set_bool (a, "auth_plain_in_clear", c->tls == IMS_TLS_OFF);
@@ -730,7 +713,6 @@ ims_purple_free (ImsDriver *driver)
 static const ImsDriverOps ims_purple_ops = {
   .name = "libpurple",
   .supports = ims_purple_supports,
-  .default_port = ims_purple_default_port,
   .start = ims_purple_start,
   .connect = ims_purple_connect,
   .stop = ims_purple_stop,
@@ -800,7 +782,7 @@ ims_purple_free_partial (ImsPurple *self)
   g_free (self);
 }
 
-ImsDriver *
+static ImsDriver *
 ims_purple_driver_new (ImsCore *core, const ImsDriverSetup *setup, GError **error)
 {
   g_return_val_if_fail (ims_purple_self == NULL, NULL);
@@ -878,3 +860,42 @@ ims_purple_driver_new (ImsCore *core, const ImsDriverSetup *setup, GError **erro
                            PURPLE_CALLBACK (on_jabber_receiving_xmlnode), NULL);
   return &self->parent;
 }
+
+static const char *const xmpp_types[] = { "jabber", "xmpp", NULL };
+static const char *const xmpp_keys[] = { "cafile", "cadir", "resource", "pinginterval",
+                                         "pingtimeout", NULL };
+
+/* XMPP through libpurple's prpl-jabber. */
+const ImsNetwork ims_xmpp_network = {
+  .name = "XMPP",
+  .driver = "libpurple",
+  .types = xmpp_types,
+  .summary = "XMPP (Jabber) through libpurple: Prosody, ejabberd and any other server",
+  .keys = xmpp_keys,
+  .default_host = NULL, /* the username's domain (libpurple looks up its SRV record) */
+  .default_port = 5222,
+  .bare_ids = FALSE,
+  .cleartext = NULL,
+  .pong = TRUE,
+  .max_message = 0,
+  .show_words = "available chat away xa dnd",
+  .new_driver = ims_purple_driver_new,
+};
+
+/* Whatever else a libpurple plugin on this machine serves (type=irc,
+ * type=prpl-...): decided when the peer starts. */
+const ImsNetwork ims_purple_network = {
+  .name = "libpurple",
+  .driver = "libpurple",
+  .types = NULL,
+  .summary = "any other libpurple protocol installed here (irc, simple, ...; or prpl-<id>)",
+  .keys = NULL,
+  .default_host = NULL,
+  .default_port = 0,
+  .bare_ids = FALSE,
+  .cleartext = NULL,
+  .pong = FALSE,
+  .max_message = 0,
+  .show_words = "the plugin's status ids",
+  .new_driver = ims_purple_driver_new,
+};

@@ -3,7 +3,7 @@
  */
 #pragma once
 
-#include "ims-driver.h"
+#include "ims-network.h"
 
 G_BEGIN_DECLS
 
@@ -16,9 +16,11 @@ typedef enum {
   IMS_PURPLE_ERROR_SEND,
 } ImsPurpleError;
 
-/* Starts libpurple with its files in statedir/purple (0700), trusting the
- * accounts' CA files and directories (they must be known before libpurple
- * starts). */
-ImsDriver *ims_purple_driver_new (ImsCore *core, const ImsDriverSetup *setup, GError **error);
+/* XMPP, and every other libpurple protocol: two networks, one driver.  Its
+ * constructor starts libpurple with its files in statedir/purple (0700),
+ * trusting the accounts' CA files and directories (they must be known
+ * before libpurple starts). */
+extern const ImsNetwork ims_xmpp_network;
+extern const ImsNetwork ims_purple_network;
 
 G_END_DECLS

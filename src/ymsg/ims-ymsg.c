@@ -355,14 +355,40 @@ ymsg_send_im (ImsNativePeer *p, const char *to, const char *text, GError **error
   return TRUE;
 }
 
-static const char *const ymsg_types[] = { "yahoo", NULL };
+static ImsDriver *ims_ymsg_driver_new (ImsCore *core, const ImsDriverSetup *setup,
+                                       GError **error);
 
-static const ImsNativeProto ymsg_proto = {
-  .name = "ymsg",
+static gboolean
+ymsg_id_valid (const char *id)
+{
+  return ims_text_plain_id (id, IMS_YMSG_ID_MAX);
+}
+
+static const char *const ymsg_types[] = { "yahoo", NULL };
+static const char *const ymsg_keys[] = { "pinginterval", "pingtimeout", NULL };
+
+/* Yahoo! as the registry and the docs see it. */
+const ImsNetwork ims_ymsg_network = {
+  .name = "Yahoo!",
+  .driver = "ymsg",
   .types = ymsg_types,
+  .summary = "Yahoo! Messenger over YMSG10 (native driver; the revival servers such as Escargot)",
+  .keys = ymsg_keys,
   .default_host = "scs.msg.yahoo.com",
   .default_port = 5050,
   .bare_ids = TRUE,
+  .id_valid = ymsg_id_valid,
+  .id_rule = "a Yahoo ID has no spaces or control characters (at most 96 bytes)",
+  .cleartext = "the password (as a challenge answer), IMs and presence travel in clear",
+  .pong = TRUE,
+  .max_message = 60000,
+  .show_words = "available brb busy notathome notatdesk notinoffice phone onvacation lunch "
+                "steppedout idle away",
+  .new_driver = ims_ymsg_driver_new,
+};
+
+static const ImsNativeProto ymsg_proto = {
+  .network = &ims_ymsg_network,
   .peer_size = sizeof (YmsgPeer),
   .connect = ymsg_connect,
   .disconnect = ymsg_disconnect,
@@ -373,7 +399,7 @@ static const ImsNativeProto ymsg_proto = {
   .finalize = ymsg_finalize,
 };
 
-ImsDriver *
+static ImsDriver *
 ims_ymsg_driver_new (ImsCore *core, const ImsDriverSetup *setup, GError **error)
 {
   return ims_native_driver_new (core, &ymsg_proto);

@@ -1,10 +1,10 @@
 /* ims-ymsg: the native Yahoo! driver (YMSG10, v1 challenge login). */
 #pragma once
 
-#include "ims-driver.h"
+#include "ims-network.h"
 
 G_BEGIN_DECLS
 
-ImsDriver *ims_ymsg_driver_new (ImsCore *core, const ImsDriverSetup *setup, GError **error);
+extern const ImsNetwork ims_ymsg_network;
 
 G_END_DECLS

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
 static ImsConfig *config;
@@ -40,7 +41,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (config == NULL)
     {
       const char *t = "[aim1]\ntype = jabber\nusername = r@example.org\nsubscribe = b, c\n";
-      config = ims_config_parse ("f.conf", t, strlen (t), NULL);
+      config = ims_config_parse ("f.conf", t, strlen (t), NULL, NULL);
       store = ims_presence_store_new ();
       ims_presence_store_add_peer (store, "aim1", "r@example.org", "example.org");
       ims_presence_store_set_watched (store, "aim1",

@@ -354,3 +354,25 @@ def test_silent_client_dropped_after_timeout(prosody, robot, daemon):
     assert 0.9 <= time.monotonic() - t0 < 9
     c.close()
     assert "no answer from Asterisk within 1 s" in d.read_log()
+
+
+def test_agiallow_and_controltimeout_apply_on_reload(prosody, robot, daemon):
+    # Both were copied at start and never updated: tightening agiallow and
+    # reloading changed nothing and said nothing.
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody))
+    assert imstatus(d, "aim1/buckaroo").vars["IM-RESULT"]  # answered: allowed
+    d.write_conf(peer_conf("aim1", robot[0], robot[1], prosody),
+                 general_extra="agiallow = 10.9.9.0/24\ncontroltimeout = 1")
+    assert d.imctl("reload").stdout.strip() == "reloaded"
+    assert "take effect at the next restart" not in d.read_log()
+    s = asterisk.agi(d.agi_port, "agi://127.0.0.1/IMStatus,aim1/buckaroo")
+    assert s.vars == {} and s.commands == []
+    assert "refused a connection from 127.0.0.1 (not in agiallow)" in d.read_log()
+    # An idle control connection opened now is closed after 1 s, not 60.
+    with socket.socket(socket.AF_UNIX) as c:
+        c.connect(d.socket)
+        c.settimeout(10)  # the old 60 s would time out here
+        got = b""
+        while chunk := c.recv(4096):
+            got += chunk
+        assert got.startswith(b"%imstatus ")

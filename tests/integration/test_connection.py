@@ -37,16 +37,17 @@ def test_untrusted_ca_fails_naming_tls(prosody, robot, daemon, tmp_path):
 
 def test_unsupported_types_leave_others_running(prosody, robot, daemon):
     conf = peer_conf("aim1", robot[0], robot[1], prosody) + (
-        "\n[oldicq]\ntype = icq\nusername = 12345678\nsecret = x\n"
+        "\n[gone]\ntype = nosuchnet\nusername = 12345678\nsecret = x\n"
         "\n[qq1]\ntype = qq\nusername = pinky\nsecret = y\n")
     d = daemon(conf)
     d.wait_peer("aim1", "Registered")
-    icq = d.peer("oldicq")
-    assert icq["status"] == "Unsupported" and "ICQ" in icq["reason"]
+    gone = d.peer("gone")
+    assert gone["status"] == "Unsupported"
+    assert "no libpurple plugin 'prpl-nosuchnet'" in gone["reason"]
     assert d.peer("qq1")["status"] == "Unsupported"
     assert "no libpurple plugin 'prpl-qq'" in d.peer("qq1")["reason"]
-    assert "Unsupported: ICQ" in d.imctl("show", "peers").stdout
-    assert d.status("oldicq/buckaroo")["result"] == "NOTCONNECTED"
+    assert "Unsupported: no libpurple plugin 'prpl-nosuchnet'" in d.imctl("show", "peers").stdout
+    assert d.status("gone/buckaroo")["result"] == "NOTCONNECTED"
 
 
 def test_prosody_restart_unknown_then_back(prosody, robot, buddies, daemon):

@@ -4,6 +4,9 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "ims-registry.h"
+
+#define NETS ims_registry_networks ()
 #define PEER "[aim1]\ntype = jabber\nusername = robot@example.org\n"
 
 typedef struct {
@@ -130,7 +133,7 @@ test_error_case (gconstpointer data)
   g_autofree char *path = tmp_path ("im.conf");
   g_autoptr (GError) err = NULL;
   g_assert_true (g_file_set_contents (path, text, len, NULL));
-  g_autoptr (ImsConfig) cfg = ims_config_load (path, &err);
+  g_autoptr (ImsConfig) cfg = ims_config_load (path, NETS, &err);
   if (c->error == NULL)
     {
       g_assert_no_error (err);
@@ -156,7 +159,7 @@ test_all_errors_reported (void)
 {
   const char *text = "[aim1]\ntype = jabber\ncolour = red\nport = 0\n[aim2]\nbogus\n";
   g_autoptr (GError) err = NULL;
-  g_autoptr (ImsConfig) cfg = ims_config_parse ("x.conf", text, strlen (text), &err);
+  g_autoptr (ImsConfig) cfg = ims_config_parse ("x.conf", text, strlen (text), NETS, &err);
   g_assert_null (cfg);
   g_assert_nonnull (strstr (err->message, "x.conf:3: unknown key 'colour'"));
   g_assert_nonnull (strstr (err->message, "x.conf:4: port: '0' is not a number"));
@@ -190,7 +193,7 @@ static void
 test_seed_forms (void)
 {
   g_autoptr (GError) err = NULL;
-  g_autoptr (ImsConfig) c = ims_config_parse ("seed.conf", seed_conf, strlen (seed_conf), &err);
+  g_autoptr (ImsConfig) c = ims_config_parse ("seed.conf", seed_conf, strlen (seed_conf), NETS, &err);
   g_assert_no_error (err);
   g_assert_cmpstr (c->statedir, ==, "/var/lib/imstatus");
   g_assert_cmpstr (c->controlsocket, ==, "/var/lib/imstatus/imstatusd.sock");
@@ -224,7 +227,7 @@ test_templates (void)
                      "statusmessage = own\n"
                      "[aim2](robot)\nusername = r2@example.org\n";
   g_autoptr (GError) err = NULL;
-  g_autoptr (ImsConfig) c = ims_config_parse ("t.conf", text, strlen (text), &err);
+  g_autoptr (ImsConfig) c = ims_config_parse ("t.conf", text, strlen (text), NETS, &err);
   g_assert_no_error (err);
   g_assert_cmpuint (c->peers->len, ==, 2); /* the template is not a peer */
   const ImsPeerConfig *a = ims_config_find_peer (c, "aim1");
@@ -242,7 +245,7 @@ test_block_comment_and_escapes (void)
   const char *text = "[aim1] ; trailing comment\ntype = jabber ;-- a block\nstill comment\n--; "
                      "username = a@b\nstatusmessage = 50\\; off\n";
   g_autoptr (GError) err = NULL;
-  g_autoptr (ImsConfig) c = ims_config_parse ("b.conf", text, strlen (text), &err);
+  g_autoptr (ImsConfig) c = ims_config_parse ("b.conf", text, strlen (text), NETS, &err);
   g_assert_no_error (err);
   const ImsPeerConfig *p = ims_config_find_peer (c, "aim1");
   g_assert_cmpstr (p->username, ==, "a@b");
@@ -258,14 +261,14 @@ test_include (void)
                                       NULL));
   g_assert_true (g_file_set_contents (main_, "[general]\n#include \"peers.conf\"\n", -1, NULL));
   g_autoptr (GError) err = NULL;
-  g_autoptr (ImsConfig) c = ims_config_load (main_, &err);
+  g_autoptr (ImsConfig) c = ims_config_load (main_, NETS, &err);
   g_assert_null (c);
   /* The error names the included file and its line. */
   g_autofree char *want = g_strdup_printf ("%s:4: port:", inc);
   g_assert_nonnull (strstr (err->message, want));
   g_clear_error (&err);
   g_assert_true (g_file_set_contents (inc, "[aim1]\ntype = jabber\nusername = a@b\n", -1, NULL));
-  g_autoptr (ImsConfig) ok = ims_config_load (main_, &err);
+  g_autoptr (ImsConfig) ok = ims_config_load (main_, NETS, &err);
   g_assert_no_error (err);
   g_assert_nonnull (ims_config_find_peer (ok, "aim1"));
 }
@@ -277,13 +280,13 @@ test_secret_permissions (void)
   g_assert_true (g_file_set_contents (path, PEER "secret = hunter2\n", -1, NULL));
   g_chmod (path, 0644);
   g_autoptr (GError) err = NULL;
-  g_autoptr (ImsConfig) c = ims_config_load (path, &err);
+  g_autoptr (ImsConfig) c = ims_config_load (path, NETS, &err);
   g_assert_no_error (err);
   g_assert_cmpuint (c->warnings->len, ==, 1);
   g_assert_nonnull (strstr (c->warnings->pdata[0], "readable by other users (mode 0644)"));
   g_assert_null (strstr (c->warnings->pdata[0], "hunter2"));
   g_chmod (path, 0640);
-  g_autoptr (ImsConfig) c2 = ims_config_load (path, &err);
+  g_autoptr (ImsConfig) c2 = ims_config_load (path, NETS, &err);
   g_assert_cmpuint (c2->warnings->len, ==, 0);
 }
 
@@ -292,9 +295,9 @@ test_peer_equal (void)
 {
   const char *t1 = PEER "subscribe = a, b\n";
   const char *t2 = PEER "subscribe = a, b\nstatusmessage = x\n";
-  g_autoptr (ImsConfig) a = ims_config_parse ("a", t1, strlen (t1), NULL);
-  g_autoptr (ImsConfig) b = ims_config_parse ("a", t1, strlen (t1), NULL);
-  g_autoptr (ImsConfig) c = ims_config_parse ("a", t2, strlen (t2), NULL);
+  g_autoptr (ImsConfig) a = ims_config_parse ("a", t1, strlen (t1), NETS, NULL);
+  g_autoptr (ImsConfig) b = ims_config_parse ("a", t1, strlen (t1), NETS, NULL);
+  g_autoptr (ImsConfig) c = ims_config_parse ("a", t2, strlen (t2), NETS, NULL);
   g_assert_true (ims_peer_config_equal (a->peers->pdata[0], b->peers->pdata[0]));
   g_assert_false (ims_peer_config_equal (a->peers->pdata[0], c->peers->pdata[0]));
   g_autoptr (ImsPeerConfig) copy = ims_peer_config_copy (c->peers->pdata[0]);
@@ -362,15 +365,16 @@ test_every_key (void)
                              "[w]\ntype = webuser\nsecret = s\npeers = p\n");
             }
           g_autoptr (GError) werr = NULL;
-          g_autoptr (ImsConfig) cw = ims_config_parse ("im.conf", tw, strlen (tw), &werr);
+          g_autoptr (ImsConfig) cw = ims_config_parse ("im.conf", tw, strlen (tw), NETS, &werr);
           g_assert_no_error (werr);
           g_assert_cmpuint (cw->webusers->len, ==, 1);
           continue;
         }
       gboolean peer = k->scope == IMS_KEY_PEER;
-      /* The key's first type when it does not apply to jabber (loginurl: msn). */
-      g_autofree char *type = k->types && !strstr (k->types, "jabber")
-                                  ? g_strndup (k->types, strcspn (k->types, "|"))
+      /* The first type that reads the key when jabber does not (loginurl: msn). */
+      g_autofree char *types = ims_network_types_reading (NETS, k->name);
+      g_autofree char *type = (k->flags & IMS_KEY_NETWORK) && !strstr (types, "jabber")
+                                  ? g_strndup (types, strcspn (types, "/"))
                                   : g_strdup ("jabber");
       g_autofree char *fixed = g_strdup_printf ("[p]\ntype = %s\nusername = u@example.org\n", type);
       g_autofree char *ta = peer ? g_strdup_printf ("%s%s = %s\n", fixed, k->name, a)
@@ -405,9 +409,9 @@ test_every_key (void)
           g_free (tb), tb = g_steal_pointer (&xb);
         }
       g_autoptr (GError) err = NULL;
-      g_autoptr (ImsConfig) ca = ims_config_parse ("im.conf", ta, strlen (ta), &err);
+      g_autoptr (ImsConfig) ca = ims_config_parse ("im.conf", ta, strlen (ta), NETS, &err);
       g_assert_no_error (err);
-      g_autoptr (ImsConfig) cb = ims_config_parse ("im.conf", tb, strlen (tb), &err);
+      g_autoptr (ImsConfig) cb = ims_config_parse ("im.conf", tb, strlen (tb), NETS, &err);
       g_assert_no_error (err);
       if (!peer)
         {
@@ -441,7 +445,7 @@ test_security_warnings (void)
                   "[oscar]\ntype = aim\nusername = pinkys\n"
                   "[m]\ntype = msn\nusername = r@hotmail.com\nloginurl = http://127.0.0.1/RST2.srf\n";
   g_autoptr (GError) err = NULL;
-  g_autoptr (ImsConfig) c = ims_config_parse ("im.conf", t, strlen (t), &err);
+  g_autoptr (ImsConfig) c = ims_config_parse ("im.conf", t, strlen (t), NETS, &err);
   g_assert_no_error (err);
   g_autofree char *all = NULL;
   g_ptr_array_add (c->warnings, NULL);
@@ -456,7 +460,7 @@ test_security_warnings (void)
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_autoptr (GError) e = NULL;
-      g_autoptr (ImsConfig) cb = ims_config_parse ("im.conf", bad[i], strlen (bad[i]), &e);
+      g_autoptr (ImsConfig) cb = ims_config_parse ("im.conf", bad[i], strlen (bad[i]), NETS, &e);
       g_assert_null (cb);
       g_assert_nonnull (strstr (e->message, "im.conf:1: [")); /* names the file and line */
       g_assert_nonnull (strstr (e->message, "username"));
@@ -472,7 +476,7 @@ static void
 test_defaults (void)
 {
   const char *t = PEER;
-  g_autoptr (ImsConfig) c = ims_config_parse ("im.conf", t, strlen (t), NULL);
+  g_autoptr (ImsConfig) c = ims_config_parse ("im.conf", t, strlen (t), NETS, NULL);
   g_assert_cmpstr (c->statedir, ==, "/var/lib/imstatus");
   g_assert_cmpstr (c->controlsocket, ==, "/var/lib/imstatus/imstatusd.sock");
   g_assert_cmpstr (c->agibind, ==, "127.0.0.1:4573");

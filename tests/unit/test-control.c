@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+
 static ImsConfig *config;
 static ImsPresenceStore *store;
 static int debug_level = -1;
@@ -212,7 +213,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   const char *text = "[aim1]\ntype = jabber\nusername = robot@example.org\nhost = 127.0.0.1\n"
                      "subscribe = buckaroo\n";
-  config = ims_config_parse ("t.conf", text, strlen (text), NULL);
+  config = ims_config_parse ("t.conf", text, strlen (text), NULL, NULL);
   store = ims_presence_store_new ();
   ims_presence_store_add_peer (store, "aim1", "robot@example.org", "example.org");
   ims_presence_store_set_watched (store, "aim1", ((ImsPeerConfig *) config->peers->pdata[0])->subscribe);

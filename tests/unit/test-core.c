@@ -12,6 +12,8 @@
 
 #include "ims-test.h"
 
+#define NETS test_networks
+
 /* ---- a fake driver: records what the core asks of it ---- */
 
 typedef struct {
@@ -34,6 +36,7 @@ fake_call (FakeDriver *f, const char *fmt, ...)
   va_end (ap);
 }
 
+/* The catch-all decides at start, as libpurple does with its plugins. */
 static gboolean
 fake_supports (ImsDriver *d, const char *type, char **why)
 {
@@ -43,12 +46,6 @@ fake_supports (ImsDriver *d, const char *type, char **why)
   if (g_str_equal (type, "broken"))
     *why = g_strdup ("the broken network has no server");
   return FALSE;
-}
-
-static int
-fake_default_port (ImsDriver *d, const char *type)
-{
-  return 7777;
 }
 
 static void
@@ -122,7 +119,6 @@ fake_free (ImsDriver *d)
 static const ImsDriverOps fake_ops = {
   .name = "fake",
   .supports = fake_supports,
-  .default_port = fake_default_port,
   .start = fake_start,
   .connect = fake_connect,
   .stop = fake_stop,
@@ -160,8 +156,18 @@ fake_new_second (ImsCore *core, const ImsDriverSetup *setup, GError **error)
   return fake_new (core, setup, "other", 1);
 }
 
-/* The driver table: native first, catch-all last; one line per driver. */
-static const ImsDriverNewFunc drivers[] = { fake_new_first, fake_new_second };
+/* The test's registry: a named network first, a catch-all last; one row
+ * per network. */
+static const char *const fake_types[] = { "fake", NULL };
+static const ImsNetwork fake_network = {
+  .name = "Fake", .driver = "fake", .types = fake_types,
+  .default_host = "login.fake.example", .default_port = 7777,
+  .new_driver = fake_new_first,
+};
+static const ImsNetwork other_network = {
+  .name = "Other", .driver = "other", .types = NULL, .new_driver = fake_new_second,
+};
+static const ImsNetwork *const test_networks[] = { &fake_network, &other_network, NULL };
 
 /* ---- fixture ---- */
 
@@ -211,7 +217,7 @@ static ImsConfig *
 parse (const char *text)
 {
   g_autoptr (GError) err = NULL;
-  ImsConfig *c = ims_config_parse ("t.conf", text, strlen (text), &err);
+  ImsConfig *c = ims_config_parse ("t.conf", text, strlen (text), NETS, &err);
   g_assert_no_error (err);
   return c;
 }
@@ -225,7 +231,7 @@ fixture_setup (Fixture *fx, gconstpointer data)
   fx->messages = g_ptr_array_new_with_free_func (g_free);
   ImsCoreHooks hooks = { hook_allowed, hook_added, hook_message, fx };
   g_autoptr (GError) err = NULL;
-  fx->core = ims_core_new (fx->store, fx->config, drivers, G_N_ELEMENTS (drivers), &hooks, &err);
+  fx->core = ims_core_new (fx->store, fx->config, &hooks, &err);
   g_assert_no_error (err);
   ims_core_apply (fx->core, fx->config, NULL);
 }
@@ -281,12 +287,16 @@ test_routing (Fixture *fx, gconstpointer data)
   g_assert_cmpint (state (fx, "nodriver", &why), ==, IMS_PEER_UNSUPPORTED);
   g_assert_cmpstr (why, ==, "no driver for type=nothing");
   g_assert_cmpint (state (fx, "aim1", NULL), ==, IMS_PEER_CONNECTING);
-  /* The driver sees an account, and the port from the driver. */
+  /* The driver sees an account; host and port come from the network's
+   * descriptor where im.conf gives none. */
   const ImsAccount *a = g_hash_table_lookup (fakes[0]->accounts, "aim1");
   g_assert_cmpstr (a->secret, ==, "pw");
   g_assert_cmpstr (a->domain, ==, "example.org");
   g_assert_cmpint (ims_core_peer_port (fx->core, "aim1"), ==, 7777);
   g_assert_cmpstr (ims_core_peer_host (fx->core, "aim1"), ==, "example.org");
+  g_assert_cmpstr (ims_core_peer_host (fx->core, "gated"), ==, "login.fake.example");
+  g_assert_cmpint (ims_core_peer_port (fx->core, "irc1"), ==, 0);
+  g_assert_cmpstr (ims_core_peer_host (fx->core, "irc1"), ==, "irc.example.org");
   /* Every peer reached the store and the daemon's hook, in file order. */
   g_assert_cmpuint (fx->added->len, ==, 5);
   g_assert_cmpstr (fx->added->pdata[0], ==, "aim1");
