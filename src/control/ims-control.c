@@ -29,6 +29,7 @@ struct _ImsControl {
   GList *clients;
   guint idle_timeout_s;
   guint store_watch;
+  guint removed_watch;
 };
 
 typedef struct {
@@ -93,15 +94,11 @@ on_control_peer (const char *peer, ImsPeerState state, const char *reason, gpoin
     ims_control_notify (self, "peer", json);
 }
 
-void
-ims_control_peer_removed (ImsControl *self, const char *peer)
+static void
+on_control_peer_removed (const char *peer, gpointer data)
 {
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, peer);
-  json_builder_end_object (b);
-  g_autofree char *json = ims_render_to_string (b);
+  ImsControl *self = data;
+  g_autofree char *json = ims_render_peer_removed_json (peer);
   ims_control_notify (self, "peer-removed", json);
 }
 
@@ -330,6 +327,8 @@ ims_control_new (const char *path, guint idle_timeout_s, const char *group,
   g_socket_service_start (service);
   self->store_watch = ims_presence_store_watch (hooks->store, on_control_presence,
                                                 on_control_peer, self);
+  self->removed_watch = ims_presence_store_watch_removed (hooks->store, on_control_peer_removed,
+                                                          self);
   return self;
 }
 
@@ -339,6 +338,7 @@ ims_control_free (ImsControl *self)
   if (self == NULL)
     return;
   ims_presence_store_unwatch (self->hooks.store, self->store_watch);
+  ims_presence_store_unwatch (self->hooks.store, self->removed_watch);
   g_socket_service_stop (self->service);
   g_socket_listener_close (G_SOCKET_LISTENER (self->service));
   g_clear_object (&self->service);

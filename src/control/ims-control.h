@@ -97,7 +97,5 @@ ImsControl *ims_control_new (const char *path, guint idle_timeout_s, const char 
 /* A reload's controltimeout, for connections opened after it. */
 void ims_control_set_idle_timeout (ImsControl *control, guint idle_timeout_s);
 void ims_control_free (ImsControl *control);
-/* Tells watchers that @peer left the configuration. */
-void ims_control_peer_removed (ImsControl *control, const char *peer);
 
 G_END_DECLS

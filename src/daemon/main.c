@@ -149,12 +149,6 @@ ims_daemon_reload (gpointer data, GError **error)
   if (restart)
     g_warning ("changes to %s take effect at the next restart", restart);
 
-  for (guint i = 0; i < d->config->peers->len; i++)
-    {
-      const ImsPeerConfig *old = d->config->peers->pdata[i];
-      if (ims_config_find_peer (fresh, old->name) == NULL)
-        ims_control_peer_removed (d->control, old->name);
-    }
   /* The new secrets are redacted before any peer logs in with them. */
   g_autoptr (GPtrArray) old_secrets = g_steal_pointer (&d->secrets);
   ImsConfig *old_config = d->config;

@@ -30,6 +30,7 @@ struct _ImsHttp {
   guint port;
   GList *streams;          /* Stream* */
   guint store_watch;
+  guint removed_watch;
   guint heartbeat_id;
   GHashTable *failures;    /* failed logins per remote address (ims-rate) */
   GHashTable *sessions;    /* cookie token -> Session */
@@ -420,6 +421,21 @@ on_http_peer (const char *peer, ImsPeerState state, const char *reason, gpointer
       const ImsWebUser *u = ims_http_stream_user (st);
       if (u && ims_webuser_sees (u, peer))
         ims_http_stream_send (st, "peer", json);
+    }
+}
+
+/* The peer left the configuration (the store says so before it forgets it). */
+static void
+on_http_peer_removed (const char *peer, gpointer data)
+{
+  ImsHttp *self = data;
+  g_autofree char *json = ims_render_peer_removed_json (peer);
+  for (GList *l = self->streams; l; l = l->next)
+    {
+      Stream *st = l->data;
+      const ImsWebUser *u = ims_http_stream_user (st);
+      if (u && ims_webuser_sees (u, peer))
+        ims_http_stream_send (st, "peer-removed", json);
     }
 }
 
@@ -960,6 +976,7 @@ ims_http_new (const char *bind, const char *cert, const char *key, const ImsHttp
   self->port = uris ? g_uri_get_port (uris->data) : 0;
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
   self->store_watch = ims_presence_store_watch (hooks->store, on_http_presence, on_http_peer, self);
+  self->removed_watch = ims_presence_store_watch_removed (hooks->store, on_http_peer_removed, self);
   self->heartbeat_id = g_timeout_add_seconds (IMS_HTTP_HEARTBEAT_S, on_http_heartbeat, self);
   return self;
 }
@@ -977,6 +994,8 @@ ims_http_free (ImsHttp *self)
     return;
   if (self->store_watch)
     ims_presence_store_unwatch (self->hooks.store, self->store_watch);
+  if (self->removed_watch)
+    ims_presence_store_unwatch (self->hooks.store, self->removed_watch);
   g_clear_handle_id (&self->heartbeat_id, g_source_remove);
   g_clear_handle_id (&self->reaper_id, g_source_remove);
   g_list_free_full (g_steal_pointer (&self->streams), (GDestroyNotify) ims_http_stream_free);

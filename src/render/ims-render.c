@@ -114,3 +114,13 @@ ims_render_buddy_name (ImsPresenceStore *store, const char *peer, const char *id
 {
   return ims_presence_store_display_name (store, peer, id);
 }
+
+char *
+ims_render_peer_removed_json (const char *peer)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  ims_render_string (b, "name", peer);
+  json_builder_end_object (b);
+  return ims_render_to_string (b);
+}

@@ -42,6 +42,8 @@ void ims_render_send (JsonBuilder *b, const char *sendstatus, ImsResult result,
 char *ims_render_peer_json (const ImsRenderPeer *peer);
 /* The builder's root on one line (transfer full). */
 char *ims_render_to_string (JsonBuilder *b);
+/* {"name": peer}: the peer-removed event of every stream (transfer full). */
+char *ims_render_peer_removed_json (const char *peer);
 
 /* "buckaroo" for buckaroo@<the peer's own domain>, else the full id (transfer full). */
 char *ims_render_buddy_name (ImsPresenceStore *store, const char *peer, const char *id);

@@ -46,6 +46,7 @@ typedef struct {
   ImsPresenceChangedFunc presence;
   ImsPeerChangedFunc peer;
   gpointer user_data;
+  ImsPeerRemovedFunc removed;
 } Watch;
 
 struct _ImsPresenceStore {
@@ -126,6 +127,15 @@ ims_presence_store_watch (ImsPresenceStore *s, ImsPresenceChangedFunc presence,
                           ImsPeerChangedFunc peer, gpointer user_data)
 {
   Watch w = { s->next_watch++, presence, peer, user_data };
+  g_array_append_val (s->watches, w);
+  return w.id;
+}
+
+guint
+ims_presence_store_watch_removed (ImsPresenceStore *s, ImsPeerRemovedFunc removed,
+                                  gpointer user_data)
+{
+  Watch w = { s->next_watch++, NULL, NULL, user_data, removed };
   g_array_append_val (s->watches, w);
   return w.id;
 }
@@ -356,6 +366,12 @@ ims_presence_store_remove_peer (ImsPresenceStore *s, const char *name)
   Peer *p = ims_store_peer (s, name);
   if (p == NULL)
     return;
+  for (guint i = 0; i < s->watches->len; i++)
+    {
+      Watch *w = &g_array_index (s->watches, Watch, i);
+      if (w->removed)
+        w->removed (p->name, w->user_data);
+    }
   g_ptr_array_remove (s->order, p);
   g_hash_table_remove (s->peers, name);
 }

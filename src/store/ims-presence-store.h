@@ -93,6 +93,10 @@ typedef void (*ImsPresenceChangedFunc) (const char *peer, const char *buddy, con
 typedef void (*ImsPeerChangedFunc) (const char *peer, ImsPeerState state, const char *reason,
                                     gpointer user_data);
 
+/* Called just before a peer leaves the store (it left the configuration):
+ * the store publishes it, so every front end hears it the same way. */
+typedef void (*ImsPeerRemovedFunc) (const char *peer, gpointer user_data);
+
 ImsPresenceStore *ims_presence_store_new (void);
 void ims_presence_store_free (ImsPresenceStore *store);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImsPresenceStore, ims_presence_store_free)
@@ -102,6 +106,9 @@ void ims_presence_store_set_clock (ImsPresenceStore *store, gint64 (*now) (void)
 
 guint ims_presence_store_watch (ImsPresenceStore *store, ImsPresenceChangedFunc presence,
                                 ImsPeerChangedFunc peer, gpointer user_data);
+/* Also hear peers leave; unwatched with ims_presence_store_unwatch(). */
+guint ims_presence_store_watch_removed (ImsPresenceStore *store, ImsPeerRemovedFunc removed,
+                                        gpointer user_data);
 void ims_presence_store_unwatch (ImsPresenceStore *store, guint id);
 
 /* Peers.  @username is the peer's own id (its bare JID for XMPP); @domain is

@@ -200,6 +200,27 @@ def test_event_stream(world):
         s2.close()
 
 
+def test_event_stream_hears_a_removed_peer(world):
+    # The control socket's watch said peer-removed; the board's stream did not,
+    # so a removed peer stayed on the board until it reconnected.
+    d, b, port = world
+    s, f, head = open_events(port, "alice", "alice-pw")
+    try:
+        dec = ChunkReader(f)
+        read_events(dec, lambda e, dta: e == "synced")
+        conf = open(d.conf).read()
+        keep = conf[:conf.index("[aim2]")] + conf[conf.index("[", conf.index("[aim2]") + 1):]
+        keep = keep.replace("peers = aim2\n", "")
+        with open(d.conf, "w") as out:
+            out.write(keep)
+        assert d.imctl("reload").stdout.strip() == "reloaded"
+        ev = read_events(dec, lambda e, dta: e == "peer-removed")
+        assert ev[-1] == ("peer-removed", {"name": "aim2"})
+    finally:
+        f.close()
+        s.close()
+
+
 class ChunkReader:
     """readline() over an HTTP/1.1 chunked body."""
 
