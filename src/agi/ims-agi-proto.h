@@ -20,8 +20,6 @@ typedef enum {
 #define IMS_AGI_MAX_LINE 8191
 #define IMS_AGI_MAX_ENV_LINES 256
 #define IMS_AGI_MAX_ENV_BYTES 65536
-/* IMSend text, in bytes of UTF-8; Asterisk's own line limit leaves room. */
-#define IMS_AGI_MAX_SEND 8000
 #define IMS_AGI_MAX_WAIT_MS 60000
 
 /* The environment Asterisk sends first: "key: value" lines, an empty line. */

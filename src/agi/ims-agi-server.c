@@ -16,7 +16,7 @@
 #include "ims-line-conn.h"
 
 struct _ImsAgiServer {
-  ImsAgiHooks hooks;
+  ImsService svc;
   GSocketService *service;
   GPtrArray *allow; /* GInetAddressMask* */
   guint timeout_s;
@@ -131,8 +131,8 @@ ims_agi_status_finish (Session *s, gboolean timed_out)
 {
   ImsAgiServer *srv = s->srv;
   ImsAnswer a;
-  ims_presence_store_lookup (srv->hooks.store, s->peer, s->user, &a);
-  if (timed_out && !ims_agi_answer_known (srv->hooks.store, s->peer))
+  ims_presence_store_lookup (srv->svc.store, s->peer, s->user, &a);
+  if (timed_out && !ims_agi_answer_known (srv->svc.store, s->peer))
     a.result = IMS_RESULT_TIMEOUT;
   ims_answer_each_variable (&a, g_get_real_time () / G_USEC_PER_SEC, on_agi_variable, s);
   if (ims_agi_is_error (a.result) && !s->go_on)
@@ -182,7 +182,7 @@ ims_agi_run_imstatus (Session *s)
       ims_agi_send_next (s);
       return;
     }
-  if (wait_ms > 0 && !ims_agi_answer_known (s->srv->hooks.store, s->peer))
+  if (wait_ms > 0 && !ims_agi_answer_known (s->srv->svc.store, s->peer))
     {
       g_autofree char *p = ims_text_for_log (s->peer, 64);
       g_info ("IMStatus: waiting up to %d ms for peer %s", wait_ms, p);
@@ -203,7 +203,7 @@ on_agi_store_peer (const char *peer, ImsPeerState state, const char *reason, gpo
       Session *s = l->data;
       l = l->next; /* finishing sends a command but never frees the session here */
       if (s->waiting && g_strcmp0 (s->peer, peer) == 0
-          && ims_agi_answer_known (srv->hooks.store, peer))
+          && ims_agi_answer_known (srv->svc.store, peer))
         {
           ims_agi_timer_clear (s);
           s->waiting = FALSE;
@@ -227,28 +227,22 @@ ims_agi_run_imsend (Session *s)
   if (args->len == 0 || !ims_agi_split_target (joined, &s->peer, &s->user, &text, &err))
     {
       ims_agi_badargs (s, "IMSend", err ? err->message : "expected IMSend,peer/user/text", FALSE);
-      ims_agi_set (s, "IM-SENDSTATUS", "FAILED");
+      ims_agi_set (s, IMS_VOCAB_SENDSTATUS_VAR, ims_send_status_to_string (IMS_SEND_FAILED));
       ims_agi_send_next (s);
       return;
     }
-  if (strlen (text) > IMS_AGI_MAX_SEND)
-    {
-      g_autofree char *why = g_strdup_printf ("text longer than %d bytes", IMS_AGI_MAX_SEND);
-      ims_agi_badargs (s, "IMSend", why, FALSE);
-      ims_agi_set (s, "IM-SENDSTATUS", "FAILED");
-      ims_agi_send_next (s);
-      return;
-    }
-  ImsResult result = IMS_RESULT_OK;
-  g_autofree char *detail = NULL;
-  const char *word = s->srv->hooks.send (s->srv->hooks.user_data, s->peer, s->user, text, &result,
-                                         &detail);
+  /* The service checks the text (length, encoding) and the recipient. */
+  ImsSendOutcome o = { 0 };
+  s->srv->svc.send (s->srv->svc.user_data, s->peer, s->user, text, &o);
+  const char *word = ims_send_status_to_string (o.status);
   g_autofree char *p = ims_text_for_log (s->peer, 64);
   g_autofree char *u = ims_text_for_log (s->user, 128);
-  g_autofree char *d = ims_text_for_log (detail ? detail : "", 200);
-  g_info ("IMSend %s/%s (%zu bytes) -> %s %s%s", p, u, strlen (text), word, detail ? ": " : "", d);
-  ims_agi_set (s, "IM-SENDSTATUS", word);
-  ims_agi_set (s, "IM-RESULT", ims_result_to_string (result));
+  g_autofree char *d = ims_text_for_log (o.detail ? o.detail : "", 200);
+  g_info ("IMSend %s/%s (%zu bytes) -> %s %s%s", p, u, strlen (text), word, o.detail ? ": " : "",
+          d);
+  ims_agi_set (s, IMS_VOCAB_SENDSTATUS_VAR, word);
+  ims_agi_set (s, ims_vocab_variables[IMS_VAR_RESULT], ims_result_to_string (o.result));
+  ims_send_outcome_clear (&o);
   ims_agi_send_next (s);
 }
 
@@ -503,7 +497,7 @@ ims_agi_server_set_allow (ImsAgiServer *srv, GPtrArray *allow, GError **error)
 }
 
 ImsAgiServer *
-ims_agi_server_new (const char *bind, GPtrArray *allow, guint timeout_s, const ImsAgiHooks *hooks,
+ims_agi_server_new (const char *bind, GPtrArray *allow, guint timeout_s, const ImsService *svc,
                     GError **error)
 {
   g_autoptr (GPtrArray) masks = ims_agi_masks (allow, error);
@@ -531,11 +525,11 @@ ims_agi_server_new (const char *bind, GPtrArray *allow, guint timeout_s, const I
       return NULL;
     }
   ImsAgiServer *srv = g_new0 (ImsAgiServer, 1);
-  srv->hooks = *hooks;
+  srv->svc = *svc;
   srv->service = service;
   srv->allow = g_steal_pointer (&masks);
   srv->timeout_s = timeout_s ? timeout_s : 10;
-  srv->watch_id = ims_presence_store_watch (hooks->store, NULL, on_agi_store_peer, srv);
+  srv->watch_id = ims_presence_store_watch (svc->store, NULL, on_agi_store_peer, srv);
   g_signal_connect (service, "incoming", G_CALLBACK (on_agi_incoming), srv);
   g_socket_service_start (service);
   return srv;
@@ -552,7 +546,7 @@ ims_agi_server_free (ImsAgiServer *srv)
 {
   if (srv == NULL)
     return;
-  ims_presence_store_unwatch (srv->hooks.store, srv->watch_id);
+  ims_presence_store_unwatch (srv->svc.store, srv->watch_id);
   g_socket_service_stop (srv->service);
   g_socket_listener_close (G_SOCKET_LISTENER (srv->service));
   g_clear_object (&srv->service);

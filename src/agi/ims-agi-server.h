@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "ims-presence-store.h"
+#include "ims-service.h"
 
 G_BEGIN_DECLS
 
@@ -16,13 +17,6 @@ G_BEGIN_DECLS
  * defence is sendallow, the quotas and a privileged agibind port). */
 #define IMS_AGI_MAX_SESSIONS_PER_ADDRESS 512
 
-typedef struct {
-  ImsPresenceStore *store;
-  /* IMSend: returns the IM-SENDSTATUS word and sets *result (IM-RESULT). */
-  const char *(*send) (gpointer user_data, const char *peer, const char *to, const char *text,
-                       ImsResult *result, char **detail);
-  gpointer user_data;
-} ImsAgiHooks;
 
 typedef struct _ImsAgiServer ImsAgiServer;
 
@@ -30,7 +24,7 @@ typedef struct _ImsAgiServer ImsAgiServer;
  * prefixes ("127.0.0.0/8") that may connect.  @timeout_s: a client silent for
  * longer (while we wait for its environment or a reply) is dropped. */
 ImsAgiServer *ims_agi_server_new (const char *bind, GPtrArray *allow, guint timeout_s,
-                                  const ImsAgiHooks *hooks, GError **error);
+                                  const ImsService *svc, GError **error);
 /* A reload's agiallow: new connections are held to it; sessions already
  * open run to their end.  FALSE + @error (and nothing changed) when an
  * entry is not an address or prefix. */

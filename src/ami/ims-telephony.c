@@ -16,6 +16,7 @@
 
 #include "ims-ami-client.h"
 #include "ims-rate.h"
+#include "ims-vocab.h"
 
 #define MAX_USEREVENT_BODY 1000
 #define DIAL_TIMEOUT_MS "30000"
@@ -160,44 +161,17 @@ ims_tel_hint_name_ok (const char *s)
 const char *
 ims_hint_device_state (ImsStatus status)
 {
-  switch (status)
-    {
-    case IMS_STATUS_ONLINE:
-    case IMS_STATUS_IDLE:
-    case IMS_STATUS_AWAY:
-      return "NOT_INUSE";
-    case IMS_STATUS_BUSY:
-      return "INUSE";
-    case IMS_STATUS_OFFLINE:
-      return "UNAVAILABLE";
-    case IMS_STATUS_UNKNOWN:
-      break;
-    }
-  return "UNKNOWN";
+  return ims_vocab_statuses[status <= IMS_STATUS_ONLINE ? status : IMS_STATUS_UNKNOWN].device;
 }
 
 char *
 ims_hint_presence_value (const ImsAnswer *a)
 {
-  const char *state = "not_set";
-  switch (a->status)
-    {
-    case IMS_STATUS_ONLINE:
-    case IMS_STATUS_IDLE:
-      state = g_strcmp0 (a->show, "chat") == 0 ? "chat" : "available";
-      break;
-    case IMS_STATUS_AWAY:
-      state = g_strcmp0 (a->show, "xa") == 0 ? "xa" : "away";
-      break;
-    case IMS_STATUS_BUSY:
-      state = "dnd";
-      break;
-    case IMS_STATUS_OFFLINE:
-      state = "unavailable";
-      break;
-    case IMS_STATUS_UNKNOWN:
-      break;
-    }
+  /* The lamp of a status word is the shared vocabulary's: the module lights
+   * IM: lamps from the same row. */
+  const char *state = ims_vocab_presence_of (
+      &ims_vocab_statuses[a->status <= IMS_STATUS_ONLINE ? a->status : IMS_STATUS_UNKNOWN],
+      a->show);
   /* The message goes base64 (option e, ami-B12): a status text's commas
    * cannot split it. */
   g_autofree char *b64 = g_base64_encode ((const guchar *) a->text, strlen (a->text));

@@ -35,26 +35,29 @@
 #include "asterisk/utils.h"
 #include "asterisk/xmldoc.h"
 
+#include "ims-vocab.h"
+
 #define IM_CONF "im.conf"
-#define IM_DEFAULT_SOCKET "/var/lib/imstatus/imstatusd.sock"
 #define IM_MAX_LINE 65536
 #define IM_IO_TIMEOUT_MS 10000
-#define IM_BACKOFF_MAX_MS 30000
 #define IM_WAIT_MAX_MS 60000
 
-/* The answer fields, in the order of the IMStatus variables. */
+/* The answer fields: the IMStatus variables of the shared vocabulary, in its
+ * order, then what only the mirror keeps. */
 enum im_field {
-	F_STATUS, F_IDLE, F_TEXT, F_LASTSEEN, F_PREFIX, F_URI, F_RESOURCE, F_SHOW, F_RESULT,
-	F_SUBSCRIPTION, F_COUNT
+	F_STATUS = IMS_VAR_STATUS, F_IDLE = IMS_VAR_IDLETIME, F_TEXT = IMS_VAR_STATUSTEXT,
+	F_LASTSEEN = IMS_VAR_LASTSEEN, F_PREFIX = IMS_VAR_STATUSPREFIX, F_URI = IMS_VAR_STATUSURI,
+	F_RESOURCE = IMS_VAR_RESOURCE, F_SHOW = IMS_VAR_SHOW, F_RESULT = IMS_VAR_RESULT,
+	F_SUBSCRIPTION = IMS_VAR_COUNT, F_COUNT
 };
 static const char *const im_json_keys[F_COUNT] = {
 	"status", "idle", "text", "lastseen", "prefix", "uri", "resource", "show", "result",
 	"subscription",
 };
-static const char *const im_variables[F_SUBSCRIPTION] = {
-	"IM-STATUS", "IM-IDLETIME", "IM-STATUSTEXT", "IM-LASTSEEN", "IM-STATUSPREFIX",
-	"IM-STATUSURI", "IM-RESOURCE", "IM-SHOW", "IM-RESULT",
-};
+#define im_variables ims_vocab_variables
+#define IM_WORD(table, i) ims_vocab_##table[IMS_VOCAB_##i].word
+#define IM_HELLO IMS_VOCAB_CONTROL_HELLO "1"
+_Static_assert(IMS_VOCAB_CONTROL_VERSION == 1, "IM_HELLO names the version");
 
 struct im_buddy {
 	char *peer;
@@ -192,7 +195,7 @@ static int im_command (const char *command, struct ast_str **out)
 		goto done;
 	}
 	r->fd = fd;
-	if (im_read_line(r, line, IM_IO_TIMEOUT_MS, 0) != 1 || strncmp(line, "%imstatus 1", 11)) {
+	if (im_read_line(r, line, IM_IO_TIMEOUT_MS, 0) != 1 || strcmp(line, IM_HELLO)) {
 		ast_str_set(out, 0, "the control socket does not speak the imstatusd protocol");
 		goto done;
 	}
@@ -204,11 +207,12 @@ static int im_command (const char *command, struct ast_str **out)
 	int begun = 0;
 	while (im_read_line(r, line, IM_IO_TIMEOUT_MS, 0) == 1) {
 		if (!begun) {
-			begun = !strncmp(line, "%begin ", 7);
+			begun = !strncmp(line, IMS_VOCAB_CONTROL_BEGIN, strlen(IMS_VOCAB_CONTROL_BEGIN));
 			continue;
 		}
-		if (!strncmp(line, "%end ", 5) || !strncmp(line, "%error ", 7)) {
-			result = line[1] == 'e' && line[2] == 'n' ? 0 : 1;
+		if (!strncmp(line, IMS_VOCAB_CONTROL_END, strlen(IMS_VOCAB_CONTROL_END))
+			|| !strncmp(line, IMS_VOCAB_CONTROL_ERROR, strlen(IMS_VOCAB_CONTROL_ERROR))) {
+			result = !strncmp(line, IMS_VOCAB_CONTROL_END, strlen(IMS_VOCAB_CONTROL_END)) ? 0 : 1;
 			break;
 		}
 		ast_str_append(out, 0, "%s\n", line[0] == '%' ? line + 1 : line);
@@ -263,35 +267,18 @@ static char *im_json_text (struct ast_json *obj, const char *key)
 	}
 }
 
+/* A status word's lamp, from the shared vocabulary (the daemon's AMI hints
+ * use the same row). */
 static enum ast_device_state im_devstate_of (const char *status)
 {
-	if (!strcmp(status, "online") || !strcmp(status, "idle") || !strcmp(status, "away")) {
-		return AST_DEVICE_NOT_INUSE;
-	}
-	if (!strcmp(status, "busy")) {
-		return AST_DEVICE_INUSE;
-	}
-	if (!strcmp(status, "offline")) {
-		return AST_DEVICE_UNAVAILABLE;
-	}
-	return AST_DEVICE_UNKNOWN;
+	const struct ims_vocab_status *v = ims_vocab_status_of(status);
+	return v ? ast_devstate_val(v->device) : AST_DEVICE_UNKNOWN;
 }
 
 static enum ast_presence_state im_presence_of (const char *status, const char *show)
 {
-	if (!strcmp(status, "online") || !strcmp(status, "idle")) {
-		return !strcmp(show, "chat") ? AST_PRESENCE_CHAT : AST_PRESENCE_AVAILABLE;
-	}
-	if (!strcmp(status, "away")) {
-		return !strcmp(show, "xa") ? AST_PRESENCE_XA : AST_PRESENCE_AWAY;
-	}
-	if (!strcmp(status, "busy")) {
-		return AST_PRESENCE_DND;
-	}
-	if (!strcmp(status, "offline")) {
-		return AST_PRESENCE_UNAVAILABLE;
-	}
-	return AST_PRESENCE_NOT_SET;
+	const struct ims_vocab_status *v = ims_vocab_status_of(status);
+	return v ? ast_presence_state_val(ims_vocab_presence_of(v, show)) : AST_PRESENCE_NOT_SET;
 }
 
 /* Tells Asterisk's state cache, so hints and their subscribers follow. */
@@ -376,11 +363,17 @@ static void im_mirror_clear (void)
 	AST_RWLIST_WRLOCK(&im_buddies);
 	while ((b = AST_RWLIST_REMOVE_HEAD(&im_buddies, list))) {
 		if (!im_stopping) {
-			im_publish(b->peer, b->name, "unknown", "", "");
+			im_publish(b->peer, b->name, IM_WORD(statuses, UNKNOWN), "", "");
 		}
 		im_buddy_free(b);
 	}
 	AST_RWLIST_UNLOCK(&im_buddies);
+}
+
+/* Is the notification @line (its first word @kind bytes long) "%<event>"? */
+static int im_is_event (const char *line, size_t kind, const char *event)
+{
+	return line[0] == '%' && kind == 1 + strlen(event) && !strncmp(line + 1, event, kind - 1);
 }
 
 static void im_on_line (const char *line)
@@ -389,7 +382,7 @@ static void im_on_line (const char *line)
 	struct ast_json *obj;
 	size_t kind = sp ? (size_t) (sp - line) : strlen(line);
 
-	if (!strncmp(line, "%synced", kind) && kind == 7) {
+	if (im_is_event(line, kind, IMS_VOCAB_EVENT_SYNCED)) {
 		AST_RWLIST_WRLOCK(&im_peers);
 		im_connected = 1;
 		AST_RWLIST_UNLOCK(&im_peers);
@@ -403,11 +396,11 @@ static void im_on_line (const char *line)
 		ast_json_unref(obj);
 		return;
 	}
-	if (kind == 6 && !strncmp(line, "%buddy", 6)) {
+	if (im_is_event(line, kind, IMS_VOCAB_EVENT_BUDDY)) {
 		im_on_buddy(obj);
-	} else if (kind == 5 && !strncmp(line, "%peer", 5)) {
+	} else if (im_is_event(line, kind, IMS_VOCAB_EVENT_PEER)) {
 		im_on_peer(obj, 0);
-	} else if (kind == 13 && !strncmp(line, "%peer-removed", 13)) {
+	} else if (im_is_event(line, kind, IMS_VOCAB_EVENT_PEER_REMOVED)) {
 		im_on_peer(obj, 1);
 	}
 	ast_json_unref(obj);
@@ -420,6 +413,13 @@ static void im_pause (int ms)
 	poll(&p, 1, ms);
 }
 
+/* The next wait before reconnecting: the daemon's backoff, jittered +-25 %. */
+static int im_backoff (int *last_ms)
+{
+	*last_ms = ims_vocab_backoff_next_ms(*last_ms);
+	return *last_ms * 3 / 4 + (int) (ast_random() % (*last_ms / 2 + 1));
+}
+
 static void *im_watch_thread (void *data)
 {
 	int backoff = 0;
@@ -429,13 +429,12 @@ static void *im_watch_thread (void *data)
 	while (r && line && !im_stopping) {
 		int fd = im_connect();
 		if (fd < 0) {
-			backoff = backoff ? MIN(backoff * 2, IM_BACKOFF_MAX_MS) : 500;
-			im_pause(backoff);
+			im_pause(im_backoff(&backoff));
 			continue;
 		}
 		r->fd = fd;
 		r->len = 0;
-		if (im_read_line(r, line, IM_IO_TIMEOUT_MS, 1) == 1 && !strncmp(line, "%imstatus 1", 11)
+		if (im_read_line(r, line, IM_IO_TIMEOUT_MS, 1) == 1 && !strcmp(line, IM_HELLO)
 			&& !im_write_all(fd, "watch\n", 6)) {
 			ast_verb(3, "app_imstatus: watching imstatusd\n");
 			backoff = 0;
@@ -454,8 +453,7 @@ static void *im_watch_thread (void *data)
 		close(fd);
 		im_mirror_clear();
 		if (!im_stopping) {
-			backoff = backoff ? MIN(backoff * 2, IM_BACKOFF_MAX_MS) : 500;
-			im_pause(backoff);
+			im_pause(im_backoff(&backoff));
 		}
 	}
 	ast_free(line);
@@ -471,7 +469,8 @@ static void im_lookup (const char *peer, const char *user, char *f[F_COUNT])
 	struct im_peer *p;
 	struct im_buddy *b;
 	const char *result = NULL;
-	const char *status = "unknown";
+	const char *status = IM_WORD(statuses, UNKNOWN);
+	int registered = 0;
 	int i;
 
 	for (i = 0; i < F_COUNT; i++) {
@@ -479,7 +478,7 @@ static void im_lookup (const char *peer, const char *user, char *f[F_COUNT])
 	}
 	AST_RWLIST_RDLOCK(&im_peers);
 	if (!im_connected) {
-		result = "NOTCONNECTED";
+		result = IM_WORD(results, NOTCONNECTED);
 	} else {
 		AST_RWLIST_TRAVERSE(&im_peers, p, list) {
 			if (!strcmp(p->name, peer)) {
@@ -487,15 +486,14 @@ static void im_lookup (const char *peer, const char *user, char *f[F_COUNT])
 			}
 		}
 		if (!p) {
-			result = "NOPEER";
+			result = IM_WORD(results, NOPEER);
 		} else {
-			/* The peer's own username: online or offline by its login. */
-			const char *at = strchr(p->user, '@');
-			if (!strcasecmp(user, p->user)
-				|| (at && !strchr(user, '@') && strlen(user) == (size_t) (at - p->user)
-					&& !strncasecmp(user, p->user, at - p->user))) {
-				result = "OK";
-				status = !strcmp(p->status, "Registered") ? "online" : "offline";
+			registered = !strcmp(p->status, ims_vocab_peer_states[IMS_VOCAB_PEER_REGISTERED]);
+			/* The peer's own username: online or offline by its login (the
+			 * daemon's rule, from the shared vocabulary). */
+			if (ims_vocab_names_own(user, p->user)) {
+				result = IM_WORD(results, OK);
+				status = registered ? IM_WORD(statuses, ONLINE) : IM_WORD(statuses, OFFLINE);
 			}
 		}
 	}
@@ -512,14 +510,15 @@ static void im_lookup (const char *peer, const char *user, char *f[F_COUNT])
 		}
 		AST_RWLIST_UNLOCK(&im_buddies);
 		if (!b) {
-			result = "NOTSUBSCRIBED";
+			/* As the daemon: a peer that is down says so first. */
+			result = registered ? IM_WORD(results, NOTSUBSCRIBED) : IM_WORD(results, NOTCONNECTED);
 		}
 	}
 	if (result) {
 		for (i = 0; i < F_COUNT; i++) {
 			f[i] = ast_strdup(i == F_STATUS ? status : i == F_RESULT ? result
 				: (i == F_IDLE || i == F_LASTSEEN) ? "0" : i == F_SUBSCRIPTION ? "none"
-				: i == F_SHOW && !strcmp(status, "online") ? "available" : "");
+				: i == F_SHOW && !strcmp(status, IM_WORD(statuses, ONLINE)) ? "available" : "");
 		}
 	}
 }
@@ -534,8 +533,7 @@ static void im_fields_free (char *f[F_COUNT])
 
 static int im_result_is_error (const char *result)
 {
-	return !strcmp(result, "NOPEER") || !strcmp(result, "NOTCONNECTED")
-		|| !strcmp(result, "BADARGS") || !strcmp(result, "TIMEOUT");
+	return ims_vocab_result_is_error(result);
 }
 
 /* Is there an answer worth waiting for (W(x))? */
@@ -657,7 +655,7 @@ static int im_status_exec (struct ast_channel *chan, const char *data)
 	}
 	if (bad) {
 		for (i = 0; i < F_COUNT; i++) {
-			f[i] = ast_strdup(i == F_STATUS ? "unknown" : i == F_RESULT ? "BADARGS"
+			f[i] = ast_strdup(i == F_STATUS ? IM_WORD(statuses, UNKNOWN) : i == F_RESULT ? IM_WORD(results, BADARGS)
 				: (i == F_IDLE || i == F_LASTSEEN) ? "0" : "");
 		}
 		ast_log(LOG_WARNING, "IMStatus: bad arguments (peer/user[,g][,W(ms)])\n");
@@ -666,7 +664,7 @@ static int im_status_exec (struct ast_channel *chan, const char *data)
 		if (timed_out) {
 			/* As FastAGI: the wait ran out before the answer was known. */
 			ast_free(f[F_RESULT]);
-			f[F_RESULT] = ast_strdup("TIMEOUT");
+			f[F_RESULT] = ast_strdup(IM_WORD(results, TIMEOUT));
 		}
 	}
 	for (i = 0; i < F_SUBSCRIPTION; i++) {
@@ -717,7 +715,8 @@ static int im_send_exec (struct ast_channel *chan, const char *data)
 	char *copy = ast_strdupa(S_OR(data, ""));
 	char *peer = copy, *user, *text;
 	struct ast_str *cmd = ast_str_create(256), *out = ast_str_create(256);
-	const char *status = "FAILED", *result = "BADARGS";
+	const char *status = ims_vocab_send_statuses[IMS_SEND_FAILED];
+	const char *result = IM_WORD(results, BADARGS);
 	struct ast_json *reply = NULL;
 
 	user = strchr(peer, '/');
@@ -744,16 +743,16 @@ static int im_send_exec (struct ast_channel *chan, const char *data)
 		break;
 	case 1:
 		ast_log(LOG_WARNING, "IMSend: imstatusd refused: %s", ast_str_buffer(out));
-		result = "NOTCONNECTED";
+		result = IM_WORD(results, NOTCONNECTED);
 		break;
 	default:
 		ast_log(LOG_WARNING, "IMSend: %s\n", ast_str_buffer(out));
-		result = "NOTCONNECTED";
+		result = IM_WORD(results, NOTCONNECTED);
 		break;
 	}
 done:
-	pbx_builtin_setvar_helper(chan, "IM-SENDSTATUS", status);
-	pbx_builtin_setvar_helper(chan, "IM-RESULT", result);
+	pbx_builtin_setvar_helper(chan, IMS_VOCAB_SENDSTATUS_VAR, status);
+	pbx_builtin_setvar_helper(chan, ims_vocab_variables[IMS_VAR_RESULT], result);
 	ast_json_unref(reply);
 	ast_free(cmd);
 	ast_free(out);
@@ -969,7 +968,7 @@ static int im_load_config (void)
 {
 	struct ast_flags flags = { 0 };
 	struct ast_config *cfg = ast_config_load(IM_CONF, flags);
-	char path[PATH_MAX] = IM_DEFAULT_SOCKET;
+	char path[PATH_MAX] = IMS_VOCAB_SOCKET;
 	int changed;
 
 	if (cfg && cfg != CONFIG_STATUS_FILEINVALID) {
@@ -978,7 +977,7 @@ static int im_load_config (void)
 		if (!ast_strlen_zero(sock)) {
 			ast_copy_string(path, sock, sizeof(path));
 		} else if (!ast_strlen_zero(statedir)) {
-			snprintf(path, sizeof(path), "%s/imstatusd.sock", statedir);
+			snprintf(path, sizeof(path), "%s/" IMS_VOCAB_SOCKET_NAME, statedir);
 		}
 		ast_config_destroy(cfg);
 	} else {
@@ -1024,8 +1023,8 @@ static int unload_module (void)
 	ast_unregister_application(im_status_app);
 	ast_unregister_application(im_send_app);
 	ast_custom_function_unregister(&im_status_function);
-	ast_devstate_prov_del("IM");
-	ast_presence_state_prov_del("IM");
+	ast_devstate_prov_del(IMS_VOCAB_LAMP_PROVIDER);
+	ast_presence_state_prov_del(IMS_VOCAB_LAMP_PROVIDER);
 	im_stop_thread();
 	im_mirror_clear();
 	if (im_wake[0] >= 0) {
@@ -1056,8 +1055,8 @@ static int load_module (void)
 		|| ast_register_application(im_send_app, im_send_exec, have_xml ? NULL : im_send_synopsis,
 			have_xml ? NULL : im_send_descrip)
 		|| ast_custom_function_register(&im_status_function)
-		|| ast_devstate_prov_add("IM", im_devstate_cb)
-		|| ast_presence_state_prov_add("IM", im_presence_cb)
+		|| ast_devstate_prov_add(IMS_VOCAB_LAMP_PROVIDER, im_devstate_cb)
+		|| ast_presence_state_prov_add(IMS_VOCAB_LAMP_PROVIDER, im_presence_cb)
 		|| ast_cli_register_multiple(im_cli, ARRAY_LEN(im_cli))) {
 		unload_module();
 		return AST_MODULE_LOAD_DECLINE;

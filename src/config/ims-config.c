@@ -520,8 +520,8 @@ ims_lexer_inherit (Lexer *lx, Section *sec, Section *from, GPtrArray *out, guint
 static const ImsConfigKey ims_config_key_table[] = {
   /* name, scope/type/field, min, max, choices, default, flags, help */
   { "controlsocket", GEN (PATH, controlsocket), 0, 0, NULL, NULL, IMS_KEY_RESTART,
-    "UNIX socket of imctl (default: statedir/imstatusd.sock)" },
-  { "statedir", GEN (PATH, statedir), 0, 0, NULL, "/var/lib/imstatus", IMS_KEY_RESTART,
+    "UNIX socket of imctl (default: statedir/" IMS_VOCAB_SOCKET_NAME ")" },
+  { "statedir", GEN (PATH, statedir), 0, 0, NULL, IMS_VOCAB_STATEDIR, IMS_KEY_RESTART,
     "directory of the state database and libpurple's files" },
   { "agibind", GEN (ADDRESS, agibind), 0, 0, NULL, "127.0.0.1:4573", IMS_KEY_RESTART,
     "address:port of the FastAGI server" },
@@ -1024,7 +1024,7 @@ ims_config_parse (const char *path, const char *text, gsize len,
     }
   /* The one default that follows another key. */
   if (c->controlsocket == NULL)
-    c->controlsocket = g_build_filename (c->statedir, "imstatusd.sock", NULL);
+    c->controlsocket = g_build_filename (c->statedir, IMS_VOCAB_SOCKET_NAME, NULL);
   if (c->amihost && (!c->amiuser || !c->amisecret))
     ims_lexer_error (&lx, path, 0, "[general] amihost needs amiuser and amisecret");
   for (guint i = 0; i < c->peers->len && !c->amihost; i++)

@@ -10,6 +10,7 @@
 #include <glib.h>
 
 #include "ims-network.h"
+#include "ims-vocab.h"
 
 G_BEGIN_DECLS
 
@@ -21,7 +22,7 @@ typedef enum {
   IMS_CONFIG_ERROR_IO,
 } ImsConfigError;
 
-#define IMS_CONFIG_DEFAULT_PATH "/etc/asterisk/im.conf"
+#define IMS_CONFIG_DEFAULT_PATH IMS_VOCAB_CONFIG_PATH
 #define IMS_CONFIG_MAX_LINE 4096
 #define IMS_CONFIG_MAX_VALUE 1024
 #define IMS_CONFIG_MAX_INCLUDE_DEPTH 8

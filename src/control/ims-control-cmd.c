@@ -18,7 +18,7 @@ static void ims_cmd_usage_error (GError **error, const char *pattern);
 /* ---- output helpers ---- */
 
 struct _ImsCmdCtx {
-  const ImsControlHooks *hooks;
+  const ImsService *svc;
   gboolean json;
   char **args;      /* words after the command pattern */
   const char *rest; /* raw text after the pattern (for raw commands) */
@@ -94,27 +94,27 @@ ims_split_target (const char *arg, char **peer, char **user)
 /* ---- commands ---- */
 
 static ImsRenderPeer
-ims_control_peer_view (const ImsControlHooks *hooks, const ImsPeerConfig *p)
+ims_control_peer_view (const ImsService *svc, const ImsPeerConfig *p)
 {
   return ims_render_peer_view (
-      hooks->store, p, hooks->peer_host ? hooks->peer_host (hooks->user_data, p->name) : p->host,
-      hooks->peer_port ? hooks->peer_port (hooks->user_data, p->name) : p->port);
+      svc->store, p, svc->peer_host ? svc->peer_host (svc->user_data, p->name) : p->host,
+      svc->peer_port ? svc->peer_port (svc->user_data, p->name) : p->port);
 }
 
 char *
-ims_control_peer_json (const ImsControlHooks *hooks, const char *peer)
+ims_control_peer_json (const ImsService *svc, const char *peer)
 {
-  const ImsPeerConfig *p = ims_config_find_peer (hooks->config (hooks->user_data), peer);
+  const ImsPeerConfig *p = ims_config_find_peer (svc->config (svc->user_data), peer);
   if (p == NULL)
     return NULL;
-  ImsRenderPeer v = ims_control_peer_view (hooks, p);
+  ImsRenderPeer v = ims_control_peer_view (svc, p);
   return ims_render_peer_json (&v);
 }
 
 static gboolean
 ims_cmd_show_peers (ImsCmdCtx *ctx, GError **error)
 {
-  const ImsConfig *config = ctx->hooks->config (ctx->hooks->user_data);
+  const ImsConfig *config = ctx->svc->config (ctx->svc->user_data);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
   json_builder_begin_array (b);
@@ -122,8 +122,8 @@ ims_cmd_show_peers (ImsCmdCtx *ctx, GError **error)
   for (guint i = 0; i < config->peers->len; i++)
     {
       const ImsPeerConfig *p = config->peers->pdata[i];
-      ImsRenderPeer v = ims_control_peer_view (ctx->hooks, p);
-      g_autofree char *status = ims_peer_status_text (ctx->hooks->store, p->name);
+      ImsRenderPeer v = ims_control_peer_view (ctx->svc, p);
+      g_autofree char *status = ims_peer_status_text (ctx->svc->store, p->name);
       g_autofree char *port = v.port ? g_strdup_printf ("%d", v.port) : g_strdup ("-");
       char *row[] = { p->name, p->type, (char *) (v.host ? v.host : "-"), port, p->username,
                       status, NULL };
@@ -138,7 +138,7 @@ ims_cmd_show_peers (ImsCmdCtx *ctx, GError **error)
 static gboolean
 ims_cmd_show_subscribed (ImsCmdCtx *ctx, GError **error)
 {
-  ImsPresenceStore *store = ctx->hooks->store;
+  ImsPresenceStore *store = ctx->svc->store;
   g_autofree char *only_peer = NULL, *only_user = NULL;
   const char *arg = ctx->args[0];
   if (arg && !ims_split_target (arg, &only_peer, &only_user))
@@ -223,7 +223,7 @@ ims_cmd_status (ImsCmdCtx *ctx, GError **error)
       return FALSE;
     }
   ImsAnswer a;
-  ims_presence_store_lookup (ctx->hooks->store, peer, user, &a);
+  ims_presence_store_lookup (ctx->svc->store, peer, user, &a);
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   if (ctx->json)
     {
@@ -256,22 +256,18 @@ ims_cmd_send (ImsCmdCtx *ctx, GError **error)
       return FALSE;
     }
   g_autofree char *text = g_strcompress (sp + 1);
-  if (!g_utf8_validate (text, -1, NULL))
-    {
-      g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_COMMAND, "text is not UTF-8");
-      return FALSE;
-    }
-  g_autofree char *detail = NULL;
-  ImsResult result = IMS_RESULT_OK;
-  const char *word = ctx->hooks->send (ctx->hooks->user_data, peer, user, text, &result, &detail);
+  ImsSendOutcome o = { 0 };
+  ctx->svc->send (ctx->svc->user_data, peer, user, text, &o);
   if (ctx->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
-      ims_render_send (b, word, result, detail);
+      ims_render_send (b, &o);
       ims_json_print (ctx->out, b);
     }
   else
-    g_string_append_printf (ctx->out, "%s%s%s\n", word, detail ? ": " : "", detail ? detail : "");
+    g_string_append_printf (ctx->out, "%s%s%s\n", ims_send_status_to_string (o.status),
+                            o.detail ? ": " : "", o.detail ? o.detail : "");
+  ims_send_outcome_clear (&o);
   return TRUE;
 }
 
@@ -291,7 +287,7 @@ ims_cmd_debug (ImsCmdCtx *ctx, GError **error)
       ims_cmd_usage_error (error, "debug");
       return FALSE;
     }
-  ctx->hooks->set_debug (ctx->hooks->user_data, level);
+  ctx->svc->set_debug (ctx->svc->user_data, level);
   g_string_append_printf (ctx->out, "debug %s\n", level == 2 ? "intense" : level ? "on" : "off");
   return TRUE;
 }
@@ -299,7 +295,7 @@ ims_cmd_debug (ImsCmdCtx *ctx, GError **error)
 static gboolean
 ims_cmd_reload (ImsCmdCtx *ctx, GError **error)
 {
-  if (!ctx->hooks->reload (ctx->hooks->user_data, error))
+  if (!ctx->svc->reload (ctx->svc->user_data, error))
     return FALSE;
   g_string_append (ctx->out, "reloaded\n");
   return TRUE;
@@ -397,7 +393,7 @@ ims_right_to_string (ImsRight r)
 }
 
 gboolean
-ims_control_run (const ImsControlHooks *hooks, const char *line, ImsRight rights, GString *out,
+ims_control_run (const ImsService *svc, const char *line, ImsRight rights, GString *out,
                  gboolean *watch, GError **error)
 {
   g_auto (GStrv) all = g_strsplit_set (line, " \t", -1);
@@ -491,7 +487,7 @@ ims_control_run (const ImsControlHooks *hooks, const char *line, ImsRight rights
       while (*rest == ' ' || *rest == '\t')
         rest++;
     }
-  ImsCmdCtx ctx = { hooks, json, wv + found_len, rest, out, FALSE };
+  ImsCmdCtx ctx = { svc, json, wv + found_len, rest, out, FALSE };
   gboolean ok = found->run (&ctx, error);
   if (watch)
     *watch = ok && ctx.watch;

@@ -24,7 +24,7 @@ G_DEFINE_QUARK (ims-control-error-quark, ims_control_error)
 
 struct _ImsControl {
   char *path;
-  ImsControlHooks hooks;
+  ImsService svc;
   GSocketService *service;
   GList *clients;
   guint idle_timeout_s;
@@ -48,7 +48,7 @@ ims_client_rights (Client *c)
 {
   if (c->privileged)
     return IMS_RIGHT_ADMIN;
-  const ImsConfig *config = c->owner->hooks.config (c->owner->hooks.user_data);
+  const ImsConfig *config = c->owner->svc.config (c->owner->svc.user_data);
   return (ImsRight) CLAMP (config->controlgrouprights, IMS_RIGHT_READ, IMS_RIGHT_ADMIN);
 }
 
@@ -70,7 +70,7 @@ static char *
 ims_control_buddy_json (ImsControl *self, const char *peer, const char *id, const ImsAnswer *a,
                         const ImsAnswer *old)
 {
-  g_autofree char *name = ims_render_buddy_name (self->hooks.store, peer, id);
+  g_autofree char *name = ims_render_buddy_name (self->svc.store, peer, id);
   g_autoptr (JsonBuilder) b = json_builder_new ();
   ims_render_buddy (b, peer, name, id, a, old, g_get_real_time () / G_USEC_PER_SEC);
   return ims_render_to_string (b);
@@ -82,16 +82,16 @@ on_control_presence (const char *peer, const char *buddy, const ImsAnswer *old,
 {
   ImsControl *self = data;
   g_autofree char *json = ims_control_buddy_json (self, peer, buddy, new_, old);
-  ims_control_notify (self, "buddy", json);
+  ims_control_notify (self, IMS_VOCAB_EVENT_BUDDY, json);
 }
 
 static void
 on_control_peer (const char *peer, ImsPeerState state, const char *reason, gpointer data)
 {
   ImsControl *self = data;
-  g_autofree char *json = ims_control_peer_json (&self->hooks, peer);
+  g_autofree char *json = ims_control_peer_json (&self->svc, peer);
   if (json)
-    ims_control_notify (self, "peer", json);
+    ims_control_notify (self, IMS_VOCAB_EVENT_PEER, json);
 }
 
 static void
@@ -99,7 +99,7 @@ on_control_peer_removed (const char *peer, gpointer data)
 {
   ImsControl *self = data;
   g_autofree char *json = ims_render_peer_removed_json (peer);
-  ims_control_notify (self, "peer-removed", json);
+  ims_control_notify (self, IMS_VOCAB_EVENT_PEER_REMOVED, json);
 }
 
 /* Every peer and watched buddy as it is now, then "%synced".  Written at
@@ -110,24 +110,24 @@ ims_client_snapshot (Client *c)
 {
   ImsControl *self = c->owner;
   g_autoptr (GString) out = g_string_new (NULL);
-  g_autoptr (GPtrArray) peers = ims_presence_store_list_peers (self->hooks.store);
+  g_autoptr (GPtrArray) peers = ims_presence_store_list_peers (self->svc.store);
   for (guint i = 0; i < peers->len; i++)
     {
       const char *peer = peers->pdata[i];
-      g_autofree char *pj = ims_control_peer_json (&self->hooks, peer);
+      g_autofree char *pj = ims_control_peer_json (&self->svc, peer);
       if (pj)
-        g_string_append_printf (out, "%%peer %s\n", pj);
-      g_autoptr (GPtrArray) buddies = ims_presence_store_list_buddies (self->hooks.store, peer);
+        g_string_append_printf (out, "%%%s %s\n", IMS_VOCAB_EVENT_PEER, pj);
+      g_autoptr (GPtrArray) buddies = ims_presence_store_list_buddies (self->svc.store, peer);
       for (guint j = 0; j < buddies->len; j++)
         {
           ImsAnswer a;
-          ims_presence_store_lookup (self->hooks.store, peer, buddies->pdata[j], &a);
+          ims_presence_store_lookup (self->svc.store, peer, buddies->pdata[j], &a);
           g_autofree char *bj = ims_control_buddy_json (self, peer, buddies->pdata[j], &a, NULL);
-          g_string_append_printf (out, "%%buddy %s\n", bj);
+          g_string_append_printf (out, "%%%s %s\n", IMS_VOCAB_EVENT_BUDDY, bj);
           ims_answer_clear (&a);
         }
     }
-  g_string_append (out, "%synced\n");
+  g_string_append_printf (out, "%%%s\n", IMS_VOCAB_EVENT_SYNCED);
   /* The snapshot is as big as the buddy list (10,000 buddies are a few MB):
    * room for it, and the usual slack for what follows. */
   ims_line_conn_set_max_output (c->lc, out->len + IMS_LINE_CONN_MAX_OUTPUT);
@@ -141,7 +141,7 @@ ims_client_reply (Client *c, gboolean ok, const char *body)
 {
   guint n = c->seq++;
   g_autoptr (GString) out = g_string_new (NULL);
-  g_string_append_printf (out, "%%begin %u\n", n);
+  g_string_append_printf (out, "%s%u\n", IMS_VOCAB_CONTROL_BEGIN, n);
   /* A body line that starts with '%' would look like framing: prefix it. */
   g_auto (GStrv) lines = g_strsplit (body, "\n", -1);
   for (char **l = lines; *l; l++)
@@ -150,7 +150,7 @@ ims_client_reply (Client *c, gboolean ok, const char *body)
         break;
       g_string_append_printf (out, "%s%s\n", **l == '%' ? "%" : "", *l);
     }
-  g_string_append_printf (out, "%%%s %u\n", ok ? "end" : "error", n);
+  g_string_append_printf (out, "%s%u\n", ok ? IMS_VOCAB_CONTROL_END : IMS_VOCAB_CONTROL_ERROR, n);
   ims_line_conn_write (c->lc, out->str, out->len);
 }
 
@@ -172,7 +172,7 @@ on_client_event (ImsLineConn *lc, ImsLineEvent ev, const char *line, gsize len, 
           ims_client_reply (c, FALSE, "NUL byte in command");
         else if (!g_utf8_validate (cmd, -1, NULL))
           ims_client_reply (c, FALSE, "command is not UTF-8");
-        else if (ims_control_run (&c->owner->hooks, cmd, ims_client_rights (c), out, &watch,
+        else if (ims_control_run (&c->owner->svc, cmd, ims_client_rights (c), out, &watch,
                                   &err))
           ims_client_reply (c, TRUE, out->str);
         else
@@ -238,7 +238,7 @@ on_control_incoming (GSocketService *service, GSocketConnection *conn, GObject *
   self->clients = g_list_prepend (self->clients, c);
   c->lc = ims_line_conn_new (conn, IMS_CONTROL_MAX_LINE, self->idle_timeout_s * 1000,
                              on_client_event, c);
-  g_autofree char *hello = g_strdup_printf ("%%imstatus %d\n", IMS_CONTROL_VERSION);
+  g_autofree char *hello = g_strdup_printf ("%s%d\n", IMS_VOCAB_CONTROL_HELLO, IMS_CONTROL_VERSION);
   ims_line_conn_write (c->lc, hello, strlen (hello));
   return TRUE;
 }
@@ -263,7 +263,7 @@ ims_control_set_idle_timeout (ImsControl *self, guint idle_timeout_s)
 
 ImsControl *
 ims_control_new (const char *path, guint idle_timeout_s, const char *group,
-                 const ImsControlHooks *hooks, GError **error)
+                 const ImsService *svc, GError **error)
 {
   gid_t gid = (gid_t) -1;
   if (group)
@@ -320,14 +320,14 @@ ims_control_new (const char *path, guint idle_timeout_s, const char *group,
     }
   ImsControl *self = g_new0 (ImsControl, 1);
   self->path = g_strdup (path);
-  self->hooks = *hooks;
+  self->svc = *svc;
   self->idle_timeout_s = idle_timeout_s;
   self->service = service;
   g_signal_connect (service, "incoming", G_CALLBACK (on_control_incoming), self);
   g_socket_service_start (service);
-  self->store_watch = ims_presence_store_watch (hooks->store, on_control_presence,
+  self->store_watch = ims_presence_store_watch (svc->store, on_control_presence,
                                                 on_control_peer, self);
-  self->removed_watch = ims_presence_store_watch_removed (hooks->store, on_control_peer_removed,
+  self->removed_watch = ims_presence_store_watch_removed (svc->store, on_control_peer_removed,
                                                           self);
   return self;
 }
@@ -337,8 +337,8 @@ ims_control_free (ImsControl *self)
 {
   if (self == NULL)
     return;
-  ims_presence_store_unwatch (self->hooks.store, self->store_watch);
-  ims_presence_store_unwatch (self->hooks.store, self->removed_watch);
+  ims_presence_store_unwatch (self->svc.store, self->store_watch);
+  ims_presence_store_unwatch (self->svc.store, self->removed_watch);
   g_socket_service_stop (self->service);
   g_socket_listener_close (G_SOCKET_LISTENER (self->service));
   g_clear_object (&self->service);

@@ -19,10 +19,12 @@
 
 #include "ims-config.h"
 #include "ims-presence-store.h"
+#include "ims-service.h"
+#include "ims-vocab.h"
 
 G_BEGIN_DECLS
 
-#define IMS_CONTROL_VERSION 1
+#define IMS_CONTROL_VERSION IMS_VOCAB_CONTROL_VERSION
 #define IMS_CONTROL_MAX_LINE 65536
 #define IMS_CONTROL_MAX_CLIENTS 32
 
@@ -36,21 +38,6 @@ typedef enum {
   IMS_CONTROL_ERROR_DENIED,
 } ImsControlError;
 
-/* What the daemon lends the control commands. */
-typedef struct {
-  ImsPresenceStore *store;
-  const ImsConfig *(*config) (gpointer user_data);
-  /* Where @peer connects (the driver's default port when none is set). */
-  const char *(*peer_host) (gpointer user_data, const char *peer);
-  int (*peer_port) (gpointer user_data, const char *peer);
-  gboolean (*reload) (gpointer user_data, GError **error);
-  /* Returns the IM-SENDSTATUS word (SENT, QUEUED, FAILED), sets *result
-   * (IM-RESULT) and *detail. */
-  const char *(*send) (gpointer user_data, const char *peer, const char *to, const char *text,
-                       ImsResult *result, char **detail);
-  void (*set_debug) (gpointer user_data, int level);
-  gpointer user_data;
-} ImsControlHooks;
 
 /* Who may run a command (checked by the socket server). */
 typedef enum {
@@ -80,11 +67,11 @@ char *ims_control_usage (void);
  * FALSE + @error for a bad command or one that needs more rights.  *watch (may be NULL) is set when the command asks for the
  * notification stream.  The socket server calls this; so do the unit
  * tests. */
-gboolean ims_control_run (const ImsControlHooks *hooks, const char *line, ImsRight rights,
+gboolean ims_control_run (const ImsService *svc, const char *line, ImsRight rights,
                           GString *out, gboolean *watch, GError **error);
 
 /* The peer as `show peers` and watch render it (JSON, one line; transfer full). */
-char *ims_control_peer_json (const ImsControlHooks *hooks, const char *peer);
+char *ims_control_peer_json (const ImsService *svc, const char *peer);
 
 typedef struct _ImsControl ImsControl;
 
@@ -93,7 +80,7 @@ typedef struct _ImsControl ImsControl;
  * own user may run every command; others (who can reach the socket only
  * through @group) what the config's controlgrouprights allows. */
 ImsControl *ims_control_new (const char *path, guint idle_timeout_s, const char *group,
-                             const ImsControlHooks *hooks, GError **error);
+                             const ImsService *svc, GError **error);
 /* A reload's controltimeout, for connections opened after it. */
 void ims_control_set_idle_timeout (ImsControl *control, guint idle_timeout_s);
 void ims_control_free (ImsControl *control);

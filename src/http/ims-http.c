@@ -20,12 +20,13 @@
 #include "ims-rate.h"
 #include "ims-render.h"
 #include "ims-text.h"
+#include "ims-vocab.h"
 
 /* RFC 6585; libsoup 3.2 has no name for it. */
 #define IMS_HTTP_TOO_MANY_REQUESTS 429
 
 struct _ImsHttp {
-  ImsHttpHooks hooks;
+  ImsService svc;
   SoupServer *server;
   guint port;
   GList *streams;          /* Stream* */
@@ -214,7 +215,7 @@ static const ImsWebUser *
 ims_http_check_secret (ImsHttp *self, const char *name, const char *secret)
 {
   const ImsWebUser *u =
-      name ? ims_config_find_webuser (self->hooks.config (self->hooks.user_data), name) : NULL;
+      name ? ims_config_find_webuser (self->svc.config (self->svc.user_data), name) : NULL;
   return u && secret && ims_text_secret_equal (secret, u->secret) ? u : NULL;
 }
 
@@ -228,7 +229,7 @@ ims_http_auth (ImsHttp *self, SoupServerMessage *msg)
       ims_http_error (msg, SOUP_STATUS_FORBIDDEN, "BADARGS", "cross-site request refused");
       return NULL;
     }
-  const ImsConfig *config = self->hooks.config (self->hooks.user_data);
+  const ImsConfig *config = self->svc.config (self->svc.user_data);
   Session *se = ims_http_session (self, msg);
   if (se)
     {
@@ -285,7 +286,7 @@ ims_http_auth (ImsHttp *self, SoupServerMessage *msg)
 static ImsRenderPeer
 ims_http_peer_view (ImsHttp *self, const ImsPeerConfig *p)
 {
-  const ImsHttpHooks *h = &self->hooks;
+  const ImsService *h = &self->svc;
   return ims_render_peer_view (h->store, p,
                                h->peer_host ? h->peer_host (h->user_data, p->name) : p->host,
                                h->peer_port ? h->peer_port (h->user_data, p->name) : p->port);
@@ -295,7 +296,7 @@ static void
 ims_http_buddy (ImsHttp *self, JsonBuilder *b, const char *peer, const char *id,
                 const ImsAnswer *a, const ImsAnswer *old)
 {
-  g_autofree char *name = ims_presence_store_display_name (self->hooks.store, peer, id);
+  g_autofree char *name = ims_presence_store_display_name (self->svc.store, peer, id);
   ims_render_buddy (b, peer, name, id, a, old, g_get_real_time () / G_USEC_PER_SEC);
 }
 
@@ -375,7 +376,7 @@ on_stream_finished (SoupServerMessage *msg, gpointer data)
 static const ImsWebUser *
 ims_http_stream_user (Stream *st)
 {
-  return ims_config_find_webuser (st->owner->hooks.config (st->owner->hooks.user_data), st->user);
+  return ims_config_find_webuser (st->owner->svc.config (st->owner->svc.user_data), st->user);
 }
 
 static void
@@ -403,7 +404,7 @@ on_http_presence (const char *peer, const char *buddy, const ImsAnswer *old, con
 static char *
 ims_http_peer_json (ImsHttp *self, const char *peer)
 {
-  const ImsPeerConfig *p = ims_config_find_peer (self->hooks.config (self->hooks.user_data), peer);
+  const ImsPeerConfig *p = ims_config_find_peer (self->svc.config (self->svc.user_data), peer);
   if (p == NULL)
     return NULL;
   ImsRenderPeer v = ims_http_peer_view (self, p);
@@ -484,7 +485,7 @@ ims_http_events (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
   g_signal_connect (msg, "wrote-body-data", G_CALLBACK (on_stream_wrote), st);
   g_signal_connect (msg, "finished", G_CALLBACK (on_stream_finished), st);
 
-  const ImsConfig *config = self->hooks.config (self->hooks.user_data);
+  const ImsConfig *config = self->svc.config (self->svc.user_data);
   for (guint i = 0; i < config->peers->len; i++)
     {
       const ImsPeerConfig *p = config->peers->pdata[i];
@@ -492,11 +493,11 @@ ims_http_events (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
         continue;
       g_autofree char *pj = ims_http_peer_json (self, p->name);
       ims_http_stream_send (st, "peer", pj);
-      g_autoptr (GPtrArray) buddies = ims_presence_store_list_buddies (self->hooks.store, p->name);
+      g_autoptr (GPtrArray) buddies = ims_presence_store_list_buddies (self->svc.store, p->name);
       for (guint j = 0; buddies && j < buddies->len; j++)
         {
           ImsAnswer a;
-          ims_presence_store_lookup (self->hooks.store, p->name, buddies->pdata[j], &a);
+          ims_presence_store_lookup (self->svc.store, p->name, buddies->pdata[j], &a);
           g_autoptr (JsonBuilder) b = json_builder_new ();
           ims_http_buddy (self, b, p->name, buddies->pdata[j], &a, NULL);
           g_autofree char *bj = ims_render_to_string (b);
@@ -513,15 +514,7 @@ ims_http_events (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
 static guint
 ims_http_status_for (ImsResult r)
 {
-  switch (r)
-    {
-    case IMS_RESULT_OK: return SOUP_STATUS_OK;
-    case IMS_RESULT_NOPEER: return SOUP_STATUS_NOT_FOUND;
-    case IMS_RESULT_BADARGS: return SOUP_STATUS_BAD_REQUEST;
-    case IMS_RESULT_NOTSUBSCRIBED: return SOUP_STATUS_FORBIDDEN;
-    case IMS_RESULT_NOTCONNECTED: return SOUP_STATUS_SERVICE_UNAVAILABLE;
-    default: return SOUP_STATUS_OK;
-    }
+  return (guint) ims_vocab_results[r <= IMS_RESULT_TIMEOUT ? r : IMS_RESULT_BADARGS].http;
 }
 
 /* The request body as a JSON object (NULL when it is not one). */
@@ -566,13 +559,13 @@ ims_http_send (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
       ims_http_error (msg, SOUP_STATUS_NOT_FOUND, "NOPEER", "no such peer");
       return;
     }
-  ImsResult result = IMS_RESULT_OK;
-  g_autofree char *detail = NULL;
-  const char *word = self->hooks.send (self->hooks.user_data, peer, to, text, &result, &detail);
+  ImsSendOutcome out = { 0 };
+  self->svc.send (self->svc.user_data, peer, to, text, &out);
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  ims_render_send (b, word, result, detail);
-  ims_http_json (msg, g_str_equal (word, "FAILED") ? ims_http_status_for (result) : SOUP_STATUS_OK,
-                 b);
+  ims_render_send (b, &out);
+  ims_http_json (msg, out.status == IMS_SEND_FAILED ? ims_http_status_for (out.result)
+                                                    : SOUP_STATUS_OK, b);
+  ims_send_outcome_clear (&out);
 }
 
 /* Rings the user's phone, then the buddy's status URI (or a number given). */
@@ -595,7 +588,7 @@ ims_http_dial (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
                       "a JSON object with peer and user (or number)");
       return;
     }
-  if (!ims_webuser_sees (user, peer) || !ims_presence_store_has_peer (self->hooks.store, peer))
+  if (!ims_webuser_sees (user, peer) || !ims_presence_store_has_peer (self->svc.store, peer))
     {
       ims_http_error (msg, SOUP_STATUS_NOT_FOUND, "NOPEER", "no such peer");
       return;
@@ -604,7 +597,7 @@ ims_http_dial (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
   if (target == NULL)
     {
       ImsAnswer a;
-      ims_presence_store_lookup (self->hooks.store, peer, buddy, &a);
+      ims_presence_store_lookup (self->svc.store, peer, buddy, &a);
       target = *a.uri ? g_strdup (a.uri) : NULL;
       ImsResult r = a.result;
       ims_answer_clear (&a);
@@ -617,7 +610,7 @@ ims_http_dial (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
         }
     }
   g_autoptr (GError) err = NULL;
-  if (!self->hooks.dial || !self->hooks.dial (self->hooks.user_data, peer, user->phone, target, &err))
+  if (!self->svc.dial || !self->svc.dial (self->svc.user_data, peer, user->phone, target, &err))
     {
       guint status = !err                                              ? SOUP_STATUS_SERVICE_UNAVAILABLE
                      : g_error_matches (err, G_IO_ERROR, G_IO_ERROR_BUSY) ? IMS_HTTP_TOO_MANY_REQUESTS
@@ -674,7 +667,7 @@ on_http_api (SoupServer *server, SoupServerMessage *msg, const char *path, GHash
 
   if (get && n == 4 && g_str_equal (what, "peers"))
     {
-      const ImsConfig *config = self->hooks.config (self->hooks.user_data);
+      const ImsConfig *config = self->svc.config (self->svc.user_data);
       g_autoptr (JsonBuilder) b = json_builder_new ();
       json_builder_begin_array (b);
       for (guint i = 0; i < config->peers->len; i++)
@@ -691,18 +684,18 @@ on_http_api (SoupServer *server, SoupServerMessage *msg, const char *path, GHash
   else if (get && n == 6 && g_str_equal (what, "peers") && g_str_equal (parts[5], "buddies"))
     {
       const char *peer = parts[4];
-      if (!ims_webuser_sees (user, peer) || !ims_presence_store_has_peer (self->hooks.store, peer))
+      if (!ims_webuser_sees (user, peer) || !ims_presence_store_has_peer (self->svc.store, peer))
         {
           ims_http_error (msg, SOUP_STATUS_NOT_FOUND, "NOPEER", "no such peer");
           return;
         }
-      g_autoptr (GPtrArray) buddies = ims_presence_store_list_buddies (self->hooks.store, peer);
+      g_autoptr (GPtrArray) buddies = ims_presence_store_list_buddies (self->svc.store, peer);
       g_autoptr (JsonBuilder) b = json_builder_new ();
       json_builder_begin_array (b);
       for (guint j = 0; j < buddies->len; j++)
         {
           ImsAnswer a;
-          ims_presence_store_lookup (self->hooks.store, peer, buddies->pdata[j], &a);
+          ims_presence_store_lookup (self->svc.store, peer, buddies->pdata[j], &a);
           ims_http_buddy (self, b, peer, buddies->pdata[j], &a, NULL);
           ims_answer_clear (&a);
         }
@@ -712,14 +705,14 @@ on_http_api (SoupServer *server, SoupServerMessage *msg, const char *path, GHash
   else if (get && n == 6 && g_str_equal (what, "status"))
     {
       const char *peer = parts[4], *name = parts[5];
-      if (!ims_webuser_sees (user, peer) || !ims_presence_store_has_peer (self->hooks.store, peer))
+      if (!ims_webuser_sees (user, peer) || !ims_presence_store_has_peer (self->svc.store, peer))
         {
           ims_http_error (msg, SOUP_STATUS_NOT_FOUND, "NOPEER", "no such peer");
           return;
         }
       ImsAnswer a;
-      ims_presence_store_lookup (self->hooks.store, peer, name, &a);
-      g_autofree char *id = ims_presence_store_normalize (self->hooks.store, peer, name);
+      ims_presence_store_lookup (self->svc.store, peer, name, &a);
+      g_autofree char *id = ims_presence_store_normalize (self->svc.store, peer, name);
       g_autoptr (JsonBuilder) b = json_builder_new ();
       ims_http_buddy (self, b, peer, id, &a, NULL);
       ims_answer_clear (&a);
@@ -874,7 +867,7 @@ ims_http_deadline (ImsHttp *self, SoupServerMessage *msg, gboolean set)
     }
   gint64 *deadline = g_new (gint64, 1);
   *deadline = g_get_monotonic_time ()
-              + (gint64) self->hooks.config (self->hooks.user_data)->httptimeout * G_USEC_PER_SEC;
+              + (gint64) self->svc.config (self->svc.user_data)->httptimeout * G_USEC_PER_SEC;
   g_hash_table_replace (self->waiting, g_object_ref (sock), deadline);
 }
 
@@ -924,7 +917,7 @@ on_http_reaper (gpointer data)
 }
 
 ImsHttp *
-ims_http_new (const char *bind, const char *cert, const char *key, const ImsHttpHooks *hooks,
+ims_http_new (const char *bind, const char *cert, const char *key, const ImsService *svc,
               GError **error)
 {
   g_autoptr (GSocketConnectable) na = g_network_address_parse (bind, 8080, error);
@@ -948,7 +941,7 @@ ims_http_new (const char *bind, const char *cert, const char *key, const ImsHttp
    * them linked. */
   g_assert (ims_board_get_resource () != NULL);
   ImsHttp *self = g_new0 (ImsHttp, 1);
-  self->hooks = *hooks;
+  self->svc = *svc;
   self->failures = ims_rate_table_new ();
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) ims_http_session_free);
@@ -975,8 +968,8 @@ ims_http_new (const char *bind, const char *cert, const char *key, const ImsHttp
   GSList *uris = soup_server_get_uris (self->server);
   self->port = uris ? g_uri_get_port (uris->data) : 0;
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-  self->store_watch = ims_presence_store_watch (hooks->store, on_http_presence, on_http_peer, self);
-  self->removed_watch = ims_presence_store_watch_removed (hooks->store, on_http_peer_removed, self);
+  self->store_watch = ims_presence_store_watch (svc->store, on_http_presence, on_http_peer, self);
+  self->removed_watch = ims_presence_store_watch_removed (svc->store, on_http_peer_removed, self);
   self->heartbeat_id = g_timeout_add_seconds (IMS_HTTP_HEARTBEAT_S, on_http_heartbeat, self);
   return self;
 }
@@ -993,9 +986,9 @@ ims_http_free (ImsHttp *self)
   if (self == NULL)
     return;
   if (self->store_watch)
-    ims_presence_store_unwatch (self->hooks.store, self->store_watch);
+    ims_presence_store_unwatch (self->svc.store, self->store_watch);
   if (self->removed_watch)
-    ims_presence_store_unwatch (self->hooks.store, self->removed_watch);
+    ims_presence_store_unwatch (self->svc.store, self->removed_watch);
   g_clear_handle_id (&self->heartbeat_id, g_source_remove);
   g_clear_handle_id (&self->reaper_id, g_source_remove);
   g_list_free_full (g_steal_pointer (&self->streams), (GDestroyNotify) ims_http_stream_free);

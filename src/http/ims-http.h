@@ -10,6 +10,7 @@
 
 #include "ims-config.h"
 #include "ims-presence-store.h"
+#include "ims-service.h"
 
 G_BEGIN_DECLS
 
@@ -22,25 +23,12 @@ G_BEGIN_DECLS
 #define IMS_HTTP_SESSION_S (12 * 3600)
 #define IMS_HTTP_MAX_SESSIONS 4096
 
-typedef struct {
-  ImsPresenceStore *store;
-  const ImsConfig *(*config) (gpointer user_data);
-  const char *(*peer_host) (gpointer user_data, const char *peer);
-  int (*peer_port) (gpointer user_data, const char *peer);
-  /* IMSend: the IM-SENDSTATUS word, *result the IM-RESULT. */
-  const char *(*send) (gpointer user_data, const char *peer, const char *to, const char *text,
-                       ImsResult *result, char **detail);
-  /* Click-to-dial: ring @device, then @target through @peer; FALSE + @error. */
-  gboolean (*dial) (gpointer user_data, const char *peer, const char *device, const char *target,
-                    GError **error);
-  gpointer user_data;
-} ImsHttpHooks;
 
 typedef struct _ImsHttp ImsHttp;
 
 /* Listens on @bind ("127.0.0.1:8080"); HTTPS when @cert and @key are set. */
 ImsHttp *ims_http_new (const char *bind, const char *cert, const char *key,
-                       const ImsHttpHooks *hooks, GError **error);
+                       const ImsService *svc, GError **error);
 void ims_http_free (ImsHttp *http);
 /* The port it listens on (for tests that bind port 0). */
 guint ims_http_port (ImsHttp *http);

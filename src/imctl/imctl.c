@@ -17,8 +17,8 @@
  * passwords; members of controlgroup may not read it): the packaged
  * configuration's socket, then the built-in default. */
 static const char *const imctl_default_sockets[] = {
-  "/run/imstatus/imstatusd.sock",
-  "/var/lib/imstatus/imstatusd.sock",
+  IMS_VOCAB_RUN_SOCKET,
+  IMS_VOCAB_SOCKET,
 };
 #define IMCTL_TIMEOUT_S 30
 
@@ -102,8 +102,9 @@ imctl_watch (GDataInputStream *in, const char *path)
       g_autofree char *l = g_data_input_stream_read_line_utf8 (in, NULL, NULL, &err);
       if (l == NULL)
         return imctl_fail ("imstatusd at %s closed the connection", path);
-      if (l[0] != '%' || g_str_has_prefix (l, "%begin ") || g_str_has_prefix (l, "%end ")
-          || g_str_has_prefix (l, "%error "))
+      if (l[0] != '%' || g_str_has_prefix (l, IMS_VOCAB_CONTROL_BEGIN)
+          || g_str_has_prefix (l, IMS_VOCAB_CONTROL_END)
+          || g_str_has_prefix (l, IMS_VOCAB_CONTROL_ERROR))
         continue;
       printf ("%s\n", l + 1);
       fflush (stdout);
@@ -176,7 +177,8 @@ main (int argc, char **argv)
   GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
   g_autofree char *hello = g_data_input_stream_read_line (in, NULL, NULL, &err);
   int version = 0;
-  if (hello == NULL || sscanf (hello, "%%imstatus %d", &version) != 1)
+  if (hello == NULL || !g_str_has_prefix (hello, IMS_VOCAB_CONTROL_HELLO)
+      || sscanf (hello + strlen (IMS_VOCAB_CONTROL_HELLO), "%d", &version) != 1)
     return imctl_fail ("%s does not speak the imstatusd control protocol", path);
   if (version != IMS_CONTROL_VERSION)
     return imctl_fail ("imstatusd speaks control protocol %d, this imctl %d: use matching versions",
@@ -194,17 +196,17 @@ main (int argc, char **argv)
                            err ? err->message : "");
       if (!begun)
         {
-          begun = g_str_has_prefix (l, "%begin ");
+          begun = g_str_has_prefix (l, IMS_VOCAB_CONTROL_BEGIN);
           continue;
         }
-      if (g_str_has_prefix (l, "%end "))
+      if (g_str_has_prefix (l, IMS_VOCAB_CONTROL_END))
         {
           fputs (body->str, stdout);
           if (watch)
             return imctl_watch (in, path);
           return 0;
         }
-      if (g_str_has_prefix (l, "%error "))
+      if (g_str_has_prefix (l, IMS_VOCAB_CONTROL_ERROR))
         {
           g_strchomp (body->str);
           body->len = strlen (body->str);

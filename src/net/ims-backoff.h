@@ -1,6 +1,7 @@
 /* ims-backoff: the reconnect delay every connection of the daemon uses (IM
- * peers in the core, the AMI client): 1 s doubling to 60 s, with +-25 %
- * jitter so many peers that lost one server do not all return in step.
+ * peers in the core, the AMI client; app_imstatus.so to the daemon): the
+ * shared vocabulary's 1 s doubling to 60 s, with +-25 % jitter so many
+ * peers that lost one server do not all return in step.
  */
 #pragma once
 
@@ -8,11 +9,8 @@
 
 G_BEGIN_DECLS
 
-#define IMS_BACKOFF_MIN_S 1
-#define IMS_BACKOFF_MAX_S 60
-
 typedef struct {
-  guint seconds; /* the last step; 0 = none yet */
+  guint ms; /* the last step before jitter; 0 = none yet */
 } ImsBackoff;
 
 /* The next delay in milliseconds (and one step further). */

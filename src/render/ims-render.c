@@ -83,12 +83,12 @@ ims_render_peer (JsonBuilder *b, const ImsRenderPeer *p)
 }
 
 void
-ims_render_send (JsonBuilder *b, const char *sendstatus, ImsResult result, const char *detail)
+ims_render_send (JsonBuilder *b, const ImsSendOutcome *o)
 {
   json_builder_begin_object (b);
-  ims_render_string (b, "sendstatus", sendstatus);
-  ims_render_string (b, "result", ims_result_to_string (result));
-  ims_render_string (b, "detail", detail ? detail : "");
+  ims_render_string (b, "sendstatus", ims_send_status_to_string (o->status));
+  ims_render_string (b, "result", ims_result_to_string (o->result));
+  ims_render_string (b, "detail", o->detail ? o->detail : "");
   json_builder_end_object (b);
 }
 

@@ -8,6 +8,7 @@
 
 #include "ims-config.h"
 #include "ims-presence-store.h"
+#include "ims-service.h"
 
 G_BEGIN_DECLS
 
@@ -36,8 +37,7 @@ void ims_render_buddy (JsonBuilder *b, const char *peer, const char *name, const
 /* {"name", "type", "host", "port", "user", "status", "reason"}. */
 void ims_render_peer (JsonBuilder *b, const ImsRenderPeer *peer);
 /* {"sendstatus": <IM-SENDSTATUS>, "result": <IM-RESULT>, "detail": ...}. */
-void ims_render_send (JsonBuilder *b, const char *sendstatus, ImsResult result,
-                      const char *detail);
+void ims_render_send (JsonBuilder *b, const ImsSendOutcome *outcome);
 /* The peer alone, one line of JSON (transfer full). */
 char *ims_render_peer_json (const ImsRenderPeer *peer);
 /* The builder's root on one line (transfer full). */

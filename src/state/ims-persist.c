@@ -212,16 +212,17 @@ ims_persist_restore_peer (ImsPersist *self, const char *peer)
     }
 }
 
-const char *
+void
 ims_persist_send (ImsPersist *self, const char *peer, const char *to, const char *text,
-                  ImsResult *result, char **detail)
+                  ImsSendOutcome *o)
 {
+  o->status = IMS_SEND_FAILED;
   ImsPeerState st = ims_presence_store_get_peer_state (self->store, peer, NULL);
   if (st == IMS_PEER_UNSUPPORTED)
     {
-      *result = IMS_RESULT_NOTCONNECTED;
-      *detail = g_strdup_printf ("peer %s can never connect (Unsupported)", peer);
-      return "FAILED";
+      o->result = IMS_RESULT_NOTCONNECTED;
+      o->detail = g_strdup_printf ("peer %s can never connect (Unsupported)", peer);
+      return;
     }
   /* Straight out only when nothing older is waiting: the order is kept. */
   if (st == IMS_PEER_REGISTERED && ims_persist_queued (self, peer) == 0)
@@ -229,8 +230,9 @@ ims_persist_send (ImsPersist *self, const char *peer, const char *to, const char
       g_autoptr (GError) err = NULL;
       if (ims_core_send (self->core, peer, to, text, &err))
         {
-          *result = IMS_RESULT_OK;
-          return "SENT";
+          o->status = IMS_SEND_SENT;
+          o->result = IMS_RESULT_OK;
+          return;
         }
       g_info ("%s: sending failed (%s); queueing", peer, err->message);
     }
@@ -239,15 +241,15 @@ ims_persist_send (ImsPersist *self, const char *peer, const char *to, const char
                              &err))
     {
       g_warning ("IMSend to %s via %s refused: %s", to, peer, err->message);
-      *result = IMS_RESULT_NOTCONNECTED;
-      *detail = g_strdup (err->message);
-      return "FAILED";
+      o->result = IMS_RESULT_NOTCONNECTED;
+      o->detail = g_strdup (err->message);
+      return;
     }
   ims_persist_count (self, peer, +1);
-  *result = IMS_RESULT_NOTCONNECTED;
+  o->status = IMS_SEND_QUEUED;
+  o->result = IMS_RESULT_NOTCONNECTED;
   if (st == IMS_PEER_REGISTERED)
     ims_persist_schedule_flush (self, peer);
-  return "QUEUED";
 }
 
 ImsPersist *

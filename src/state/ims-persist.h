@@ -6,6 +6,7 @@
 #pragma once
 
 #include "ims-core.h"
+#include "ims-service.h"
 #include "ims-state.h"
 
 G_BEGIN_DECLS
@@ -22,9 +23,10 @@ void ims_persist_set_limits (ImsPersist *persist, guint outbox_max, guint outbox
 /* Loads the saved last-seen times of @peer's buddies into the store. */
 void ims_persist_restore_peer (ImsPersist *persist, const char *peer);
 
-/* IMSend: SENT (handed to the IM server), QUEUED (kept in the outbox) or
- * FAILED; *result is the IM-RESULT. @to is the full buddy id. */
-const char *ims_persist_send (ImsPersist *persist, const char *peer, const char *to,
-                              const char *text, ImsResult *result, char **detail);
+/* IMSend, once the service has checked it: SENT (handed to the IM server),
+ * QUEUED (kept in the outbox) or FAILED, in @outcome.  @to is the full
+ * buddy id. */
+void ims_persist_send (ImsPersist *persist, const char *peer, const char *to, const char *text,
+                       ImsSendOutcome *outcome);
 
 G_END_DECLS

@@ -7,6 +7,7 @@
 
 #include "ims-presence-store.h"
 #include "ims-text.h"
+#include "ims-vocab.h"
 
 #include <string.h>
 
@@ -204,15 +205,19 @@ ims_answer_each_variable (const ImsAnswer *a, gint64 now, ImsVariableFunc func, 
   char idle[24], seen[24];
   g_snprintf (idle, sizeof idle, "%" G_GINT64_FORMAT, a->idle_seconds);
   g_snprintf (seen, sizeof seen, "%" G_GINT64_FORMAT, ims_answer_lastseen_minutes (a, now));
-  func ("IM-STATUS", ims_status_to_string (a->status), data);
-  func ("IM-IDLETIME", idle, data);
-  func ("IM-STATUSTEXT", a->text, data);
-  func ("IM-LASTSEEN", seen, data);
-  func ("IM-STATUSPREFIX", a->prefix, data);
-  func ("IM-STATUSURI", a->uri, data);
-  func ("IM-RESOURCE", a->resource, data);
-  func ("IM-SHOW", a->show, data);
-  func ("IM-RESULT", ims_result_to_string (a->result), data);
+  const char *values[IMS_VAR_COUNT] = {
+    [IMS_VAR_STATUS] = ims_status_to_string (a->status),
+    [IMS_VAR_IDLETIME] = idle,
+    [IMS_VAR_STATUSTEXT] = a->text,
+    [IMS_VAR_LASTSEEN] = seen,
+    [IMS_VAR_STATUSPREFIX] = a->prefix,
+    [IMS_VAR_STATUSURI] = a->uri,
+    [IMS_VAR_RESOURCE] = a->resource,
+    [IMS_VAR_SHOW] = a->show,
+    [IMS_VAR_RESULT] = ims_result_to_string (a->result),
+  };
+  for (int i = 0; i < IMS_VAR_COUNT; i++)
+    func (ims_vocab_variables[i], values[i], data);
 }
 
 static void
@@ -643,8 +648,9 @@ ims_presence_store_lookup (ImsPresenceStore *s, const char *peer, const char *na
       return;
     }
   g_autofree char *id = ims_store_normalize (p, name);
-  g_autofree char *own = ims_store_normalize (p, p->username);
-  if (g_str_equal (id, own))
+  g_autofree char *low = g_utf8_strdown (name, -1);
+  g_autofree char *own = g_utf8_strdown (p->username, -1);
+  if (ims_vocab_names_own (low, own)) /* the module's rule too */
     {
       gboolean up = p->state == IMS_PEER_REGISTERED;
       ims_answer_fill (answer, up ? IMS_STATUS_ONLINE : IMS_STATUS_OFFLINE, IMS_RESULT_OK);
@@ -694,27 +700,37 @@ ims_presence_store_list_peers (ImsPresenceStore *s)
   return out;
 }
 
+/* The words are the shared vocabulary's (ims-vocab.h), indexed by these enums. */
+G_STATIC_ASSERT (G_N_ELEMENTS (ims_vocab_statuses) == IMS_STATUS_ONLINE + 1);
+G_STATIC_ASSERT (G_N_ELEMENTS (ims_vocab_results) == IMS_RESULT_TIMEOUT + 1);
+G_STATIC_ASSERT (G_N_ELEMENTS (ims_vocab_peer_states) == IMS_PEER_UNSUPPORTED + 1);
+#define SAME(a, b) G_STATIC_ASSERT ((int) (a) == (int) (b))
+SAME (IMS_RESULT_OK, IMS_VOCAB_OK);
+SAME (IMS_RESULT_NOTSUBSCRIBED, IMS_VOCAB_NOTSUBSCRIBED);
+SAME (IMS_RESULT_PENDING, IMS_VOCAB_PENDING);
+SAME (IMS_RESULT_NOPEER, IMS_VOCAB_NOPEER);
+SAME (IMS_RESULT_NOTCONNECTED, IMS_VOCAB_NOTCONNECTED);
+SAME (IMS_RESULT_BADARGS, IMS_VOCAB_BADARGS);
+SAME (IMS_RESULT_TIMEOUT, IMS_VOCAB_TIMEOUT);
+SAME (IMS_PEER_REGISTERED, IMS_VOCAB_PEER_REGISTERED);
+#undef SAME
+
 const char *
 ims_status_to_string (ImsStatus v)
 {
-  static const char *const names[] = { "unknown", "offline", "busy", "away", "idle", "online" };
-  return v < G_N_ELEMENTS (names) ? names[v] : "unknown";
+  return ims_vocab_statuses[v <= IMS_STATUS_ONLINE ? v : IMS_STATUS_UNKNOWN].word;
 }
 
 const char *
 ims_result_to_string (ImsResult v)
 {
-  static const char *const names[] = { "OK", "NOTSUBSCRIBED", "PENDING", "NOPEER",
-                                       "NOTCONNECTED", "BADARGS", "TIMEOUT" };
-  return v < G_N_ELEMENTS (names) ? names[v] : "BADARGS";
+  return ims_vocab_results[v <= IMS_RESULT_TIMEOUT ? v : IMS_RESULT_BADARGS].word;
 }
 
 const char *
 ims_peer_state_to_string (ImsPeerState v)
 {
-  static const char *const names[] = { "Connecting", "Registered", "Unregistered", "Failed",
-                                       "Unsupported" };
-  return v < G_N_ELEMENTS (names) ? names[v] : "Failed";
+  return ims_vocab_peer_states[v <= IMS_PEER_UNSUPPORTED ? v : IMS_PEER_FAILED];
 }
 
 const char *

@@ -22,12 +22,11 @@ fz_reload (gpointer d, GError **error)
   return TRUE;
 }
 
-static const char *
-fz_send (gpointer d, const char *peer, const char *to, const char *text, ImsResult *result,
-         char **detail)
+static void
+fz_send (gpointer d, const char *peer, const char *to, const char *text, ImsSendOutcome *o)
 {
-  *result = IMS_RESULT_OK;
-  return "SENT";
+  o->status = IMS_SEND_SENT;
+  o->result = IMS_RESULT_OK;
 }
 
 static void
@@ -47,7 +46,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       ims_presence_store_set_watched (store, "aim1",
                                       ((ImsPeerConfig *) config->peers->pdata[0])->subscribe);
     }
-  ImsControlHooks hooks = {
+  ImsService hooks = {
     .store = store, .config = fz_config, .reload = fz_reload, .send = fz_send,
     .set_debug = fz_debug,
   };

@@ -20,12 +20,12 @@ hook_reload (gpointer data, GError **error)
   return TRUE;
 }
 
-static const char *
-hook_send (gpointer data, const char *peer, const char *to, const char *text, ImsResult *result,
-           char **detail)
+static void
+hook_send (gpointer data, const char *peer, const char *to, const char *text, ImsSendOutcome *o)
 {
-  *detail = g_strdup_printf ("%s|%s|%s", peer, to, text);
-  return "SENT";
+  o->status = IMS_SEND_SENT;
+  o->result = IMS_RESULT_OK;
+  o->detail = g_strdup_printf ("%s|%s|%s", peer, to, text);
 }
 
 static void
@@ -47,7 +47,7 @@ hook_port (gpointer data, const char *peer)
   return 5222;
 }
 
-static ImsControlHooks hooks = {
+static ImsService hooks = {
   .config = hook_config, .peer_host = hook_host, .peer_port = hook_port,
   .reload = hook_reload, .send = hook_send, .set_debug = hook_debug,
 };

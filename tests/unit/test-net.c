@@ -153,13 +153,13 @@ test_backoff (void)
   for (gsize i = 0; i < G_N_ELEMENTS (expect); i++)
     {
       guint ms = ims_backoff_next_ms (&b);
-      g_assert_cmpuint (b.seconds, ==, expect[i]);
+      g_assert_cmpuint (b.ms, ==, expect[i] * 1000);
       g_assert_cmpuint (ms, >=, expect[i] * 750);
       g_assert_cmpuint (ms, <=, expect[i] * 1250);
     }
   ims_backoff_reset (&b);
   ims_backoff_next_ms (&b);
-  g_assert_cmpuint (b.seconds, ==, IMS_BACKOFF_MIN_S);
+  g_assert_cmpuint (b.ms, ==, 1000);
 }
 
 static void
