@@ -42,10 +42,11 @@ $(BUILD)/build.ninja:
 build: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# meson runs every suite: unit (GTest), fuzz (the corpora replayed),
+# meson runs every suite: unit (GTest), fuzz (the corpora replayed), layers
+# (src/LAYERS held against every #include),
 # integration (pytest against real servers).
 unit: build
-	meson test -C $(BUILD) --print-errorlogs --suite unit --suite fuzz
+	meson test -C $(BUILD) --print-errorlogs --suite unit --suite fuzz --suite layers
 
 integration: build
 	meson test -C $(BUILD) --print-errorlogs --suite integration
