@@ -147,7 +147,8 @@ ims_tel_hints_on (ImsTelephony *tel, const char *peer)
   const ImsPeerConfig *p = ims_tel_peer (tel, peer);
   if (p == NULL)
     return FALSE;
-  return p->presencehints == 2 || (p->presencehints == 0 && tel->config->presencehints == 1);
+  return p->presencehints == IMS_HINTS_YES
+         || (p->presencehints == IMS_HINTS_INHERIT && tel->config->presencehints == IMS_YES);
 }
 
 /* Only names Asterisk reads back as one state name: no ( ) , : / etc. */

@@ -537,7 +537,7 @@ static const ImsConfigKey ims_config_key_table[] = {
     "seconds an idle imctl connection is kept" },
   { "controlgroup", GEN (NAME, controlgroup), 0, 0, NULL, NULL, IMS_KEY_RESTART,
     "group (e.g. asterisk) whose members may use the control socket" },
-  { "controlgrouprights", GEN (ENUM, controlgrouprights), 0, 0, "read|send|admin", "read", 0,
+  { "controlgrouprights", GEN (ENUM, controlgrouprights), 0, 0, IMS_RIGHTS_CHOICES, "read", 0,
     "what controlgroup may do: read (show, status, watch), send, or admin (reload, debug)" },
   { "amihost", GEN (NAME, amihost), 0, 0, NULL, NULL, 0,
     "Asterisk manager host (unset: no AMI)" },
@@ -545,11 +545,11 @@ static const ImsConfigKey ims_config_key_table[] = {
   { "amiuser", GEN (NAME, amiuser), 0, 0, NULL, NULL, 0, "manager.conf user" },
   { "amisecret", GEN (STRING, amisecret), 0, 0, NULL, NULL, IMS_KEY_SECRET,
     "manager.conf secret" },
-  { "amitls", GEN (ENUM, amitls), 0, 0, "no|yes", "no", 0,
+  { "amitls", GEN (ENUM, amitls), 0, 0, IMS_YES_NO_CHOICES, "no", 0,
     "AMI over TLS (manager.conf tlsenable; amiport is then its tlsbindaddr port)" },
   { "amicafile", GEN (PATH, amicafile), 0, 0, NULL, NULL, 0,
     "PEM file of the CA that signed Asterisk's manager certificate (default: the system's)" },
-  { "presencehints", GEN (ENUM, presencehints), 0, 0, "no|yes", "no", 0,
+  { "presencehints", GEN (ENUM, presencehints), 0, 0, IMS_YES_NO_CHOICES, "no", 0,
     "keep Custom:<peer>:<user> and CustomPresence:<peer>:<user> states up to date over AMI" },
   { "httpbind", GEN (ADDRESS, httpbind), 0, 0, NULL, NULL, IMS_KEY_RESTART,
     "address:port of the HTTP API and presence board (unset: off; loopback unless httpcert)" },
@@ -594,7 +594,7 @@ static const ImsConfigKey ims_config_key_table[] = {
     "who may send the robot IMs (UserEvents), or any (default: subscribe and dialallow)" },
   { "sendallow", PEER (LIST, sendallow), 0, 0, " \t/|\"';", NULL, IMS_KEY_LIVE,
     "IMSend recipients: ids, patterns with * and ?, or any (default: subscribe)" },
-  { "presencehints", PEER (ENUM, presencehints), 0, 0, "inherit|no|yes", "inherit",
+  { "presencehints", PEER (ENUM, presencehints), 0, 0, IMS_PEER_HINTS_CHOICES, "inherit",
     IMS_KEY_LIVE, "this peer's presencehints (inherit: the [general] value)" },
   { "activewhen", PEER (DEVICE, activewhen), 0, 0, NULL, NULL, 0,
     "device whose availability keeps the peer logged in, or always" },
@@ -616,12 +616,15 @@ static const ImsConfigKey ims_config_key_table[] = {
     "the user's password (HTTP Basic or the board's login form)" },
   { "peers", WEB (LIST, peers), 0, 0, " \t/|\"';", NULL, 0,
     "the peers the user sees (default: all)" },
-  { "send", WEB (ENUM, send), 0, 0, "no|yes", "no", 0, "may send IMs" },
-  { "dial", WEB (ENUM, dial), 0, 0, "no|yes", "no", 0, "may use click-to-dial" },
+  { "send", WEB (ENUM, send), 0, 0, IMS_YES_NO_CHOICES, "no", 0, "may send IMs" },
+  { "dial", WEB (ENUM, dial), 0, 0, IMS_YES_NO_CHOICES, "no", 0, "may use click-to-dial" },
   { "phone", WEB (DEVICE, phone), 0, 0, NULL, NULL, 0,
     "the device the user's click-to-dial rings first" },
 };
 G_STATIC_ASSERT (IMS_TLS_REQUIRED == 0 && IMS_TLS_OPTIONAL == 1 && IMS_TLS_OFF == 2);
+/* ENUM keys are stored as an int at the field's offset. */
+G_STATIC_ASSERT (sizeof (ImsTlsMode) == sizeof (int) && sizeof (ImsYesNo) == sizeof (int)
+                 && sizeof (ImsGroupRights) == sizeof (int) && sizeof (ImsPeerHints) == sizeof (int));
 
 #undef GEN
 #undef WEB

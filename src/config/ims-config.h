@@ -28,6 +28,15 @@ typedef enum {
 #define IMS_CONFIG_MAX_INCLUDE_DEPTH 8
 #define IMS_CONFIG_MAX_SUBSCRIBE 20000
 
+/* The values of ENUM keys are the index of the word in the key's choices:
+ * these enums name them, the choices come from the macros beside them. */
+typedef enum { IMS_RIGHTS_READ, IMS_RIGHTS_SEND, IMS_RIGHTS_ADMIN } ImsGroupRights;
+#define IMS_RIGHTS_CHOICES "read|send|admin"
+typedef enum { IMS_HINTS_INHERIT, IMS_HINTS_NO, IMS_HINTS_YES } ImsPeerHints;
+#define IMS_PEER_HINTS_CHOICES "inherit|no|yes"
+typedef enum { IMS_NO, IMS_YES } ImsYesNo;
+#define IMS_YES_NO_CHOICES "no|yes"
+
 /* One IM peer section.  Strings are owned; NULL when not set. */
 typedef struct {
   char *name;
@@ -54,7 +63,7 @@ typedef struct {
   char *dialcontext;    /* where the target is dialled */
   GPtrArray *acceptfrom; /* char*, who may send IMs; empty = subscribe + dialallow */
   GPtrArray *sendallow; /* char*, IMSend recipients (patterns); empty = subscribe */
-  int presencehints;    /* 0 inherit [general], 1 no, 2 yes */
+  ImsPeerHints presencehints; /* inherit: [general]'s */
   int pinginterval;     /* seconds between XMPP pings (XEP-0199) */
   int pingtimeout;      /* seconds without an answer before reconnecting */
 } ImsPeerConfig;
@@ -67,8 +76,8 @@ typedef struct {
   char *type;           /* "webuser" */
   char *secret;
   GPtrArray *peers;     /* char*, the peers this user sees; empty = all */
-  int send;             /* 1: may send IMs */
-  int dial;             /* 1: may use click-to-dial */
+  ImsYesNo send;        /* may send IMs */
+  ImsYesNo dial;        /* may use click-to-dial */
   char *phone;          /* the device their click-to-dial rings first */
 } ImsWebUser;
 
@@ -83,15 +92,15 @@ typedef struct {
   int outboxmax;        /* messages the outbox holds at most */
   int controltimeout;   /* seconds an idle imctl connection is kept */
   char *controlgroup;   /* group that may use the control socket, NULL = none */
-  int controlgrouprights; /* what that group may do: 0 read, 1 send, 2 admin */
+  ImsGroupRights controlgrouprights; /* what that group may do */
   char *amihost;        /* NULL: no AMI */
   int amiport;
   char *amiuser;
   char *amisecret;
-  int amitls;           /* 1: AMI over TLS (Asterisk's manager.conf tlsenable) */
+  ImsYesNo amitls;      /* AMI over TLS (Asterisk's manager.conf tlsenable) */
   char *amicafile;      /* CA to trust for amitls, NULL = the system's */
   char *spooldir;       /* Asterisk's outgoing call-file spool */
-  int presencehints;    /* 1: keep Custom:/CustomPresence: states over AMI */
+  ImsYesNo presencehints; /* keep Custom:/CustomPresence: states over AMI */
   char *httpbind;       /* the HTTP API and board; NULL = off */
   char *httpcert;       /* PEM certificate for HTTPS */
   char *httpkey;        /* its private key */

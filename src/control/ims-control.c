@@ -49,7 +49,13 @@ ims_client_rights (Client *c)
   if (c->privileged)
     return IMS_RIGHT_ADMIN;
   const ImsConfig *config = c->owner->svc.config (c->owner->svc.user_data);
-  return (ImsRight) CLAMP (config->controlgrouprights, IMS_RIGHT_READ, IMS_RIGHT_ADMIN);
+  switch (config->controlgrouprights)
+    {
+    case IMS_RIGHTS_SEND: return IMS_RIGHT_SEND;
+    case IMS_RIGHTS_ADMIN: return IMS_RIGHT_ADMIN;
+    case IMS_RIGHTS_READ: break;
+    }
+  return IMS_RIGHT_READ;
 }
 
 /* ---- notifications ---- */

@@ -489,6 +489,30 @@ test_defaults (void)
   g_assert_cmpuint (p->subscribe->len, ==, 0);
 }
 
+/* The ENUM keys' words land on the enums that name them. */
+static void
+test_enum_values (void)
+{
+  const char *text = "[general]\ncontrolgrouprights = admin\npresencehints = yes\namitls = no\n"
+                     "[a]\ntype = jabber\nusername = a@example.org\npresencehints = no\n"
+                     "[b]\ntype = jabber\nusername = b@example.org\n"
+                     "[w]\ntype = webuser\nsecret = s\nsend = yes\n";
+  g_autoptr (GError) err = NULL;
+  g_autoptr (ImsConfig) c = ims_config_parse ("t.conf", text, strlen (text), NETS, &err);
+  g_assert_no_error (err);
+  g_assert_cmpint (c->controlgrouprights, ==, IMS_RIGHTS_ADMIN);
+  g_assert_cmpint (c->presencehints, ==, IMS_YES);
+  g_assert_cmpint (c->amitls, ==, IMS_NO);
+  g_assert_cmpint (ims_config_find_peer (c, "a")->presencehints, ==, IMS_HINTS_NO);
+  g_assert_cmpint (ims_config_find_peer (c, "b")->presencehints, ==, IMS_HINTS_INHERIT);
+  g_assert_cmpint (ims_config_find_webuser (c, "w")->send, ==, IMS_YES);
+  g_assert_cmpint (ims_config_find_webuser (c, "w")->dial, ==, IMS_NO);
+  const char *sendonly = "[general]\ncontrolgrouprights = send\n";
+  g_autoptr (ImsConfig) s = ims_config_parse ("t.conf", sendonly, strlen (sendonly), NETS, &err);
+  g_assert_no_error (err);
+  g_assert_cmpint (s->controlgrouprights, ==, IMS_RIGHTS_SEND);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -509,6 +533,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/table/every-key", test_every_key);
   g_test_add_func ("/config/table/defaults", test_defaults);
   g_test_add_func ("/config/security-warnings", test_security_warnings);
+  g_test_add_func ("/config/table/enum-values", test_enum_values);
   int r = g_test_run ();
   g_autoptr (GDir) d = g_dir_open (tmpdir, 0, NULL);
   const char *n;
