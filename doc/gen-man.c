@@ -152,9 +152,16 @@ commands (GString *out)
 int
 main (int argc, char **argv)
 {
+  if (argc == 2 && g_str_equal (argv[1], "--networks"))
+    {
+      /* For the docs test: every network's name, one a line. */
+      for (const ImsNetwork *const *n = ims_registry_networks (); *n; n++)
+        printf ("%s\n", (*n)->name);
+      return 0;
+    }
   if (argc != 3)
     {
-      fprintf (stderr, "usage: gen-man INPUT OUTPUT\n");
+      fprintf (stderr, "usage: gen-man INPUT OUTPUT | gen-man --networks\n");
       return 2;
     }
   g_autofree char *text = NULL;
