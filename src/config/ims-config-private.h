@@ -1,0 +1,68 @@
+/* ims-config-private: what the three parts of the config module share (the
+ * lexer, the key table, the checks); not an interface for anyone else.
+ */
+#pragma once
+
+#include "ims-config.h"
+
+G_BEGIN_DECLS
+
+#define IMS_CONFIG_MAX_FILE_SIZE (1024 * 1024)
+
+typedef struct {
+  char *key;
+  char *value;
+  const char *file; /* interned */
+  guint line;
+  gboolean inherited;
+} Entry;
+
+typedef struct {
+  char *name;
+  const char *file;
+  guint line;
+  gboolean is_template;
+  GPtrArray *bases;   /* char* */
+  GPtrArray *entries; /* Entry* */
+} Section;
+
+typedef struct {
+  GPtrArray *sections;
+  GPtrArray *errors;
+  GPtrArray *warnings;
+  GPtrArray *stack;       /* char*, files being read, for include loops */
+  GHashTable *secret_files;
+  Section *current;
+  gboolean in_block_comment;
+} Lexer;
+
+/* ---- the lexer (ims-config-lex.c) ---- */
+
+void ims_entry_free (Entry *e);
+void ims_section_free (Section *s);
+void ims_lexer_init (Lexer *lx);
+void ims_lexer_clear (Lexer *lx);
+/* Reads @text as @path (includes relative to it) into sections. */
+void ims_lexer_text (Lexer *lx, const char *path, const char *text, gsize len);
+void ims_lexer_error (Lexer *lx, const char *file, guint line, const char *fmt, ...)
+    G_GNUC_PRINTF (4, 5);
+/* TRUE when there were no errors; else FALSE + all of them in @error. */
+gboolean ims_lexer_take_errors (Lexer *lx, GError **error);
+/* A section's entries with its templates' first (transfer container). */
+void ims_lexer_inherit (Lexer *lx, Section *sec, Section *from, GPtrArray *out, guint depth);
+/* Printable, bounded rendering of user text for error messages. */
+char *ims_config_quote (const char *s);
+gboolean ims_config_is_name (const char *s, const char *extra);
+
+/* ---- the key table (ims-config-keys.c) ---- */
+
+const ImsConfigKey *ims_config_key (ImsKeyScope scope, const char *name);
+char *ims_config_key_names (ImsKeyScope scope);
+gboolean ims_key_is_list (const ImsConfigKey *k);
+gboolean ims_key_applies (const ImsConfig *c, const ImsConfigKey *k, const char *type);
+/* Stores one entry into @base per its row; returns an error text or NULL. */
+char *ims_config_apply (const ImsConfigKey *k, gpointer base, const char *value, gboolean *seen);
+void ims_config_apply_defaults (ImsKeyScope scope, gpointer base, const gboolean *seen);
+void ims_webuser_free (ImsWebUser *u);
+
+G_END_DECLS
