@@ -1,0 +1,266 @@
+/* ims-http-auth: who is asking: HTTP Basic against the webuser sections,
+ * or the board's session cookie (with its CSRF token); failures rate-limited
+ * per address; login and logout.
+ */
+#define G_LOG_DOMAIN "ims-http"
+
+#include "ims-http-private.h"
+
+#include <libsoup/soup.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "ims-rate.h"
+#include "ims-render.h"
+#include "ims-text.h"
+#include "ims-vocab.h"
+
+/* ---- authentication ---- */
+
+void
+ims_http_session_free (Session *se)
+{
+  g_free (se->user);
+  g_free (se->csrf);
+  g_free (se);
+}
+
+/* 256 bits from the kernel's CSPRNG (g_random_* is predictable). */
+static char *
+ims_http_token (void)
+{
+  guchar r[32];
+  gsize got = 0;
+  while (got < sizeof r)
+    {
+      ssize_t n = getrandom (r + got, sizeof r - got, 0);
+      if (n < 0 && errno != EINTR)
+        g_error ("getrandom: %s", g_strerror (errno));
+      got += n > 0 ? (gsize) n : 0;
+    }
+  char *t = g_base64_encode (r, sizeof r);
+  for (char *c = t; *c; c++) /* cookie-safe alphabet */
+    *c = *c == '+' ? '-' : *c == '/' ? '_' : *c == '=' ? '.' : *c;
+  return t;
+}
+
+/* The value of the request's ims_session cookie (transfer full). */
+static char *
+ims_http_cookie (SoupServerMessage *msg)
+{
+  const char *header = soup_message_headers_get_one (
+      soup_server_message_get_request_headers (msg), "Cookie");
+  if (header == NULL || strlen (header) > 4096)
+    return NULL;
+  GHashTable *params = soup_header_parse_semi_param_list (header);
+  char *value = g_strdup (g_hash_table_lookup (params, "ims_session"));
+  soup_header_free_param_list (params);
+  return value;
+}
+
+/* (By hand: soup_cookie_to_set_cookie_header writes an empty Domain and no
+ * Max-Age.)  The token's alphabet needs no quoting. */
+static void
+ims_http_set_cookie (ImsHttp *self, SoupServerMessage *msg, const char *value, int max_age)
+{
+  g_autofree char *header =
+      g_strdup_printf ("ims_session=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict%s", value,
+                       max_age, self->tls ? "; Secure" : "");
+  soup_message_headers_append (soup_server_message_get_response_headers (msg), "Set-Cookie",
+                               header);
+}
+
+/* The session a request's cookie names, when it is still good. */
+Session *
+ims_http_session (ImsHttp *self, SoupServerMessage *msg)
+{
+  g_autofree char *token = ims_http_cookie (msg);
+  Session *found = token ? g_hash_table_lookup (self->sessions, token) : NULL;
+  if (found && found->expires < g_get_monotonic_time ())
+    found = NULL;
+  return found;
+}
+
+/* A change (POST) from a browser must come from this site: the Origin
+ * header, when present, names our own host; with a cookie, the session's
+ * token must come along too. */
+static gboolean
+ims_http_same_origin (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
+  const char *origin = soup_message_headers_get_one (h, "Origin");
+  const char *host = soup_message_headers_get_one (h, "Host");
+  if (origin == NULL)
+    return TRUE;
+  g_autoptr (GUri) uri = g_uri_parse (origin, G_URI_FLAGS_NONE, NULL);
+  if (uri == NULL || host == NULL)
+    return FALSE;
+  const char *oh = g_uri_get_host (uri);
+  if (oh == NULL)
+    return FALSE;
+  int port = g_uri_get_port (uri);
+  g_autofree char *name = strchr (oh, ':') ? g_strdup_printf ("[%s]", oh) : g_strdup (oh); /* IPv6 */
+  g_autofree char *mine = port > 0 ? g_strdup_printf ("%s:%d", name, port) : g_strdup (name);
+  return g_ascii_strcasecmp (mine, host) == 0;
+}
+
+/* Failed logins (HTTP Basic or the form) are counted per remote address;
+ * past the limit, that address waits a minute. */
+static const char *
+ims_http_remote (SoupServerMessage *msg)
+{
+  const char *addr = soup_server_message_get_remote_host (msg);
+  return addr ? addr : "?";
+}
+
+/* TRUE, with the answer set, when the request's address must wait. */
+static gboolean
+ims_http_login_blocked (ImsHttp *self, SoupServerMessage *msg)
+{
+  if (ims_rate_count (self->failures, ims_http_remote (msg), 60, FALSE)
+      < IMS_HTTP_LOGIN_FAILURES_PER_MINUTE)
+    return FALSE;
+  ims_http_error (msg, IMS_HTTP_TOO_MANY_REQUESTS, "BADARGS",
+                  "too many failed logins from this address; wait a minute");
+  return TRUE;
+}
+
+static void
+ims_http_login_failed (ImsHttp *self, SoupServerMessage *msg)
+{
+  g_autofree char *a = ims_text_for_log (ims_http_remote (msg), 64);
+  g_message ("HTTP: failed login from %s", a);
+  ims_rate_count (self->failures, ims_http_remote (msg), 60, TRUE);
+}
+
+/* The webuser @name when @secret is theirs. */
+static const ImsWebUser *
+ims_http_check_secret (ImsHttp *self, const char *name, const char *secret)
+{
+  const ImsWebUser *u =
+      name ? ims_config_find_webuser (self->svc.config (self->svc.user_data), name) : NULL;
+  return u && secret && ims_text_secret_equal (secret, u->secret) ? u : NULL;
+}
+
+/* The webuser the request authenticates as, or NULL with the answer set. */
+const ImsWebUser *
+ims_http_auth (ImsHttp *self, SoupServerMessage *msg)
+{
+  gboolean change = g_str_equal (soup_server_message_get_method (msg), "POST");
+  if (change && !ims_http_same_origin (msg))
+    {
+      ims_http_error (msg, SOUP_STATUS_FORBIDDEN, "BADARGS", "cross-site request refused");
+      return NULL;
+    }
+  const ImsConfig *config = self->svc.config (self->svc.user_data);
+  Session *se = ims_http_session (self, msg);
+  if (se)
+    {
+      const char *token = soup_message_headers_get_one (
+          soup_server_message_get_request_headers (msg), "X-CSRF-Token");
+      if (change && (token == NULL || !ims_text_secret_equal (token, se->csrf)))
+        {
+          ims_http_error (msg, SOUP_STATUS_FORBIDDEN, "BADARGS", "missing or wrong X-CSRF-Token");
+          return NULL;
+        }
+      const ImsWebUser *u = ims_config_find_webuser (config, se->user);
+      if (u && g_str_hash (u->secret) == se->secret_hash)
+        return u;
+    }
+  if (ims_http_login_blocked (self, msg))
+    return NULL;
+  const char *auth = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
+                                                   "Authorization");
+  const ImsWebUser *user = NULL;
+  if (auth && g_ascii_strncasecmp (auth, "Basic ", 6) == 0 && strlen (auth) < 1024)
+    {
+      gsize len = 0;
+      g_autofree guchar *raw = g_base64_decode (auth + 6, &len);
+      g_autofree char *pair = raw ? g_strndup ((const char *) raw, len) : NULL;
+      char *colon = pair ? strchr (pair, ':') : NULL;
+      if (colon)
+        {
+          *colon = '\0';
+          user = ims_http_check_secret (self, pair, colon + 1);
+          memset (colon + 1, 0, strlen (colon + 1));
+        }
+      if (raw)
+        memset (raw, 0, len);
+    }
+  if (user)
+    return user;
+  if (auth)
+    ims_http_login_failed (self, msg);
+  /* A script's request (fetch, EventSource: Sec-Fetch-Mode other than
+   * navigate) gets no challenge, or the browser would open its own password
+   * box over the board's login form. */
+  const char *mode = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
+                                                   "Sec-Fetch-Mode");
+  if (mode == NULL || g_str_equal (mode, "navigate"))
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                  "WWW-Authenticate",
+                                  "Basic realm=\"imstatus\", charset=\"UTF-8\"");
+  ims_http_error (msg, SOUP_STATUS_UNAUTHORIZED, "BADARGS", "authentication required");
+  return NULL;
+}
+
+void
+ims_http_login (ImsHttp *self, SoupServerMessage *msg)
+{
+  if (!ims_http_same_origin (msg))
+    {
+      ims_http_error (msg, SOUP_STATUS_FORBIDDEN, "BADARGS", "cross-site request refused");
+      return;
+    }
+  if (ims_http_login_blocked (self, msg))
+    return;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *o = ims_http_body_object (msg, parser);
+  const ImsWebUser *u =
+      ims_http_check_secret (self, ims_http_member (o, "user"), ims_http_member (o, "secret"));
+  if (u == NULL)
+    {
+      ims_http_login_failed (self, msg);
+      ims_http_error (msg, SOUP_STATUS_UNAUTHORIZED, "BADARGS", "wrong user or password");
+      return;
+    }
+  /* Forget expired sessions; refuse rather than grow without bound. */
+  gint64 now = g_get_monotonic_time ();
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, self->sessions);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    if (((Session *) v)->expires < now)
+      g_hash_table_iter_remove (&it);
+  if (g_hash_table_size (self->sessions) >= IMS_HTTP_MAX_SESSIONS)
+    {
+      ims_http_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "BADARGS", "too many sessions");
+      return;
+    }
+  Session *se = g_new0 (Session, 1);
+  se->user = g_strdup (u->name);
+  se->secret_hash = g_str_hash (u->secret);
+  se->csrf = ims_http_token ();
+  se->expires = now + (gint64) IMS_HTTP_SESSION_S * G_USEC_PER_SEC;
+  char *token = ims_http_token ();
+  g_hash_table_insert (self->sessions, token, se);
+  ims_http_set_cookie (self, msg, token, IMS_HTTP_SESSION_S);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "user");
+  json_builder_add_string_value (b, u->name);
+  json_builder_end_object (b);
+  ims_http_json (msg, SOUP_STATUS_OK, b);
+}
+
+void
+ims_http_logout (ImsHttp *self, SoupServerMessage *msg)
+{
+  if (ims_http_auth (self, msg) == NULL)
+    return;
+  g_autofree char *token = ims_http_cookie (msg);
+  if (token)
+    g_hash_table_remove (self->sessions, token);
+  ims_http_set_cookie (self, msg, "", 0);
+  ims_http_error (msg, SOUP_STATUS_OK, "OK", "logged out");
+}

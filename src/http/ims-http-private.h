@@ -1,0 +1,91 @@
+/* ims-http-private: what the parts of the HTTP front end share (the server
+ * in ims-http.c, authentication, the event stream, the API routes); not an
+ * interface for anyone else.
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+#include "ims-http.h"
+#include "ims-render.h"
+
+G_BEGIN_DECLS
+
+/* RFC 6585; libsoup 3.2 has no name for it. */
+#define IMS_HTTP_TOO_MANY_REQUESTS 429
+
+struct _ImsHttp {
+  ImsService svc;
+  SoupServer *server;
+  guint port;
+  GList *streams;          /* Stream* */
+  guint store_watch;
+  guint removed_watch;
+  guint heartbeat_id;
+  GHashTable *failures;    /* failed logins per remote address (ims-rate) */
+  GHashTable *sessions;    /* cookie token -> Session */
+  GHashTable *waiting;     /* GSocket (ref) -> deadline: connections owing a request */
+  guint reaper_id;
+  gboolean tls;
+};
+
+typedef struct {
+  char *user;
+  char *csrf;              /* the token every change must carry */
+  guint secret_hash;       /* of the secret logged in with: a new one ends the session */
+  gint64 expires;          /* monotonic µs */
+} Session;
+
+typedef struct {
+  ImsHttp *owner;
+  SoupServerMessage *msg;
+  char *user;
+  gsize backlog;           /* appended, not yet written */
+  gsize allowance;         /* backlog allowed: 1 MiB, plus the snapshot while it drains */
+  gboolean ending;         /* completed; gone once libsoup has finished it */
+} Stream;
+
+/* ---- answers (ims-http.c) ---- */
+
+/* The headers every answer carries (CSP, nosniff, no framing). */
+void ims_http_headers (SoupServerMessage *msg);
+void ims_http_json (SoupServerMessage *msg, guint status, JsonBuilder *b);
+/* A JSON error carrying the IM-RESULT word @result. */
+void ims_http_error (SoupServerMessage *msg, guint status, const char *result, const char *why);
+
+/* ---- who is asking (ims-http-auth.c) ---- */
+
+/* The user a request comes from, or NULL after answering 401/403/429. */
+const ImsWebUser *ims_http_auth (ImsHttp *self, SoupServerMessage *msg);
+/* The board session of a request, NULL when it has none. */
+Session *ims_http_session (ImsHttp *self, SoupServerMessage *msg);
+void ims_http_session_free (Session *se);
+void ims_http_login (ImsHttp *self, SoupServerMessage *msg);
+void ims_http_logout (ImsHttp *self, SoupServerMessage *msg);
+
+/* ---- the event stream (ims-http-stream.c) ---- */
+
+/* Every peer and buddy the user sees, then "synced", then every change. */
+void ims_http_events (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user);
+gboolean ims_http_stream_gone (Stream *st);
+void ims_http_stream_end (Stream *st);
+void ims_http_stream_free (Stream *st);
+/* Hear the store's feed (and beat the heart); stop and end every stream. */
+void ims_http_stream_watch (ImsHttp *self);
+void ims_http_stream_unwatch (ImsHttp *self);
+
+/* ---- the API (ims-http-api.c) ---- */
+
+ImsRenderPeer ims_http_peer_view (ImsHttp *self, const ImsPeerConfig *p);
+void ims_http_buddy (ImsHttp *self, JsonBuilder *b, const char *peer, const char *id,
+                     const ImsAnswer *a, const ImsAnswer *old);
+/* The request body as a JSON object (NULL when it is not one). */
+JsonObject *ims_http_body_object (SoupServerMessage *msg, JsonParser *parser);
+/* A string member of @o, NULL when absent or not a string. */
+const char *ims_http_member (JsonObject *o, const char *name);
+/* libsoup's handler for /api/v1: the route table. */
+void ims_http_api_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
+                           GHashTable *query, gpointer data);
+
+G_END_DECLS
