@@ -9,7 +9,7 @@ import signal
 import pytest
 
 import real_asterisk
-from harness import BUILD, DOMAIN, peer_conf, wait_for
+from harness import BUILD, DOMAIN, free_port, peer_conf, wait_for
 from test_agi import HOSTILE, safe_rendering
 
 MODULE = os.path.join(BUILD, "src", "asterisk", "app_imstatus.so")
@@ -48,6 +48,9 @@ exten => s,1,IMStatus(${TARGET})
  same => 102,NoOp(JUMPED|${IM-RESULT})
  same => n,Hangup()
 
+[lamp]
+exten => s,1,NoOp(LAMP|${DEVICE_STATE(IM:aim1:buckaroo)}|${PRESENCE_STATE(IM:aim1:buckaroo,value)})
+ same => n,Hangup()
 [hostile]
 exten => s,1,IMStatus(aim1/buckaroo)
  same => n,Set(DB(ims/text)=${IM-STATUSTEXT})
@@ -253,6 +256,34 @@ def test_daemon_restart_under_a_loaded_module(world):
     d.start()
     wait_for(lambda: probe(r, opts="g")["IM-STATUS"] == "online", 40,
              what="the module back in sync")
+
+
+def test_same_answers_as_the_daemon_and_removed_peers(world, prosody, robot):
+    # The module and the daemon share one vocabulary: for a buddy nobody
+    # watches on a peer that is down both say NOTCONNECTED (the module said
+    # NOTSUBSCRIBED), and a peer that leaves the configuration takes its
+    # buddies' lamps along (they stayed lit as last seen).
+    a, d, b = world
+    r = online(world, "here")
+    closed = free_port()
+    down = peer_conf("down", f"ghost@{DOMAIN}", "pw", prosody).replace(
+        f"port = {prosody.port}", f"port = {closed}")
+    d.write_conf(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"]) + down)
+    assert d.imctl("reload").stdout.strip() == "reloaded"
+    wait_for(lambda: "down" in a.rx("im show peers"), 20, what="the new peer in the module")
+    assert d.status("down/nobody")["result"] == "NOTCONNECTED"
+    assert probe(r, target="down/nobody", opts="g")["IM-RESULT"] == "NOTCONNECTED"
+    assert probe(r, target="aim1/BuckAroo", opts="g")["IM-STATUSTEXT"] == "here"
+    assert probe(r, target="AIM1/buckaroo", opts="g")["IM-RESULT"] == "NOPEER"
+    assert r.run("lamp", "LAMP") == ["NOT_INUSE", "available"]
+    assert re.search(r"6001@lamps.*Presence:available", a.rx("core show hints"))
+    d.write_conf(down)
+    assert d.imctl("reload").stdout.strip() == "reloaded"
+    wait_for(lambda: probe(r, opts="g")["IM-RESULT"] == "NOPEER", 15, what="aim1 gone")
+    assert r.run("lamp", "LAMP") == ["UNKNOWN", "not_set"]
+    # The hint follows (Asterisk's cache): it said available until now.
+    wait_for(lambda: re.search(r"6001@lamps.*Presence:not_set", a.rx("core show hints")), 10,
+             what="the hint's presence not_set")
 
 
 def test_core_show_application_documentation(world):
