@@ -19,8 +19,6 @@
 #include "ims-native.h"
 #include "ims-text.h"
 
-#define CONNECT_TIMEOUT_S 20
-#define LOGIN_TIMEOUT_S 60
 #define SB_IDLE_S 300       /* a switchboard with nothing to say is closed */
 #define SB_MAX 64           /* switchboards per peer */
 #define SB_QUEUE_MAX 32     /* IMs waiting for a switchboard */
@@ -53,9 +51,6 @@ struct _MsnpPeer {
   char *guid;         /* the machine GUID of this login, {xxxxxxxx-...} */
   char *nonce;
   GCancellable *http_cancel;
-  guint ping_id;
-  guint pong_timeout_id;
-  guint login_timeout_id;
   GPtrArray *sbs;     /* Sb* */
   GHashTable *buddies; /* email -> BuddyState */
   GQueue xfr_waiting; /* Sb* waiting for an XFR answer, in order */
@@ -95,9 +90,6 @@ msnp_disconnect (ImsNativePeer *p)
       g_clear_object (&m->http_cancel);
     }
   g_clear_pointer (&m->ns, ims_frame_conn_free);
-  g_clear_handle_id (&m->ping_id, g_source_remove);
-  g_clear_handle_id (&m->pong_timeout_id, g_source_remove);
-  g_clear_handle_id (&m->login_timeout_id, g_source_remove);
   g_queue_clear (&m->xfr_waiting);
   g_clear_pointer (&m->sbs, g_ptr_array_unref);
   g_clear_pointer (&m->buddies, g_hash_table_unref);
@@ -136,35 +128,13 @@ msnp_own_changed (ImsNativePeer *p)
   ns_send_payload (m, "UUX", data);
 }
 
-/* ---- timers ---- */
+/* ---- keepalive ---- */
 
-static gboolean
-msnp_pong_timeout (gpointer data)
+/* PNG: the server answers QNG (ims_native_pong). */
+static void
+msnp_ping (ImsNativePeer *p)
 {
-  MsnpPeer *m = data;
-  m->pong_timeout_id = 0;
-  ims_native_fail (&m->base, FALSE, "no answer to a ping in %d s", m->base.acct->pingtimeout);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-msnp_ping (gpointer data)
-{
-  MsnpPeer *m = data;
-  ns_send (m, "PNG\r\n");
-  if (m->pong_timeout_id == 0 && m->base.acct->pingtimeout > 0)
-    m->pong_timeout_id = g_timeout_add_seconds ((guint) m->base.acct->pingtimeout,
-                                                msnp_pong_timeout, m);
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-msnp_login_timeout (gpointer data)
-{
-  MsnpPeer *m = data;
-  m->login_timeout_id = 0;
-  ims_native_fail (&m->base, FALSE, "no answer from the MSN server during login");
-  return G_SOURCE_REMOVE;
+  ns_send ((MsnpPeer *) p, "PNG\r\n");
 }
 
 /* ---- the login service ---- */
@@ -259,7 +229,7 @@ msnp_sso (MsnpPeer *m, const char *nonce)
   soup_message_set_request_body_from_bytes (msg, "application/soap+xml", bytes);
   static SoupSession *session;
   if (session == NULL)
-    session = soup_session_new_with_options ("timeout", CONNECT_TIMEOUT_S, "max-conns", 64, NULL);
+    session = soup_session_new_with_options ("timeout", IMS_NATIVE_CONNECT_TIMEOUT_S, "max-conns", 64, NULL);
   m->http_cancel = g_cancellable_new ();
   soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, m->http_cancel,
                                     msnp_rst_done, m);
@@ -523,7 +493,7 @@ sb_start (Sb *sb, const char *addr, const char *token)
   if (!sb_address (addr, &host, &port) || strlen (token) > 512 || strchr (token, ' '))
     return FALSE;
   sb->token = g_strdup (token);
-  sb->conn = ims_frame_conn_new (host, port, CONNECT_TIMEOUT_S,
+  sb->conn = ims_frame_conn_new (host, port, IMS_NATIVE_CONNECT_TIMEOUT_S,
                                  IMS_MSNP_MAX_LINE + IMS_MSNP_MAX_PAYLOAD, ims_msnp_frame_len,
                                  &sb_funcs, sb);
   return TRUE;
@@ -594,10 +564,8 @@ static void
 msnp_logged_in (MsnpPeer *m)
 {
   m->stage = NS_ONLINE;
-  g_clear_handle_id (&m->login_timeout_id, g_source_remove);
   ns_send_payload (m, "ADL", "<ml l=\"1\"></ml>");
   msnp_own_changed (&m->base);
-  m->ping_id = g_timeout_add_seconds ((guint) MAX (m->base.acct->pinginterval, 1), msnp_ping, m);
   ims_native_logged_in (&m->base);
   /* The list lives in the server's address book; ADL of every watched
    * buddy (the core subscribes each) is all the driver needs. */
@@ -674,7 +642,7 @@ msnp_ns_command (MsnpPeer *m, const ImsMsnpCmd *c)
   else if (g_str_equal (cmd, "RNG"))
     msnp_ring (m, c);
   else if (g_str_equal (cmd, "QNG"))
-    g_clear_handle_id (&m->pong_timeout_id, g_source_remove);
+    ims_native_pong (&m->base);
   else if (g_str_equal (cmd, "OUT"))
     ims_native_fail (&m->base, FALSE, c->nargs >= 1 && g_str_equal (c->args[0], "OTH")
                                           ? "the account logged in elsewhere"
@@ -735,8 +703,7 @@ msnp_connect (ImsNativePeer *p)
   m->sbs = g_ptr_array_new_with_free_func ((GDestroyNotify) sb_free);
   m->buddies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                       (GDestroyNotify) buddy_state_free);
-  m->login_timeout_id = g_timeout_add_seconds (LOGIN_TIMEOUT_S, msnp_login_timeout, m);
-  m->ns = ims_frame_conn_new (ims_native_host (p), ims_native_port (p), CONNECT_TIMEOUT_S,
+  m->ns = ims_frame_conn_new (ims_native_host (p), ims_native_port (p), IMS_NATIVE_CONNECT_TIMEOUT_S,
                               IMS_MSNP_MAX_LINE + IMS_MSNP_MAX_PAYLOAD, ims_msnp_frame_len,
                               &ns_funcs, m);
 }
@@ -810,6 +777,7 @@ static const ImsNativeProto msnp_proto = {
   .network = &ims_msnp_network,
   .peer_size = sizeof (MsnpPeer),
   .connect = msnp_connect,
+  .keepalive = msnp_ping,
   .disconnect = msnp_disconnect,
   .subscribe = msnp_subscribe,
   .unsubscribe = msnp_unsubscribe,

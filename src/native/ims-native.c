@@ -52,12 +52,63 @@ ims_native_own_text (ImsNativePeer *p)
   return p->acct->statusmessage;
 }
 
+/* ---- the timers every native network needs, once ---- */
+
+static void
+ims_native_stop_timers (ImsNativePeer *p)
+{
+  g_clear_handle_id (&p->login_timeout_id, g_source_remove);
+  g_clear_handle_id (&p->keepalive_id, g_source_remove);
+  g_clear_handle_id (&p->pong_timeout_id, g_source_remove);
+}
+
+static gboolean
+on_native_login_timeout (gpointer data)
+{
+  ImsNativePeer *p = data;
+  p->login_timeout_id = 0;
+  ims_native_fail (p, FALSE, "no answer from the %s server during login",
+                   p->proto->network->name);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_native_pong_timeout (gpointer data)
+{
+  ImsNativePeer *p = data;
+  p->pong_timeout_id = 0;
+  ims_native_fail (p, FALSE, "no answer to a ping in %d s", p->acct->pingtimeout);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_native_keepalive (gpointer data)
+{
+  ImsNativePeer *p = data;
+  p->proto->keepalive (p);
+  /* Only networks that answer can be caught not answering. */
+  if (p->proto->network->pong && p->pong_timeout_id == 0 && p->acct->pingtimeout > 0)
+    p->pong_timeout_id = g_timeout_add_seconds ((guint) p->acct->pingtimeout,
+                                                on_native_pong_timeout, p);
+  return G_SOURCE_CONTINUE;
+}
+
+void
+ims_native_pong (ImsNativePeer *p)
+{
+  g_clear_handle_id (&p->pong_timeout_id, g_source_remove);
+}
+
 void
 ims_native_logged_in (ImsNativePeer *p)
 {
   if (p->online)
     return;
   p->online = TRUE;
+  g_clear_handle_id (&p->login_timeout_id, g_source_remove);
+  if (p->proto->keepalive)
+    p->keepalive_id = g_timeout_add_seconds ((guint) MAX (p->acct->pinginterval, 1),
+                                             on_native_keepalive, p);
   ims_core_logged_in (ims_native_core (p), p->name);
 }
 
@@ -69,6 +120,7 @@ ims_native_fail (ImsNativePeer *p, gboolean fatal, const char *format, ...)
   g_autofree char *reason = g_strdup_vprintf (format, ap);
   va_end (ap);
   p->online = FALSE;
+  ims_native_stop_timers (p);
   p->proto->disconnect (p);
   ims_core_disconnected (ims_native_core (p), p->name, reason, fatal);
 }
@@ -76,6 +128,7 @@ ims_native_fail (ImsNativePeer *p, gboolean fatal, const char *format, ...)
 static void
 ims_native_peer_free (ImsNativePeer *p)
 {
+  ims_native_stop_timers (p);
   p->proto->disconnect (p);
   if (p->proto->finalize)
     p->proto->finalize (p);
@@ -103,7 +156,10 @@ ims_native_connect (ImsDriver *d, const char *peer)
   if (p == NULL)
     return;
   p->online = FALSE;
+  ims_native_stop_timers (p);
   p->proto->disconnect (p);
+  guint login_s = p->proto->login_timeout_s ? p->proto->login_timeout_s : IMS_NATIVE_LOGIN_TIMEOUT_S;
+  p->login_timeout_id = g_timeout_add_seconds (login_s, on_native_login_timeout, p);
   p->proto->connect (p);
 }
 

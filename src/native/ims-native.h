@@ -12,11 +12,21 @@ G_BEGIN_DECLS
 
 typedef struct _ImsNativePeer ImsNativePeer;
 
+/* Seconds to reach the server, and to be logged in once connected. */
+#define IMS_NATIVE_CONNECT_TIMEOUT_S 20
+#define IMS_NATIVE_LOGIN_TIMEOUT_S 60
+
 typedef struct {
   const ImsNetwork *network;  /* what the network is: its descriptor */
   gsize peer_size;            /* the network's session struct, ImsNativePeer first */
-  /* Start one login (the base has dropped any earlier connection). */
+  guint login_timeout_s;      /* 0 = IMS_NATIVE_LOGIN_TIMEOUT_S */
+  /* Start one login (the base has dropped any earlier connection and
+   * started the login timeout). */
   void (*connect) (ImsNativePeer *p);
+  /* Send one keepalive (every pinginterval once logged in).  Where the
+   * network answers them (descriptor's pong), the driver reports the
+   * answer with ims_native_pong(). */
+  void (*keepalive) (ImsNativePeer *p);
   /* Drop connections and timers; no report to the core. */
   void (*disconnect) (ImsNativePeer *p);
   void (*subscribe) (ImsNativePeer *p, const char *buddy);
@@ -36,6 +46,10 @@ struct _ImsNativePeer {
   gboolean online;       /* logged in and reported so */
   gboolean busy;         /* the phone is in use */
   char *busy_message;
+  /* The base's timers: login, keepalive, the answer to a keepalive. */
+  guint login_timeout_id;
+  guint keepalive_id;
+  guint pong_timeout_id;
 };
 
 ImsDriver *ims_native_driver_new (ImsCore *core, const ImsNativeProto *proto);
@@ -48,8 +62,11 @@ int ims_native_port (ImsNativePeer *p);
  * statusmessage (NULL when none). */
 const char *ims_native_own_text (ImsNativePeer *p);
 
-/* Login done: report it (once per login). */
+/* Login done: stop the login timeout, start the keepalives, report it
+ * (once per login). */
 void ims_native_logged_in (ImsNativePeer *p);
+/* The server answered a keepalive. */
+void ims_native_pong (ImsNativePeer *p);
 /* The login failed or the connection ended: drop everything and tell the
  * core, which reconnects after a backoff unless @fatal. */
 void ims_native_fail (ImsNativePeer *p, gboolean fatal, const char *format, ...) G_GNUC_PRINTF (3, 4);

@@ -17,8 +17,6 @@
 #include "ims-oscar-proto.h"
 #include "ims-text.h"
 
-#define CONNECT_TIMEOUT_S 20
-#define LOGIN_TIMEOUT_S 60
 #define MAX_ITEMS 2000 /* feedbag items kept at most */
 
 typedef enum { STAGE_AUTH, STAGE_BOS, STAGE_ONLINE } Stage;
@@ -31,8 +29,6 @@ typedef struct {
   guint32 reqid;
   char *sn;              /* own screen name, normalized */
   GBytes *cookie;
-  guint keepalive_id;
-  guint login_timeout_id;
   GHashTable *buddies;   /* sn -> item id (feedbag buddies) */
   GHashTable *items;     /* "gid:iid" of every item, to pick free ids */
   guint16 gid;           /* the group new buddies go in; 0 = none yet */
@@ -66,8 +62,6 @@ oscar_disconnect (ImsNativePeer *p)
 {
   OscarPeer *o = (OscarPeer *) p;
   g_clear_pointer (&o->conn, ims_frame_conn_free);
-  g_clear_handle_id (&o->keepalive_id, g_source_remove);
-  g_clear_handle_id (&o->login_timeout_id, g_source_remove);
   g_clear_pointer (&o->cookie, g_bytes_unref);
   g_clear_pointer (&o->buddies, g_hash_table_unref);
   g_clear_pointer (&o->items, g_hash_table_unref);
@@ -82,21 +76,11 @@ oscar_finalize (ImsNativePeer *p)
   g_free (((OscarPeer *) p)->sn);
 }
 
-static gboolean
-oscar_keepalive (gpointer data)
+/* FLAP channel 5: the server does not answer it. */
+static void
+oscar_keepalive (ImsNativePeer *p)
 {
-  OscarPeer *o = data;
-  oscar_send_flap (o, IMS_FLAP_KEEPALIVE, NULL, 0);
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-oscar_login_timeout (gpointer data)
-{
-  OscarPeer *o = data;
-  o->login_timeout_id = 0;
-  ims_native_fail (&o->base, FALSE, "no answer from the OSCAR server during login");
-  return G_SOURCE_REMOVE;
+  oscar_send_flap ((OscarPeer *) p, IMS_FLAP_KEEPALIVE, NULL, 0);
 }
 
 /* 02,04: capabilities, the profile (statusmessage), and the away message
@@ -255,10 +239,6 @@ oscar_feedbag (OscarPeer *o, const ImsSnac *s)
   oscar_send_snac (o, 0x01, 0x02, r);
   o->list_done = TRUE;
   o->stage = STAGE_ONLINE;
-  g_clear_handle_id (&o->login_timeout_id, g_source_remove);
-  o->keepalive_id = g_timeout_add_seconds (o->base.acct->pinginterval > 0
-                                               ? (guint) o->base.acct->pinginterval : 60,
-                                           oscar_keepalive, o);
   ims_native_logged_in (&o->base);
   oscar_report_roster (o);
 }
@@ -478,7 +458,7 @@ oscar_bos_connect (OscarPeer *o, const char *host, int port)
   o->seq = (guint16) g_random_int_range (0, 0x8000);
   o->buddies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   o->items = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  o->conn = ims_frame_conn_new (host, port, CONNECT_TIMEOUT_S, IMS_FLAP_MAX, ims_flap_frame_len,
+  o->conn = ims_frame_conn_new (host, port, IMS_NATIVE_CONNECT_TIMEOUT_S, IMS_FLAP_MAX, ims_flap_frame_len,
                                 &oscar_conn_funcs, o);
 }
 
@@ -490,8 +470,7 @@ oscar_connect (ImsNativePeer *p)
   o->sn = ims_oscar_normalize (p->acct->id, -1);
   o->stage = STAGE_AUTH;
   o->seq = (guint16) g_random_int_range (0, 0x8000);
-  o->login_timeout_id = g_timeout_add_seconds (LOGIN_TIMEOUT_S, oscar_login_timeout, o);
-  o->conn = ims_frame_conn_new (ims_native_host (p), ims_native_port (p), CONNECT_TIMEOUT_S,
+  o->conn = ims_frame_conn_new (ims_native_host (p), ims_native_port (p), IMS_NATIVE_CONNECT_TIMEOUT_S,
                                 IMS_FLAP_MAX, ims_flap_frame_len, &oscar_conn_funcs, o);
 }
 
@@ -622,6 +601,7 @@ static const ImsNativeProto oscar_proto = {
   .network = &ims_oscar_network,
   .peer_size = sizeof (OscarPeer),
   .connect = oscar_connect,
+  .keepalive = oscar_keepalive,
   .disconnect = oscar_disconnect,
   .subscribe = oscar_subscribe,
   .unsubscribe = oscar_unsubscribe,

@@ -15,8 +15,6 @@
 #include "ims-text.h"
 #include "ims-ymsg-proto.h"
 
-#define CONNECT_TIMEOUT_S 20
-#define LOGIN_TIMEOUT_S 60
 #define MAX_BUDDIES 4096
 
 typedef struct {
@@ -26,9 +24,6 @@ typedef struct {
   char *id;
   gboolean listed;         /* the list arrived: logged in */
   GHashTable *buddies;     /* id -> NULL: on the server list */
-  guint ping_id;
-  guint pong_timeout_id;
-  guint login_timeout_id;
 } YmsgPeer;
 
 static void
@@ -53,9 +48,6 @@ ymsg_disconnect (ImsNativePeer *p)
 {
   YmsgPeer *y = (YmsgPeer *) p;
   g_clear_pointer (&y->conn, ims_frame_conn_free);
-  g_clear_handle_id (&y->ping_id, g_source_remove);
-  g_clear_handle_id (&y->pong_timeout_id, g_source_remove);
-  g_clear_handle_id (&y->login_timeout_id, g_source_remove);
   g_clear_pointer (&y->buddies, g_hash_table_unref);
   y->listed = FALSE;
   y->session = 0;
@@ -87,33 +79,12 @@ ymsg_own_changed (ImsNativePeer *p)
     YMSG_SEND (y, IMS_YMSG_ISBACK, 0, 10, "0");
 }
 
-static gboolean
-ymsg_pong_timeout (gpointer data)
+/* PING: the server answers with a PING of its own (ims_native_pong). */
+static void
+ymsg_ping (ImsNativePeer *p)
 {
-  YmsgPeer *y = data;
-  y->pong_timeout_id = 0;
-  ims_native_fail (&y->base, FALSE, "no answer to a ping in %d s", y->base.acct->pingtimeout);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-ymsg_ping (gpointer data)
-{
-  YmsgPeer *y = data;
+  YmsgPeer *y = (YmsgPeer *) p;
   YMSG_SEND (y, IMS_YMSG_PING, 0, 1, y->id);
-  if (y->pong_timeout_id == 0 && y->base.acct->pingtimeout > 0)
-    y->pong_timeout_id = g_timeout_add_seconds ((guint) y->base.acct->pingtimeout,
-                                                ymsg_pong_timeout, y);
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-ymsg_login_timeout (gpointer data)
-{
-  YmsgPeer *y = data;
-  y->login_timeout_id = 0;
-  ims_native_fail (&y->base, FALSE, "no answer from the Yahoo server during login");
-  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -159,9 +130,7 @@ ymsg_logged_in (YmsgPeer *y, const ImsYmsgPacket *pk)
   if (y->listed)
     return;
   y->listed = TRUE;
-  g_clear_handle_id (&y->login_timeout_id, g_source_remove);
   ymsg_own_changed (&y->base);
-  y->ping_id = g_timeout_add_seconds ((guint) MAX (y->base.acct->pinginterval, 1), ymsg_ping, y);
   ims_native_logged_in (&y->base);
   g_autoptr (GHashTable) roster = g_hash_table_new (g_str_hash, g_str_equal);
   GHashTableIter it;
@@ -248,7 +217,7 @@ ymsg_packet (YmsgPeer *y, const ImsYmsgPacket *pk)
       }
       break;
     case IMS_YMSG_PING:
-      g_clear_handle_id (&y->pong_timeout_id, g_source_remove);
+      ims_native_pong (&y->base);
       break;
     case IMS_YMSG_ADDBUDDY:
       {
@@ -314,8 +283,7 @@ ymsg_connect (ImsNativePeer *p)
   g_free (y->id);
   y->id = g_ascii_strdown (p->acct->id, -1);
   y->buddies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  y->login_timeout_id = g_timeout_add_seconds (LOGIN_TIMEOUT_S, ymsg_login_timeout, y);
-  y->conn = ims_frame_conn_new (ims_native_host (p), ims_native_port (p), CONNECT_TIMEOUT_S,
+  y->conn = ims_frame_conn_new (ims_native_host (p), ims_native_port (p), IMS_NATIVE_CONNECT_TIMEOUT_S,
                                 IMS_YMSG_MAX, ims_ymsg_frame_len, &ymsg_conn_funcs, y);
 }
 
@@ -391,6 +359,7 @@ static const ImsNativeProto ymsg_proto = {
   .network = &ims_ymsg_network,
   .peer_size = sizeof (YmsgPeer),
   .connect = ymsg_connect,
+  .keepalive = ymsg_ping,
   .disconnect = ymsg_disconnect,
   .subscribe = ymsg_subscribe,
   .unsubscribe = ymsg_unsubscribe,
