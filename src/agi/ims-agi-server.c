@@ -535,12 +535,6 @@ ims_agi_server_new (const char *bind, GPtrArray *allow, guint timeout_s, const I
   return srv;
 }
 
-guint
-ims_agi_server_sessions (ImsAgiServer *srv)
-{
-  return g_list_length (srv->sessions);
-}
-
 void
 ims_agi_server_free (ImsAgiServer *srv)
 {

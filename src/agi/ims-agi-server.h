@@ -17,7 +17,6 @@ G_BEGIN_DECLS
  * defence is sendallow, the quotas and a privileged agibind port). */
 #define IMS_AGI_MAX_SESSIONS_PER_ADDRESS 512
 
-
 typedef struct _ImsAgiServer ImsAgiServer;
 
 /* Listens on @bind ("127.0.0.1:4573", "[::1]:4573").  @allow: addresses or
@@ -30,6 +29,5 @@ ImsAgiServer *ims_agi_server_new (const char *bind, GPtrArray *allow, guint time
  * entry is not an address or prefix. */
 gboolean ims_agi_server_set_allow (ImsAgiServer *server, GPtrArray *allow, GError **error);
 void ims_agi_server_free (ImsAgiServer *server);
-guint ims_agi_server_sessions (ImsAgiServer *server);
 
 G_END_DECLS

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-
 G_DEFINE_QUARK (ims-config-error-quark, ims_config_error)
 
 static ImsPeerConfig *
@@ -393,14 +392,3 @@ ims_config_peer_account (const ImsConfig *c, const ImsPeerConfig *p, ImsAccount 
   };
 }
 
-const char *
-ims_tls_mode_to_string (ImsTlsMode mode)
-{
-  switch (mode)
-    {
-    case IMS_TLS_REQUIRED: return "required";
-    case IMS_TLS_OPTIONAL: return "optional";
-    case IMS_TLS_OFF: return "off";
-    }
-  return "?";
-}

@@ -195,7 +195,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImsPeerConfig, ims_peer_config_free)
 char *ims_config_restart_changes (const ImsConfig *old, const ImsConfig *fresh);
 /* Every secret value in @config (transfer container; strings borrowed). */
 GPtrArray *ims_config_secrets (const ImsConfig *config);
-const char *ims_tls_mode_to_string (ImsTlsMode mode);
 /* The own id for a peer: username, "@host" added when it has no '@' and the
  * network's ids have a domain; lowercased, without a resource (transfer full). */
 char *ims_config_own_id (const ImsPeerConfig *peer, gboolean bare_ids);

@@ -18,7 +18,6 @@ G_BEGIN_DECLS
 struct _ImsHttp {
   ImsService svc;
   SoupServer *server;
-  guint port;
   GList *streams;          /* Stream* */
   guint store_watch;
   guint removed_watch;

@@ -239,17 +239,8 @@ ims_http_new (const char *bind, const char *cert, const char *key, const ImsServ
       ims_http_free (self);
       return NULL;
     }
-  GSList *uris = soup_server_get_uris (self->server);
-  self->port = uris ? g_uri_get_port (uris->data) : 0;
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
   ims_http_stream_watch (self);
   return self;
-}
-
-guint
-ims_http_port (ImsHttp *self)
-{
-  return self->port;
 }
 
 void

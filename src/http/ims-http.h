@@ -23,14 +23,11 @@ G_BEGIN_DECLS
 #define IMS_HTTP_SESSION_S (12 * 3600)
 #define IMS_HTTP_MAX_SESSIONS 4096
 
-
 typedef struct _ImsHttp ImsHttp;
 
 /* Listens on @bind ("127.0.0.1:8080"); HTTPS when @cert and @key are set. */
 ImsHttp *ims_http_new (const char *bind, const char *cert, const char *key,
                        const ImsService *svc, GError **error);
 void ims_http_free (ImsHttp *http);
-/* The port it listens on (for tests that bind port 0). */
-guint ims_http_port (ImsHttp *http);
 
 G_END_DECLS

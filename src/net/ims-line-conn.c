@@ -399,12 +399,6 @@ ims_line_conn_peer (ImsLineConn *c)
   return c->peer;
 }
 
-GInetAddress *
-ims_line_conn_peer_address (ImsLineConn *c)
-{
-  return c->addr;
-}
-
 void
 ims_line_conn_set_max_output (ImsLineConn *c, gsize bytes)
 {

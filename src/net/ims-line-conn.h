@@ -43,6 +43,5 @@ void ims_line_conn_close (ImsLineConn *conn);
 void ims_line_conn_set_handler (ImsLineConn *conn, ImsLineEventFunc func, gpointer user_data);
 /* The peer's address as text ("127.0.0.1:40000"), for logs (transfer none). */
 const char *ims_line_conn_peer (ImsLineConn *conn);
-GInetAddress *ims_line_conn_peer_address (ImsLineConn *conn);
 
 G_END_DECLS

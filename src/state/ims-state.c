@@ -193,12 +193,6 @@ ims_state_close (ImsState *st)
   g_free (st);
 }
 
-const char *
-ims_state_path (ImsState *st)
-{
-  return st->path;
-}
-
 /* Runs a prepared statement that returns no rows, then resets it. */
 static gboolean
 ims_state_run (ImsState *st, sqlite3_stmt *stmt, const char *what, GError **error)

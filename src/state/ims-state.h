@@ -45,7 +45,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImsOutboxMessage, ims_outbox_message_free)
 ImsState *ims_state_open (const char *dir, GError **error);
 void ims_state_close (ImsState *state);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImsState, ims_state_close)
-const char *ims_state_path (ImsState *state);
 
 gboolean ims_state_set_lastseen (ImsState *state, const char *peer, const char *buddy, gint64 at,
                                  GError **error);

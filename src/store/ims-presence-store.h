@@ -168,7 +168,6 @@ GPtrArray *ims_presence_store_list_buddies (ImsPresenceStore *store, const char 
 GPtrArray *ims_presence_store_list_peers (ImsPresenceStore *store);
 
 void ims_answer_clear (ImsAnswer *answer);
-void ims_answer_copy (const ImsAnswer *src, ImsAnswer *dst);
 gboolean ims_answer_equal (const ImsAnswer *a, const ImsAnswer *b);
 /* TRUE for a buddy logged in somewhere (online, idle, away or busy). */
 gboolean ims_status_is_present (ImsStatus status);
