@@ -56,13 +56,13 @@ struct _MsnpPeer {
   GQueue xfr_waiting; /* Sb* waiting for an XFR answer, in order */
 };
 
-static void sb_free (Sb *sb);
+static void ims_msnp_sb_free (Sb *sb);
 
 static void
-ns_send (MsnpPeer *m, const char *format, ...) G_GNUC_PRINTF (2, 3);
+ims_msnp_ns_send (MsnpPeer *m, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 static void
-ns_send (MsnpPeer *m, const char *format, ...)
+ims_msnp_ns_send (MsnpPeer *m, const char *format, ...)
 {
   va_list ap;
   va_start (ap, format);
@@ -75,13 +75,13 @@ ns_send (MsnpPeer *m, const char *format, ...)
 
 /* A command with a payload: "CMD trid len\r\n" + payload. */
 static void
-ns_send_payload (MsnpPeer *m, const char *cmd, const char *payload)
+ims_msnp_ns_send_payload (MsnpPeer *m, const char *cmd, const char *payload)
 {
-  ns_send (m, "%s %u %zu\r\n%s", cmd, ++m->trid, strlen (payload), payload);
+  ims_msnp_ns_send (m, "%s %u %zu\r\n%s", cmd, ++m->trid, strlen (payload), payload);
 }
 
 static void
-msnp_disconnect (ImsNativePeer *p)
+ims_msnp_disconnect (ImsNativePeer *p)
 {
   MsnpPeer *m = (MsnpPeer *) p;
   if (m->http_cancel)
@@ -97,7 +97,7 @@ msnp_disconnect (ImsNativePeer *p)
 }
 
 static void
-msnp_finalize (ImsNativePeer *p)
+ims_msnp_finalize (ImsNativePeer *p)
 {
   MsnpPeer *m = (MsnpPeer *) p;
   g_free (m->email);
@@ -107,43 +107,43 @@ msnp_finalize (ImsNativePeer *p)
 /* ---- own state ---- */
 
 static char *
-xml_text (const char *s)
+ims_msnp_xml_text (const char *s)
 {
   return g_markup_escape_text (s ? s : "", -1);
 }
 
 static void
-msnp_own_changed (ImsNativePeer *p)
+ims_msnp_own_changed (ImsNativePeer *p)
 {
   MsnpPeer *m = (MsnpPeer *) p;
   /* The phone in use: PHN (on the phone), the busy text as personal message
    * (the seed's "busy/sip:..."). */
-  ns_send (m, "CHG %u %s " CAPS "\r\n", ++m->trid, p->busy ? "PHN" : "NLN");
+  ims_msnp_ns_send (m, "CHG %u %s " CAPS "\r\n", ++m->trid, p->busy ? "PHN" : "NLN");
   const char *text = ims_native_own_text (p);
   g_autofree char *cut = text ? g_utf8_substring (text, 0, MIN (g_utf8_strlen (text, -1), 512))
                               : g_strdup ("");
-  g_autofree char *psm = xml_text (cut);
+  g_autofree char *psm = ims_msnp_xml_text (cut);
   g_autofree char *data = g_strdup_printf ("<Data><PSM>%s</PSM><CurrentMedia></CurrentMedia>"
                                            "<MachineGuid>%s</MachineGuid></Data>", psm, m->guid);
-  ns_send_payload (m, "UUX", data);
+  ims_msnp_ns_send_payload (m, "UUX", data);
 }
 
 /* ---- keepalive ---- */
 
 /* PNG: the server answers QNG (ims_native_pong). */
 static void
-msnp_ping (ImsNativePeer *p)
+ims_msnp_ping (ImsNativePeer *p)
 {
-  ns_send ((MsnpPeer *) p, "PNG\r\n");
+  ims_msnp_ns_send ((MsnpPeer *) p, "PNG\r\n");
 }
 
 /* ---- the login service ---- */
 
 static char *
-msnp_rst_body (MsnpPeer *m)
+ims_msnp_rst_body (MsnpPeer *m)
 {
-  g_autofree char *user = xml_text (m->email);
-  g_autofree char *pass = xml_text (m->base.acct->secret);
+  g_autofree char *user = ims_msnp_xml_text (m->email);
+  g_autofree char *pass = ims_msnp_xml_text (m->base.acct->secret);
   return g_strdup_printf (
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
     "<Envelope xmlns=\"http://schemas.xmlsoap.org/soap/envelope/\" "
@@ -172,7 +172,7 @@ msnp_rst_body (MsnpPeer *m)
 }
 
 static void
-msnp_rst_done (GObject *source, GAsyncResult *res, gpointer data)
+ims_msnp_rst_done (GObject *source, GAsyncResult *res, gpointer data)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), res, &error);
@@ -207,11 +207,11 @@ msnp_rst_done (GObject *source, GAsyncResult *res, gpointer data)
       return;
     }
   m->stage = NS_USR_S;
-  ns_send (m, "USR %u SSO S %s %s %s\r\n", ++m->trid, ticket, response, m->guid);
+  ims_msnp_ns_send (m, "USR %u SSO S %s %s %s\r\n", ++m->trid, ticket, response, m->guid);
 }
 
 static void
-msnp_sso (MsnpPeer *m, const char *nonce)
+ims_msnp_sso (MsnpPeer *m, const char *nonce)
 {
   const char *url = m->base.acct->loginurl ? m->base.acct->loginurl : DEFAULT_LOGINURL;
   g_autoptr (SoupMessage) msg = soup_message_new ("POST", url);
@@ -223,7 +223,7 @@ msnp_sso (MsnpPeer *m, const char *nonce)
   g_free (m->nonce);
   m->nonce = g_strdup (nonce);
   m->stage = NS_SSO;
-  g_autofree char *body = msnp_rst_body (m);
+  g_autofree char *body = ims_msnp_rst_body (m);
   gsize body_len = strlen (body); /* before the steal: argument order is unspecified */
   g_autoptr (GBytes) bytes = g_bytes_new_take (g_steal_pointer (&body), body_len);
   soup_message_set_request_body_from_bytes (msg, "application/soap+xml", bytes);
@@ -232,7 +232,7 @@ msnp_sso (MsnpPeer *m, const char *nonce)
     session = soup_session_new_with_options ("timeout", IMS_NATIVE_CONNECT_TIMEOUT_S, "max-conns", 64, NULL);
   m->http_cancel = g_cancellable_new ();
   soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, m->http_cancel,
-                                    msnp_rst_done, m);
+                                    ims_msnp_rst_done, m);
 }
 
 /* ---- presence ---- */
@@ -245,7 +245,7 @@ typedef struct {
 } BuddyState;
 
 static void
-buddy_state_free (BuddyState *b)
+ims_msnp_buddy_state_free (BuddyState *b)
 {
   g_free (b->st);
   g_free (b->psm);
@@ -253,7 +253,7 @@ buddy_state_free (BuddyState *b)
 }
 
 static void
-msnp_report (MsnpPeer *m, const char *email, const BuddyState *b)
+ims_msnp_report (MsnpPeer *m, const char *email, const BuddyState *b)
 {
   ImsCore *core = ims_native_core (&m->base);
   const char *word;
@@ -280,7 +280,7 @@ msnp_report (MsnpPeer *m, const char *email, const BuddyState *b)
 /* A state (@st, NULL = keep) or a personal message (@psm, NULL = keep) for
  * "1:email". */
 static void
-msnp_presence (MsnpPeer *m, const char *who, const char *st, const char *psm)
+ims_msnp_presence (MsnpPeer *m, const char *who, const char *st, const char *psm)
 {
   ImsCore *core = ims_native_core (&m->base);
   g_autofree char *email = ims_msnp_email (who);
@@ -305,7 +305,7 @@ msnp_presence (MsnpPeer *m, const char *who, const char *st, const char *psm)
     }
   if (b->st == NULL)
     return; /* a personal message before any state: wait for NLN */
-  msnp_report (m, email, b);
+  ims_msnp_report (m, email, b);
   if (g_str_equal (b->st, "FLN"))
     g_hash_table_remove (m->buddies, email);
 }
@@ -313,10 +313,10 @@ msnp_presence (MsnpPeer *m, const char *who, const char *st, const char *psm)
 /* ---- switchboards ---- */
 
 static void
-sb_send (Sb *sb, const char *format, ...) G_GNUC_PRINTF (2, 3);
+ims_msnp_sb_send (Sb *sb, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 static void
-sb_send (Sb *sb, const char *format, ...)
+ims_msnp_sb_send (Sb *sb, const char *format, ...)
 {
   va_list ap;
   va_start (ap, format);
@@ -326,32 +326,32 @@ sb_send (Sb *sb, const char *format, ...)
 }
 
 static void
-sb_close (Sb *sb)
+ims_msnp_sb_close (Sb *sb)
 {
   if (sb->peer->sbs)
     g_ptr_array_remove (sb->peer->sbs, sb); /* frees it */
 }
 
 static gboolean
-sb_idle (gpointer data)
+ims_msnp_sb_idle (gpointer data)
 {
   Sb *sb = data;
   sb->idle_id = 0;
-  sb_send (sb, "OUT\r\n");
-  sb_close (sb);
+  ims_msnp_sb_send (sb, "OUT\r\n");
+  ims_msnp_sb_close (sb);
   return G_SOURCE_REMOVE;
 }
 
 static void
-sb_touch (Sb *sb)
+ims_msnp_sb_touch (Sb *sb)
 {
   g_clear_handle_id (&sb->idle_id, g_source_remove);
-  sb->idle_id = g_timeout_add_seconds (SB_IDLE_S, sb_idle, sb);
+  sb->idle_id = g_timeout_add_seconds (SB_IDLE_S, ims_msnp_sb_idle, sb);
 }
 
 /* One MSG per piece: a switchboard takes 1664 bytes a message. */
 static void
-sb_send_text (Sb *sb, const char *text)
+ims_msnp_sb_send_text (Sb *sb, const char *text)
 {
   static const char head[] = "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
                              "X-MMS-IM-Format: FN=Segoe%20UI; EF=; CO=0; CS=1; PF=0\r\n\r\n";
@@ -359,50 +359,50 @@ sb_send_text (Sb *sb, const char *text)
   for (char **piece = pieces; *piece; piece++)
     {
       g_autofree char *payload = g_strconcat (head, *piece, NULL);
-      sb_send (sb, "MSG %u N %zu\r\n%s", ++sb->trid, strlen (payload), payload);
+      ims_msnp_sb_send (sb, "MSG %u N %zu\r\n%s", ++sb->trid, strlen (payload), payload);
     }
-  sb_touch (sb);
+  ims_msnp_sb_touch (sb);
 }
 
 static void
-sb_flush (Sb *sb)
+ims_msnp_sb_flush (Sb *sb)
 {
   char *text;
   while ((text = g_queue_pop_head (&sb->queue)))
     {
-      sb_send_text (sb, text);
+      ims_msnp_sb_send_text (sb, text);
       g_free (text);
     }
 }
 
 static void
-sb_frame (ImsFrameConn *conn, const guint8 *frame, gsize len, gpointer data)
+ims_msnp_sb_frame (ImsFrameConn *conn, const guint8 *frame, gsize len, gpointer data)
 {
   Sb *sb = data;
   MsnpPeer *m = sb->peer;
   ImsMsnpCmd c;
   if (!ims_msnp_parse (frame, len, &c, NULL))
     {
-      sb_close (sb);
+      ims_msnp_sb_close (sb);
       return;
     }
   if (g_str_equal (c.cmd, "USR") && c.nargs >= 2 && g_str_equal (c.args[1], "OK"))
     {
       sb->stage = SB_CALLING;
-      sb_send (sb, "CAL %u %s\r\n", ++sb->trid, sb->buddy);
+      ims_msnp_sb_send (sb, "CAL %u %s\r\n", ++sb->trid, sb->buddy);
     }
   else if (g_str_equal (c.cmd, "JOI") || (g_str_equal (c.cmd, "ANS") && c.nargs >= 2
                                           && g_str_equal (c.args[1], "OK")))
     {
       sb->stage = SB_READY;
-      sb_flush (sb);
-      sb_touch (sb);
+      ims_msnp_sb_flush (sb);
+      ims_msnp_sb_touch (sb);
     }
   else if (g_str_equal (c.cmd, "MSG") && c.nargs >= 1 && c.payload)
     {
       g_autofree char *from = g_ascii_strdown (c.args[0], -1);
       g_autofree char *text = ims_msnp_msg_text (c.payload, c.payload_len);
-      sb_touch (sb);
+      ims_msnp_sb_touch (sb);
       if (text && g_str_equal (from, sb->buddy))
         ims_core_message (ims_native_core (&m->base), m->base.name, from, text);
     }
@@ -416,34 +416,34 @@ sb_frame (ImsFrameConn *conn, const guint8 *frame, gsize len, gpointer data)
                   g_queue_get_length (&sb->queue));
         }
       ims_msnp_cmd_clear (&c);
-      sb_close (sb);
+      ims_msnp_sb_close (sb);
       return;
     }
   ims_msnp_cmd_clear (&c);
 }
 
 static void
-sb_connected (ImsFrameConn *conn, gpointer data)
+ims_msnp_sb_connected (ImsFrameConn *conn, gpointer data)
 {
   Sb *sb = data;
   MsnpPeer *m = sb->peer;
   sb->stage = SB_AUTH;
   if (sb->session)
-    sb_send (sb, "ANS %u %s;%s %s %s\r\n", ++sb->trid, m->email, m->guid, sb->token, sb->session);
+    ims_msnp_sb_send (sb, "ANS %u %s;%s %s %s\r\n", ++sb->trid, m->email, m->guid, sb->token, sb->session);
   else
-    sb_send (sb, "USR %u %s;%s %s\r\n", ++sb->trid, m->email, m->guid, sb->token);
+    ims_msnp_sb_send (sb, "USR %u %s;%s %s\r\n", ++sb->trid, m->email, m->guid, sb->token);
 }
 
 static void
-sb_closed (ImsFrameConn *conn, const GError *error, gpointer data)
+ims_msnp_sb_closed (ImsFrameConn *conn, const GError *error, gpointer data)
 {
-  sb_close (data);
+  ims_msnp_sb_close (data);
 }
 
-static const ImsFrameConnFuncs sb_funcs = { sb_connected, sb_frame, sb_closed };
+static const ImsFrameConnFuncs ims_msnp_sb_funcs = { ims_msnp_sb_connected, ims_msnp_sb_frame, ims_msnp_sb_closed };
 
 static void
-sb_free (Sb *sb)
+ims_msnp_sb_free (Sb *sb)
 {
   g_clear_pointer (&sb->conn, ims_frame_conn_free);
   g_clear_handle_id (&sb->idle_id, g_source_remove);
@@ -457,7 +457,7 @@ sb_free (Sb *sb)
 
 /* "host:port" from the server; FALSE when it is no address. */
 static gboolean
-sb_address (const char *addr, char **host, int *port)
+ims_msnp_sb_address (const char *addr, char **host, int *port)
 {
   const char *colon = strrchr (addr, ':');
   if (colon == NULL || colon == addr)
@@ -473,7 +473,7 @@ sb_address (const char *addr, char **host, int *port)
 }
 
 static Sb *
-sb_new (MsnpPeer *m, const char *buddy)
+ims_msnp_sb_new (MsnpPeer *m, const char *buddy)
 {
   if (m->sbs->len >= SB_MAX)
     return NULL;
@@ -486,22 +486,22 @@ sb_new (MsnpPeer *m, const char *buddy)
 }
 
 static gboolean
-sb_start (Sb *sb, const char *addr, const char *token)
+ims_msnp_sb_start (Sb *sb, const char *addr, const char *token)
 {
   g_autofree char *host = NULL;
   int port;
-  if (!sb_address (addr, &host, &port) || strlen (token) > 512 || strchr (token, ' '))
+  if (!ims_msnp_sb_address (addr, &host, &port) || strlen (token) > 512 || strchr (token, ' '))
     return FALSE;
   sb->token = g_strdup (token);
   sb->conn = ims_frame_conn_new (host, port, IMS_NATIVE_CONNECT_TIMEOUT_S,
                                  IMS_MSNP_MAX_LINE + IMS_MSNP_MAX_PAYLOAD, ims_msnp_frame_len,
-                                 &sb_funcs, sb);
+                                 &ims_msnp_sb_funcs, sb);
   return TRUE;
 }
 
 /* RNG sessid addr CKI token email name ...: a buddy wants to talk. */
 static void
-msnp_ring (MsnpPeer *m, const ImsMsnpCmd *c)
+ims_msnp_ring (MsnpPeer *m, const ImsMsnpCmd *c)
 {
   ImsCore *core = ims_native_core (&m->base);
   if (c->nargs < 5)
@@ -512,16 +512,16 @@ msnp_ring (MsnpPeer *m, const ImsMsnpCmd *c)
       ims_core_log_stranger (core, m->base.name, "switchboard invitation", from);
       return;
     }
-  Sb *sb = sb_new (m, from);
+  Sb *sb = ims_msnp_sb_new (m, from);
   if (sb == NULL)
     return;
   sb->session = g_strdup (c->args[0]);
-  if (strlen (sb->session) > 64 || !sb_start (sb, c->args[1], c->args[3]))
-    sb_close (sb);
+  if (strlen (sb->session) > 64 || !ims_msnp_sb_start (sb, c->args[1], c->args[3]))
+    ims_msnp_sb_close (sb);
 }
 
 static gboolean
-msnp_send (ImsNativePeer *p, const char *to, const char *text, GError **error)
+ims_msnp_send (ImsNativePeer *p, const char *to, const char *text, GError **error)
 {
   MsnpPeer *m = (MsnpPeer *) p;
   g_autofree char *buddy = g_ascii_strdown (to, -1);
@@ -540,19 +540,19 @@ msnp_send (ImsNativePeer *p, const char *to, const char *text, GError **error)
     }
   if (sb && sb->stage == SB_READY)
     {
-      sb_send_text (sb, text);
+      ims_msnp_sb_send_text (sb, text);
       return TRUE;
     }
   if (sb == NULL)
     {
-      sb = sb_new (m, buddy);
+      sb = ims_msnp_sb_new (m, buddy);
       if (sb == NULL)
         {
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_BUSY, "too many open switchboards");
           return FALSE;
         }
       g_queue_push_tail (&m->xfr_waiting, sb);
-      ns_send (m, "XFR %u SB\r\n", ++m->trid);
+      ims_msnp_ns_send (m, "XFR %u SB\r\n", ++m->trid);
     }
   g_queue_push_tail (&sb->queue, g_strdup (text));
   return TRUE;
@@ -561,11 +561,11 @@ msnp_send (ImsNativePeer *p, const char *to, const char *text, GError **error)
 /* ---- the notification server ---- */
 
 static void
-msnp_logged_in (MsnpPeer *m)
+ims_msnp_logged_in (MsnpPeer *m)
 {
   m->stage = NS_ONLINE;
-  ns_send_payload (m, "ADL", "<ml l=\"1\"></ml>");
-  msnp_own_changed (&m->base);
+  ims_msnp_ns_send_payload (m, "ADL", "<ml l=\"1\"></ml>");
+  ims_msnp_own_changed (&m->base);
   ims_native_logged_in (&m->base);
   /* The list lives in the server's address book; ADL of every watched
    * buddy (the core subscribes each) is all the driver needs. */
@@ -573,7 +573,7 @@ msnp_logged_in (MsnpPeer *m)
 }
 
 static void
-msnp_ns_command (MsnpPeer *m, const ImsMsnpCmd *c)
+ims_msnp_ns_command (MsnpPeer *m, const ImsMsnpCmd *c)
 {
   if (ims_native_debug (&m->base) >= 2)
     g_message ("%s: RECV %s", m->base.name, c->cmd);
@@ -592,7 +592,7 @@ msnp_ns_command (MsnpPeer *m, const ImsMsnpCmd *c)
       else
         {
           m->stage = NS_CVR;
-          ns_send (m, "CVR %u 0x0409 winnt 6.1.0 i386 MSNMSGR 14.0.8117.0416 msmsgs %s\r\n",
+          ims_msnp_ns_send (m, "CVR %u 0x0409 winnt 6.1.0 i386 MSNMSGR 14.0.8117.0416 msmsgs %s\r\n",
                    ++m->trid, m->email);
         }
       return;
@@ -600,7 +600,7 @@ msnp_ns_command (MsnpPeer *m, const ImsMsnpCmd *c)
   if (g_str_equal (cmd, "CVR") && m->stage == NS_CVR)
     {
       m->stage = NS_USR_I;
-      ns_send (m, "USR %u SSO I %s\r\n", ++m->trid, m->email);
+      ims_msnp_ns_send (m, "USR %u SSO I %s\r\n", ++m->trid, m->email);
     }
   else if (g_str_equal (cmd, "USR") && c->nargs >= 5 && m->stage == NS_USR_I
            && g_str_equal (c->args[1], "SSO") && g_str_equal (c->args[2], "S"))
@@ -608,11 +608,11 @@ msnp_ns_command (MsnpPeer *m, const ImsMsnpCmd *c)
       if (strlen (c->args[4]) > 1024)
         ims_native_fail (&m->base, FALSE, "the MSN server sent an oversized nonce");
       else
-        msnp_sso (m, c->args[4]);
+        ims_msnp_sso (m, c->args[4]);
     }
   else if (g_str_equal (cmd, "USR") && c->nargs >= 2 && g_str_equal (c->args[1], "OK")
            && m->stage == NS_USR_S)
-    msnp_logged_in (m);
+    ims_msnp_logged_in (m);
   else if (ims_msnp_is_error (c) && m->stage < NS_ONLINE)
     ims_native_fail (&m->base, g_str_equal (cmd, "911"), "%s (MSNP error %s)",
                      g_str_equal (cmd, "911") ? "wrong password: the server refused the login"
@@ -623,24 +623,24 @@ msnp_ns_command (MsnpPeer *m, const ImsMsnpCmd *c)
   else if ((g_str_equal (cmd, "NLN") && c->nargs >= 2) || (g_str_equal (cmd, "ILN") && c->nargs >= 3))
     {
       gboolean iln = g_str_equal (cmd, "ILN");
-      msnp_presence (m, c->args[iln ? 2 : 1], c->args[iln ? 1 : 0], NULL);
+      ims_msnp_presence (m, c->args[iln ? 2 : 1], c->args[iln ? 1 : 0], NULL);
     }
   else if (g_str_equal (cmd, "FLN") && c->nargs >= 1)
-    msnp_presence (m, c->args[0], "FLN", NULL);
+    ims_msnp_presence (m, c->args[0], "FLN", NULL);
   else if (g_str_equal (cmd, "UBX") && c->nargs >= 1 && c->payload)
     {
       g_autofree char *psm = ims_msnp_psm (c->payload, c->payload_len);
       if (psm)
-        msnp_presence (m, c->args[0], NULL, psm);
+        ims_msnp_presence (m, c->args[0], NULL, psm);
     }
   else if (g_str_equal (cmd, "XFR") && c->nargs >= 5 && g_str_equal (c->args[1], "SB"))
     {
       Sb *sb = g_queue_pop_head (&m->xfr_waiting);
-      if (sb && !sb_start (sb, c->args[2], c->args[4]))
-        sb_close (sb);
+      if (sb && !ims_msnp_sb_start (sb, c->args[2], c->args[4]))
+        ims_msnp_sb_close (sb);
     }
   else if (g_str_equal (cmd, "RNG"))
-    msnp_ring (m, c);
+    ims_msnp_ring (m, c);
   else if (g_str_equal (cmd, "QNG"))
     ims_native_pong (&m->base);
   else if (g_str_equal (cmd, "OUT"))
@@ -651,13 +651,13 @@ msnp_ns_command (MsnpPeer *m, const ImsMsnpCmd *c)
     {
       Sb *sb = g_str_equal (cmd, "913") ? g_queue_pop_head (&m->xfr_waiting) : NULL;
       if (sb)
-        sb_close (sb);
+        ims_msnp_sb_close (sb);
       g_info ("%s: the MSN server answered error %s", m->base.name, cmd);
     }
 }
 
 static void
-msnp_ns_frame (ImsFrameConn *conn, const guint8 *frame, gsize len, gpointer data)
+ims_msnp_ns_frame (ImsFrameConn *conn, const guint8 *frame, gsize len, gpointer data)
 {
   MsnpPeer *m = data;
   ImsMsnpCmd c;
@@ -667,28 +667,28 @@ msnp_ns_frame (ImsFrameConn *conn, const guint8 *frame, gsize len, gpointer data
       ims_native_fail (&m->base, FALSE, "%s", error->message);
       return;
     }
-  msnp_ns_command (m, &c);
+  ims_msnp_ns_command (m, &c);
   ims_msnp_cmd_clear (&c);
 }
 
 static void
-msnp_ns_connected (ImsFrameConn *conn, gpointer data)
+ims_msnp_ns_connected (ImsFrameConn *conn, gpointer data)
 {
   MsnpPeer *m = data;
-  ns_send (m, "VER %u MSNP18 CVR0\r\n", ++m->trid);
+  ims_msnp_ns_send (m, "VER %u MSNP18 CVR0\r\n", ++m->trid);
 }
 
 static void
-msnp_ns_closed (ImsFrameConn *conn, const GError *error, gpointer data)
+ims_msnp_ns_closed (ImsFrameConn *conn, const GError *error, gpointer data)
 {
   MsnpPeer *m = data;
   ims_native_fail (&m->base, FALSE, "%s", error->message);
 }
 
-static const ImsFrameConnFuncs ns_funcs = { msnp_ns_connected, msnp_ns_frame, msnp_ns_closed };
+static const ImsFrameConnFuncs ims_msnp_ns_funcs = { ims_msnp_ns_connected, ims_msnp_ns_frame, ims_msnp_ns_closed };
 
 static void
-msnp_connect (ImsNativePeer *p)
+ims_msnp_connect (ImsNativePeer *p)
 {
   MsnpPeer *m = (MsnpPeer *) p;
   g_free (m->email);
@@ -700,41 +700,41 @@ msnp_connect (ImsNativePeer *p)
     }
   m->trid = 0;
   m->stage = NS_VER;
-  m->sbs = g_ptr_array_new_with_free_func ((GDestroyNotify) sb_free);
+  m->sbs = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_msnp_sb_free);
   m->buddies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                      (GDestroyNotify) buddy_state_free);
+                                      (GDestroyNotify) ims_msnp_buddy_state_free);
   m->ns = ims_frame_conn_new (ims_native_host (p), ims_native_port (p), IMS_NATIVE_CONNECT_TIMEOUT_S,
                               IMS_MSNP_MAX_LINE + IMS_MSNP_MAX_PAYLOAD, ims_msnp_frame_len,
-                              &ns_funcs, m);
+                              &ims_msnp_ns_funcs, m);
 }
 
 static void
-msnp_subscribe (ImsNativePeer *p, const char *buddy)
+ims_msnp_subscribe (ImsNativePeer *p, const char *buddy)
 {
   g_autofree char *email = g_ascii_strdown (buddy, -1);
   /* 3: the forward list (we see them) and the allow list (they see us). */
   g_autofree char *ml = ims_msnp_ml (email, 3);
   if (ml == NULL)
     return;
-  ns_send_payload ((MsnpPeer *) p, "ADL", ml);
+  ims_msnp_ns_send_payload ((MsnpPeer *) p, "ADL", ml);
   /* No authorization on MSN: adding is seeing. */
   ims_core_subscription (ims_native_core (p), p->name, email, IMS_SUB_BOTH);
 }
 
 static void
-msnp_unsubscribe (ImsNativePeer *p, const char *buddy)
+ims_msnp_unsubscribe (ImsNativePeer *p, const char *buddy)
 {
   g_autofree char *email = g_ascii_strdown (buddy, -1);
   g_autofree char *ml = ims_msnp_ml (email, 1);
   if (ml)
-    ns_send_payload ((MsnpPeer *) p, "RML", ml);
+    ims_msnp_ns_send_payload ((MsnpPeer *) p, "RML", ml);
 }
 
 static ImsDriver *ims_msnp_driver_new (ImsCore *core, const ImsDriverSetup *setup,
                                        GError **error);
 
 static void
-msnp_check_account (const ImsAccount *a, GPtrArray *errors, GPtrArray *warnings)
+ims_msnp_check_account (const ImsAccount *a, GPtrArray *errors, GPtrArray *warnings)
 {
   if (strchr (a->username, '@') == NULL)
     g_ptr_array_add (errors, g_strdup ("username: MSN logs in with an e-mail address "
@@ -744,50 +744,50 @@ msnp_check_account (const ImsAccount *a, GPtrArray *errors, GPtrArray *warnings)
 }
 
 static gboolean
-msnp_id_valid (const char *id)
+ims_msnp_id_valid (const char *id)
 {
   return ims_text_plain_id (id, 254);
 }
 
-static const char *const msnp_types[] = { "msn", NULL };
-static const char *const msnp_keys[] = { "loginurl", "pinginterval", "pingtimeout", NULL };
+static const char *const ims_msnp_types[] = { "msn", NULL };
+static const char *const ims_msnp_keys[] = { "loginurl", "pinginterval", "pingtimeout", NULL };
 
 /* MSN as the registry and the docs see it. */
 const ImsNetwork ims_msnp_network = {
   .name = "MSN",
   .driver = "msnp",
-  .types = msnp_types,
+  .types = ims_msnp_types,
   .summary = "MSN Messenger over MSNP18 (native driver; the revival servers such as Escargot); ids, "
              "username included, are e-mail addresses",
-  .keys = msnp_keys,
+  .keys = ims_msnp_keys,
   .default_host = "messenger.hotmail.com",
   .default_port = 1863,
   .bare_ids = FALSE,
-  .id_valid = msnp_id_valid,
+  .id_valid = ims_msnp_id_valid,
   .id_rule = "an MSN id has no spaces or control characters",
   .cleartext = "IMs and presence travel in clear (the password goes to loginurl)",
   .pong = TRUE,
   .max_message = IMS_MSNP_MAX_MSG,
   .show_words = "available busy phone idle brb away lunch",
-  .check_account = msnp_check_account,
+  .check_account = ims_msnp_check_account,
   .new_driver = ims_msnp_driver_new,
 };
 
-static const ImsNativeProto msnp_proto = {
+static const ImsNativeProto ims_msnp_proto = {
   .network = &ims_msnp_network,
   .peer_size = sizeof (MsnpPeer),
-  .connect = msnp_connect,
-  .keepalive = msnp_ping,
-  .disconnect = msnp_disconnect,
-  .subscribe = msnp_subscribe,
-  .unsubscribe = msnp_unsubscribe,
-  .own_changed = msnp_own_changed,
-  .send = msnp_send,
-  .finalize = msnp_finalize,
+  .connect = ims_msnp_connect,
+  .keepalive = ims_msnp_ping,
+  .disconnect = ims_msnp_disconnect,
+  .subscribe = ims_msnp_subscribe,
+  .unsubscribe = ims_msnp_unsubscribe,
+  .own_changed = ims_msnp_own_changed,
+  .send = ims_msnp_send,
+  .finalize = ims_msnp_finalize,
 };
 
 static ImsDriver *
 ims_msnp_driver_new (ImsCore *core, const ImsDriverSetup *setup, GError **error)
 {
-  return ims_native_driver_new (core, &msnp_proto);
+  return ims_native_driver_new (core, &ims_msnp_proto);
 }

@@ -36,10 +36,10 @@ typedef struct {
   gboolean list_done;
 } OscarPeer;
 
-static void oscar_bos_connect (OscarPeer *o, const char *host, int port);
+static void ims_oscar_bos_connect (OscarPeer *o, const char *host, int port);
 
 static void
-oscar_send_flap (OscarPeer *o, guint8 channel, const guint8 *data, gsize len)
+ims_oscar_send_flap (OscarPeer *o, guint8 channel, const guint8 *data, gsize len)
 {
   g_autoptr (GByteArray) out = g_byte_array_new ();
   ims_oscar_put_flap (out, channel, &o->seq, data, len);
@@ -47,7 +47,7 @@ oscar_send_flap (OscarPeer *o, guint8 channel, const guint8 *data, gsize len)
 }
 
 static void
-oscar_send_snac (OscarPeer *o, guint16 family, guint16 subtype, const GByteArray *body)
+ims_oscar_send_snac (OscarPeer *o, guint16 family, guint16 subtype, const GByteArray *body)
 {
   g_autoptr (GByteArray) out = g_byte_array_new ();
   ims_oscar_put_snac (out, &o->seq, family, subtype, ++o->reqid, body);
@@ -58,7 +58,7 @@ oscar_send_snac (OscarPeer *o, guint16 family, guint16 subtype, const GByteArray
 }
 
 static void
-oscar_disconnect (ImsNativePeer *p)
+ims_oscar_disconnect (ImsNativePeer *p)
 {
   OscarPeer *o = (OscarPeer *) p;
   g_clear_pointer (&o->conn, ims_frame_conn_free);
@@ -71,22 +71,22 @@ oscar_disconnect (ImsNativePeer *p)
 }
 
 static void
-oscar_finalize (ImsNativePeer *p)
+ims_oscar_finalize (ImsNativePeer *p)
 {
   g_free (((OscarPeer *) p)->sn);
 }
 
 /* FLAP channel 5: the server does not answer it. */
 static void
-oscar_keepalive (ImsNativePeer *p)
+ims_oscar_keepalive (ImsNativePeer *p)
 {
-  oscar_send_flap ((OscarPeer *) p, IMS_FLAP_KEEPALIVE, NULL, 0);
+  ims_oscar_send_flap ((OscarPeer *) p, IMS_FLAP_KEEPALIVE, NULL, 0);
 }
 
 /* 02,04: capabilities, the profile (statusmessage), and the away message
  * (the busy text while the phone is in use; empty clears it). */
 static void
-oscar_send_info (OscarPeer *o)
+ims_oscar_send_info (OscarPeer *o)
 {
   static const char mime[] = "text/aolrtf; charset=\"us-ascii\"";
   g_autoptr (GByteArray) b = g_byte_array_new ();
@@ -99,29 +99,29 @@ oscar_send_info (OscarPeer *o)
     away = "busy";
   ims_oscar_put_tlv_str (b, 3, mime);
   ims_oscar_put_tlv (b, 4, away, MIN (strlen (away), 1024));
-  oscar_send_snac (o, 0x02, 0x04, b);
+  ims_oscar_send_snac (o, 0x02, 0x04, b);
 }
 
 static void
-oscar_own_changed (ImsNativePeer *p)
+ims_oscar_own_changed (ImsNativePeer *p)
 {
-  oscar_send_info ((OscarPeer *) p);
+  ims_oscar_send_info ((OscarPeer *) p);
 }
 
 /* ---- the auth server ---- */
 
 static void
-oscar_auth_frame (OscarPeer *o, const ImsFlap *f)
+ims_oscar_auth_frame (OscarPeer *o, const ImsFlap *f)
 {
   if (f->channel == IMS_FLAP_SIGNON)
     {
       static const guint8 hello[] = { 0, 0, 0, 1 };
-      oscar_send_flap (o, IMS_FLAP_SIGNON, hello, sizeof hello);
+      ims_oscar_send_flap (o, IMS_FLAP_SIGNON, hello, sizeof hello);
       g_autoptr (GByteArray) b = g_byte_array_new ();
       ims_oscar_put_tlv_str (b, 1, o->sn);
       ims_oscar_put_tlv (b, 0x4b, NULL, 0);
       ims_oscar_put_tlv (b, 0x5a, NULL, 0);
-      oscar_send_snac (o, 0x17, 0x06, b);
+      ims_oscar_send_snac (o, 0x17, 0x06, b);
       return;
     }
   if (f->channel == IMS_FLAP_SIGNOFF)
@@ -150,7 +150,7 @@ oscar_auth_frame (OscarPeer *o, const ImsFlap *f)
       ims_oscar_put_tlv_str (b, 3, "AOL Instant Messenger, version 5.9.3702/WIN32");
       ims_oscar_put_tlv_str (b, 0x0f, "en");
       ims_oscar_put_tlv_str (b, 0x0e, "us");
-      oscar_send_snac (o, 0x17, 0x02, b);
+      ims_oscar_send_snac (o, 0x17, 0x02, b);
     }
   else if (s.family == 0x17 && s.subtype == 0x03)
     {
@@ -173,7 +173,7 @@ oscar_auth_frame (OscarPeer *o, const ImsFlap *f)
       g_autofree char *host = g_strdup (login.bos_host);
       int port = login.bos_port ? login.bos_port : ims_native_port (&o->base);
       ims_oscar_login_clear (&login);
-      oscar_bos_connect (o, host, port);
+      ims_oscar_bos_connect (o, host, port);
     }
   else if (s.family == 0x17 && s.subtype == 0x01)
     ims_native_fail (&o->base, FALSE, "the OSCAR server refused the login request");
@@ -182,7 +182,7 @@ oscar_auth_frame (OscarPeer *o, const ImsFlap *f)
 /* ---- BOS ---- */
 
 static void
-oscar_report_roster (OscarPeer *o)
+ims_oscar_report_roster (OscarPeer *o)
 {
   g_autoptr (GHashTable) roster = g_hash_table_new (g_str_hash, g_str_equal);
   GHashTableIter it;
@@ -194,7 +194,7 @@ oscar_report_roster (OscarPeer *o)
 }
 
 static void
-oscar_feedbag (OscarPeer *o, const ImsSnac *s)
+ims_oscar_feedbag (OscarPeer *o, const ImsSnac *s)
 {
   g_autoptr (GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_oscar_item_free);
   g_autoptr (GError) error = NULL;
@@ -217,7 +217,7 @@ oscar_feedbag (OscarPeer *o, const ImsSnac *s)
   if (s->flags & 1) /* more follows */
     return;
 
-  oscar_send_info (o);
+  ims_oscar_send_info (o);
   g_autoptr (GByteArray) icbm = g_byte_array_new ();
   ims_oscar_put_u16 (icbm, 0);
   ims_oscar_put_u32 (icbm, 0x0000000b);
@@ -225,8 +225,8 @@ oscar_feedbag (OscarPeer *o, const ImsSnac *s)
   ims_oscar_put_u16 (icbm, 999);
   ims_oscar_put_u16 (icbm, 999);
   ims_oscar_put_u32 (icbm, 0);
-  oscar_send_snac (o, 0x04, 0x02, icbm);
-  oscar_send_snac (o, 0x13, 0x07, NULL);
+  ims_oscar_send_snac (o, 0x04, 0x02, icbm);
+  ims_oscar_send_snac (o, 0x13, 0x07, NULL);
   static const guint16 ready[][2] = { { 1, 4 }, { 0x13, 4 }, { 2, 1 }, { 3, 1 }, { 4, 1 },
                                       { 9, 1 } };
   g_autoptr (GByteArray) r = g_byte_array_new ();
@@ -236,25 +236,25 @@ oscar_feedbag (OscarPeer *o, const ImsSnac *s)
       ims_oscar_put_u16 (r, ready[i][1]);
       ims_oscar_put_u32 (r, 0x0110164f);
     }
-  oscar_send_snac (o, 0x01, 0x02, r);
+  ims_oscar_send_snac (o, 0x01, 0x02, r);
   o->list_done = TRUE;
   o->stage = STAGE_ONLINE;
   ims_native_logged_in (&o->base);
-  oscar_report_roster (o);
+  ims_oscar_report_roster (o);
 }
 
 static void
-oscar_ask_away (OscarPeer *o, const char *sn)
+ims_oscar_ask_away (OscarPeer *o, const char *sn)
 {
   g_autoptr (GByteArray) b = g_byte_array_new ();
   ims_oscar_put_u32 (b, 2);
   ims_oscar_put_u8 (b, (guint8) strlen (sn));
   g_byte_array_append (b, (const guint8 *) sn, (guint) strlen (sn));
-  oscar_send_snac (o, 0x02, 0x15, b);
+  ims_oscar_send_snac (o, 0x02, 0x15, b);
 }
 
 static void
-oscar_report_user (OscarPeer *o, const ImsOscarUser *u, const char *away)
+ims_oscar_report_user (OscarPeer *o, const ImsOscarUser *u, const char *away)
 {
   gboolean is_away = (u->uclass & IMS_OSCAR_CLASS_AWAY) != 0;
   g_autofree char *plain = away ? ims_text_from_html (away) : NULL;
@@ -270,7 +270,7 @@ oscar_report_user (OscarPeer *o, const ImsOscarUser *u, const char *away)
 }
 
 static void
-oscar_buddy_snac (OscarPeer *o, const ImsSnac *s)
+ims_oscar_buddy_snac (OscarPeer *o, const ImsSnac *s)
 {
   ImsCore *core = ims_native_core (&o->base);
   ImsOscarUser u;
@@ -282,20 +282,20 @@ oscar_buddy_snac (OscarPeer *o, const ImsSnac *s)
     ims_core_presence (core, o->base.name, u.sn, "", NULL);
   else if (s->family == 0x03 && s->subtype == 0x0b)
     {
-      oscar_report_user (o, &u, NULL);
+      ims_oscar_report_user (o, &u, NULL);
       if (u.uclass & IMS_OSCAR_CLASS_AWAY)
-        oscar_ask_away (o, u.sn);
+        ims_oscar_ask_away (o, u.sn);
     }
   else /* 02,06 */
     {
       g_autofree char *away = ims_oscar_parse_away (&u);
-      oscar_report_user (o, &u, away);
+      ims_oscar_report_user (o, &u, away);
     }
   ims_oscar_user_clear (&u);
 }
 
 static void
-oscar_im (OscarPeer *o, const ImsSnac *s)
+ims_oscar_im (OscarPeer *o, const ImsSnac *s)
 {
   ImsOscarIm im;
   if (!ims_oscar_parse_im (s, &im, NULL))
@@ -306,7 +306,7 @@ oscar_im (OscarPeer *o, const ImsSnac *s)
 }
 
 static void
-oscar_add_ack (OscarPeer *o, const ImsSnac *s)
+ims_oscar_add_ack (OscarPeer *o, const ImsSnac *s)
 {
   for (gsize i = 0; i + 1 < s->len; i += 2)
     {
@@ -329,7 +329,7 @@ oscar_add_ack (OscarPeer *o, const ImsSnac *s)
 }
 
 static void
-oscar_bos_frame (OscarPeer *o, const ImsFlap *f)
+ims_oscar_bos_frame (OscarPeer *o, const ImsFlap *f)
 {
   if (f->channel == IMS_FLAP_SIGNON)
     {
@@ -338,7 +338,7 @@ oscar_bos_frame (OscarPeer *o, const ImsFlap *f)
       gsize n;
       const void *ck = g_bytes_get_data (o->cookie, &n);
       ims_oscar_put_tlv (b, 6, ck, n);
-      oscar_send_flap (o, IMS_FLAP_SIGNON, b->data, b->len);
+      ims_oscar_send_flap (o, IMS_FLAP_SIGNON, b->data, b->len);
       return;
     }
   if (f->channel == IMS_FLAP_SIGNOFF)
@@ -368,11 +368,11 @@ oscar_bos_frame (OscarPeer *o, const ImsFlap *f)
             ims_oscar_put_u16 (b, fam[i][0]);
             ims_oscar_put_u16 (b, fam[i][1]);
           }
-        oscar_send_snac (o, 0x01, 0x17, b);
+        ims_oscar_send_snac (o, 0x01, 0x17, b);
       }
       break;
     case 0x010018:
-      oscar_send_snac (o, 0x01, 0x06, NULL);
+      ims_oscar_send_snac (o, 0x01, 0x06, NULL);
       break;
     case 0x010007: /* rate classes: acknowledge them, then ask for rights and the list */
       {
@@ -380,31 +380,31 @@ oscar_bos_frame (OscarPeer *o, const ImsFlap *f)
         g_autoptr (GByteArray) b = g_byte_array_new ();
         for (guint16 i = 1; i <= MIN (n, 32); i++)
           ims_oscar_put_u16 (b, i);
-        oscar_send_snac (o, 0x01, 0x08, b);
-        oscar_send_snac (o, 0x13, 0x02, NULL);
-        oscar_send_snac (o, 0x13, 0x04, NULL);
-        oscar_send_snac (o, 0x02, 0x02, NULL);
-        oscar_send_snac (o, 0x03, 0x02, NULL);
-        oscar_send_snac (o, 0x04, 0x04, NULL);
-        oscar_send_snac (o, 0x09, 0x02, NULL);
+        ims_oscar_send_snac (o, 0x01, 0x08, b);
+        ims_oscar_send_snac (o, 0x13, 0x02, NULL);
+        ims_oscar_send_snac (o, 0x13, 0x04, NULL);
+        ims_oscar_send_snac (o, 0x02, 0x02, NULL);
+        ims_oscar_send_snac (o, 0x03, 0x02, NULL);
+        ims_oscar_send_snac (o, 0x04, 0x04, NULL);
+        ims_oscar_send_snac (o, 0x09, 0x02, NULL);
       }
       break;
     case 0x130006:
       if (!o->list_done)
-        oscar_feedbag (o, &s);
+        ims_oscar_feedbag (o, &s);
       break;
     case 0x13000e:
-      oscar_add_ack (o, &s);
+      ims_oscar_add_ack (o, &s);
       break;
     case 0x03000b:
     case 0x03000c:
     case 0x020006:
       if (o->stage == STAGE_ONLINE)
-        oscar_buddy_snac (o, &s);
+        ims_oscar_buddy_snac (o, &s);
       break;
     case 0x040007:
       if (o->stage == STAGE_ONLINE)
-        oscar_im (o, &s);
+        ims_oscar_im (o, &s);
       break;
     case 0x040001:
       g_info ("%s: an IM could not be delivered (the buddy is offline)", o->base.name);
@@ -420,7 +420,7 @@ oscar_bos_frame (OscarPeer *o, const ImsFlap *f)
 /* ---- connections ---- */
 
 static void
-oscar_frame (ImsFrameConn *conn, const guint8 *frame, gsize len, gpointer data)
+ims_oscar_frame (ImsFrameConn *conn, const guint8 *frame, gsize len, gpointer data)
 {
   OscarPeer *o = data;
   ImsFlap f;
@@ -431,27 +431,27 @@ oscar_frame (ImsFrameConn *conn, const guint8 *frame, gsize len, gpointer data)
       return;
     }
   if (o->stage == STAGE_AUTH)
-    oscar_auth_frame (o, &f);
+    ims_oscar_auth_frame (o, &f);
   else
-    oscar_bos_frame (o, &f);
+    ims_oscar_bos_frame (o, &f);
 }
 
 static void
-oscar_connected (ImsFrameConn *conn, gpointer data)
+ims_oscar_connected (ImsFrameConn *conn, gpointer data)
 {
 }
 
 static void
-oscar_closed (ImsFrameConn *conn, const GError *error, gpointer data)
+ims_oscar_closed (ImsFrameConn *conn, const GError *error, gpointer data)
 {
   OscarPeer *o = data;
   ims_native_fail (&o->base, FALSE, "%s", error->message);
 }
 
-static const ImsFrameConnFuncs oscar_conn_funcs = { oscar_connected, oscar_frame, oscar_closed };
+static const ImsFrameConnFuncs ims_oscar_conn_funcs = { ims_oscar_connected, ims_oscar_frame, ims_oscar_closed };
 
 static void
-oscar_bos_connect (OscarPeer *o, const char *host, int port)
+ims_oscar_bos_connect (OscarPeer *o, const char *host, int port)
 {
   g_clear_pointer (&o->conn, ims_frame_conn_free);
   o->stage = STAGE_BOS;
@@ -459,11 +459,11 @@ oscar_bos_connect (OscarPeer *o, const char *host, int port)
   o->buddies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   o->items = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   o->conn = ims_frame_conn_new (host, port, IMS_NATIVE_CONNECT_TIMEOUT_S, IMS_FLAP_MAX, ims_flap_frame_len,
-                                &oscar_conn_funcs, o);
+                                &ims_oscar_conn_funcs, o);
 }
 
 static void
-oscar_connect (ImsNativePeer *p)
+ims_oscar_connect (ImsNativePeer *p)
 {
   OscarPeer *o = (OscarPeer *) p;
   g_free (o->sn);
@@ -471,13 +471,13 @@ oscar_connect (ImsNativePeer *p)
   o->stage = STAGE_AUTH;
   o->seq = (guint16) g_random_int_range (0, 0x8000);
   o->conn = ims_frame_conn_new (ims_native_host (p), ims_native_port (p), IMS_NATIVE_CONNECT_TIMEOUT_S,
-                                IMS_FLAP_MAX, ims_flap_frame_len, &oscar_conn_funcs, o);
+                                IMS_FLAP_MAX, ims_flap_frame_len, &ims_oscar_conn_funcs, o);
 }
 
 /* ---- the buddy list ---- */
 
 static guint16
-oscar_free_id (OscarPeer *o, guint16 gid)
+ims_oscar_free_id (OscarPeer *o, guint16 gid)
 {
   for (;;)
     {
@@ -492,7 +492,7 @@ oscar_free_id (OscarPeer *o, guint16 gid)
 }
 
 static void
-oscar_put_item (GByteArray *b, const char *name, guint16 gid, guint16 iid, guint16 klass)
+ims_oscar_put_item (GByteArray *b, const char *name, guint16 gid, guint16 iid, guint16 klass)
 {
   ims_oscar_put_u16 (b, (guint16) strlen (name));
   g_byte_array_append (b, (const guint8 *) name, (guint) strlen (name));
@@ -503,7 +503,7 @@ oscar_put_item (GByteArray *b, const char *name, guint16 gid, guint16 iid, guint
 }
 
 static void
-oscar_subscribe (ImsNativePeer *p, const char *buddy)
+ims_oscar_subscribe (ImsNativePeer *p, const char *buddy)
 {
   OscarPeer *o = (OscarPeer *) p;
   g_autofree char *sn = ims_oscar_normalize (buddy, -1);
@@ -519,28 +519,28 @@ oscar_subscribe (ImsNativePeer *p, const char *buddy)
       g_warning ("%s: the buddy list is full", p->name);
       return;
     }
-  oscar_send_snac (o, 0x13, 0x11, NULL);
+  ims_oscar_send_snac (o, 0x13, 0x11, NULL);
   if (o->gid == 0)
     {
-      o->gid = oscar_free_id (o, 0);
+      o->gid = ims_oscar_free_id (o, 0);
       g_autoptr (GByteArray) g = g_byte_array_new ();
-      oscar_put_item (g, "Buddies", o->gid, 0, IMS_OSCAR_ITEM_GROUP);
-      oscar_send_snac (o, 0x13, 0x08, g);
+      ims_oscar_put_item (g, "Buddies", o->gid, 0, IMS_OSCAR_ITEM_GROUP);
+      ims_oscar_send_snac (o, 0x13, 0x08, g);
       g_queue_push_tail (&o->adds, g_strdup (""));
     }
-  guint16 iid = oscar_free_id (o, o->gid);
+  guint16 iid = ims_oscar_free_id (o, o->gid);
   g_autoptr (GByteArray) b = g_byte_array_new ();
-  oscar_put_item (b, sn, o->gid, iid, IMS_OSCAR_ITEM_BUDDY);
-  oscar_send_snac (o, 0x13, 0x08, b);
-  oscar_send_snac (o, 0x13, 0x12, NULL);
+  ims_oscar_put_item (b, sn, o->gid, iid, IMS_OSCAR_ITEM_BUDDY);
+  ims_oscar_send_snac (o, 0x13, 0x08, b);
+  ims_oscar_send_snac (o, 0x13, 0x12, NULL);
   g_hash_table_replace (o->buddies, g_strdup (sn), GUINT_TO_POINTER (iid));
   g_queue_push_tail (&o->adds, g_steal_pointer (&sn));
   /* A buddy added now is not announced until it signs on again: ask. */
-  oscar_ask_away (o, o->adds.tail->data);
+  ims_oscar_ask_away (o, o->adds.tail->data);
 }
 
 static void
-oscar_unsubscribe (ImsNativePeer *p, const char *buddy)
+ims_oscar_unsubscribe (ImsNativePeer *p, const char *buddy)
 {
   OscarPeer *o = (OscarPeer *) p;
   g_autofree char *sn = ims_oscar_normalize (buddy, -1);
@@ -548,15 +548,15 @@ oscar_unsubscribe (ImsNativePeer *p, const char *buddy)
   if (!g_hash_table_lookup_extended (o->buddies, sn, NULL, &iid))
     return;
   g_autoptr (GByteArray) b = g_byte_array_new ();
-  oscar_put_item (b, sn, o->gid, (guint16) GPOINTER_TO_UINT (iid), IMS_OSCAR_ITEM_BUDDY);
-  oscar_send_snac (o, 0x13, 0x11, NULL);
-  oscar_send_snac (o, 0x13, 0x0a, b);
-  oscar_send_snac (o, 0x13, 0x12, NULL);
+  ims_oscar_put_item (b, sn, o->gid, (guint16) GPOINTER_TO_UINT (iid), IMS_OSCAR_ITEM_BUDDY);
+  ims_oscar_send_snac (o, 0x13, 0x11, NULL);
+  ims_oscar_send_snac (o, 0x13, 0x0a, b);
+  ims_oscar_send_snac (o, 0x13, 0x12, NULL);
   g_hash_table_remove (o->buddies, sn);
 }
 
 static gboolean
-oscar_send (ImsNativePeer *p, const char *to, const char *text, GError **error)
+ims_oscar_send (ImsNativePeer *p, const char *to, const char *text, GError **error)
 {
   OscarPeer *o = (OscarPeer *) p;
   /* AIM clients took 2,000 characters a message: longer texts go in pieces. */
@@ -567,7 +567,7 @@ oscar_send (ImsNativePeer *p, const char *to, const char *text, GError **error)
       for (gsize i = 0; i < sizeof cookie; i++)
         cookie[i] = (guint8) g_random_int_range ('0', '9' + 1);
       g_autoptr (GByteArray) body = ims_oscar_im_body (cookie, to, *piece);
-      oscar_send_snac (o, 0x04, 0x06, body);
+      ims_oscar_send_snac (o, 0x04, 0x06, body);
     }
   return TRUE;
 }
@@ -575,17 +575,17 @@ oscar_send (ImsNativePeer *p, const char *to, const char *text, GError **error)
 static ImsDriver *ims_oscar_driver_new (ImsCore *core, const ImsDriverSetup *setup,
                                         GError **error);
 
-static const char *const oscar_types[] = { "aim", NULL };
-static const char *const oscar_keys[] = { "pinginterval", NULL };
+static const char *const ims_oscar_types[] = { "aim", NULL };
+static const char *const ims_oscar_keys[] = { "pinginterval", NULL };
 
 /* AIM as the registry and the docs see it. */
 const ImsNetwork ims_oscar_network = {
   .name = "AIM",
   .driver = "oscar",
-  .types = oscar_types,
+  .types = ims_oscar_types,
   .summary = "AIM over OSCAR (native driver; the revival servers such as OWAIM); write screen names "
              "in lower case without spaces",
-  .keys = oscar_keys,
+  .keys = ims_oscar_keys,
   .default_host = "login.oscar.aol.com",
   .default_port = 5190,
   .bare_ids = TRUE,
@@ -597,21 +597,21 @@ const ImsNetwork ims_oscar_network = {
   .new_driver = ims_oscar_driver_new,
 };
 
-static const ImsNativeProto oscar_proto = {
+static const ImsNativeProto ims_oscar_proto = {
   .network = &ims_oscar_network,
   .peer_size = sizeof (OscarPeer),
-  .connect = oscar_connect,
-  .keepalive = oscar_keepalive,
-  .disconnect = oscar_disconnect,
-  .subscribe = oscar_subscribe,
-  .unsubscribe = oscar_unsubscribe,
-  .own_changed = oscar_own_changed,
-  .send = oscar_send,
-  .finalize = oscar_finalize,
+  .connect = ims_oscar_connect,
+  .keepalive = ims_oscar_keepalive,
+  .disconnect = ims_oscar_disconnect,
+  .subscribe = ims_oscar_subscribe,
+  .unsubscribe = ims_oscar_unsubscribe,
+  .own_changed = ims_oscar_own_changed,
+  .send = ims_oscar_send,
+  .finalize = ims_oscar_finalize,
 };
 
 static ImsDriver *
 ims_oscar_driver_new (ImsCore *core, const ImsDriverSetup *setup, GError **error)
 {
-  return ims_native_driver_new (core, &oscar_proto);
+  return ims_native_driver_new (core, &ims_oscar_proto);
 }

@@ -27,7 +27,7 @@ typedef struct {
 } YmsgPeer;
 
 static void
-ymsg_send (YmsgPeer *y, GByteArray *pkt)
+ims_ymsg_send (YmsgPeer *y, GByteArray *pkt)
 {
   ims_frame_conn_send (y->conn, pkt->data, pkt->len);
 }
@@ -39,12 +39,12 @@ ymsg_send (YmsgPeer *y, GByteArray *pkt)
       ims_ymsg_pack (pkt_, service, status, (y)->session, __VA_ARGS__, -1);                    \
       if (ims_native_debug (&(y)->base) >= 2)                                                  \
         g_message ("%s: SEND 0x%02x", (y)->base.name, (unsigned) (service));                   \
-      ymsg_send (y, pkt_);                                                                      \
+      ims_ymsg_send (y, pkt_);                                                                      \
     }                                                                                           \
   while (0)
 
 static void
-ymsg_disconnect (ImsNativePeer *p)
+ims_ymsg_disconnect (ImsNativePeer *p)
 {
   YmsgPeer *y = (YmsgPeer *) p;
   g_clear_pointer (&y->conn, ims_frame_conn_free);
@@ -54,7 +54,7 @@ ymsg_disconnect (ImsNativePeer *p)
 }
 
 static void
-ymsg_finalize (ImsNativePeer *p)
+ims_ymsg_finalize (ImsNativePeer *p)
 {
   g_free (((YmsgPeer *) p)->id);
 }
@@ -63,7 +63,7 @@ ymsg_finalize (ImsNativePeer *p)
  * available text), or busy: the busy text as a custom busy message, or
  * "on the phone" when there is none. */
 static void
-ymsg_own_changed (ImsNativePeer *p)
+ims_ymsg_own_changed (ImsNativePeer *p)
 {
   YmsgPeer *y = (YmsgPeer *) p;
   g_autofree char *valid = g_utf8_make_valid (ims_native_own_text (p) ? ims_native_own_text (p)
@@ -81,14 +81,14 @@ ymsg_own_changed (ImsNativePeer *p)
 
 /* PING: the server answers with a PING of its own (ims_native_pong). */
 static void
-ymsg_ping (ImsNativePeer *p)
+ims_ymsg_ping (ImsNativePeer *p)
 {
   YmsgPeer *y = (YmsgPeer *) p;
   YMSG_SEND (y, IMS_YMSG_PING, 0, 1, y->id);
 }
 
 static void
-ymsg_report (YmsgPeer *y, const ImsYmsgBuddy *b, gboolean online)
+ims_ymsg_report (YmsgPeer *y, const ImsYmsgBuddy *b, gboolean online)
 {
   ImsCore *core = ims_native_core (&y->base);
   g_autofree char *id = g_ascii_strdown (b->id, -1);
@@ -119,7 +119,7 @@ ymsg_report (YmsgPeer *y, const ImsYmsgBuddy *b, gboolean online)
 }
 
 static void
-ymsg_logged_in (YmsgPeer *y, const ImsYmsgPacket *pk)
+ims_ymsg_logged_in (YmsgPeer *y, const ImsYmsgPacket *pk)
 {
   g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
   const char *list = ims_ymsg_get (pk, 87);
@@ -130,7 +130,7 @@ ymsg_logged_in (YmsgPeer *y, const ImsYmsgPacket *pk)
   if (y->listed)
     return;
   y->listed = TRUE;
-  ymsg_own_changed (&y->base);
+  ims_ymsg_own_changed (&y->base);
   ims_native_logged_in (&y->base);
   g_autoptr (GHashTable) roster = g_hash_table_new (g_str_hash, g_str_equal);
   GHashTableIter it;
@@ -142,7 +142,7 @@ ymsg_logged_in (YmsgPeer *y, const ImsYmsgPacket *pk)
 }
 
 static void
-ymsg_packet (YmsgPeer *y, const ImsYmsgPacket *pk)
+ims_ymsg_packet (YmsgPeer *y, const ImsYmsgPacket *pk)
 {
   ImsCore *core = ims_native_core (&y->base);
   if (ims_native_debug (&y->base) >= 2)
@@ -182,7 +182,7 @@ ymsg_packet (YmsgPeer *y, const ImsYmsgPacket *pk)
         }
       break;
     case IMS_YMSG_LIST:
-      ymsg_logged_in (y, pk);
+      ims_ymsg_logged_in (y, pk);
       break;
     case IMS_YMSG_LOGON:
     case IMS_YMSG_ISAWAY:
@@ -198,7 +198,7 @@ ymsg_packet (YmsgPeer *y, const ImsYmsgPacket *pk)
               const ImsYmsgBuddy *b = &g_array_index (bs, ImsYmsgBuddy, i);
               gboolean online = pk->service == IMS_YMSG_CONTACTNEW ? b->online == 1
                                                                    : pk->service != IMS_YMSG_LOGOFF;
-              ymsg_report (y, b, online);
+              ims_ymsg_report (y, b, online);
             }
         }
       break;
@@ -246,7 +246,7 @@ ymsg_packet (YmsgPeer *y, const ImsYmsgPacket *pk)
 }
 
 static void
-ymsg_frame (ImsFrameConn *conn, const guint8 *frame, gsize len, gpointer data)
+ims_ymsg_frame (ImsFrameConn *conn, const guint8 *frame, gsize len, gpointer data)
 {
   YmsgPeer *y = data;
   ImsYmsgPacket pk;
@@ -256,39 +256,39 @@ ymsg_frame (ImsFrameConn *conn, const guint8 *frame, gsize len, gpointer data)
       ims_native_fail (&y->base, FALSE, "%s", error->message);
       return;
     }
-  ymsg_packet (y, &pk);
+  ims_ymsg_packet (y, &pk);
   ims_ymsg_packet_clear (&pk);
 }
 
 static void
-ymsg_connected (ImsFrameConn *conn, gpointer data)
+ims_ymsg_connected (ImsFrameConn *conn, gpointer data)
 {
   YmsgPeer *y = data;
   YMSG_SEND (y, IMS_YMSG_HANDSHAKE, 0, -1, NULL);
 }
 
 static void
-ymsg_closed (ImsFrameConn *conn, const GError *error, gpointer data)
+ims_ymsg_closed (ImsFrameConn *conn, const GError *error, gpointer data)
 {
   YmsgPeer *y = data;
   ims_native_fail (&y->base, FALSE, "%s", error->message);
 }
 
-static const ImsFrameConnFuncs ymsg_conn_funcs = { ymsg_connected, ymsg_frame, ymsg_closed };
+static const ImsFrameConnFuncs ims_ymsg_conn_funcs = { ims_ymsg_connected, ims_ymsg_frame, ims_ymsg_closed };
 
 static void
-ymsg_connect (ImsNativePeer *p)
+ims_ymsg_connect (ImsNativePeer *p)
 {
   YmsgPeer *y = (YmsgPeer *) p;
   g_free (y->id);
   y->id = g_ascii_strdown (p->acct->id, -1);
   y->buddies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   y->conn = ims_frame_conn_new (ims_native_host (p), ims_native_port (p), IMS_NATIVE_CONNECT_TIMEOUT_S,
-                                IMS_YMSG_MAX, ims_ymsg_frame_len, &ymsg_conn_funcs, y);
+                                IMS_YMSG_MAX, ims_ymsg_frame_len, &ims_ymsg_conn_funcs, y);
 }
 
 static void
-ymsg_subscribe (ImsNativePeer *p, const char *buddy)
+ims_ymsg_subscribe (ImsNativePeer *p, const char *buddy)
 {
   YmsgPeer *y = (YmsgPeer *) p;
   g_autofree char *id = g_ascii_strdown (buddy, -1);
@@ -299,7 +299,7 @@ ymsg_subscribe (ImsNativePeer *p, const char *buddy)
 }
 
 static void
-ymsg_unsubscribe (ImsNativePeer *p, const char *buddy)
+ims_ymsg_unsubscribe (ImsNativePeer *p, const char *buddy)
 {
   YmsgPeer *y = (YmsgPeer *) p;
   g_autofree char *id = g_ascii_strdown (buddy, -1);
@@ -308,7 +308,7 @@ ymsg_unsubscribe (ImsNativePeer *p, const char *buddy)
 }
 
 static gboolean
-ymsg_send_im (ImsNativePeer *p, const char *to, const char *text, GError **error)
+ims_ymsg_send_im (ImsNativePeer *p, const char *to, const char *text, GError **error)
 {
   YmsgPeer *y = (YmsgPeer *) p;
   if (!ims_text_plain_id (to, IMS_YMSG_ID_MAX))
@@ -327,25 +327,25 @@ static ImsDriver *ims_ymsg_driver_new (ImsCore *core, const ImsDriverSetup *setu
                                        GError **error);
 
 static gboolean
-ymsg_id_valid (const char *id)
+ims_ymsg_id_valid (const char *id)
 {
   return ims_text_plain_id (id, IMS_YMSG_ID_MAX);
 }
 
-static const char *const ymsg_types[] = { "yahoo", NULL };
-static const char *const ymsg_keys[] = { "pinginterval", "pingtimeout", NULL };
+static const char *const ims_ymsg_types[] = { "yahoo", NULL };
+static const char *const ims_ymsg_keys[] = { "pinginterval", "pingtimeout", NULL };
 
 /* Yahoo! as the registry and the docs see it. */
 const ImsNetwork ims_ymsg_network = {
   .name = "Yahoo!",
   .driver = "ymsg",
-  .types = ymsg_types,
+  .types = ims_ymsg_types,
   .summary = "Yahoo! Messenger over YMSG10 (native driver; the revival servers such as Escargot)",
-  .keys = ymsg_keys,
+  .keys = ims_ymsg_keys,
   .default_host = "scs.msg.yahoo.com",
   .default_port = 5050,
   .bare_ids = TRUE,
-  .id_valid = ymsg_id_valid,
+  .id_valid = ims_ymsg_id_valid,
   .id_rule = "a Yahoo ID has no spaces or control characters (at most 96 bytes)",
   .cleartext = "the password (as a challenge answer), IMs and presence travel in clear",
   .pong = TRUE,
@@ -355,21 +355,21 @@ const ImsNetwork ims_ymsg_network = {
   .new_driver = ims_ymsg_driver_new,
 };
 
-static const ImsNativeProto ymsg_proto = {
+static const ImsNativeProto ims_ymsg_proto = {
   .network = &ims_ymsg_network,
   .peer_size = sizeof (YmsgPeer),
-  .connect = ymsg_connect,
-  .keepalive = ymsg_ping,
-  .disconnect = ymsg_disconnect,
-  .subscribe = ymsg_subscribe,
-  .unsubscribe = ymsg_unsubscribe,
-  .own_changed = ymsg_own_changed,
-  .send = ymsg_send_im,
-  .finalize = ymsg_finalize,
+  .connect = ims_ymsg_connect,
+  .keepalive = ims_ymsg_ping,
+  .disconnect = ims_ymsg_disconnect,
+  .subscribe = ims_ymsg_subscribe,
+  .unsubscribe = ims_ymsg_unsubscribe,
+  .own_changed = ims_ymsg_own_changed,
+  .send = ims_ymsg_send_im,
+  .finalize = ims_ymsg_finalize,
 };
 
 static ImsDriver *
 ims_ymsg_driver_new (ImsCore *core, const ImsDriverSetup *setup, GError **error)
 {
-  return ims_native_driver_new (core, &ymsg_proto);
+  return ims_native_driver_new (core, &ims_ymsg_proto);
 }
