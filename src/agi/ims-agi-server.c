@@ -246,21 +246,33 @@ ims_agi_run_imsend (Session *s)
   ims_agi_send_next (s);
 }
 
+/* The scripts agi://host/<script> names: one row each. */
+static const struct {
+  const char *name;
+  void (*run) (Session *s);
+} ims_agi_scripts[] = {
+  { "IMStatus", ims_agi_run_imstatus },
+  { "IMSend", ims_agi_run_imsend },
+};
+
 static void
 ims_agi_run (Session *s)
 {
   g_autofree char *script = ims_agi_env_script (s->env);
-  if (script && g_ascii_strcasecmp (script, "IMStatus") == 0)
-    ims_agi_run_imstatus (s);
-  else if (script && g_ascii_strcasecmp (script, "IMSend") == 0)
-    ims_agi_run_imsend (s);
-  else
-    {
-      g_autofree char *why = script ? g_strdup_printf ("unknown script '%s' (IMStatus, IMSend)", script)
-                                    : g_strdup ("no script in the AGI URL (agi://host/IMStatus)");
-      ims_agi_badargs (s, "FastAGI", why, FALSE);
-      ims_agi_send_next (s);
-    }
+  for (gsize i = 0; script && i < G_N_ELEMENTS (ims_agi_scripts); i++)
+    if (g_ascii_strcasecmp (script, ims_agi_scripts[i].name) == 0)
+      {
+        ims_agi_scripts[i].run (s);
+        return;
+      }
+  g_autoptr (GString) names = g_string_new (NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (ims_agi_scripts); i++)
+    g_string_append_printf (names, "%s%s", i ? ", " : "", ims_agi_scripts[i].name);
+  g_autofree char *why = script ? g_strdup_printf ("unknown script '%s' (%s)", script, names->str)
+                                : g_strdup_printf ("no script in the AGI URL (agi://host/%s)",
+                                                   ims_agi_scripts[0].name);
+  ims_agi_badargs (s, "FastAGI", why, FALSE);
+  ims_agi_send_next (s);
 }
 
 /* ---- the session ---- */
