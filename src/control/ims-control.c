@@ -39,6 +39,7 @@ typedef struct {
   gboolean watching;   /* gets notifications */
   gboolean privileged; /* root or the daemon's own user: every command */
   uid_t uid;
+  GString *snapshot;   /* while the snapshot is written (borrowed) */
 } Client;
 
 /* Root and the daemon's user may do everything; anyone else reached the
@@ -112,27 +113,31 @@ on_control_peer_removed (const char *peer, gpointer data)
  * once on one main-loop turn, so no change can slip between snapshot and
  * stream. */
 static void
+on_snapshot_peer (const char *peer, ImsPeerState state, const char *reason, gpointer data)
+{
+  Client *c = data;
+  g_autofree char *pj = ims_control_peer_json (&c->owner->svc, peer);
+  if (pj)
+    g_string_append_printf (c->snapshot, "%%%s %s\n", IMS_VOCAB_EVENT_PEER, pj);
+}
+
+static void
+on_snapshot_buddy (const char *peer, const char *buddy, const ImsAnswer *old, const ImsAnswer *a,
+                   gpointer data)
+{
+  Client *c = data;
+  g_autofree char *bj = ims_control_buddy_json (c->owner, peer, buddy, a, NULL);
+  g_string_append_printf (c->snapshot, "%%%s %s\n", IMS_VOCAB_EVENT_BUDDY, bj);
+}
+
+static void
 ims_client_snapshot (Client *c)
 {
   ImsControl *self = c->owner;
   g_autoptr (GString) out = g_string_new (NULL);
-  g_autoptr (GPtrArray) peers = ims_presence_store_list_peers (self->svc.store);
-  for (guint i = 0; i < peers->len; i++)
-    {
-      const char *peer = peers->pdata[i];
-      g_autofree char *pj = ims_control_peer_json (&self->svc, peer);
-      if (pj)
-        g_string_append_printf (out, "%%%s %s\n", IMS_VOCAB_EVENT_PEER, pj);
-      g_autoptr (GPtrArray) buddies = ims_presence_store_list_buddies (self->svc.store, peer);
-      for (guint j = 0; j < buddies->len; j++)
-        {
-          ImsAnswer a;
-          ims_presence_store_lookup (self->svc.store, peer, buddies->pdata[j], &a);
-          g_autofree char *bj = ims_control_buddy_json (self, peer, buddies->pdata[j], &a, NULL);
-          g_string_append_printf (out, "%%%s %s\n", IMS_VOCAB_EVENT_BUDDY, bj);
-          ims_answer_clear (&a);
-        }
-    }
+  c->snapshot = out;
+  ims_presence_store_snapshot (self->svc.store, NULL, on_snapshot_peer, on_snapshot_buddy, c);
+  c->snapshot = NULL;
   g_string_append_printf (out, "%%%s\n", IMS_VOCAB_EVENT_SYNCED);
   /* The snapshot is as big as the buddy list (10,000 buddies are a few MB):
    * room for it, and the usual slack for what follows. */

@@ -110,7 +110,7 @@ on_http_presence (const char *peer, const char *buddy, const ImsAnswer *old, con
           ims_http_buddy (self, b, peer, buddy, new_, old);
           json = ims_render_to_string (b);
         }
-      ims_http_stream_send (st, "buddy", json);
+      ims_http_stream_send (st, IMS_VOCAB_EVENT_BUDDY, json);
     }
 }
 
@@ -134,7 +134,7 @@ on_http_peer (const char *peer, ImsPeerState state, const char *reason, gpointer
       Stream *st = l->data;
       const ImsWebUser *u = ims_http_stream_user (st);
       if (u && ims_webuser_sees (u, peer))
-        ims_http_stream_send (st, "peer", json);
+        ims_http_stream_send (st, IMS_VOCAB_EVENT_PEER, json);
     }
 }
 
@@ -149,7 +149,7 @@ on_http_peer_removed (const char *peer, gpointer data)
       Stream *st = l->data;
       const ImsWebUser *u = ims_http_stream_user (st);
       if (u && ims_webuser_sees (u, peer))
-        ims_http_stream_send (st, "peer-removed", json);
+        ims_http_stream_send (st, IMS_VOCAB_EVENT_PEER_REMOVED, json);
     }
 }
 
@@ -160,6 +160,35 @@ on_http_heartbeat (gpointer data)
   for (GList *l = self->streams; l; l = l->next)
     ims_http_stream_send (l->data, NULL, "heartbeat");
   return G_SOURCE_CONTINUE;
+}
+
+/* The snapshot of one stream: what its user sees, as the store has it. */
+static gboolean
+on_snapshot_visible (const char *peer, gpointer data)
+{
+  Stream *st = data;
+  const ImsWebUser *u = ims_http_stream_user (st);
+  return u && ims_webuser_sees (u, peer);
+}
+
+static void
+on_snapshot_peer (const char *peer, ImsPeerState state, const char *reason, gpointer data)
+{
+  Stream *st = data;
+  g_autofree char *pj = ims_http_peer_json (st->owner, peer);
+  if (pj)
+    ims_http_stream_send (st, IMS_VOCAB_EVENT_PEER, pj);
+}
+
+static void
+on_snapshot_buddy (const char *peer, const char *buddy, const ImsAnswer *old, const ImsAnswer *a,
+                   gpointer data)
+{
+  Stream *st = data;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  ims_http_buddy (st->owner, b, peer, buddy, a, NULL);
+  g_autofree char *bj = ims_render_to_string (b);
+  ims_http_stream_send (st, IMS_VOCAB_EVENT_BUDDY, bj);
 }
 
 /* Every peer and buddy the user sees, then "synced", then every change. */
@@ -198,27 +227,9 @@ ims_http_events (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
   g_signal_connect (msg, "wrote-body-data", G_CALLBACK (on_stream_wrote), st);
   g_signal_connect (msg, "finished", G_CALLBACK (on_stream_finished), st);
 
-  const ImsConfig *config = self->svc.config (self->svc.user_data);
-  for (guint i = 0; i < config->peers->len; i++)
-    {
-      const ImsPeerConfig *p = config->peers->pdata[i];
-      if (!ims_webuser_sees (user, p->name))
-        continue;
-      g_autofree char *pj = ims_http_peer_json (self, p->name);
-      ims_http_stream_send (st, "peer", pj);
-      g_autoptr (GPtrArray) buddies = ims_presence_store_list_buddies (self->svc.store, p->name);
-      for (guint j = 0; buddies && j < buddies->len; j++)
-        {
-          ImsAnswer a;
-          ims_presence_store_lookup (self->svc.store, p->name, buddies->pdata[j], &a);
-          g_autoptr (JsonBuilder) b = json_builder_new ();
-          ims_http_buddy (self, b, p->name, buddies->pdata[j], &a, NULL);
-          g_autofree char *bj = ims_render_to_string (b);
-          ims_http_stream_send (st, "buddy", bj);
-          ims_answer_clear (&a);
-        }
-    }
-  ims_http_stream_send (st, "synced", "{}");
+  ims_presence_store_snapshot (self->svc.store, on_snapshot_visible, on_snapshot_peer,
+                               on_snapshot_buddy, st);
+  ims_http_stream_send (st, IMS_VOCAB_EVENT_SYNCED, "{}");
   st->allowance = st->backlog + IMS_HTTP_MAX_STREAM_BACKLOG;
 }
 

@@ -689,6 +689,28 @@ ims_presence_store_list_peers (ImsPresenceStore *s)
   return out;
 }
 
+void
+ims_presence_store_snapshot (ImsPresenceStore *s, gboolean (*visible) (const char *, gpointer),
+                             ImsPeerChangedFunc peer, ImsPresenceChangedFunc presence,
+                             gpointer data)
+{
+  for (guint i = 0; i < s->order->len; i++)
+    {
+      Peer *p = s->order->pdata[i];
+      if (visible && !visible (p->name, data))
+        continue;
+      peer (p->name, p->state, p->reason, data);
+      g_autoptr (GPtrArray) buddies = ims_presence_store_list_buddies (s, p->name);
+      for (guint j = 0; j < buddies->len; j++)
+        {
+          ImsAnswer a;
+          ims_presence_store_lookup (s, p->name, buddies->pdata[j], &a);
+          presence (p->name, buddies->pdata[j], NULL, &a, data);
+          ims_answer_clear (&a);
+        }
+    }
+}
+
 /* The words are the shared vocabulary's (ims-vocab.h), indexed by these enums. */
 G_STATIC_ASSERT (G_N_ELEMENTS (ims_vocab_statuses) == IMS_STATUS_ONLINE + 1);
 G_STATIC_ASSERT (G_N_ELEMENTS (ims_vocab_results) == IMS_RESULT_TIMEOUT + 1);

@@ -166,6 +166,16 @@ void ims_presence_store_lookup (ImsPresenceStore *store, const char *peer, const
 GPtrArray *ims_presence_store_list_buddies (ImsPresenceStore *store, const char *peer);
 /* Peer names in insertion order (transfer container). */
 GPtrArray *ims_presence_store_list_peers (ImsPresenceStore *store);
+/* The feed's first part, for every front end that streams (the control
+ * socket's watch, HTTP's event stream): every peer @visible accepts (NULL:
+ * all), in order, then its watched buddies, handed to the same callbacks
+ * that hear changes (@old NULL).  After it, ims_presence_store_watch() and
+ * _watch_removed() are the rest of the feed: nothing can slip in between
+ * on the one main loop. */
+void ims_presence_store_snapshot (ImsPresenceStore *store,
+                                  gboolean (*visible) (const char *peer, gpointer user_data),
+                                  ImsPeerChangedFunc peer, ImsPresenceChangedFunc presence,
+                                  gpointer user_data);
 
 void ims_answer_clear (ImsAnswer *answer);
 gboolean ims_answer_equal (const ImsAnswer *a, const ImsAnswer *b);

@@ -279,6 +279,65 @@ test_show (Fixture *f, gconstpointer data)
   ims_answer_clear (&a);
 }
 
+/* ---- the feed: snapshot and removal ---- */
+
+static void
+feed_peer (const char *peer, ImsPeerState state, const char *reason, gpointer data)
+{
+  g_ptr_array_add (data, g_strdup_printf ("peer %s %s", peer, ims_peer_state_to_string (state)));
+}
+
+static void
+feed_buddy (const char *peer, const char *buddy, const ImsAnswer *old, const ImsAnswer *a,
+            gpointer data)
+{
+  g_ptr_array_add (data, g_strdup_printf ("buddy %s %s %s%s", peer, buddy,
+                                          ims_status_to_string (a->status), old ? " old" : ""));
+}
+
+static gboolean
+feed_visible (const char *peer, gpointer data)
+{
+  return !g_str_equal (peer, "hidden");
+}
+
+static void
+feed_removed (const char *peer, gpointer data)
+{
+  g_ptr_array_add (data, g_strdup_printf ("removed %s", peer));
+}
+
+static void
+test_feed (void)
+{
+  g_autoptr (ImsPresenceStore) s = ims_presence_store_new ();
+  ims_presence_store_add_peer (s, "aim1", "robot@example.org", "example.org");
+  ims_presence_store_add_peer (s, "hidden", "r2@example.org", "example.org");
+  g_autoptr (GPtrArray) watched = g_ptr_array_new ();
+  g_ptr_array_add (watched, "buckaroo");
+  g_ptr_array_add (watched, "jane");
+  ims_presence_store_set_watched (s, "aim1", watched);
+  ims_presence_store_set_watched (s, "hidden", watched);
+  ims_presence_store_set_peer_state (s, "aim1", IMS_PEER_REGISTERED, NULL);
+  g_autoptr (GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
+  ims_presence_store_snapshot (s, feed_visible, feed_peer, feed_buddy, seen);
+  const char *want[] = { "peer aim1 Registered", "buddy aim1 buckaroo@example.org unknown",
+                         "buddy aim1 jane@example.org unknown" };
+  g_assert_cmpuint (seen->len, ==, G_N_ELEMENTS (want));
+  for (gsize i = 0; i < G_N_ELEMENTS (want); i++)
+    g_assert_cmpstr (seen->pdata[i], ==, want[i]);
+  /* Removal is published by the store, once, before the peer is gone. */
+  g_ptr_array_set_size (seen, 0);
+  guint id = ims_presence_store_watch_removed (s, feed_removed, seen);
+  ims_presence_store_remove_peer (s, "hidden");
+  ims_presence_store_remove_peer (s, "hidden");
+  g_assert_cmpuint (seen->len, ==, 1);
+  g_assert_cmpstr (seen->pdata[0], ==, "removed hidden");
+  ims_presence_store_unwatch (s, id);
+  ims_presence_store_remove_peer (s, "aim1");
+  g_assert_cmpuint (seen->len, ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -301,6 +360,7 @@ main (int argc, char **argv)
   g_test_add ("/store/disconnect-unknown", Fixture, NULL, fixture_setup,
               test_disconnect_means_unknown, fixture_teardown);
   g_test_add ("/store/lastseen", Fixture, NULL, fixture_setup, test_lastseen, fixture_teardown);
+  g_test_add_func ("/store/feed", test_feed);
   g_test_add ("/store/dedup", Fixture, NULL, fixture_setup, test_dedup, fixture_teardown);
   g_test_add ("/store/results", Fixture, NULL, fixture_setup, test_results, fixture_teardown);
   g_test_add ("/store/hostile-text", Fixture, NULL, fixture_setup, test_hostile_text_stored_safe,
