@@ -16,6 +16,9 @@ GQuark ims_ymsg_error_quark (void);
 #define IMS_YMSG_MAX (IMS_YMSG_HEADER + 65535)
 #define IMS_YMSG_MAX_PAIRS 4096
 #define IMS_YMSG_ID_MAX 96
+/* Bytes of text one IM carries: a packet holds 65535, the rest is room for
+ * the other keys. */
+#define IMS_YMSG_MAX_IM 60000
 
 enum {
   IMS_YMSG_LOGON = 0x01, IMS_YMSG_LOGOFF = 0x02, IMS_YMSG_ISAWAY = 0x03, IMS_YMSG_ISBACK = 0x04,

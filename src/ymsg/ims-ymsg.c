@@ -318,7 +318,7 @@ ims_ymsg_send_im (ImsNativePeer *p, const char *to, const char *text, GError **e
     }
   /* A packet holds 65535 bytes; valid UTF-8 never holds YMSG's 0xC0 0x80
    * separator. */
-  g_autofree char *cut = g_utf8_make_valid (text, MIN (strlen (text), 60000));
+  g_autofree char *cut = g_utf8_make_valid (text, MIN (strlen (text), IMS_YMSG_MAX_IM));
   YMSG_SEND (y, IMS_YMSG_MESSAGE, 0x5a55aa56, 1, y->id, 5, to, 14, cut, 97, "1");
   return TRUE;
 }
@@ -349,7 +349,7 @@ const ImsNetwork ims_ymsg_network = {
   .id_rule = "a Yahoo ID has no spaces or control characters (at most 96 bytes)",
   .cleartext = "the password (as a challenge answer), IMs and presence travel in clear",
   .pong = TRUE,
-  .max_message = 60000,
+  .max_message = IMS_YMSG_MAX_IM,
   .show_words = "available brb busy notathome notatdesk notinoffice phone onvacation lunch "
                 "steppedout idle away",
   .new_driver = ims_ymsg_driver_new,
