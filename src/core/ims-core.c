@@ -660,6 +660,19 @@ ims_core_peer_port (ImsCore *core, const char *peer)
 
 /* ---- life ---- */
 
+static const ImsDriverHost ims_core_host = {
+  .logged_in = ims_core_logged_in,
+  .disconnected = ims_core_disconnected,
+  .roster = ims_core_roster,
+  .subscription = ims_core_subscription,
+  .presence = ims_core_presence,
+  .authorize = ims_core_authorize,
+  .watches = ims_core_watches,
+  .accepts = ims_core_accepts,
+  .log_stranger = ims_core_log_stranger,
+  .message = ims_core_message,
+};
+
 ImsCore *
 ims_core_new (ImsPresenceStore *store, const ImsConfig *config, const ImsCoreHooks *hooks,
               GError **error)
@@ -704,6 +717,7 @@ ims_core_new (ImsPresenceStore *store, const ImsConfig *config, const ImsCoreHoo
               return NULL;
             }
           d->core = core;
+          d->host = &ims_core_host;
           g_ptr_array_add (core->drivers, d);
         }
       g_hash_table_insert (core->driver_of, (gpointer) *n, d);

@@ -68,4 +68,19 @@ void ims_core_set_debug (ImsCore *core, int level);
 const char *ims_core_peer_host (ImsCore *core, const char *peer);
 int ims_core_peer_port (ImsCore *core, const char *peer);
 
+/* The core as its drivers' host (ImsDriverHost, ims-driver.h): what each
+ * report does.  Exposed for tests that drive the core as a driver would. */
+void ims_core_logged_in (ImsCore *core, const char *peer);
+void ims_core_disconnected (ImsCore *core, const char *peer, const char *reason, gboolean fatal);
+void ims_core_roster (ImsCore *core, const char *peer, GHashTable *items);
+void ims_core_subscription (ImsCore *core, const char *peer, const char *buddy,
+                            ImsSubscription sub);
+void ims_core_presence (ImsCore *core, const char *peer, const char *buddy, const char *resource,
+                        const ImsResourcePresence *presence);
+gboolean ims_core_authorize (ImsCore *core, const char *peer, const char *buddy);
+gboolean ims_core_watches (ImsCore *core, const char *peer, const char *id);
+gboolean ims_core_accepts (ImsCore *core, const char *peer, const char *from);
+void ims_core_log_stranger (ImsCore *core, const char *peer, const char *what, const char *from);
+void ims_core_message (ImsCore *core, const char *peer, const char *from, const char *text);
+
 G_END_DECLS

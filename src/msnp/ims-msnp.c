@@ -255,12 +255,12 @@ ims_msnp_buddy_state_free (BuddyState *b)
 static void
 ims_msnp_report (MsnpPeer *m, const char *email, const BuddyState *b)
 {
-  ImsCore *core = ims_native_core (&m->base);
+  ImsDriver *drv = m->base.driver;
   const char *word;
   ImsMsnpKind kind = ims_msnp_status_kind (b ? b->st : "FLN", &word);
   if (kind == IMS_MSNP_OFFLINE)
     {
-      ims_core_presence (core, m->base.name, email, "", NULL);
+      ims_driver_presence (drv, m->base.name, email, "", NULL);
       return;
     }
   static const ImsShow shows[] = {
@@ -274,7 +274,7 @@ ims_msnp_report (MsnpPeer *m, const char *email, const BuddyState *b)
     .text = b->psm,
     .idle_since = kind == IMS_MSNP_IDLE ? IMS_IDLE_NO_TIME : 0,
   };
-  ims_core_presence (core, m->base.name, email, "", &pr);
+  ims_driver_presence (drv, m->base.name, email, "", &pr);
 }
 
 /* A state (@st, NULL = keep) or a personal message (@psm, NULL = keep) for
@@ -282,10 +282,10 @@ ims_msnp_report (MsnpPeer *m, const char *email, const BuddyState *b)
 static void
 ims_msnp_presence (MsnpPeer *m, const char *who, const char *st, const char *psm)
 {
-  ImsCore *core = ims_native_core (&m->base);
+  ImsDriver *drv = m->base.driver;
   g_autofree char *email = ims_msnp_email (who);
   if (email == NULL || g_str_equal (email, m->email)
-      || !ims_core_watches (core, m->base.name, email))
+      || !ims_driver_watches (drv, m->base.name, email))
     return;
   BuddyState *b = g_hash_table_lookup (m->buddies, email);
   if (b == NULL)
@@ -404,7 +404,7 @@ ims_msnp_sb_frame (ImsFrameConn *conn, const guint8 *frame, gsize len, gpointer 
       g_autofree char *text = ims_msnp_msg_text (c.payload, c.payload_len);
       ims_msnp_sb_touch (sb);
       if (text && g_str_equal (from, sb->buddy))
-        ims_core_message (ims_native_core (&m->base), m->base.name, from, text);
+        ims_driver_message (m->base.driver, m->base.name, from, text);
     }
   else if (g_str_equal (c.cmd, "BYE") || (ims_msnp_is_error (&c) && sb->stage != SB_READY))
     {
@@ -503,13 +503,13 @@ ims_msnp_sb_start (Sb *sb, const char *addr, const char *token)
 static void
 ims_msnp_ring (MsnpPeer *m, const ImsMsnpCmd *c)
 {
-  ImsCore *core = ims_native_core (&m->base);
+  ImsDriver *drv = m->base.driver;
   if (c->nargs < 5)
     return;
   g_autofree char *from = g_ascii_strdown (c->args[4], -1);
-  if (!ims_core_accepts (core, m->base.name, from))
+  if (!ims_driver_accepts (drv, m->base.name, from))
     {
-      ims_core_log_stranger (core, m->base.name, "switchboard invitation", from);
+      ims_driver_log_stranger (drv, m->base.name, "switchboard invitation", from);
       return;
     }
   Sb *sb = ims_msnp_sb_new (m, from);
@@ -569,7 +569,7 @@ ims_msnp_logged_in (MsnpPeer *m)
   ims_native_logged_in (&m->base);
   /* The list lives in the server's address book; ADL of every watched
    * buddy (the core subscribes each) is all the driver needs. */
-  ims_core_roster (ims_native_core (&m->base), m->base.name, NULL);
+  ims_driver_roster (m->base.driver, m->base.name, NULL);
 }
 
 static void
@@ -718,7 +718,7 @@ ims_msnp_subscribe (ImsNativePeer *p, const char *buddy)
     return;
   ims_msnp_ns_send_payload ((MsnpPeer *) p, "ADL", ml);
   /* No authorization on MSN: adding is seeing. */
-  ims_core_subscription (ims_native_core (p), p->name, email, IMS_SUB_BOTH);
+  ims_driver_subscription (p->driver, p->name, email, IMS_SUB_BOTH);
 }
 
 static void

@@ -20,12 +20,6 @@ ims_native_peer (ImsDriver *d, const char *peer)
   return g_hash_table_lookup (((ImsNative *) d)->peers, peer);
 }
 
-ImsCore *
-ims_native_core (ImsNativePeer *p)
-{
-  return p->driver->core;
-}
-
 int
 ims_native_debug (ImsNativePeer *p)
 {
@@ -109,7 +103,7 @@ ims_native_logged_in (ImsNativePeer *p)
   if (p->proto->keepalive)
     p->keepalive_id = g_timeout_add_seconds ((guint) MAX (p->acct->pinginterval, 1),
                                              on_native_keepalive, p);
-  ims_core_logged_in (ims_native_core (p), p->name);
+  ims_driver_logged_in (p->driver, p->name);
 }
 
 void
@@ -122,7 +116,7 @@ ims_native_fail (ImsNativePeer *p, gboolean fatal, const char *format, ...)
   p->online = FALSE;
   ims_native_stop_timers (p);
   p->proto->disconnect (p);
-  ims_core_disconnected (ims_native_core (p), p->name, reason, fatal);
+  ims_driver_disconnected (p->driver, p->name, reason, fatal);
 }
 
 static void

@@ -54,7 +54,6 @@ struct _ImsNativePeer {
 
 ImsDriver *ims_native_driver_new (ImsCore *core, const ImsNativeProto *proto);
 
-ImsCore *ims_native_core (ImsNativePeer *p);
 int ims_native_debug (ImsNativePeer *p);
 const char *ims_native_host (ImsNativePeer *p);
 int ims_native_port (ImsNativePeer *p);

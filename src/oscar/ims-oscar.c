@@ -190,7 +190,7 @@ ims_oscar_report_roster (OscarPeer *o)
   g_hash_table_iter_init (&it, o->buddies);
   while (g_hash_table_iter_next (&it, &sn, NULL))
     g_hash_table_insert (roster, sn, GINT_TO_POINTER (IMS_SUB_BOTH));
-  ims_core_roster (ims_native_core (&o->base), o->base.name, roster);
+  ims_driver_roster (o->base.driver, o->base.name, roster);
 }
 
 static void
@@ -266,20 +266,20 @@ ims_oscar_report_user (OscarPeer *o, const ImsOscarUser *u, const char *away)
                                             - (gint64) u->idle_minutes * 60
                                       : 0,
   };
-  ims_core_presence (ims_native_core (&o->base), o->base.name, u->sn, "", &pr);
+  ims_driver_presence (o->base.driver, o->base.name, u->sn, "", &pr);
 }
 
 static void
 ims_oscar_buddy_snac (OscarPeer *o, const ImsSnac *s)
 {
-  ImsCore *core = ims_native_core (&o->base);
+  ImsDriver *drv = o->base.driver;
   ImsOscarUser u;
   if (!ims_oscar_parse_user (s->data, s->len, &u, NULL))
     return;
-  if (g_str_equal (u.sn, o->sn) || !ims_core_watches (core, o->base.name, u.sn))
+  if (g_str_equal (u.sn, o->sn) || !ims_driver_watches (drv, o->base.name, u.sn))
     ;
   else if (s->family == 0x03 && s->subtype == 0x0c)
-    ims_core_presence (core, o->base.name, u.sn, "", NULL);
+    ims_driver_presence (drv, o->base.name, u.sn, "", NULL);
   else if (s->family == 0x03 && s->subtype == 0x0b)
     {
       ims_oscar_report_user (o, &u, NULL);
@@ -301,7 +301,7 @@ ims_oscar_im (OscarPeer *o, const ImsSnac *s)
   if (!ims_oscar_parse_im (s, &im, NULL))
     return;
   g_autofree char *plain = ims_text_from_html (im.text);
-  ims_core_message (ims_native_core (&o->base), o->base.name, im.from, plain);
+  ims_driver_message (o->base.driver, o->base.name, im.from, plain);
   ims_oscar_im_clear (&im);
 }
 
@@ -317,7 +317,7 @@ ims_oscar_add_ack (OscarPeer *o, const ImsSnac *s)
       if (*sn == '\0')
         continue; /* the group made for new buddies */
       if (code == 0 || code == 0x0e)
-        ims_core_subscription (ims_native_core (&o->base), o->base.name, sn,
+        ims_driver_subscription (o->base.driver, o->base.name, sn,
                                code == 0 ? IMS_SUB_BOTH : IMS_SUB_PENDING);
       else if (code != 0 && !g_hash_table_contains (o->buddies, sn))
         {
@@ -511,7 +511,7 @@ ims_oscar_subscribe (ImsNativePeer *p, const char *buddy)
     return;
   if (g_hash_table_contains (o->buddies, sn))
     {
-      ims_core_subscription (ims_native_core (p), p->name, sn, IMS_SUB_BOTH);
+      ims_driver_subscription (p->driver, p->name, sn, IMS_SUB_BOTH);
       return;
     }
   if (g_hash_table_size (o->items) >= MAX_ITEMS)

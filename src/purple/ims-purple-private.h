@@ -49,7 +49,7 @@ extern ImsPurple *ims_purple_self;
 
 /* ---- ims-purple.c ---- */
 
-ImsCore *ims_purple_core (ImsPurplePeer *pp);
+ImsDriver *ims_purple_driver (ImsPurplePeer *pp);
 ImsPurplePeer *ims_purple_peer_for (PurpleAccount *account);
 ImsPurplePeer *ims_purple_peer_for_gc (PurpleConnection *gc);
 /* A buddy's full id on @pp's network (transfer full). */

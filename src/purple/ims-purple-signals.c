@@ -87,11 +87,11 @@ on_purple_signed_on (PurpleConnection *gc, gpointer data)
   ims_purple_stop_ping (pp);
   if (pp->xmpp)
     pp->ping_id = g_timeout_add_seconds (pp->acct->pinginterval, on_purple_ping, pp);
-  ims_core_logged_in (ims_purple_core (pp), pp->name);
+  ims_driver_logged_in (ims_purple_driver (pp), pp->name);
   ims_purple_set_own_status (pp);
   /* Other protocols have no server roster to wait for. */
   if (!pp->xmpp)
-    ims_core_roster (ims_purple_core (pp), pp->name, NULL);
+    ims_driver_roster (ims_purple_driver (pp), pp->name, NULL);
 }
 
 static void
@@ -112,7 +112,7 @@ on_purple_connection_error (PurpleConnection *gc, PurpleConnectionError err, con
     reason = g_strdup_printf ("TLS: %s", d);
   else
     reason = g_strdup (d);
-  ims_core_disconnected (ims_purple_core (pp), pp->name, reason,
+  ims_driver_disconnected (ims_purple_driver (pp), pp->name, reason,
                          purple_connection_error_is_fatal (err));
 }
 
@@ -125,7 +125,7 @@ on_purple_signed_off (PurpleConnection *gc, gpointer data)
   ims_purple_stop_ping (pp);
   /* After connection-error this repeats what the core already knows; the
    * core ignores a second report while it waits to reconnect. */
-  ims_core_disconnected (ims_purple_core (pp), pp->name, "signed off", FALSE);
+  ims_driver_disconnected (ims_purple_driver (pp), pp->name, "signed off", FALSE);
 }
 
 /* ---- XMPP stanzas ---- */
@@ -136,7 +136,7 @@ ims_purple_on_presence (ImsPurplePeer *pp, xmlnode *node)
   ImsXmppPresence pr;
   if (!ims_xmpp_parse_presence (node, g_get_real_time () / G_USEC_PER_SEC, &pr))
     return;
-  ImsCore *core = ims_purple_core (pp);
+  ImsDriver *drv = ims_purple_driver (pp);
   if (g_str_equal (pr.bare, pp->acct->id))
     ; /* our own other resources */
   else if (pr.kind == IMS_XMPP_PRESENCE_AVAILABLE)
@@ -148,12 +148,12 @@ ims_purple_on_presence (ImsPurplePeer *pp, xmlnode *node)
         .text = pr.status,
         .idle_since = pr.idle_since,
       };
-      ims_core_presence (core, pp->name, pr.bare, pr.resource, &rp);
+      ims_driver_presence (drv, pp->name, pr.bare, pr.resource, &rp);
     }
   else if (pr.kind == IMS_XMPP_PRESENCE_GONE)
-    ims_core_presence (core, pp->name, pr.bare, pr.resource, NULL);
+    ims_driver_presence (drv, pp->name, pr.bare, pr.resource, NULL);
   else if (pr.kind == IMS_XMPP_PRESENCE_UNSUBSCRIBED)
-    ims_core_subscription (core, pp->name, pr.bare, IMS_SUB_NONE);
+    ims_driver_subscription (drv, pp->name, pr.bare, IMS_SUB_NONE);
   ims_xmpp_presence_clear (&pr);
 }
 
@@ -163,7 +163,7 @@ ims_purple_roster_cb (gpointer data)
   ImsPurplePeer *pp = data;
   pp->roster_id = 0;
   g_autoptr (GHashTable) items = g_steal_pointer (&pp->roster);
-  ims_core_roster (ims_purple_core (pp), pp->name, items);
+  ims_driver_roster (ims_purple_driver (pp), pp->name, items);
   return G_SOURCE_REMOVE;
 }
 
@@ -185,7 +185,7 @@ ims_purple_on_roster (ImsPurplePeer *pp, xmlnode *query, gboolean full)
   gpointer k, v;
   g_hash_table_iter_init (&it, items);
   while (g_hash_table_iter_next (&it, &k, &v))
-    ims_core_subscription (ims_purple_core (pp), pp->name, k, GPOINTER_TO_INT (v));
+    ims_driver_subscription (ims_purple_driver (pp), pp->name, k, GPOINTER_TO_INT (v));
 }
 
 static void
@@ -209,21 +209,21 @@ ims_purple_stranger_stanza (ImsPurplePeer *pp, xmlnode *node)
   if (from == NULL)
     return FALSE; /* from the server itself */
   g_autofree char *bare = ims_xmpp_bare (from);
-  ImsCore *core = ims_purple_core (pp);
+  ImsDriver *drv = ims_purple_driver (pp);
   if (g_str_equal (bare, pp->acct->id) || g_strcmp0 (bare, pp->acct->domain) == 0)
     return FALSE;
   if (g_str_equal (node->name, "message"))
     {
-      if (ims_core_accepts (core, pp->name, bare))
+      if (ims_driver_accepts (drv, pp->name, bare))
         return FALSE;
-      ims_core_log_stranger (core, pp->name, "message", bare);
+      ims_driver_log_stranger (drv, pp->name, "message", bare);
       return TRUE;
     }
-  if (!g_str_equal (node->name, "presence") || ims_core_watches (core, pp->name, bare))
+  if (!g_str_equal (node->name, "presence") || ims_driver_watches (drv, pp->name, bare))
     return FALSE;
   if (g_strcmp0 (xmlnode_get_attrib (node, "type"), "subscribe") == 0)
     {
-      ims_core_log_stranger (core, pp->name, "subscription request (denied)", bare);
+      ims_driver_log_stranger (drv, pp->name, "subscription request (denied)", bare);
       g_autofree char *deny = ims_xmpp_presence_to (bare, "unsubscribed");
       ims_purple_send_raw (pp, deny);
     }
@@ -251,7 +251,7 @@ on_jabber_receiving_xmlnode (PurpleConnection *gc, xmlnode **packet, gpointer da
   if (sender && !ims_xmpp_jid_valid (sender))
     {
       /* Only a hostile server (or a man in the middle) sends these. */
-      ims_core_log_stranger (ims_purple_core (pp), pp->name, "stanza with a malformed address",
+      ims_driver_log_stranger (ims_purple_driver (pp), pp->name, "stanza with a malformed address",
                              sender);
       xmlnode_free (node);
       *packet = NULL;
@@ -274,7 +274,7 @@ on_jabber_receiving_xmlnode (PurpleConnection *gc, xmlnode **packet, gpointer da
       /* A roster iq from anyone but the account: ignored, and kept from
        * prpl-jabber too, which would apply it. */
       const char *from = xmlnode_get_attrib (node, "from");
-      ims_core_log_stranger (ims_purple_core (pp), pp->name, "roster push", from ? from : "?");
+      ims_driver_log_stranger (ims_purple_driver (pp), pp->name, "roster push", from ? from : "?");
       xmlnode_free (node);
       *packet = NULL;
     }
@@ -288,7 +288,7 @@ on_purple_authorization_requested (PurpleAccount *account, const char *user, gpo
   if (pp == NULL || user == NULL)
     return PURPLE_ACCOUNT_RESPONSE_PASS;
   g_autofree char *bare = ims_purple_full_id (pp, user);
-  return ims_core_authorize (ims_purple_core (pp), pp->name, bare)
+  return ims_driver_authorize (ims_purple_driver (pp), pp->name, bare)
              ? PURPLE_ACCOUNT_RESPONSE_ACCEPT
              : PURPLE_ACCOUNT_RESPONSE_DENY;
 }
@@ -310,7 +310,7 @@ on_purple_receiving_im (PurpleAccount *account, char **sender, char **message,
   g_autofree char *red = ims_purple_redact (plain, pp->owner->ui.secrets);
   g_autofree char *s2 = ims_text_for_log (red, 200);
   g_info ("%s: IM from %s: %s", pp->name, s1, s2);
-  ims_core_message (ims_purple_core (pp), pp->name, bare, plain);
+  ims_driver_message (ims_purple_driver (pp), pp->name, bare, plain);
   return TRUE; /* handled: no conversation is created, nothing is logged */
 }
 
@@ -326,7 +326,7 @@ ims_purple_on_buddy_changed (PurpleBuddy *buddy, gpointer data)
   PurplePresence *presence = purple_buddy_get_presence (buddy);
   if (!purple_presence_is_online (presence))
     {
-      ims_core_presence (ims_purple_core (pp), pp->name, bare, "", NULL);
+      ims_driver_presence (ims_purple_driver (pp), pp->name, bare, "", NULL);
       return;
     }
   PurpleStatus *status = purple_presence_get_active_status (presence);
@@ -342,7 +342,7 @@ ims_purple_on_buddy_changed (PurpleBuddy *buddy, gpointer data)
     .text = purple_status_get_attr_string (status, "message"),
     .idle_since = idle > 0 ? (gint64) idle : 0,
   };
-  ims_core_presence (ims_purple_core (pp), pp->name, bare, "", &pr);
+  ims_driver_presence (ims_purple_driver (pp), pp->name, bare, "", &pr);
 }
 
 /* ---- wiring ---- */

@@ -29,10 +29,10 @@ G_DEFINE_QUARK (ims-purple-error-quark, ims_purple_error)
 
 ImsPurple *ims_purple_self;
 
-ImsCore *
-ims_purple_core (ImsPurplePeer *pp)
+ImsDriver *
+ims_purple_driver (ImsPurplePeer *pp)
 {
-  return pp->owner->parent.core;
+  return &pp->owner->parent;
 }
 
 ImsPurplePeer *
@@ -241,7 +241,7 @@ ims_purple_subscribe (ImsDriver *driver, const char *peer, const char *id)
   purple_account_add_buddy (pp->account, b);
   if (!pp->xmpp)
     {
-      ims_core_subscription (ims_purple_core (pp), pp->name, id, IMS_SUB_BOTH);
+      ims_driver_subscription (ims_purple_driver (pp), pp->name, id, IMS_SUB_BOTH);
       ims_purple_on_buddy_changed (b, NULL);
     }
 }

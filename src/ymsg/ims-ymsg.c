@@ -90,17 +90,17 @@ ims_ymsg_ping (ImsNativePeer *p)
 static void
 ims_ymsg_report (YmsgPeer *y, const ImsYmsgBuddy *b, gboolean online)
 {
-  ImsCore *core = ims_native_core (&y->base);
+  ImsDriver *drv = y->base.driver;
   g_autofree char *id = g_ascii_strdown (b->id, -1);
   if (*id == '\0' || strlen (id) > IMS_YMSG_ID_MAX || g_str_equal (id, y->id)
-      || !ims_core_watches (core, y->base.name, id))
+      || !ims_driver_watches (drv, y->base.name, id))
     return;
   const char *word = NULL;
   ImsYmsgKind kind = b->status < 0 ? IMS_YMSG_KIND_AVAILABLE
                                    : ims_ymsg_status_kind (b->status, b->away, &word);
   if (!online || kind == IMS_YMSG_KIND_OFFLINE)
     {
-      ims_core_presence (core, y->base.name, id, "", NULL);
+      ims_driver_presence (drv, y->base.name, id, "", NULL);
       return;
     }
   static const ImsShow shows[] = {
@@ -115,7 +115,7 @@ ims_ymsg_report (YmsgPeer *y, const ImsYmsgBuddy *b, gboolean online)
     .text = text,
     .idle_since = kind == IMS_YMSG_KIND_IDLE ? IMS_IDLE_NO_TIME : 0,
   };
-  ims_core_presence (core, y->base.name, id, "", &pr);
+  ims_driver_presence (drv, y->base.name, id, "", &pr);
 }
 
 static void
@@ -138,13 +138,13 @@ ims_ymsg_logged_in (YmsgPeer *y, const ImsYmsgPacket *pk)
   g_hash_table_iter_init (&it, y->buddies);
   while (g_hash_table_iter_next (&it, &id, NULL))
     g_hash_table_insert (roster, id, GINT_TO_POINTER (IMS_SUB_BOTH));
-  ims_core_roster (ims_native_core (&y->base), y->base.name, roster);
+  ims_driver_roster (y->base.driver, y->base.name, roster);
 }
 
 static void
 ims_ymsg_packet (YmsgPeer *y, const ImsYmsgPacket *pk)
 {
-  ImsCore *core = ims_native_core (&y->base);
+  ImsDriver *drv = y->base.driver;
   if (ims_native_debug (&y->base) >= 2)
     g_message ("%s: RECV 0x%02x status %u", y->base.name, pk->service, pk->status);
   if (pk->session)
@@ -212,7 +212,7 @@ ims_ymsg_packet (YmsgPeer *y, const ImsYmsgPacket *pk)
             {
               g_autofree char *id = g_ascii_strdown (from, -1);
               g_autofree char *plain = ims_text_from_html (pk->values[i]);
-              ims_core_message (core, y->base.name, id, plain);
+              ims_driver_message (drv, y->base.name, id, plain);
             }
       }
       break;
@@ -229,9 +229,9 @@ ims_ymsg_packet (YmsgPeer *y, const ImsYmsgPacket *pk)
           {
             if (g_hash_table_size (y->buddies) < MAX_BUDDIES)
               g_hash_table_add (y->buddies, g_strdup (id));
-            ims_core_subscription (core, y->base.name, id, IMS_SUB_BOTH);
+            ims_driver_subscription (drv, y->base.name, id, IMS_SUB_BOTH);
           }
-        else if (ims_core_watches (core, y->base.name, id))
+        else if (ims_driver_watches (drv, y->base.name, id))
           {
             g_autofree char *safe = ims_text_for_log (id, 128);
             g_warning ("%s: the Yahoo server did not add %s (66=%s: %s)", y->base.name, safe,
@@ -293,7 +293,7 @@ ims_ymsg_subscribe (ImsNativePeer *p, const char *buddy)
   YmsgPeer *y = (YmsgPeer *) p;
   g_autofree char *id = g_ascii_strdown (buddy, -1);
   if (g_hash_table_contains (y->buddies, id))
-    ims_core_subscription (ims_native_core (p), p->name, id, IMS_SUB_BOTH);
+    ims_driver_subscription (p->driver, p->name, id, IMS_SUB_BOTH);
   else if (ims_text_plain_id (id, IMS_YMSG_ID_MAX))
     YMSG_SEND (y, IMS_YMSG_ADDBUDDY, 0, 1, y->id, 7, id, 65, "Friends", 14, "");
 }

@@ -27,8 +27,8 @@ static void
 testnet_connect (ImsDriver *d, const char *peer)
 {
   g_ptr_array_add (ims_testnet_calls (), g_strdup_printf ("connect %s", peer));
-  ims_core_logged_in (d->core, peer);
-  ims_core_roster (d->core, peer, NULL); /* no server-side list */
+  ims_driver_logged_in (d, peer);
+  ims_driver_roster (d, peer, NULL); /* no server-side list */
 }
 
 static void
@@ -41,7 +41,7 @@ static void
 testnet_subscribe (ImsDriver *d, const char *peer, const char *buddy)
 {
   g_ptr_array_add (ims_testnet_calls (), g_strdup_printf ("subscribe %s %s", peer, buddy));
-  ims_core_subscription (d->core, peer, buddy, IMS_SUB_BOTH);
+  ims_driver_subscription (d, peer, buddy, IMS_SUB_BOTH);
 }
 
 static void

@@ -1,0 +1,292 @@
+/* The Yahoo! driver's state machine against a fake host (the driver
+ * contract's host table, no core) and a fake server on loopback that
+ * answers with the packets recorded from Escargot
+ * (tests/reference/revival/ymsg-frames.txt): login, the buddy list, a
+ * buddy's presence, an IM, keepalives answered and then not. */
+#include "ims-driver.h"
+#include "ims-native.h"
+#include "ims-ymsg-proto.h"
+#include "ims-ymsg.h"
+
+#include <gio/gio.h>
+#include <string.h>
+
+#include "ims-test.h"
+
+/* ---- the recorded packets ---- */
+
+/* Every recorded packet of service @name ("0x57"), in order. */
+static GPtrArray *
+recorded (const char *name)
+{
+  g_autofree char *path = g_strdup_printf ("%s/ymsg-frames.txt", IMS_REVIVAL_REF);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      g_auto (GStrv) w = g_strsplit (*l, " ", 2);
+      if (!w[0] || !w[1] || !g_str_equal (w[0], name))
+        continue;
+      gsize n = strlen (w[1]) / 2;
+      guint8 *b = g_malloc (n);
+      for (gsize i = 0; i < n; i++)
+        b[i] = (guint8) g_ascii_strtoull ((char[]){ w[1][2 * i], w[1][2 * i + 1], 0 }, NULL, 16);
+      g_ptr_array_add (out, g_bytes_new_take (b, n));
+    }
+  g_assert_cmpuint (out->len, >, 0);
+  return out;
+}
+
+/* ---- the fake server: a thread answering each client packet ---- */
+
+typedef struct {
+  GSocketListener *listener;
+  guint16 port;
+  GThread *thread;
+  GSocketConnection *conn;
+  GMutex lock;
+  GArray *seen;           /* guint16 services the client sent */
+  gint answer_pings;      /* atomic */
+  gint pings;             /* atomic: keepalives seen */
+  gint stop;              /* atomic */
+} Server;
+
+static void
+server_send (GOutputStream *out, GBytes *b)
+{
+  gsize len;
+  const void *p = g_bytes_get_data (b, &len);
+  g_output_stream_write_all (out, p, len, NULL, NULL, NULL);
+}
+
+static gpointer
+server_run (gpointer data)
+{
+  Server *sv = data;
+  g_autoptr (GError) err = NULL;
+  sv->conn = g_socket_listener_accept (sv->listener, NULL, NULL, &err);
+  if (sv->conn == NULL)
+    return NULL;
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (sv->conn));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (sv->conn));
+  g_autoptr (GPtrArray) hello = recorded ("0x4c"), chal = recorded ("0x57");
+  g_autoptr (GPtrArray) list = recorded ("0x55"), logon = recorded ("0x01");
+  g_autoptr (GPtrArray) pong = recorded ("0x8a");
+  while (!g_atomic_int_get (&sv->stop))
+    {
+      guint8 head[20];
+      gsize got = 0;
+      if (!g_input_stream_read_all (in, head, sizeof head, &got, NULL, NULL) || got != sizeof head)
+        break;
+      guint16 len = (guint16) (head[8] << 8 | head[9]), service = (guint16) (head[10] << 8 | head[11]);
+      g_autofree guint8 *body = g_malloc (len + 1);
+      if (len && (!g_input_stream_read_all (in, body, len, &got, NULL, NULL) || got != len))
+        break;
+      g_mutex_lock (&sv->lock);
+      g_array_append_val (sv->seen, service);
+      g_mutex_unlock (&sv->lock);
+      if (service == IMS_YMSG_HANDSHAKE)
+        server_send (out, hello->pdata[0]);
+      else if (service == IMS_YMSG_AUTH)
+        server_send (out, chal->pdata[0]);
+      else if (service == IMS_YMSG_AUTHRESP)
+        {
+          server_send (out, list->pdata[0]);
+          server_send (out, logon->pdata[0]);
+        }
+      else if (service == IMS_YMSG_PING)
+        {
+          g_atomic_int_inc (&sv->pings);
+          if (g_atomic_int_get (&sv->answer_pings))
+            server_send (out, pong->pdata[0]);
+        }
+    }
+  return NULL;
+}
+
+static void
+server_start (Server *sv)
+{
+  memset (sv, 0, sizeof *sv);
+  g_mutex_init (&sv->lock);
+  sv->seen = g_array_new (FALSE, FALSE, sizeof (guint16));
+  sv->answer_pings = 1;
+  sv->listener = g_socket_listener_new ();
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (lo, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+  g_assert_true (g_socket_listener_add_address (sv->listener, sa, G_SOCKET_TYPE_STREAM,
+                                                G_SOCKET_PROTOCOL_TCP, NULL, &bound, NULL));
+  sv->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  sv->thread = g_thread_new ("fake-ymsg", server_run, sv);
+}
+
+static gboolean
+server_saw (Server *sv, guint16 service)
+{
+  gboolean yes = FALSE;
+  g_mutex_lock (&sv->lock);
+  for (guint i = 0; i < sv->seen->len; i++)
+    yes |= g_array_index (sv->seen, guint16, i) == service;
+  g_mutex_unlock (&sv->lock);
+  return yes;
+}
+
+/* Sends a recorded packet to the client from the test's thread. */
+static void
+server_push (Server *sv, GBytes *b)
+{
+  server_send (g_io_stream_get_output_stream (G_IO_STREAM (sv->conn)), b);
+}
+
+static void
+server_stop (Server *sv)
+{
+  g_atomic_int_set (&sv->stop, 1);
+  if (sv->conn)
+    g_io_stream_close (G_IO_STREAM (sv->conn), NULL, NULL);
+  g_socket_listener_close (sv->listener);
+  g_thread_join (sv->thread);
+  g_clear_object (&sv->conn);
+  g_clear_object (&sv->listener);
+  g_array_unref (sv->seen);
+  g_mutex_clear (&sv->lock);
+}
+
+/* ---- the fake host: what the driver reports ---- */
+
+typedef struct {
+  GPtrArray *calls; /* "logged_in y", "presence y recyf away", ... */
+} Host;
+
+static void
+host_call (ImsCore *core, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+host_call (ImsCore *core, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_ptr_array_add (((Host *) core)->calls, g_strdup_vprintf (fmt, ap));
+  va_end (ap);
+}
+
+static void
+host_logged_in (ImsCore *c, const char *peer)
+{
+  host_call (c, "logged_in %s", peer);
+}
+
+static void
+host_disconnected (ImsCore *c, const char *peer, const char *reason, gboolean fatal)
+{
+  host_call (c, "disconnected %s %s", peer, reason);
+}
+
+static void
+host_roster (ImsCore *c, const char *peer, GHashTable *items)
+{
+  host_call (c, "roster %s %u", peer, items ? g_hash_table_size (items) : 0);
+}
+
+static void
+host_subscription (ImsCore *c, const char *peer, const char *buddy, ImsSubscription sub)
+{
+  host_call (c, "subscription %s %s", peer, buddy);
+}
+
+static void
+host_presence (ImsCore *c, const char *peer, const char *buddy, const char *resource,
+               const ImsResourcePresence *p)
+{
+  host_call (c, "presence %s %s %s", peer, buddy, p ? p->word : "offline");
+}
+
+static gboolean
+host_yes (ImsCore *c, const char *peer, const char *id)
+{
+  return TRUE;
+}
+
+static void
+host_log_stranger (ImsCore *c, const char *peer, const char *what, const char *from)
+{
+  host_call (c, "stranger %s %s", peer, what);
+}
+
+static void
+host_message (ImsCore *c, const char *peer, const char *from, const char *text)
+{
+  host_call (c, "message %s %s", peer, from);
+}
+
+static const ImsDriverHost fake_host = {
+  .logged_in = host_logged_in, .disconnected = host_disconnected, .roster = host_roster,
+  .subscription = host_subscription, .presence = host_presence, .authorize = host_yes,
+  .watches = host_yes, .accepts = host_yes, .log_stranger = host_log_stranger,
+  .message = host_message,
+};
+
+static gboolean
+host_got (Host *h, const char *prefix)
+{
+  for (guint i = 0; i < h->calls->len; i++)
+    if (g_str_has_prefix (h->calls->pdata[i], prefix))
+      return TRUE;
+  return FALSE;
+}
+
+/* ---- the test ---- */
+
+static void
+test_session (void)
+{
+  Server sv;
+  server_start (&sv);
+  Host host = { g_ptr_array_new_with_free_func (g_free) };
+  g_autoptr (GPtrArray) accounts = g_ptr_array_new ();
+  ImsDriverSetup setup = { .statedir = NULL, .accounts = accounts };
+  ImsDriver *d = ims_ymsg_network.new_driver ((ImsCore *) &host, &setup, NULL);
+  d->host = &fake_host;
+  d->core = (ImsCore *) &host;
+  ImsAccount acct = {
+    .peer = "y", .type = "yahoo", .username = "recye", .id = "recye", .secret = "pw",
+    .host = "127.0.0.1", .port = sv.port, .pinginterval = 1, .pingtimeout = 1,
+  };
+  d->ops->start (d, &acct);
+  d->ops->connect (d, "y");
+
+  /* Login as recorded: HANDSHAKE, AUTH, AUTHRESP; the list makes it so. */
+  IMS_WAIT_FOR (host_got (&host, "logged_in y"));
+  g_assert_true (server_saw (&sv, IMS_YMSG_HANDSHAKE) && server_saw (&sv, IMS_YMSG_AUTH)
+                 && server_saw (&sv, IMS_YMSG_AUTHRESP));
+  g_assert_true (host_got (&host, "roster y"));
+
+  /* A buddy's state and an IM, as Escargot sent them to recye. */
+  g_autoptr (GPtrArray) away = recorded ("0x03"), im = recorded ("0x06");
+  server_push (&sv, away->pdata[0]);
+  IMS_WAIT_FOR (host_got (&host, "presence y recyf"));
+  server_push (&sv, im->pdata[0]);
+  IMS_WAIT_FOR (host_got (&host, "message y recyf"));
+
+  /* Keepalives answered: still logged in after two; then unanswered: gone. */
+  IMS_WAIT_FOR (g_atomic_int_get (&sv.pings) >= 3);
+  g_assert_false (host_got (&host, "disconnected"));
+  g_atomic_int_set (&sv.answer_pings, 0);
+  IMS_WAIT_FOR (host_got (&host, "disconnected y no answer to a ping in 1 s"));
+
+  d->ops->stop (d, "y");
+  d->ops->free (d);
+  server_stop (&sv);
+  g_ptr_array_unref (host.calls);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/ymsg/driver/session", test_session);
+  return g_test_run ();
+}
