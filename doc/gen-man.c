@@ -44,6 +44,7 @@ key_form (const ImsConfigKey *k)
     case IMS_KEY_LIST: return g_strdup ("_item_[, _item_...] (repeatable)");
     case IMS_KEY_ADDRESS: return g_strdup ("_ip_[:_port_] or [_ipv6_]:_port_");
     case IMS_KEY_PREFIXES: return g_strdup ("_ip_[/_prefix_][, ...] (repeatable)");
+    case IMS_KEY_TOTP: return g_strdup ("_base32 secret_");
     }
   return g_strdup ("?");
 }

@@ -1,8 +1,8 @@
 /* ims-telephony: see the header.  Click-to-dial is the dangerous part: an IM
  * can make the PBX place a call.  So: only senders in dialallow, only with
- * dialsecret (compared in constant time), only a strictly checked target,
- * rate-limited; refusals are logged and tell the sender nothing useful;
- * strangers get no answer at all.
+ * dialsecret (compared in constant time) or a one-time dialtotp code (each
+ * once), only a strictly checked target, rate-limited; refusals are logged
+ * and tell the sender nothing useful; strangers get no answer at all.
  */
 #define G_LOG_DOMAIN "ims-ami"
 
@@ -16,6 +16,7 @@
 
 #include "ims-ami-client.h"
 #include "ims-rate.h"
+#include "ims-totp.h"
 #include "ims-vocab.h"
 
 #define MAX_USEREVENT_BODY 1000
@@ -30,6 +31,7 @@ struct _ImsTelephony {
   char *ami_key;           /* host/port/user/secret the client was made with */
   GHashTable *devices;     /* device -> state */
   GHashTable *attempts;    /* click-to-dial requests per "peer\nsender" (ims-rate) */
+  GHashTable *totp_steps;  /* peer -> guint64*: the last one-time code's step used */
   guint store_watch;       /* presencehints follow the store's answers */
   guint callfile_seq;
 };
@@ -442,6 +444,22 @@ ims_tel_allowed_sender (const ImsPeerConfig *p, const char *from)
   return FALSE;
 }
 
+/* The word a request carries: the one-time code of dialtotp (each once), or
+ * dialsecret (compared in constant time). */
+static gboolean
+ims_tel_dial_secret_ok (ImsTelephony *tel, const ImsPeerConfig *p, const char *word)
+{
+  if (p->dialtotp == NULL)
+    return ims_text_secret_equal (word, p->dialsecret);
+  guint64 *last = g_hash_table_lookup (tel->totp_steps, p->name);
+  if (last == NULL)
+    {
+      last = g_new0 (guint64, 1);
+      g_hash_table_insert (tel->totp_steps, g_strdup (p->name), last);
+    }
+  return ims_totp_accept (p->dialtotp, word, g_get_real_time () / G_USEC_PER_SEC, last);
+}
+
 static void
 ims_tel_dial (ImsTelephony *tel, const ImsPeerConfig *p, const char *from, char **words)
 {
@@ -461,10 +479,10 @@ ims_tel_dial (ImsTelephony *tel, const ImsPeerConfig *p, const char *from, char 
     }
   const char *secret = words[1], *target = secret ? words[2] : NULL;
   g_autofree char *exten = NULL;
-  if (secret == NULL || target == NULL || words[3] != NULL
-      || !ims_text_secret_equal (secret, p->dialsecret))
+  if (secret == NULL || target == NULL || words[3] != NULL || !ims_tel_dial_secret_ok (tel, p, secret))
     {
-      g_warning ("%s: refused click-to-dial from %s: wrong secret or form", p->name, who);
+      g_warning ("%s: refused click-to-dial from %s: wrong %s or form", p->name, who,
+                 p->dialtotp ? "or used one-time code" : "secret");
       ims_tel_reply (tel, p->name, from, "Not accepted.");
       return;
     }
@@ -473,7 +491,7 @@ ims_tel_dial (ImsTelephony *tel, const ImsPeerConfig *p, const char *from, char 
       g_autofree char *t = ims_text_for_log (target, 80);
       g_warning ("%s: refused click-to-dial from %s: bad target '%s'", p->name, who, t);
       ims_tel_reply (tel, p->name, from,
-                     "Not accepted: dial <secret> <number or sip:/tel: URI>.");
+                     "Not accepted: dial <code> <number or sip:/tel: URI>.");
       return;
     }
   g_autofree char *t = ims_text_for_log (target, 80);
@@ -574,6 +592,7 @@ ims_telephony_new (const ImsConfig *config, ImsPresenceStore *store, ImsCore *co
   tel->hooks = *hooks;
   tel->devices = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   tel->attempts = ims_rate_table_new ();
+  tel->totp_steps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   tel->store_watch = ims_presence_store_watch (store, on_tel_presence, NULL, tel);
   ims_telephony_set_config (tel, config);
   return tel;
@@ -591,5 +610,6 @@ ims_telephony_free (ImsTelephony *tel)
   g_free (tel->ami_key);
   g_hash_table_unref (tel->devices);
   g_hash_table_unref (tel->attempts);
+  g_hash_table_unref (tel->totp_steps);
   g_free (tel);
 }

@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "ims-totp.h"
+
 
 /* ---- the key table ---- */
 
@@ -104,7 +106,11 @@ static const ImsConfigKey ims_config_key_table[] = {
     "status text while the phone is in use" },
   { "dialallow", PEER (LIST, dialallow), 0, 0, " \t/|\"';", NULL, IMS_KEY_LIVE,
     "senders who may ask for click-to-dial" },
-  { "dialsecret", PEER (STRING, dialsecret), 0, 0, NULL, NULL, IMS_KEY_SECRET | IMS_KEY_LIVE, "word a click-to-dial request must carry" },
+  { "dialsecret", PEER (STRING, dialsecret), 0, 0, NULL, NULL, IMS_KEY_SECRET | IMS_KEY_LIVE,
+    "word a click-to-dial request must carry (not on networks without TLS: use dialtotp)" },
+  { "dialtotp", PEER (TOTP, dialtotp), 0, 0, NULL, NULL, IMS_KEY_SECRET | IMS_KEY_LIVE,
+    "base32 secret of the one-time code (RFC 6238, 6 digits, 30 s) a click-to-dial request "
+    "must carry instead, each code once" },
   { "dialfrom", PEER (DEVICE, dialfrom), 0, 0, NULL, NULL, IMS_KEY_LIVE,
     "local phone rung first by click-to-dial" },
   { "dialcontext", PEER (NAME, dialcontext), 0, 0, NULL, NULL, IMS_KEY_LIVE,
@@ -256,6 +262,16 @@ ims_config_apply (const ImsConfigKey *k, gpointer base, const char *value, gbool
       g_free (*(char **) field);
       *(char **) field = g_strdup (value);
       return NULL;
+    case IMS_KEY_TOTP:
+      {
+        /* The value is a secret: the error never shows it. */
+        g_autofree char *why = NULL;
+        if (!ims_totp_secret_ok (value, &why))
+          return g_strdup_printf ("%s: %s", k->name, why);
+        g_free (*(char **) field);
+        *(char **) field = g_strdup (value);
+        return NULL;
+      }
     case IMS_KEY_INT:
       {
         gint64 v = 0;

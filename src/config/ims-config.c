@@ -121,10 +121,26 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
     }
   if (webuser)
     return;
+  /* A fixed dial secret on a network without TLS is read off the wire the
+   * first time it is used, and the sender can be forged there: such peers
+   * dial only with one-time codes. */
+  const ImsNetwork *net = ims_network_find (c->networks, peer->type);
+  const ImsConfigKey *ds = ims_config_key (IMS_KEY_PEER, "dialsecret");
+  if (net && net->cleartext && peer->dialsecret && where[ds - table])
+    ims_lexer_error (lx, where[ds - table]->file, where[ds - table]->line,
+                     "[%s] dialsecret on type=%s, which has no TLS: anyone on the path reads it "
+                     "and can send it as a dialallow sender; use dialtotp (one-time codes)",
+                     sec->name, peer->type);
   /* Keys that only make sense together. */
-  if (peer->dialallow->len && (!peer->dialsecret || !peer->dialfrom || !peer->dialcontext))
+  if (peer->dialallow->len
+      && ((!peer->dialsecret && !peer->dialtotp) || !peer->dialfrom || !peer->dialcontext))
     ims_lexer_error (lx, sec->file, sec->line,
-                     "peer [%s]: dialallow needs dialsecret, dialfrom and dialcontext", sec->name);
+                     "peer [%s]: dialallow needs dialsecret or dialtotp, dialfrom and dialcontext",
+                     sec->name);
+  if (peer->dialsecret && peer->dialtotp)
+    ims_lexer_error (lx, sec->file, sec->line,
+                     "peer [%s]: dialsecret and dialtotp: give one (dialtotp is the safer)",
+                     sec->name);
   for (guint i = 0; i < c->peers->len; i++)
     {
       ImsPeerConfig *other = c->peers->pdata[i];

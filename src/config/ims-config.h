@@ -59,6 +59,7 @@ typedef struct {
   char *busymessage;
   GPtrArray *dialallow; /* char*, ids that may ask for click-to-dial */
   char *dialsecret;
+  char *dialtotp;       /* base32 secret of the one-time dial codes */
   char *dialfrom;       /* the local phone rung first */
   char *dialcontext;    /* where the target is dialled */
   GPtrArray *acceptfrom; /* char*, who may send IMs; empty = subscribe + dialallow */
@@ -152,6 +153,7 @@ typedef enum {
   IMS_KEY_LIST,     /* comma-separated, repeatable; choices = forbidden chars */
   IMS_KEY_ADDRESS,  /* IP address with an optional :port */
   IMS_KEY_PREFIXES, /* list of IP addresses or address/prefix */
+  IMS_KEY_TOTP,     /* a base32 secret of one-time codes (RFC 6238) */
 } ImsKeyType;
 
 typedef enum {

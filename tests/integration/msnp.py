@@ -253,6 +253,8 @@ class MsnClient:
             sb.start()
             sb.wait("JOI")
             self.sbs[to] = sb
+            # What the other side answers on this switchboard is an IM too.
+            threading.Thread(target=self._sb_reader, args=(sb,), daemon=True).start()
         payload = ("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
                    "X-MMS-IM-Format: FN=Segoe%20UI; EF=; CO=0; CS=1; PF=0\r\n\r\n" + text).encode()
         sb.cmd("MSG {t} N", payload)

@@ -3,8 +3,14 @@ type=yahoo (YMSG) peers against the faithful fakes (oscar.py, ymsg.py), with
 buddies driven by their test clients.  Every case runs again against the real
 revival servers (OWAIM, Escargot) when IMS_REVIVAL is set (revival.py);
 cases that need to stop the server or a fresh account are fake only."""
+import base64
+import hashlib
+import hmac
 import html
 import socket
+import struct
+import subprocess
+import time
 
 import pytest
 
@@ -14,7 +20,7 @@ import msnp
 import oscar
 import revival
 import ymsg
-from harness import free_port, peer_conf, wait_for
+from harness import IMSTATUSD, free_port, peer_conf, wait_for
 from test_http import Api
 from test_agi import HOSTILE, VARS, assert_only_setvars, imstatus, safe_rendering
 from test_board import WEB_HOSTILE
@@ -476,3 +482,46 @@ def test_msn_server_without_msnp18_fails_clearly(daemon):
     assert d.read_log().count("m: logging in as") == 1
     c.close()
     srv.close()
+
+
+# ---- click-to-dial on a network without TLS ----
+
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DP"
+
+
+def totp(secret, at=None):
+    """RFC 6238 as an authenticator app computes it (SHA-1, 30 s, 6 digits)."""
+    key = base64.b32decode(secret)
+    h = hmac.new(key, struct.pack(">Q", int((at or time.time()) // 30)), hashlib.sha1).digest()
+    o = h[-1] & 15
+    return f"{(struct.unpack('>I', h[o:o + 4])[0] & 0x7fffffff) % 1000000:06d}"
+
+
+def test_clear_text_peer_dials_only_with_one_time_codes(world, daemon, fake_ami, tmp_path):
+    # A fixed dialsecret crosses AIM/Yahoo/MSN in clear: whoever reads it once
+    # can send it "from" an allowed sender.  It is a config error there.
+    dial = (f"dialallow = {world.buddy_creds[0]}\ndialfrom = PJSIP/jimmy\n"
+            "dialcontext = imstatus-dial\n")
+    bad = daemon(world.conf(extra=dial + "dialsecret = s3cret-dial\n"), start=False)
+    r = subprocess.run([IMSTATUSD, "-n", "-c", bad.conf], capture_output=True, text=True)
+    assert r.returncode == 1
+    assert f"dialsecret on type={world.net}, which has no TLS" in r.stderr
+    assert "im.conf:" in r.stderr and "s3cret-dial" not in r.stderr + r.stdout
+    # With dialtotp: a code dials once, the same code again or a wrong one never.
+    b = world.buddy()
+    d = daemon(world.conf(extra=dial + f"dialtotp = {TOTP_SECRET}\n"),
+               general_extra=ami.general_keys(fake_ami))
+    d.wait_status(world.who, status="online")
+    wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
+    code = totp(TOTP_SECRET)
+    b.send_im(f"dial {code} +12155550100")
+    wait_for(lambda: fake_ami.originates, 10, what="an Originate")
+    assert ami.get(fake_ami.originates[0], "Exten") == "+12155550100"
+    b.wait_im()  # "connecting you ..."
+    for used in (code, "000000" if code != "000000" else "111111"):
+        b.send_im(f"dial {used} +12155550100")
+        sender, text = b.wait_im()
+        assert text.startswith("Not accepted"), text
+    assert len(fake_ami.originates) == 1
+    log = d.read_log()
+    assert TOTP_SECRET not in log and code not in log
