@@ -233,10 +233,11 @@ ims_ymsg_packet (YmsgPeer *y, const ImsYmsgPacket *pk)
           }
         else if (ims_driver_watches (drv, y->base.name, id))
           {
+            /* Every field the server sent is escaped before the log sees it. */
             g_autofree char *safe = ims_text_for_log (id, 128);
+            g_autofree char *safe_code = ims_text_for_log (code ? code : "?", 16);
             g_warning ("%s: the Yahoo server did not add %s (66=%s: %s)", y->base.name, safe,
-                       code ? code : "?",
-                       g_strcmp0 (code, "3") == 0 ? "no such Yahoo ID" : "refused");
+                       safe_code, g_strcmp0 (code, "3") == 0 ? "no such Yahoo ID" : "refused");
           }
       }
       break;

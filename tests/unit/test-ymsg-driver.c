@@ -238,6 +238,28 @@ host_got (Host *h, const char *prefix)
   return FALSE;
 }
 
+/* ---- what the driver logs ---- */
+
+static GPtrArray *logged; /* every message logged while a test runs */
+
+static GLogWriterOutput
+capture_log (GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
+{
+  for (gsize i = 0; i < n; i++)
+    if (g_str_equal (fields[i].key, "MESSAGE") && logged)
+      g_ptr_array_add (logged, g_strdup (fields[i].value));
+  return G_LOG_WRITER_HANDLED;
+}
+
+static gboolean
+logged_with (const char *needle)
+{
+  for (guint i = 0; logged && i < logged->len; i++)
+    if (strstr (logged->pdata[i], needle))
+      return TRUE;
+  return FALSE;
+}
+
 /* ---- the test ---- */
 
 static void
@@ -271,6 +293,16 @@ test_session (void)
   server_push (&sv, im->pdata[0]);
   IMS_WAIT_FOR (host_got (&host, "message y recyf"));
 
+  /* A hostile server's error code cannot forge a log line. */
+  g_autoptr (GByteArray) forged = g_byte_array_new ();
+  ims_ymsg_pack (forged, IMS_YMSG_ADDBUDDY, 1, 0, 1, "recye", 7, "recyf", 66,
+                 "7)\nims-core NOTICE: aim1: logged in as root", -1);
+  g_autoptr (GBytes) fb = g_bytes_new (forged->data, forged->len);
+  server_push (&sv, fb);
+  IMS_WAIT_FOR (logged_with ("did not add recyf"));
+  for (guint i = 0; i < logged->len; i++)
+    g_assert_null (strchr (logged->pdata[i], '\n'));
+
   /* Keepalives answered: still logged in after two; then unanswered: gone. */
   IMS_WAIT_FOR (g_atomic_int_get (&sv.pings) >= 3);
   g_assert_false (host_got (&host, "disconnected"));
@@ -287,6 +319,9 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  logged = g_ptr_array_new_with_free_func (g_free);
+  g_log_set_writer_func (capture_log, NULL, NULL);
+  g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL); /* warnings are expected */
   g_test_add_func ("/ymsg/driver/session", test_session);
   return g_test_run ();
 }
