@@ -30,7 +30,7 @@ struct _ImsTelephony {
   ImsAmiClient *ami;
   char *ami_key;           /* host/port/user/secret the client was made with */
   GHashTable *devices;     /* device -> state */
-  GHashTable *attempts;    /* click-to-dial requests per "peer\nsender" (ims-rate) */
+  ImsRate *attempts;       /* click-to-dial requests per "peer\nsender" */
   GHashTable *totp_steps;  /* peer -> guint64*: the last one-time code's step used */
   guint store_watch;       /* presencehints follow the store's answers */
   guint callfile_seq;
@@ -432,7 +432,7 @@ static gboolean
 ims_tel_rate_ok (ImsTelephony *tel, const char *peer, const char *from)
 {
   g_autofree char *key = g_strconcat (peer, "\n", from, NULL);
-  return ims_rate_allow (tel->attempts, key, IMS_DIAL_RATE_PER_MINUTE, 60);
+  return ims_rate_allow (tel->attempts, key, IMS_DIAL_RATE_PER_MINUTE);
 }
 
 static gboolean
@@ -591,7 +591,7 @@ ims_telephony_new (const ImsConfig *config, ImsPresenceStore *store, ImsCore *co
   tel->core = core;
   tel->hooks = *hooks;
   tel->devices = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  tel->attempts = ims_rate_table_new ();
+  tel->attempts = ims_rate_new (60);
   tel->totp_steps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   tel->store_watch = ims_presence_store_watch (store, on_tel_presence, NULL, tel);
   ims_telephony_set_config (tel, config);
@@ -609,7 +609,7 @@ ims_telephony_free (ImsTelephony *tel)
     memset (tel->ami_key, 0, strlen (tel->ami_key)); /* it holds amisecret */
   g_free (tel->ami_key);
   g_hash_table_unref (tel->devices);
-  g_hash_table_unref (tel->attempts);
+  ims_rate_free (tel->attempts);
   g_hash_table_unref (tel->totp_steps);
   g_free (tel);
 }

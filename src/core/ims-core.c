@@ -47,7 +47,7 @@ struct _CorePeer {
   gint64 stranger_minute;    /* the minute stranger_logs counts in */
   guint stranger_logs;
   guint stranger_quiet;      /* not logged in that minute */
-  GHashTable *senders;       /* the last minute's messages per sender (ims-rate) */
+  ImsRate *senders;          /* the last minute's messages per sender */
 };
 
 struct _ImsCore {
@@ -104,7 +104,7 @@ ims_core_peer_free (CorePeer *cp)
   if (cp->driver)
     cp->driver->ops->stop (cp->driver, cp->cfg->name);
   ims_peer_config_free (cp->cfg);
-  g_clear_pointer (&cp->senders, g_hash_table_unref);
+  g_clear_pointer (&cp->senders, ims_rate_free);
   g_free (cp->id);
   g_free (cp->domain);
   g_free (cp->busy_message);
@@ -399,8 +399,8 @@ static gboolean
 ims_core_sender_ok (CorePeer *cp, const char *from)
 {
   if (cp->senders == NULL)
-    cp->senders = ims_rate_table_new ();
-  return ims_rate_allow (cp->senders, from, MESSAGES_PER_MINUTE, 60);
+    cp->senders = ims_rate_new (60);
+  return ims_rate_allow (cp->senders, from, MESSAGES_PER_MINUTE);
 }
 
 void

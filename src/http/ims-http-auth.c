@@ -117,7 +117,7 @@ ims_http_remote (SoupServerMessage *msg)
 static gboolean
 ims_http_login_blocked (ImsHttp *self, SoupServerMessage *msg)
 {
-  if (ims_rate_count (self->failures, ims_http_remote (msg), 60, FALSE)
+  if (ims_rate_count (self->failures, ims_http_remote (msg), FALSE)
       < IMS_HTTP_LOGIN_FAILURES_PER_MINUTE)
     return FALSE;
   ims_http_error (msg, IMS_HTTP_TOO_MANY_REQUESTS, "BADARGS",
@@ -130,7 +130,7 @@ ims_http_login_failed (ImsHttp *self, SoupServerMessage *msg)
 {
   g_autofree char *a = ims_text_for_log (ims_http_remote (msg), 64);
   g_message ("HTTP: failed login from %s", a);
-  ims_rate_count (self->failures, ims_http_remote (msg), 60, TRUE);
+  ims_rate_count (self->failures, ims_http_remote (msg), TRUE);
 }
 
 /* The webuser @name when @secret is theirs. */

@@ -8,6 +8,7 @@
 #include <libsoup/soup.h>
 
 #include "ims-http.h"
+#include "ims-rate.h"
 #include "ims-render.h"
 
 G_BEGIN_DECLS
@@ -22,7 +23,7 @@ struct _ImsHttp {
   guint store_watch;
   guint removed_watch;
   guint heartbeat_id;
-  GHashTable *failures;    /* failed logins per remote address (ims-rate) */
+  ImsRate *failures;       /* failed logins per remote address */
   GHashTable *sessions;    /* cookie token -> Session */
   GHashTable *waiting;     /* GSocket (ref) -> deadline: connections owing a request */
   guint reaper_id;

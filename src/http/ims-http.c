@@ -216,7 +216,7 @@ ims_http_new (const char *bind, const char *cert, const char *key, const ImsServ
   g_assert (ims_board_get_resource () != NULL);
   ImsHttp *self = g_new0 (ImsHttp, 1);
   self->svc = *svc;
-  self->failures = ims_rate_table_new ();
+  self->failures = ims_rate_new (60);
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) ims_http_session_free);
   self->waiting = g_hash_table_new_full (NULL, NULL, g_object_unref, g_free);
@@ -253,7 +253,7 @@ ims_http_free (ImsHttp *self)
   if (self->server)
     soup_server_disconnect (self->server);
   g_clear_object (&self->server);
-  g_hash_table_unref (self->failures);
+  ims_rate_free (self->failures);
   g_hash_table_unref (self->sessions);
   g_hash_table_unref (self->waiting);
   g_free (self);

@@ -1,6 +1,7 @@
 /* Unit tests for the line connection (partial lines, limits, the write queue
  * and its cap, idle timeouts) and the reconnect backoff. */
 #include "ims-backoff.h"
+#include "ims-rate.h"
 #include "ims-fs.h"
 #include "ims-line-conn.h"
 
@@ -189,6 +190,40 @@ test_private_dir (void)
   ims_test_rm_rf (base);
 }
 
+/* ---- rate limits ---- */
+
+static gint64 fake_now;
+
+static gint64
+fake_clock (void)
+{
+  return fake_now;
+}
+
+/* A limit per key, and keys forgotten once their window passed: 100,000
+ * strangers cost nothing a minute later. */
+static void
+test_rate (void)
+{
+  fake_now = 1000 * G_USEC_PER_SEC;
+  g_autoptr (ImsRate) r = ims_rate_new (60);
+  ims_rate_set_clock (r, fake_clock);
+  g_assert_true (ims_rate_allow (r, "a", 2));
+  g_assert_true (ims_rate_allow (r, "a", 2));
+  g_assert_false (ims_rate_allow (r, "a", 2));
+  g_assert_cmpuint (ims_rate_count (r, "a", FALSE), ==, 2);
+  for (guint i = 0; i < 100000; i++)
+    {
+      g_autofree char *k = g_strdup_printf ("stranger%u", i);
+      ims_rate_count (r, k, TRUE);
+    }
+  g_assert_cmpuint (ims_rate_keys (r), ==, 100001);
+  fake_now += 61 * G_USEC_PER_SEC;
+  g_assert_true (ims_rate_allow (r, "a", 2)); /* the window moved on */
+  g_assert_cmpuint (ims_rate_keys (r), ==, 1);
+  g_assert_cmpuint (ims_rate_count (r, "stranger7", FALSE), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -205,6 +240,7 @@ main (int argc, char **argv)
   g_test_add ("/net/line/idle-timeout", Fixture, NULL, fixture_setup, test_idle_timeout,
               fixture_teardown);
   g_test_add_func ("/net/backoff", test_backoff);
+  g_test_add_func ("/net/rate", test_rate);
   g_test_add_func ("/net/private-dir", test_private_dir);
   return g_test_run ();
 }
