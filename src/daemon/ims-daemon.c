@@ -100,6 +100,7 @@ ims_daemon_reload (ImsDaemon *d, GError **error)
   if (!ims_agi_server_set_allow (d->agi, d->config->agiallow, &allow_err))
     g_warning ("%s", allow_err->message);
   ims_control_set_idle_timeout (d->control, d->config->controltimeout);
+  ims_http_reloaded (d->http);
   ImsCoreChanges n;
   ims_core_apply (d->core, d->config, &n);
   ims_persist_set_limits (d->persist, d->config->outboxmax, d->config->outboxttl);

@@ -45,7 +45,7 @@ ims_http_token (void)
 }
 
 /* The value of the request's ims_session cookie (transfer full). */
-static char *
+char *
 ims_http_cookie (SoupServerMessage *msg)
 {
   const char *header = soup_message_headers_get_one (
@@ -227,11 +227,29 @@ ims_http_login (ImsHttp *self, SoupServerMessage *msg)
   /* Forget expired sessions; refuse rather than grow without bound. */
   gint64 now = g_get_monotonic_time ();
   GHashTableIter it;
-  gpointer v;
+  gpointer k, v;
   g_hash_table_iter_init (&it, self->sessions);
   while (g_hash_table_iter_next (&it, NULL, &v))
     if (((Session *) v)->expires < now)
       g_hash_table_iter_remove (&it);
+  /* One user cannot hold every session: past the per-user cap, the
+   * user's oldest session ends. */
+  guint mine = 0;
+  gpointer oldest_key = NULL;
+  gint64 oldest = G_MAXINT64;
+  g_hash_table_iter_init (&it, self->sessions);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    if (g_str_equal (((Session *) v)->user, u->name))
+      {
+        mine++;
+        if (((Session *) v)->expires < oldest)
+          oldest = ((Session *) v)->expires, oldest_key = k;
+      }
+  if (mine >= IMS_HTTP_MAX_SESSIONS_PER_USER && oldest_key)
+    {
+      g_hash_table_remove (self->sessions, oldest_key);
+      ims_http_streams_recheck (self);
+    }
   if (g_hash_table_size (self->sessions) >= IMS_HTTP_MAX_SESSIONS)
     {
       ims_http_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "BADARGS", "too many sessions");
@@ -261,6 +279,7 @@ ims_http_logout (ImsHttp *self, SoupServerMessage *msg)
   g_autofree char *token = ims_http_cookie (msg);
   if (token)
     g_hash_table_remove (self->sessions, token);
+  ims_http_streams_recheck (self); /* its event streams end with it */
   ims_http_set_cookie (self, msg, "", 0);
   ims_http_error (msg, SOUP_STATUS_OK, "OK", "logged out");
 }

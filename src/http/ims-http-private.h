@@ -41,6 +41,8 @@ typedef struct {
   ImsHttp *owner;
   SoupServerMessage *msg;
   char *user;
+  guint secret_hash;       /* of the user's secret when the stream began */
+  char *session;           /* the cookie's token when a board session opened it, else NULL */
   gsize backlog;           /* appended, not yet written */
   gsize allowance;         /* backlog allowed: 1 MiB, plus the snapshot while it drains */
   gboolean ending;         /* completed; gone once libsoup has finished it */
@@ -58,6 +60,8 @@ void ims_http_error (SoupServerMessage *msg, guint status, const char *result, c
 
 /* The user a request comes from, or NULL after answering 401/403/429. */
 const ImsWebUser *ims_http_auth (ImsHttp *self, SoupServerMessage *msg);
+/* The session token the request's cookie carries (transfer full), or NULL. */
+char *ims_http_cookie (SoupServerMessage *msg);
 /* The board session of a request, NULL when it has none. */
 Session *ims_http_session (ImsHttp *self, SoupServerMessage *msg);
 void ims_http_session_free (Session *se);
@@ -74,6 +78,9 @@ void ims_http_stream_free (Stream *st);
 /* Hear the store's feed (and beat the heart); stop and end every stream. */
 void ims_http_stream_watch (ImsHttp *self);
 void ims_http_stream_unwatch (ImsHttp *self);
+/* Ends every stream whose user is gone, whose secret changed, or whose
+ * board session ended (logout, expiry). */
+void ims_http_streams_recheck (ImsHttp *self);
 
 /* ---- the API (ims-http-api.c) ---- */
 

@@ -75,6 +75,7 @@ ims_http_stream_free (Stream *st)
 {
   g_signal_handlers_disconnect_by_data (st->msg, st);
   g_free (st->user);
+  g_free (st->session);
   g_free (st);
 }
 
@@ -157,6 +158,7 @@ static gboolean
 on_http_heartbeat (gpointer data)
 {
   ImsHttp *self = data;
+  ims_http_streams_recheck (self); /* a session may have expired */
   for (GList *l = self->streams; l; l = l->next)
     ims_http_stream_send (l->data, NULL, "heartbeat");
   return G_SOURCE_CONTINUE;
@@ -222,6 +224,9 @@ ims_http_events (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
   st->owner = self;
   st->msg = msg;
   st->user = g_strdup (user->name);
+  st->secret_hash = g_str_hash (user->secret);
+  if (ims_http_session (self, msg))
+    st->session = ims_http_cookie (msg);
   st->allowance = G_MAXSIZE; /* a snapshot of any size fits; the limit counts from its end */
   self->streams = g_list_prepend (self->streams, st);
   g_signal_connect (msg, "wrote-body-data", G_CALLBACK (on_stream_wrote), st);
@@ -252,4 +257,20 @@ ims_http_stream_unwatch (ImsHttp *self)
     ims_presence_store_unwatch (self->svc.store, self->removed_watch);
   g_clear_handle_id (&self->heartbeat_id, g_source_remove);
   g_list_free_full (g_steal_pointer (&self->streams), (GDestroyNotify) ims_http_stream_free);
+}
+
+void
+ims_http_streams_recheck (ImsHttp *self)
+{
+  const ImsConfig *config = self->svc.config (self->svc.user_data);
+  gint64 now = g_get_monotonic_time ();
+  for (GList *l = self->streams; l; l = l->next)
+    {
+      Stream *st = l->data;
+      const ImsWebUser *u = ims_config_find_webuser (config, st->user);
+      Session *se = st->session ? g_hash_table_lookup (self->sessions, st->session) : NULL;
+      if (u == NULL || g_str_hash (u->secret) != st->secret_hash
+          || (st->session && (se == NULL || se->expires < now)))
+        ims_http_stream_end (st);
+    }
 }

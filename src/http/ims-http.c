@@ -258,3 +258,13 @@ ims_http_free (ImsHttp *self)
   g_hash_table_unref (self->waiting);
   g_free (self);
 }
+
+void
+ims_http_reloaded (ImsHttp *self)
+{
+  if (self == NULL)
+    return;
+  /* Sessions are checked against the user's secret at each request; what
+   * is open now (event streams) is checked here. */
+  ims_http_streams_recheck (self);
+}

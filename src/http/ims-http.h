@@ -22,6 +22,8 @@ G_BEGIN_DECLS
 #define IMS_HTTP_LOGIN_FAILURES_PER_MINUTE 10
 #define IMS_HTTP_SESSION_S (12 * 3600)
 #define IMS_HTTP_MAX_SESSIONS 4096
+/* One user holds at most this many; a new login ends the oldest. */
+#define IMS_HTTP_MAX_SESSIONS_PER_USER 32
 
 typedef struct _ImsHttp ImsHttp;
 
@@ -29,5 +31,8 @@ typedef struct _ImsHttp ImsHttp;
 ImsHttp *ims_http_new (const char *bind, const char *cert, const char *key,
                        const ImsService *svc, GError **error);
 void ims_http_free (ImsHttp *http);
+/* The configuration was reloaded: streams and sessions of users removed, or
+ * whose secret changed, end now. */
+void ims_http_reloaded (ImsHttp *http);
 
 G_END_DECLS

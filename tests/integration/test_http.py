@@ -448,6 +448,76 @@ def test_new_secret_or_removed_user_ends_sessions(prosody, robot, daemon):
     assert login(port, "alice", "alice-new-pw")[0] == 200
 
 
+def open_events_with(port, headers):
+    s = socket.create_connection(("127.0.0.1", port), timeout=15)
+    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    s.sendall(f"GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}"
+              "Accept: text/event-stream\r\n\r\n".encode())
+    f = s.makefile("rb")
+    while f.readline() not in (b"\r\n", b""):
+        pass
+    return s, f
+
+
+def stream_ends(s, f):
+    """Reads the stream to its end (the server closes it); False on a timeout."""
+    dec = ChunkReader(f)
+    try:
+        while dec.readline():
+            pass
+        return True
+    except socket.timeout:
+        return False
+    finally:
+        f.close()
+        s.close()
+
+
+def test_streams_end_with_their_session_or_user(prosody, robot, daemon):
+    # The README says sessions end on logout, a new secret or a removed user;
+    # open event streams kept delivering.
+    port = free_port()
+    users = USERS.replace("peers = aim2\n", "")
+    general = f"httpbind = 127.0.0.1:{port}"
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody) + users, general_extra=general)
+    d.wait_peer("aim1", "Registered")
+    status, cookie, _ = login(port, "alice", "alice-pw")
+    jar = {"Cookie": cookie.split(";")[0]}
+    csrf = Api(port).request("GET", "/api/v1/session", headers=jar)[2]["csrf"]
+    s1, f1 = open_events_with(port, jar)
+    auth = base64.b64encode(b"bob:bob-pw").decode()
+    s2, f2 = open_events_with(port, {"Authorization": f"Basic {auth}"})
+    # Logout ends alice's stream.
+    out = Api(port).request("POST", "/logout", "", {**jar, "X-CSRF-Token": csrf})
+    assert out[0] == 200
+    s1.settimeout(10)
+    assert stream_ends(s1, f1)
+    # A new secret for bob ends his.
+    d.write_conf(peer_conf("aim1", robot[0], robot[1], prosody)
+                 + users.replace("bob-pw", "bob-new-pw"), general)
+    assert d.imctl("reload").stdout.strip() == "reloaded"
+    s2.settimeout(10)
+    assert stream_ends(s2, f2)
+
+
+def test_sessions_capped_per_user(prosody, robot, daemon):
+    # One user could hold all 4,096 sessions (everyone else: 503 for 12 h).
+    port = free_port()
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody) + USERS.replace("peers = aim2\n", ""),
+               general_extra=f"httpbind = 127.0.0.1:{port}")
+    d.wait_peer("aim1", "Registered")
+    jars = []
+    for _ in range(33):
+        status, cookie, _ = login(port, "alice", "alice-pw")
+        assert status == 200
+        jars.append({"Cookie": cookie.split(";")[0]})
+    api = Api(port)
+    assert api.request("GET", "/api/v1/session", headers=jars[0])[0] == 401   # the oldest ended
+    assert api.request("GET", "/api/v1/session", headers=jars[1])[0] == 200
+    assert api.request("GET", "/api/v1/session", headers=jars[-1])[0] == 200
+    assert login(port, "bob", "bob-pw")[0] == 200
+
+
 def test_snapshot_larger_than_the_unread_limit(daemon):
     """The snapshot is sent whole however big (the 1 MiB unread limit counts
     from its end): 6,000 watched buddies of a peer that cannot log in."""
