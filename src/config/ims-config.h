@@ -106,6 +106,7 @@ typedef struct {
   char *httpcert;       /* PEM certificate for HTTPS */
   char *httpkey;        /* its private key */
   int httptimeout;      /* seconds for a request to arrive, or a connection to idle */
+  GPtrArray *httphosts; /* char*, Host names the board answers besides httpbind's and localhost */
   GPtrArray *peers;     /* ImsPeerConfig*, in file order */
   GPtrArray *webusers;  /* ImsWebUser*, in file order */
   GPtrArray *warnings;  /* char*, "file: message"; not fatal */

@@ -55,7 +55,12 @@ ims_http_body_object (SoupServerMessage *msg, JsonParser *parser)
 const char *
 ims_http_member (JsonObject *o, const char *name)
 {
-  const char *v = o ? json_object_get_string_member_with_default (o, name, NULL) : NULL;
+  /* Only a string: another JSON type is as good as absent (json-glib's
+   * getters complain loudly about the wrong type). */
+  JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    return NULL;
+  const char *v = json_node_get_string (n);
   return v && *v ? v : NULL;
 }
 

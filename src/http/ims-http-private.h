@@ -15,6 +15,8 @@ G_BEGIN_DECLS
 
 /* RFC 6585; libsoup 3.2 has no name for it. */
 #define IMS_HTTP_TOO_MANY_REQUESTS 429
+/* RFC 9110 15.5.20: a request for a name this server does not answer to. */
+#define IMS_HTTP_MISDIRECTED 421
 
 struct _ImsHttp {
   ImsService svc;

@@ -53,14 +53,57 @@ ims_http_error (SoupServerMessage *msg, guint status, const char *result, const 
   ims_http_json (msg, status, b);
 }
 
-/* Before the body is read: refuse what is too big. */
+/* The host part of a Host header or an address ("[::1]:80" -> "::1"). */
+static char *
+ims_http_host_part (const char *hostport)
+{
+  if (hostport[0] == '[')
+    {
+      const char *close = strchr (hostport, ']');
+      return close ? g_strndup (hostport + 1, close - hostport - 1) : g_strdup (hostport);
+    }
+  const char *colon = strchr (hostport, ':');
+  if (colon && strchr (colon + 1, ':'))
+    return g_strdup (hostport); /* a bare IPv6 address */
+  return colon ? g_strndup (hostport, colon - hostport) : g_strdup (hostport);
+}
+
+/* Is the request's Host one of ours?  A page from another site that made
+ * its own name resolve to us (DNS rebinding) sends its own name. */
+static gboolean
+ims_http_host_ok (ImsHttp *self, SoupServerMessage *msg)
+{
+  const char *host = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
+                                                   "Host");
+  if (host == NULL)
+    return TRUE; /* HTTP/1.0: no name to check */
+  const ImsConfig *c = self->svc.config (self->svc.user_data);
+  g_autofree char *name = ims_http_host_part (host);
+  g_autofree char *bind = c->httpbind ? ims_http_host_part (c->httpbind) : NULL;
+  if (g_ascii_strcasecmp (name, "localhost") == 0 || (bind && g_ascii_strcasecmp (name, bind) == 0))
+    return TRUE;
+  for (guint i = 0; c->httphosts && i < c->httphosts->len; i++)
+    {
+      g_autofree char *allowed = ims_http_host_part (c->httphosts->pdata[i]);
+      if (g_ascii_strcasecmp (name, allowed) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Before the body is read: refuse what is too big, or for another host. */
 static void
 on_http_early (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
                gpointer data)
 {
+  ImsHttp *self = data;
   SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
   goffset len = soup_message_headers_get_content_length (h);
-  if (soup_message_headers_get_encoding (h) == SOUP_ENCODING_CHUNKED || len > IMS_HTTP_MAX_BODY)
+  if (!ims_http_host_ok (self, msg))
+    ims_http_error (msg, IMS_HTTP_MISDIRECTED, "BADARGS",
+                    "not this server's name (httphosts lists the names it answers to)");
+  else if (soup_message_headers_get_encoding (h) == SOUP_ENCODING_CHUNKED
+           || len > IMS_HTTP_MAX_BODY)
     ims_http_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "BADARGS",
                     "request body larger than 16384 bytes");
 }

@@ -518,6 +518,43 @@ def test_sessions_capped_per_user(prosody, robot, daemon):
     assert login(port, "bob", "bob-pw")[0] == 200
 
 
+def raw_status(port, request):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request.encode())
+        return int(s.makefile("rb").readline().split()[1])
+
+
+def test_host_header_must_name_this_server(prosody, robot, daemon):
+    # A page whose own name was made to resolve to 127.0.0.1 (DNS rebinding)
+    # passes the Origin check: the Host it sends is its own name.
+    port = free_port()
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody) + USERS.replace("peers = aim2\n", ""),
+               general_extra=f"httpbind = 127.0.0.1:{port}\nhttphosts = pbx.example.com")
+    d.wait_peer("aim1", "Registered")
+    auth = "Authorization: Basic " + base64.b64encode(b"alice:alice-pw").decode()
+    get = "GET /api/v1/peers HTTP/1.1\r\nHost: {}\r\n" + auth + "\r\nConnection: close\r\n\r\n"
+    for host, want in ((f"evil.example:{port}", 421), ("evil.example", 421),
+                       (f"127.0.0.1:{port}", 200), (f"localhost:{port}", 200),
+                       ("PBX.example.com", 200)):
+        assert raw_status(port, get.format(host)) == want, host
+    assert raw_status(port, f"GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n") == 421
+
+
+def test_login_with_other_json_types(prosody, robot, daemon):
+    # Non-string members logged CRITICAL assertions from json-glib.
+    port = free_port()
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody) + USERS.replace("peers = aim2\n", ""),
+               general_extra=f"httpbind = 127.0.0.1:{port}")
+    d.wait_peer("aim1", "Registered")
+    api = Api(port)
+    for body in ({"user": {"a": 1}, "secret": [1]}, {"user": 5, "secret": None},
+                 {"user": "alice", "secret": {"x": "alice-pw"}}):
+        assert api.request("POST", "/login", body)[0] == 401
+    a = Api(port, "alice", "alice-pw")
+    assert a.request("POST", "/api/v1/send", {"peer": ["aim1"], "user": 1, "text": {}})[0] == 400
+    assert "CRITICAL" not in d.read_log()
+
+
 def test_snapshot_larger_than_the_unread_limit(daemon):
     """The snapshot is sent whole however big (the 1 MiB unread limit counts
     from its end): 6,000 watched buddies of a peer that cannot log in."""
