@@ -87,6 +87,27 @@ ims_dial_target_parse (const char *t, char **exten)
   return FALSE;
 }
 
+gboolean
+ims_dial_target_allowed (const ImsPeerConfig *p, const char *target)
+{
+  /* The default, and the word "extensions": this PBX's own numbers, which
+   * cost nothing and reach nobody outside. */
+  gsize n = strlen (target);
+  gboolean extension = n >= 1 && n <= 6 && strspn (target, "0123456789") == n;
+  if (p->dialtargets == NULL || p->dialtargets->len == 0)
+    return extension;
+  g_autofree char *low = g_ascii_strdown (target, -1);
+  for (guint i = 0; i < p->dialtargets->len; i++)
+    {
+      const char *rule = p->dialtargets->pdata[i];
+      g_autofree char *pat = g_ascii_strdown (rule, -1);
+      if (g_str_equal (pat, "any") || (g_str_equal (pat, "extensions") && extension)
+          || g_pattern_match_simple (pat, low))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static const ImsPeerConfig *
 ims_tel_peer (ImsTelephony *tel, const char *name)
 {
@@ -494,6 +515,13 @@ ims_tel_dial (ImsTelephony *tel, const ImsPeerConfig *p, const char *from, char 
                      "Not accepted: dial <code> <number or sip:/tel: URI>.");
       return;
     }
+  if (!ims_dial_target_allowed (p, target))
+    {
+      g_autofree char *t = ims_text_for_log (target, 80);
+      g_warning ("%s: refused click-to-dial from %s: '%s' is not in dialtargets", p->name, who, t);
+      ims_tel_reply (tel, p->name, from, "Not accepted: not a number this PBX may call for you.");
+      return;
+    }
   g_autofree char *t = ims_text_for_log (target, 80);
   g_autoptr (GError) err = NULL;
   if (!ims_tel_place_call (tel, p, p->dialfrom, exten, target, from, &err))
@@ -528,6 +556,12 @@ ims_telephony_dial (ImsTelephony *tel, const char *peer, const char *device, con
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "not a number or a sip:/sips:/tel:/iax2:/h323: URI");
+      return FALSE;
+    }
+  if (!ims_dial_target_allowed (p, target))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "not a number this PBX may call (dialtargets)");
       return FALSE;
     }
   /* A phone is rung at most IMS_DIAL_RATE_PER_MINUTE times a minute from the web. */

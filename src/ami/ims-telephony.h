@@ -51,5 +51,9 @@ gboolean ims_device_state_busy (const char *state);
  * tel:, iax2: or h323: URI of a strict character set.  *exten gets what goes
  * into the dialplan's extension ("uri" for URIs). */
 gboolean ims_dial_target_parse (const char *target, char **exten);
+/* Does @target (already parsed) pass @peer's dialtargets (default: this
+ * PBX's own extensions, 1 to 6 digits)?  Every click-to-dial, from IM or
+ * the web, asks. */
+gboolean ims_dial_target_allowed (const ImsPeerConfig *peer, const char *target);
 
 G_END_DECLS

@@ -114,6 +114,9 @@ static const ImsConfigKey ims_config_key_table[] = {
   { "dialtotp", PEER (TOTP, dialtotp), 0, 0, NULL, NULL, IMS_KEY_SECRET | IMS_KEY_LIVE,
     "base32 secret of the one-time code (RFC 6238, 6 digits, 30 s) a click-to-dial request "
     "must carry instead, each code once" },
+  { "dialtargets", PEER (LIST, dialtargets), 0, 0, " \t/|\"';", NULL, IMS_KEY_LIVE,
+    "what click-to-dial (IM or the board) may call: extensions (1 to 6 digits: this PBX's "
+    "own), patterns with * and ? (+1215*, sip:*@pbx.example.org), or any (default: extensions)" },
   { "dialfrom", PEER (DEVICE, dialfrom), 0, 0, NULL, NULL, IMS_KEY_LIVE,
     "local phone rung first by click-to-dial" },
   { "dialcontext", PEER (NAME, dialcontext), 0, 0, NULL, NULL, IMS_KEY_LIVE,

@@ -60,6 +60,7 @@ typedef struct {
   GPtrArray *dialallow; /* char*, ids that may ask for click-to-dial */
   char *dialsecret;
   char *dialtotp;       /* base32 secret of the one-time dial codes */
+  GPtrArray *dialtargets; /* char*, what click-to-dial may call; empty = extensions */
   char *dialfrom;       /* the local phone rung first */
   char *dialcontext;    /* where the target is dialled */
   GPtrArray *acceptfrom; /* char*, who may send IMs; empty = subscribe + dialallow */

@@ -131,6 +131,8 @@ ims_http_post_dial (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *use
     {
       guint status = !err                                              ? SOUP_STATUS_SERVICE_UNAVAILABLE
                      : g_error_matches (err, G_IO_ERROR, G_IO_ERROR_BUSY) ? IMS_HTTP_TOO_MANY_REQUESTS
+                     : g_error_matches (err, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED)
+                         ? SOUP_STATUS_FORBIDDEN
                      : err->domain == G_IO_ERROR                           ? SOUP_STATUS_BAD_REQUEST
                                                                            : SOUP_STATUS_SERVICE_UNAVAILABLE;
       ims_http_error (msg, status, status == SOUP_STATUS_SERVICE_UNAVAILABLE ? "NOTCONNECTED" : "BADARGS",

@@ -82,7 +82,7 @@ def test_board_live(tmp_path, prosody, robot, buddies, daemon, browser, fake_ami
     b = buddies("buckaroo")
     port = free_port()
     d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"],
-                         extra="dialcontext = imstatus-dial")
+                         extra="dialcontext = imstatus-dial\ndialtargets = extensions, +1215*, sip:*@pbx.example.org")
                + "[alice]\ntype = webuser\nsecret = alice-pw\nsend = yes\n"
                + "dial = yes\nphone = PJSIP/desk\n",
                general_extra=f"httpbind = 127.0.0.1:{port}\n" + ami.general_keys(fake))

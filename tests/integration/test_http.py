@@ -349,7 +349,7 @@ def test_click_to_dial_from_the_web(prosody, robot, buddies, daemon, fake_ami):
     b = buddies("buckaroo")
     port = free_port()
     conf = (peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"],
-                      extra="dialcontext = imstatus-dial")
+                      extra="dialcontext = imstatus-dial\ndialtargets = extensions, +1215*, sip:*@pbx.example.org")
             + USERS.replace("peers = aim2\n", "peers = aim1\ndial = yes\nphone = PJSIP/desk\n"))
     d = daemon(conf, general_extra=f"httpbind = 127.0.0.1:{port}\n" + ami.general_keys(fake))
     d.wait_status("aim1/buckaroo", subscription="both")
@@ -388,6 +388,13 @@ def test_click_to_dial_from_the_web(prosody, robot, buddies, daemon, fake_ami):
     status, _, body = bob.request("POST", "/api/v1/dial", {"peer": "aim1", "number": "100"})
     assert status == 429 and "PJSIP/desk" in body["error"]
     wait_for(lambda: len(fake.originates) == 5, 10, what="five Originates")
+    # The board's "call" dials a buddy's URI only where dialtargets allows:
+    # a compromised buddy's premium-rate URI is refused before AMI sees it.
+    b.presence(show="away", status="mobile: sip:+19005550199@evil.example")
+    d.wait_status("aim1/buckaroo", uri="sip:+19005550199@evil.example")
+    status, _, body = bob.request("POST", "/api/v1/dial", {"peer": "aim1", "user": "buckaroo"})
+    assert status == 403 and "dialtargets" in body["error"]
+    assert len(fake.originates) == 5
 
 
 def test_silent_slow_and_idle_clients_are_closed(prosody, robot, daemon):

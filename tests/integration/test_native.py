@@ -501,7 +501,7 @@ def test_clear_text_peer_dials_only_with_one_time_codes(world, daemon, fake_ami,
     # A fixed dialsecret crosses AIM/Yahoo/MSN in clear: whoever reads it once
     # can send it "from" an allowed sender.  It is a config error there.
     dial = (f"dialallow = {world.buddy_creds[0]}\ndialfrom = PJSIP/jimmy\n"
-            "dialcontext = imstatus-dial\n")
+            "dialcontext = imstatus-dial\ndialtargets = +1215*\n")
     bad = daemon(world.conf(extra=dial + "dialsecret = s3cret-dial\n"), start=False)
     r = subprocess.run([IMSTATUSD, "-n", "-c", bad.conf], capture_output=True, text=True)
     assert r.returncode == 1

@@ -154,7 +154,7 @@ def test_web_click_to_dial_rings_through_a_real_asterisk(tmp_path, prosody, robo
         b = buddies("buckaroo")
         port = free_port()
         d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"],
-                             extra="dialcontext = imstatus-dial")
+                             extra="dialcontext = imstatus-dial\ndialtargets = extensions, +1215*, sip:*@pbx.example.org")
                    + "[carol]\ntype = webuser\nsecret = carol-pw\ndial = yes\n"
                      "phone = Local/desk@phones\n",
                    general_extra=f"amihost = 127.0.0.1\namiport = {a.ami_port}\n"

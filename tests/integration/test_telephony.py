@@ -11,7 +11,8 @@ import ami
 from harness import DOMAIN, peer_conf, wait_for
 
 DIAL_KEYS = ("dialallow = boss@imstatus.test\ndialsecret = s3cret-dial\n"
-             "dialfrom = PJSIP/jimmy\ndialcontext = imstatus-dial")
+             "dialfrom = PJSIP/jimmy\ndialcontext = imstatus-dial\n"
+             "dialtargets = extensions, +1215*, sip:*@pbx.example.org")
 
 
 @pytest.fixture
@@ -128,6 +129,24 @@ def test_click_to_dial_unknown_sender_gets_nothing(dial_world, fake_ami, robot, 
     boss.send_message(robot[0], "dial wrong 1")
     boss.wait_message(lambda m: m[1].startswith("Not accepted"))
     assert eve.messages == [] and fake_ami.originates == []
+
+
+def test_dial_targets_by_default_only_this_pbx(prosody, robot, buddies, daemon, fake_ami):
+    # A buddy's premium-rate number or a URI on another domain was dialled:
+    # without dialtargets only this PBX's own extensions are.
+    boss = buddies("boss")
+    keys = DIAL_KEYS.replace("\ndialtargets = extensions, +1215*, sip:*@pbx.example.org", "")
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["boss"], extra=keys),
+               general_extra=ami.general_keys(fake_ami))
+    d.wait_status("aim1/boss", subscription="both")
+    wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
+    for target in ("+19005550123", "19005550123", "sip:+19005550199@evil.example", "1234567"):
+        boss.send_message(robot[0], f"dial s3cret-dial {target}")
+        boss.wait_message(lambda m: "not a number this PBX may call" in m[1])
+    assert fake_ami.originates == []
+    boss.send_message(robot[0], "dial s3cret-dial 2001")
+    wait_for(lambda: fake_ami.originates, 10, what="an Originate for an extension")
+    assert ami.get(fake_ami.originates[0], "Exten") == "2001"
 
 
 def test_click_to_dial_rate_limited(dial_world, fake_ami, robot):
