@@ -531,7 +531,7 @@ test_telephony_click_to_dial (void)
       "[general]\nspooldir = %s\n"
       "[aim1]\ntype = fake\nusername = robot@example.org\nsubscribe = boss\n"
       "dialallow = boss@example.org\ndialsecret = s3\ndialfrom = PJSIP/100\n"
-      "dialcontext = imstatus-dial\n", spool);
+      "dialcontext = imstatus-dial\ndialtargets = extensions, +1215*\n", spool);
   Fixture fx = { 0 };
   fixture_setup (&fx, text);
   ImsTelephonyHooks th = { 0 };
@@ -546,13 +546,17 @@ test_telephony_click_to_dial (void)
   g_assert_cmpuint (count_files (spool), ==, 0);
   ims_telephony_on_message (tel, "aim1", "boss@example.org", "dial s3 100;evil");
   g_assert_cmpuint (count_files (spool), ==, 0);
+  ims_telephony_on_message (tel, "aim1", "boss@example.org", "dial s3 +19005550123");
+  g_assert_true (called (0, "send aim1 boss@example.org Not accepted: not a number this PBX may "
+                            "call for you."));
+  g_assert_cmpuint (count_files (spool), ==, 0);
   ims_telephony_on_message (tel, "aim1", "boss@example.org", "dial s3 +12155550100");
   g_assert_cmpuint (count_files (spool), ==, 1);
   /* More than the rate allows in a minute. */
   for (int i = 0; i < IMS_DIAL_RATE_PER_MINUTE; i++)
     ims_telephony_on_message (tel, "aim1", "boss@example.org", "dial s3 100");
-  /* 3 of the 5 a minute were used above; 2 more files, then refusals. */
-  g_assert_cmpuint (count_files (spool), ==, 3);
+  /* 4 of the 5 a minute were used above; 1 more file, then refusals. */
+  g_assert_cmpuint (count_files (spool), ==, 2);
 
   /* activewhen: a device needs AMI, so without states the peer stays out. */
   ImsPeerConfig *p = ims_peer_config_copy (fx.config->peers->pdata[0]);
