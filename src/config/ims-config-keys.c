@@ -64,6 +64,9 @@ static const ImsConfigKey ims_config_key_table[] = {
   { "httphosts", GEN (LIST, httphosts), 0, 0, " \t/|\"';@", NULL, 0,
     "names the board is reached by besides httpbind's address and localhost (behind a "
     "reverse proxy: its public name); a request naming another Host gets 421" },
+  { "httpproxy", GEN (PREFIXES, httpproxy), 0, 0, " \t|\"'", NULL, 0,
+    "addresses of reverse proxies in front of the board: their X-Forwarded-For names the "
+    "client (for the failed-login limit); nobody else's is believed" },
   { "spooldir", GEN (PATH, spooldir), 0, 0, NULL, "/var/spool/asterisk/outgoing", 0,
     "Asterisk's outgoing call-file spool" },
 

@@ -108,6 +108,7 @@ typedef struct {
   char *httpkey;        /* its private key */
   int httptimeout;      /* seconds for a request to arrive, or a connection to idle */
   GPtrArray *httphosts; /* char*, Host names the board answers besides httpbind's and localhost */
+  GPtrArray *httpproxy; /* char*, addresses of reverse proxies whose X-Forwarded-For is trusted */
   GPtrArray *peers;     /* ImsPeerConfig*, in file order */
   GPtrArray *webusers;  /* ImsWebUser*, in file order */
   GPtrArray *warnings;  /* char*, "file: message"; not fatal */

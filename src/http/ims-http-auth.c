@@ -104,33 +104,63 @@ ims_http_same_origin (SoupServerMessage *msg)
   return g_ascii_strcasecmp (mine, host) == 0;
 }
 
-/* Failed logins (HTTP Basic or the form) are counted per remote address;
- * past the limit, that address waits a minute. */
-static const char *
-ims_http_remote (SoupServerMessage *msg)
+/* The client's address: the peer's, or, when the peer is a configured
+ * proxy (httpproxy), the last address its X-Forwarded-For names (what the
+ * proxy itself added; earlier entries are the client's word). */
+static char *
+ims_http_remote (ImsHttp *self, SoupServerMessage *msg)
 {
   const char *addr = soup_server_message_get_remote_host (msg);
-  return addr ? addr : "?";
+  if (addr == NULL)
+    return g_strdup ("?");
+  const ImsConfig *c = self->svc.config (self->svc.user_data);
+  gboolean proxy = FALSE;
+  g_autoptr (GInetAddress) peer = g_inet_address_new_from_string (addr);
+  for (guint i = 0; peer && c->httpproxy && i < c->httpproxy->len && !proxy; i++)
+    {
+      g_autoptr (GInetAddressMask) m =
+          g_inet_address_mask_new_from_string (c->httpproxy->pdata[i], NULL);
+      proxy = m && g_inet_address_mask_matches (m, peer);
+    }
+  const char *xff = proxy ? soup_message_headers_get_list (
+                                soup_server_message_get_request_headers (msg), "X-Forwarded-For")
+                          : NULL;
+  if (xff && strlen (xff) < 4096)
+    {
+      const char *last = strrchr (xff, ',');
+      g_autofree char *client = g_strstrip (g_strdup (last ? last + 1 : xff));
+      if (g_hostname_is_ip_address (client))
+        return g_steal_pointer (&client);
+    }
+  return g_strdup (addr);
 }
 
-/* TRUE, with the answer set, when the request's address must wait. */
+/* Failed logins (HTTP Basic or the form) are counted per (address, user):
+ * everyone behind one address (local users, a proxy) is not locked out by
+ * one of them guessing.  An address that fails for many users waits too. */
 static gboolean
-ims_http_login_blocked (ImsHttp *self, SoupServerMessage *msg)
+ims_http_login_blocked (ImsHttp *self, SoupServerMessage *msg, const char *user)
 {
-  if (ims_rate_count (self->failures, ims_http_remote (msg), FALSE)
-      < IMS_HTTP_LOGIN_FAILURES_PER_MINUTE)
+  g_autofree char *addr = ims_http_remote (self, msg);
+  g_autofree char *key = g_strdup_printf ("%s\n%s", addr, user ? user : "");
+  if (ims_rate_count (self->failures, key, FALSE) < IMS_HTTP_LOGIN_FAILURES_PER_MINUTE
+      && ims_rate_count (self->failures, addr, FALSE) < IMS_HTTP_LOGIN_FAILURES_PER_ADDRESS)
     return FALSE;
   ims_http_error (msg, IMS_HTTP_TOO_MANY_REQUESTS, "BADARGS",
-                  "too many failed logins from this address; wait a minute");
+                  "too many failed logins for this user from this address; wait a minute");
   return TRUE;
 }
 
 static void
-ims_http_login_failed (ImsHttp *self, SoupServerMessage *msg)
+ims_http_login_failed (ImsHttp *self, SoupServerMessage *msg, const char *user)
 {
-  g_autofree char *a = ims_text_for_log (ims_http_remote (msg), 64);
-  g_message ("HTTP: failed login from %s", a);
-  ims_rate_count (self->failures, ims_http_remote (msg), TRUE);
+  g_autofree char *addr = ims_http_remote (self, msg);
+  g_autofree char *a = ims_text_for_log (addr, 64);
+  g_autofree char *u = ims_text_for_log (user ? user : "", 64);
+  g_message ("HTTP: failed login from %s (user '%s')", a, u);
+  g_autofree char *key = g_strdup_printf ("%s\n%s", addr, user ? user : "");
+  ims_rate_count (self->failures, key, TRUE);
+  ims_rate_count (self->failures, addr, TRUE);
 }
 
 /* The webuser @name when @secret is theirs. */
@@ -167,11 +197,10 @@ ims_http_auth (ImsHttp *self, SoupServerMessage *msg)
       if (u && g_str_hash (u->secret) == se->secret_hash)
         return u;
     }
-  if (ims_http_login_blocked (self, msg))
-    return NULL;
   const char *auth = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
                                                    "Authorization");
   const ImsWebUser *user = NULL;
+  g_autofree char *name = NULL;
   if (auth && g_ascii_strncasecmp (auth, "Basic ", 6) == 0 && strlen (auth) < 1024)
     {
       gsize len = 0;
@@ -181,6 +210,13 @@ ims_http_auth (ImsHttp *self, SoupServerMessage *msg)
       if (colon)
         {
           *colon = '\0';
+          name = g_strdup (pair);
+          if (ims_http_login_blocked (self, msg, name))
+            {
+              memset (colon + 1, 0, strlen (colon + 1));
+              memset (raw, 0, len);
+              return NULL;
+            }
           user = ims_http_check_secret (self, pair, colon + 1);
           memset (colon + 1, 0, strlen (colon + 1));
         }
@@ -190,7 +226,7 @@ ims_http_auth (ImsHttp *self, SoupServerMessage *msg)
   if (user)
     return user;
   if (auth)
-    ims_http_login_failed (self, msg);
+    ims_http_login_failed (self, msg, name);
   /* A script's request (fetch, EventSource: Sec-Fetch-Mode other than
    * navigate) gets no challenge, or the browser would open its own password
    * box over the board's login form. */
@@ -212,15 +248,15 @@ ims_http_login (ImsHttp *self, SoupServerMessage *msg)
       ims_http_error (msg, SOUP_STATUS_FORBIDDEN, "BADARGS", "cross-site request refused");
       return;
     }
-  if (ims_http_login_blocked (self, msg))
-    return;
   g_autoptr (JsonParser) parser = json_parser_new ();
   JsonObject *o = ims_http_body_object (msg, parser);
-  const ImsWebUser *u =
-      ims_http_check_secret (self, ims_http_member (o, "user"), ims_http_member (o, "secret"));
+  const char *name = ims_http_member (o, "user");
+  if (ims_http_login_blocked (self, msg, name))
+    return;
+  const ImsWebUser *u = ims_http_check_secret (self, name, ims_http_member (o, "secret"));
   if (u == NULL)
     {
-      ims_http_login_failed (self, msg);
+      ims_http_login_failed (self, msg, name);
       ims_http_error (msg, SOUP_STATUS_UNAUTHORIZED, "BADARGS", "wrong user or password");
       return;
     }

@@ -19,7 +19,8 @@ G_BEGIN_DECLS
 #define IMS_HTTP_MAX_STREAMS 2048
 #define IMS_HTTP_MAX_STREAM_BACKLOG (1024 * 1024)
 #define IMS_HTTP_HEARTBEAT_S 15
-#define IMS_HTTP_LOGIN_FAILURES_PER_MINUTE 10
+#define IMS_HTTP_LOGIN_FAILURES_PER_MINUTE 10  /* per address and user */
+#define IMS_HTTP_LOGIN_FAILURES_PER_ADDRESS 100 /* per address, whatever the user */
 #define IMS_HTTP_SESSION_S (12 * 3600)
 #define IMS_HTTP_MAX_SESSIONS 4096
 /* One user holds at most this many; a new login ends the oldest. */

@@ -122,9 +122,30 @@ def test_login_failures_rate_limited(world):
     d, b, port = world
     for _ in range(10):
         assert Api(port, "alice", "guess").request("GET", "/api/v1/peers")[0] == 401
-    # Even the right password waits now: the address is throttled.
+    # Even the right password waits now: alice from this address is throttled.
     assert Api(port, "alice", "alice-pw").request("GET", "/api/v1/peers")[0] == 429
-    assert d.read_log().count("HTTP: failed login from 127.0.0.1") == 10
+    assert d.read_log().count("HTTP: failed login from 127.0.0.1 (user 'alice')") == 10
+    # Everyone else behind the same address is not (all local users share it).
+    assert Api(port, "bob", "bob-pw").request("GET", "/api/v1/peers")[0] == 200
+    assert login(port, "bob", "bob-pw")[0] == 200
+
+
+def test_login_limit_behind_a_proxy(prosody, robot, daemon):
+    # Behind a reverse proxy every client has the proxy's address: its
+    # X-Forwarded-For names the client, and only a configured proxy's counts.
+    port = free_port()
+    users = USERS.replace("peers = aim2\n", "")
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody) + users,
+               general_extra=f"httpbind = 127.0.0.1:{port}\nhttpproxy = 127.0.0.1")
+    d.wait_peer("aim1", "Registered")
+    guess = Api(port, "alice", "guess")
+    for _ in range(10):
+        assert guess.request("GET", "/api/v1/peers",
+                             headers={"X-Forwarded-For": "198.51.100.1, 192.0.2.7"})[0] == 401
+    right = Api(port, "alice", "alice-pw")
+    assert right.request("GET", "/api/v1/peers", headers={"X-Forwarded-For": "192.0.2.7"})[0] == 429
+    assert right.request("GET", "/api/v1/peers", headers={"X-Forwarded-For": "192.0.2.8"})[0] == 200
+    assert "failed login from 192.0.2.7" in d.read_log()
 
 
 def read_events(sock_file, stop):
