@@ -22,6 +22,7 @@ struct _ImsAgiServer {
   guint timeout_s;
   GList *sessions;
   guint watch_id;
+  gint64 full_logged;  /* when "full" was last logged: once a minute at most */
 };
 
 typedef struct {
@@ -41,6 +42,7 @@ typedef struct {
   char *user;
   gboolean go_on;
   char *from;           /* the client's address, for the per-address cap */
+  gint64 started;       /* monotonic µs: the oldest silent session goes first when full */
 } Session;
 
 static void ims_agi_send_next (Session *s);
@@ -449,24 +451,52 @@ on_agi_incoming (GSocketService *service, GSocketConnection *conn, GObject *src,
       return TRUE;
     }
   g_autofree char *from = addr ? g_inet_address_to_string (addr) : g_strdup ("?");
-  guint mine = 0;
+  guint mine = 0, all = 0;
+  Session *oldest_silent = NULL;
   for (GList *l = srv->sessions; l; l = l->next)
-    mine += g_strcmp0 (((Session *) l->data)->from, from) == 0;
-  if (g_list_length (srv->sessions) >= IMS_AGI_MAX_SESSIONS
-      || mine >= IMS_AGI_MAX_SESSIONS_PER_ADDRESS)
     {
-      g_warning ("FastAGI: more than %d sessions%s%s; refusing one",
-                 mine >= IMS_AGI_MAX_SESSIONS_PER_ADDRESS ? IMS_AGI_MAX_SESSIONS_PER_ADDRESS
-                                                          : IMS_AGI_MAX_SESSIONS,
-                 mine >= IMS_AGI_MAX_SESSIONS_PER_ADDRESS ? " from " : "",
-                 mine >= IMS_AGI_MAX_SESSIONS_PER_ADDRESS ? from : "");
+      Session *o = l->data;
+      if (o->done)
+        continue; /* closing: its slot is as good as free */
+      all++;
+      mine += g_strcmp0 (o->from, from) == 0;
+      if (!o->env->complete && (oldest_silent == NULL || o->started < oldest_silent->started))
+        oldest_silent = o;
+    }
+  if (mine >= IMS_AGI_MAX_SESSIONS_PER_ADDRESS)
+    {
+      g_warning ("FastAGI: more than %d sessions from %s; refusing one",
+                 IMS_AGI_MAX_SESSIONS_PER_ADDRESS, from);
       g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
       return TRUE;
+    }
+  if (all >= IMS_AGI_MAX_SESSIONS)
+    {
+      /* Full, every address under its own cap (several loopback addresses
+       * can fill it): the longest-silent session that has not even sent
+       * its environment makes room, so Asterisk always gets through. */
+      if (oldest_silent == NULL)
+        {
+          g_warning ("FastAGI: %d sessions, all busy; refusing one", IMS_AGI_MAX_SESSIONS);
+          g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+          return TRUE;
+        }
+      gint64 now = g_get_monotonic_time ();
+      if (now - srv->full_logged > 60 * G_USEC_PER_SEC)
+        {
+          srv->full_logged = now;
+          g_warning ("FastAGI: %d sessions; dropping the longest silent ones to make room "
+                     "(first from %s; said once a minute)", IMS_AGI_MAX_SESSIONS,
+                     oldest_silent->from);
+        }
+      oldest_silent->done = TRUE;
+      ims_line_conn_close (oldest_silent->lc);
     }
   g_socket_set_option (g_socket_connection_get_socket (conn), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   Session *s = g_new0 (Session, 1);
   s->srv = srv;
   s->from = g_steal_pointer (&from);
+  s->started = g_get_monotonic_time ();
   s->env = ims_agi_env_new ();
   g_queue_init (&s->cmds);
   srv->sessions = g_list_prepend (srv->sessions, s);

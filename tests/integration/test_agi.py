@@ -376,3 +376,29 @@ def test_agiallow_and_controltimeout_apply_on_reload(prosody, robot, daemon):
         while chunk := c.recv(4096):
             got += chunk
         assert got.startswith(b"%imstatus ")
+
+
+def test_asterisk_gets_through_when_other_addresses_fill_fastagi(prosody, robot, daemon):
+    # Every loopback address may connect (agiallow 127.0.0.0/8): 512 silent
+    # sessions from each of two of them filled all 1,024 and Asterisk's own
+    # connection was reset.  The longest-silent session now makes room.
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody), general_extra="agitimeout = 120")
+    d.wait_peer("aim1", "Registered")
+    held = []
+    try:
+        for src in ("127.0.0.2", "127.0.0.3"):
+            for _ in range(512):
+                held.append(socket.create_connection(("127.0.0.1", d.agi_port), timeout=5,
+                                                     source_address=(src, 0)))
+        # The 513th from one of them is refused at once (the per-address cap).
+        extra = socket.create_connection(("127.0.0.1", d.agi_port), timeout=5,
+                                         source_address=("127.0.0.2", 0))
+        extra.settimeout(10)
+        assert extra.recv(10) == b""
+        extra.close()
+        for _ in range(3):
+            assert imstatus(d, "aim1/buckaroo").vars["IM-RESULT"] == "NOTSUBSCRIBED"
+        assert d.read_log().count("dropping the longest silent ones") == 1
+    finally:
+        for s in held:
+            s.close()
