@@ -6,6 +6,7 @@
 #include "asterisk.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -45,16 +46,30 @@ int im_connect (void)
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a daemon whose listen queue is full (or that is stuck)
+	 * must not stall the channel thread calling IMSend or the CLI.  On a
+	 * UNIX socket a full queue is EAGAIN at once. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		return -1;
 	}
 	if (connect(fd, (struct sockaddr *) &sun, sizeof(sun)) != 0) {
 		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
+		if (e == EINPROGRESS) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			socklen_t len = sizeof(e);
+			e = poll(&p, 1, IM_CONNECT_TIMEOUT_MS) == 1
+				&& getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) == 0 ? e : ETIMEDOUT;
+		}
+		if (e != 0) {
+			close(fd);
+			errno = e;
+			return -1;
+		}
 	}
+	/* The reads and writes after this wait with poll() and their own
+	 * timeouts (im_read_line); writes are small. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return fd;
 }
 

@@ -17,6 +17,7 @@
 
 #define IM_MAX_LINE 65536
 #define IM_IO_TIMEOUT_MS 10000
+#define IM_CONNECT_TIMEOUT_MS 1000
 
 /* The answer fields: the IMStatus variables of the shared vocabulary, in its
  * order, then what only the mirror keeps. */

@@ -61,6 +61,9 @@ static const ImsConfigKey ims_config_key_table[] = {
     "PEM private key of httpcert" },
   { "httptimeout", GEN (INT, httptimeout), 1, 3600, NULL, "30", 0,
     "seconds an HTTP client may take to send a request, or keep a connection idle" },
+  { "httpmaxconn", GEN (INT, httpmaxconn), 8, 16384, NULL, "256", 0,
+    "HTTP connections held open waiting for a request, at most; past it the longest-waiting "
+    "one is closed (event streams are counted apart)" },
   { "httphosts", GEN (LIST, httphosts), 0, 0, " \t/|\"';@", NULL, 0,
     "names the board is reached by besides httpbind's address and localhost (behind a "
     "reverse proxy: its public name); a request naming another Host gets 421" },

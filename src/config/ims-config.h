@@ -107,6 +107,7 @@ typedef struct {
   char *httpcert;       /* PEM certificate for HTTPS */
   char *httpkey;        /* its private key */
   int httptimeout;      /* seconds for a request to arrive, or a connection to idle */
+  int httpmaxconn;      /* connections waiting for a request, at most: then the oldest goes */
   GPtrArray *httphosts; /* char*, Host names the board answers besides httpbind's and localhost */
   GPtrArray *httpproxy; /* char*, addresses of reverse proxies whose X-Forwarded-For is trusted */
   GPtrArray *peers;     /* ImsPeerConfig*, in file order */

@@ -8,6 +8,7 @@
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <syslog.h>
 
 #include "ims-config.h"
@@ -171,6 +172,14 @@ main (int argc, char **argv)
     }
 
   signal (SIGPIPE, SIG_IGN);
+  /* The soft descriptor limit up to the hard one: the caps on FastAGI,
+   * HTTP and imctl connections assume room (the unit sets LimitNOFILE). */
+  struct rlimit nofile;
+  if (getrlimit (RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max)
+    {
+      nofile.rlim_cur = nofile.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &nofile);
+    }
   ImsMain m = { .foreground = foreground, .debug = CLAMP (debug, 0, 2) };
   ims_main_log_target = &m;
   g_log_set_writer_func (ims_main_log_writer, NULL, NULL);

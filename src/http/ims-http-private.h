@@ -29,6 +29,7 @@ struct _ImsHttp {
   GHashTable *sessions;    /* cookie token -> Session */
   GHashTable *waiting;     /* GSocket (ref) -> deadline: connections owing a request */
   guint reaper_id;
+  gint64 full_logged;      /* when httpmaxconn was last logged: once a minute at most */
   gboolean tls;
 };
 

@@ -182,10 +182,35 @@ ims_http_deadline (ImsHttp *self, SoupServerMessage *msg, gboolean set)
       g_hash_table_remove (self->waiting, sock);
       return;
     }
+  const ImsConfig *c = self->svc.config (self->svc.user_data);
   gint64 *deadline = g_new (gint64, 1);
-  *deadline = g_get_monotonic_time ()
-              + (gint64) self->svc.config (self->svc.user_data)->httptimeout * G_USEC_PER_SEC;
+  *deadline = g_get_monotonic_time () + (gint64) c->httptimeout * G_USEC_PER_SEC;
   g_hash_table_replace (self->waiting, g_object_ref (sock), deadline);
+  /* A flood of idle connections would use every descriptor the daemon has
+   * (FastAGI, imctl, libpurple's files go with them): past httpmaxconn the
+   * connection that has waited longest makes room. */
+  if (g_hash_table_size (self->waiting) > (guint) c->httpmaxconn)
+    {
+      GHashTableIter it;
+      gpointer k, v, oldest = NULL;
+      gint64 first = G_MAXINT64;
+      g_hash_table_iter_init (&it, self->waiting);
+      while (g_hash_table_iter_next (&it, &k, &v))
+        if (k != sock && *(gint64 *) v < first)
+          first = *(gint64 *) v, oldest = k;
+      if (oldest)
+        {
+          gint64 now = g_get_monotonic_time ();
+          if (now - self->full_logged > 60 * G_USEC_PER_SEC)
+            {
+              self->full_logged = now;
+              g_warning ("HTTP: more than %d connections waiting for a request (httpmaxconn); "
+                         "closing the oldest (said once a minute)", c->httpmaxconn);
+            }
+          g_socket_shutdown (oldest, TRUE, TRUE, NULL); /* libsoup sees the end and cleans up */
+          g_hash_table_remove (self->waiting, oldest);
+        }
+    }
 }
 
 static void

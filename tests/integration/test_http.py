@@ -3,6 +3,7 @@ endpoint, credentials, rights, limits, the event stream, and HTTPS."""
 import base64
 import http.client
 import json
+import os
 import socket
 import ssl
 import subprocess
@@ -581,6 +582,38 @@ def test_login_with_other_json_types(prosody, robot, daemon):
     a = Api(port, "alice", "alice-pw")
     assert a.request("POST", "/api/v1/send", {"peer": ["aim1"], "user": 1, "text": {}})[0] == 400
     assert "CRITICAL" not in d.read_log()
+
+
+def test_idle_connection_flood_is_capped(prosody, robot, daemon):
+    # About 1,000 idle HTTP connections used up the daemon's descriptors:
+    # FastAGI and imctl stopped answering.  Past httpmaxconn the connection
+    # waiting longest makes room, and the rest of the daemon goes on (40
+    # against a cap of 8 here: the same rule, in seconds).
+    port = free_port()
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody) + USERS.replace("peers = aim2\n", ""),
+               general_extra=f"httpbind = 127.0.0.1:{port}\nhttpmaxconn = 8")
+    d.wait_peer("aim1", "Registered")
+    pid = d.proc.pid
+    base = len(os.listdir(f"/proc/{pid}/fd"))
+    flood = []
+    try:
+        for _ in range(40):
+            flood.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        wait_for(lambda: len(os.listdir(f"/proc/{pid}/fd")) <= base + 8 + 4, 20,
+                 what="the daemon's descriptors back under the cap")
+        assert Api(port, "alice", "alice-pw").request("GET", "/api/v1/peers")[0] == 200
+        assert "aim1" in d.imctl("show", "peers").stdout
+        assert imstatus_answer(d)
+        log = d.read_log()
+        assert log.count("closing the oldest") == 1
+    finally:
+        for c in flood:
+            c.close()
+
+
+def imstatus_answer(d):
+    import asterisk
+    return asterisk.agi(d.agi_port, "agi://127.0.0.1/IMStatus,aim1/buckaroo").vars.get("IM-RESULT")
 
 
 def test_snapshot_larger_than_the_unread_limit(daemon):

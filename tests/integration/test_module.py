@@ -341,6 +341,43 @@ def test_unload_with_a_call_inside_imstatus(tmp_path, prosody, robot, daemon):
         a.stop()
 
 
+def test_imsend_does_not_hang_on_a_stuck_daemon(tmp_path):
+    """A daemon whose socket accepts nothing (its listen queue full): the
+    module's blocking connect() held the channel thread inside IMSend; now
+    it answers NOTCONNECTED at once."""
+    binary = real_asterisk.require_asterisk()
+    if not os.path.exists(MODULE):
+        pytest.skip("app_imstatus.so not built (no Asterisk headers at build time)")
+    import socket
+    path = str(tmp_path / "stuck.sock")
+    stuck = socket.socket(socket.AF_UNIX)
+    stuck.bind(path)
+    stuck.listen(0)
+    fillers = []
+    for _ in range(4):  # fill the queue: later connects would block
+        c = socket.socket(socket.AF_UNIX)
+        c.setblocking(False)
+        try:
+            c.connect(path)
+        except (BlockingIOError, InterruptedError):
+            pass
+        fillers.append(c)
+    a = real_asterisk.Asterisk(str(tmp_path / "asterisk"), binary, extra_modules=[MODULE],
+                               extensions="[sender]\nexten => s,1,IMSend(aim1/buckaroo/hello)\n"
+                                          " same => n,NoOp(SENT|${IM-SENDSTATUS}|${IM-RESULT})\n",
+                               etc_files={"im.conf": f"[general]\ncontrolsocket = {path}\n"})
+    a.start()
+    try:
+        a.rx("channel originate Local/s@sender application Wait 1")
+        wait_for(lambda: "SENT|" in a.output(), 10, what="IMSend to give up on the stuck socket")
+        assert "SENT|FAILED|NOTCONNECTED" in a.output()
+    finally:
+        a.stop()
+        for c in fillers:
+            c.close()
+        stuck.close()
+
+
 @pytest.mark.parametrize("live", [False, True], ids=["owaim-fake", "owaim-live"])
 def test_seed_on_aim(live, tmp_path, daemon):
     """The issue's "done when": the seed's own peer (type=aim, the seed's

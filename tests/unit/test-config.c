@@ -328,7 +328,16 @@ sample_values (const ImsConfigKey *k, const char **a, const char **b)
     case IMS_KEY_PATH: *a = "/tmp/a"; *b = "/tmp/b"; return;
     case IMS_KEY_NAME: *a = "name-a"; *b = "name-b"; return;
     case IMS_KEY_DEVICE: *a = "PJSIP/a"; *b = "Custom:b"; return;
-    case IMS_KEY_INT: *a = k->min == 1 ? "2" : "1"; *b = "3"; return;
+    case IMS_KEY_INT:
+      {
+        /* Two values in range, neither the smallest (often a default). */
+        static char buf[2][16];
+        g_snprintf (buf[0], sizeof buf[0], "%d", k->min + 1);
+        g_snprintf (buf[1], sizeof buf[1], "%d", k->min + 2);
+        *a = buf[0];
+        *b = buf[1];
+        return;
+      }
     case IMS_KEY_ENUM:
       {
         /* Two different choices, the first of them not the default. */
