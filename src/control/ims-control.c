@@ -226,12 +226,6 @@ on_control_incoming (GSocketService *service, GSocketConnection *conn, GObject *
                      gpointer data)
 {
   ImsControl *self = data;
-  if (g_list_length (self->clients) >= IMS_CONTROL_MAX_CLIENTS)
-    {
-      g_warning ("control socket: more than %d clients; refusing one", IMS_CONTROL_MAX_CLIENTS);
-      g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
-      return TRUE;
-    }
   /* SO_PEERCRED: who is on the other end, as the kernel says. */
   g_autoptr (GCredentials) cred =
       g_socket_get_credentials (g_socket_connection_get_socket (conn), NULL);
@@ -242,9 +236,24 @@ on_control_incoming (GSocketService *service, GSocketConnection *conn, GObject *
       g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
       return TRUE;
     }
+  gboolean privileged = uid == 0 || uid == getuid ();
+  guint all = 0, mine = 0;
+  for (GList *l = self->clients; l; l = l->next)
+    {
+      all++;
+      mine += ((Client *) l->data)->uid == uid;
+    }
+  guint room = privileged ? IMS_CONTROL_MAX_CLIENTS : IMS_CONTROL_MAX_CLIENTS - IMS_CONTROL_RESERVED;
+  if (all >= room || (!privileged && mine >= IMS_CONTROL_MAX_PER_UID))
+    {
+      g_warning ("control socket: uid %u refused: %s", (unsigned) uid,
+                 all >= room ? "too many clients" : "too many connections of this uid");
+      g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+      return TRUE;
+    }
   Client *c = g_new0 (Client, 1);
   c->uid = uid;
-  c->privileged = uid == 0 || uid == getuid ();
+  c->privileged = privileged;
   c->owner = self;
   self->clients = g_list_prepend (self->clients, c);
   c->lc = ims_line_conn_new (conn, IMS_CONTROL_MAX_LINE, self->idle_timeout_s * 1000,

@@ -26,7 +26,12 @@ G_BEGIN_DECLS
 
 #define IMS_CONTROL_VERSION IMS_VOCAB_CONTROL_VERSION
 #define IMS_CONTROL_MAX_LINE 65536
-#define IMS_CONTROL_MAX_CLIENTS 32
+#define IMS_CONTROL_MAX_CLIENTS 64
+/* One uid of the control group holds at most this many connections, and
+ * the group together leaves IMS_CONTROL_RESERVED for root and the daemon's
+ * own user, so a member's watch flood locks nobody else out. */
+#define IMS_CONTROL_MAX_PER_UID 16
+#define IMS_CONTROL_RESERVED 8
 
 #define IMS_CONTROL_ERROR (ims_control_error_quark ())
 GQuark ims_control_error_quark (void);

@@ -138,3 +138,45 @@ def test_control_group_rights(prosody, robot, daemon, shared_dir):
     r = as_nobody("-s", sock, "send", "aim1/buckaroo", "hi")
     assert r.returncode == 0, r.stderr
     assert as_nobody("-s", sock, "reload").returncode == 1
+
+
+HOLD = """
+import socket, sys, time
+held, refused = [], 0
+for _ in range(int(sys.argv[2])):
+    c = socket.socket(socket.AF_UNIX)
+    c.settimeout(5)
+    c.connect(sys.argv[1])
+    if c.recv(64).startswith(b"%imstatus "):
+        c.sendall(b"watch\\n")
+        held.append(c)
+    else:
+        refused += 1
+print(len(held), refused, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_group_member_cannot_lock_out_the_rest(prosody, robot, daemon, shared_dir):
+    # 32 watch connections from any control-group member locked everyone
+    # out, root and the module included.
+    sock = os.path.join(shared_dir, "ctl.sock")
+    conf = peer_conf("aim1", robot[0], robot[1], prosody)
+    d = daemon(conf, start=False)
+    d.socket = sock
+    d.write_conf(conf, general_extra="controlgroup = nogroup")
+    d.start()
+    d.wait_peer("aim1", "Registered")
+    hog = subprocess.Popen(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                            "/usr/bin/python3", "-c", HOLD, sock, "40"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        held, refused = map(int, hog.stdout.readline().split())
+        assert held == 16 and refused == 24
+        assert "uid 65534 refused: too many connections of this uid" in d.read_log()
+        # Root (and the daemon's own user) still get in.
+        assert "aim1" in d.imctl("-s", sock, "show", "peers").stdout
+    finally:
+        hog.stdin.close()
+        hog.wait(10)
+
