@@ -21,6 +21,8 @@
 
 #define SB_IDLE_S 300       /* a switchboard with nothing to say is closed */
 #define SB_MAX 64           /* switchboards per peer */
+#define SB_PER_BUDDY 4      /* ...and per buddy, so one sender cannot hold them all */
+#define RST_MAX (1024 * 1024) /* the login service's answer, at most */
 #define SB_QUEUE_MAX 32     /* IMs waiting for a switchboard */
 #define CAPS "2788999228:48"
 #define DEFAULT_LOGINURL "https://login.live.com/RST2.srf"
@@ -51,6 +53,8 @@ struct _MsnpPeer {
   char *guid;         /* the machine GUID of this login, {xxxxxxxx-...} */
   char *nonce;
   GCancellable *http_cancel;
+  GInputStream *rst_stream; /* the login service's answer, while it is read */
+  GByteArray *rst;          /* ...and what was read of it */
   GPtrArray *sbs;     /* Sb* */
   GHashTable *buddies; /* email -> BuddyState */
   GQueue xfr_waiting; /* Sb* waiting for an XFR answer, in order */
@@ -89,6 +93,8 @@ ims_msnp_disconnect (ImsNativePeer *p)
       g_cancellable_cancel (m->http_cancel);
       g_clear_object (&m->http_cancel);
     }
+  g_clear_object (&m->rst_stream);
+  g_clear_pointer (&m->rst, g_byte_array_unref);
   g_clear_pointer (&m->ns, ims_frame_conn_free);
   g_queue_clear (&m->xfr_waiting);
   g_clear_pointer (&m->sbs, g_ptr_array_unref);
@@ -171,24 +177,19 @@ ims_msnp_rst_body (MsnpPeer *m)
     user, pass);
 }
 
+/* The login service's answer, read in pieces and refused past RST_MAX:
+ * never read whole before its size is known. */
+static void ims_msnp_rst_read (MsnpPeer *m);
+
 static void
-ims_msnp_rst_done (GObject *source, GAsyncResult *res, gpointer data)
+ims_msnp_rst_answer (MsnpPeer *m)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), res, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  MsnpPeer *m = data;
-  g_clear_object (&m->http_cancel);
-  if (body == NULL)
-    {
-      ims_native_fail (&m->base, FALSE, "the MSN login service: %s", error->message);
-      return;
-    }
-  gsize len;
-  const char *xml = g_bytes_get_data (body, &len);
+  const char *xml = (const char *) m->rst->data;
+  gsize len = m->rst->len;
   g_autofree char *ticket = NULL, *secret = NULL;
-  if (len > 1024 * 1024 || !ims_msnp_parse_rst (xml, len, &ticket, &secret))
+  gboolean ok = ims_msnp_parse_rst (xml, len, &ticket, &secret);
+  g_clear_pointer (&m->rst, g_byte_array_unref);
+  if (!ok)
     {
       /* A fault: this service answers a wrong password and an unknown
        * address alike. */
@@ -208,6 +209,67 @@ ims_msnp_rst_done (GObject *source, GAsyncResult *res, gpointer data)
     }
   m->stage = NS_USR_S;
   ims_msnp_ns_send (m, "USR %u SSO S %s %s %s\r\n", ++m->trid, ticket, response, m->guid);
+}
+
+static void
+ims_msnp_rst_chunk (GObject *source, GAsyncResult *res, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) chunk = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  MsnpPeer *m = data;
+  if (chunk == NULL)
+    {
+      g_clear_object (&m->rst_stream);
+      g_clear_pointer (&m->rst, g_byte_array_unref);
+      ims_native_fail (&m->base, FALSE, "the MSN login service: %s", error->message);
+      return;
+    }
+  gsize n = g_bytes_get_size (chunk);
+  if (n == 0)
+    {
+      g_clear_object (&m->rst_stream);
+      g_clear_object (&m->http_cancel);
+      ims_msnp_rst_answer (m);
+      return;
+    }
+  if (m->rst->len + n > RST_MAX)
+    {
+      g_clear_object (&m->rst_stream);
+      g_clear_pointer (&m->rst, g_byte_array_unref);
+      ims_native_fail (&m->base, FALSE, "the MSN login service's answer is larger than %d bytes",
+                       RST_MAX);
+      return;
+    }
+  g_byte_array_append (m->rst, g_bytes_get_data (chunk, NULL), (guint) n);
+  ims_msnp_rst_read (m);
+}
+
+static void
+ims_msnp_rst_read (MsnpPeer *m)
+{
+  g_input_stream_read_bytes_async (m->rst_stream, 65536, G_PRIORITY_DEFAULT, m->http_cancel,
+                                   ims_msnp_rst_chunk, m);
+}
+
+static void
+ims_msnp_rst_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GInputStream) in = soup_session_send_finish (SOUP_SESSION (source), res, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  MsnpPeer *m = data;
+  if (in == NULL)
+    {
+      g_clear_object (&m->http_cancel);
+      ims_native_fail (&m->base, FALSE, "the MSN login service: %s", error->message);
+      return;
+    }
+  m->rst_stream = g_steal_pointer (&in);
+  m->rst = g_byte_array_new ();
+  ims_msnp_rst_read (m);
 }
 
 static void
@@ -231,8 +293,7 @@ ims_msnp_sso (MsnpPeer *m, const char *nonce)
   if (session == NULL)
     session = soup_session_new_with_options ("timeout", IMS_NATIVE_CONNECT_TIMEOUT_S, "max-conns", 64, NULL);
   m->http_cancel = g_cancellable_new ();
-  soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, m->http_cancel,
-                                    ims_msnp_rst_done, m);
+  soup_session_send_async (session, msg, G_PRIORITY_DEFAULT, m->http_cancel, ims_msnp_rst_done, m);
 }
 
 /* ---- presence ---- */
@@ -475,7 +536,10 @@ ims_msnp_sb_address (const char *addr, char **host, int *port)
 static Sb *
 ims_msnp_sb_new (MsnpPeer *m, const char *buddy)
 {
-  if (m->sbs->len >= SB_MAX)
+  guint theirs = 0;
+  for (guint i = 0; i < m->sbs->len; i++)
+    theirs += g_str_equal (((Sb *) m->sbs->pdata[i])->buddy, buddy);
+  if (m->sbs->len >= SB_MAX || theirs >= SB_PER_BUDDY)
     return NULL;
   Sb *sb = g_new0 (Sb, 1);
   sb->peer = m;

@@ -34,6 +34,7 @@ typedef struct {
   guint16 gid;           /* the group new buddies go in; 0 = none yet */
   GQueue adds;           /* sn being added, in order, for 13,0E */
   gboolean list_done;
+  gboolean list_capped;   /* said once: the list was cut at MAX_ITEMS */
 } OscarPeer;
 
 static void ims_oscar_bos_connect (OscarPeer *o, const char *host, int port);
@@ -206,8 +207,16 @@ ims_oscar_feedbag (OscarPeer *o, const ImsSnac *s)
   for (guint i = 0; i < items->len; i++)
     {
       ImsOscarItem *it = items->pdata[i];
-      if (g_hash_table_size (o->items) >= MAX_ITEMS)
-        break;
+      /* What a server can make us keep is capped in names as in ids: the
+       * same id sent again under a million names is still one item. */
+      if (g_hash_table_size (o->items) >= MAX_ITEMS || g_hash_table_size (o->buddies) >= MAX_ITEMS)
+        {
+          if (!o->list_capped)
+            g_warning ("%s: the server's buddy list is longer than %d items; the rest is "
+                       "ignored", o->base.name, MAX_ITEMS);
+          o->list_capped = TRUE;
+          break;
+        }
       g_hash_table_add (o->items, g_strdup_printf ("%u:%u", it->gid, it->iid));
       if (it->klass == IMS_OSCAR_ITEM_GROUP && it->gid != 0 && o->gid == 0)
         o->gid = it->gid;

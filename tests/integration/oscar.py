@@ -358,6 +358,7 @@ class FakeOscar:
         self.cookies = {}
         self.lock = threading.RLock()
         self.received = []       # (sn, family, subtype) of every SNAC, for tests
+        self.feedbag_flood = 0   # hostile: SNACs of 500 names under one id before the list
         self.live = set()        # BOS sessions with a connection
         self.server = wire.Server()
         self.auth_port = self.server.listen(self._auth, auth_port)
@@ -445,6 +446,13 @@ class FakeOscar:
         elif key == (0x13, 0x02):
             s.snac(0x13, 0x03, tlv(4, struct.pack(">H", 1000)), reqid)
         elif key in ((0x13, 0x04), (0x13, 0x05)):
+            for n in range(self.feedbag_flood):
+                # 13,06 with "more follows": one (gid, iid), ever new names.
+                names = [f"flood{n}x{i}" for i in range(500)]
+                out = b"\x00" + struct.pack(">H", len(names))
+                for name in names:
+                    out += struct.pack(">H", len(name)) + name.encode() + struct.pack(">HHHH", 1, 7, 0, 0)
+                s.snac(0x13, 0x06, out, reqid, flags=1)
             with self.lock:
                 items = dict(self.feedbags.get(s.sn, {}))
             out = b"\x00" + struct.pack(">H", len(items))

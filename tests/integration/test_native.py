@@ -525,3 +525,52 @@ def test_clear_text_peer_dials_only_with_one_time_codes(world, daemon, fake_ami,
     assert len(fake_ami.originates) == 1
     log = d.read_log()
     assert TOTP_SECRET not in log and code not in log
+
+
+def test_what_a_server_can_make_us_keep_is_capped(daemon):
+    # The AIM list cap counted ids, not names: the same id under millions of
+    # names grew the daemon by hundreds of MiB.  (Fake only: hostile server.)
+    w = World("aim", False)
+    try:
+        w.server.feedbag_flood = 12  # 6,000 names under one id
+        d = daemon(w.conf())
+        d.wait_peer("aim1", "Registered")
+        assert "the server's buddy list is longer than 2000 items" in d.read_log()
+        assert d.read_log().count("the rest is ignored") == 1
+    finally:
+        w.close()
+
+
+def test_msn_login_answer_read_within_its_limit(daemon):
+    # The login service's answer was read whole before its size was checked.
+    import http.server
+    import threading
+
+    class Huge(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/soap+xml")
+            self.end_headers()
+            try:
+                for _ in range(48):  # 3 MiB, more than the 1 MiB allowed
+                    self.wfile.write(b"<x>" + b"a" * 65530 + b"</x>")
+            except OSError:
+                pass  # the daemon hung up once it had enough
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Huge)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    w = World("msn", False)
+    try:
+        conf = w.conf().replace(f"loginurl=http://127.0.0.1:{w.http_port}/RST2.srf",
+                                f"loginurl=http://127.0.0.1:{srv.server_address[1]}/RST2.srf")
+        d = daemon(conf)
+        wait_for(lambda: "larger than 1048576 bytes" in (d.peer("msn1").get("reason") or ""), 15,
+                 what="the oversized answer refused")
+    finally:
+        w.close()
+        srv.shutdown()
+
