@@ -128,8 +128,10 @@ ims_oscar_normalize (const char *sn, gssize len)
   for (const char *p = raw; *p; p++)
     if (*p != ' ')
       g_string_append_c (out, *p);
+  /* Screen names are ASCII: fold ASCII case only.  Unicode folding made
+   * KELVIN SIGN + "ate" the same buddy as "kate". */
   g_autofree char *valid = g_utf8_make_valid (out->str, -1);
-  return g_utf8_strdown (valid, -1);
+  return g_ascii_strdown (valid, -1);
 }
 
 static char *

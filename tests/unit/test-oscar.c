@@ -180,6 +180,13 @@ test_oscar_builders (void)
   ims_oscar_im_clear (&m);
   g_autofree char *sn = ims_oscar_normalize ("Buck Aroo", -1);
   g_assert_cmpstr (sn, ==, "buckaroo");
+  /* Only ASCII folds: KELVIN SIGN + "ate" is not kate, nor is a Turkish
+   * dotted capital I an i. */
+  g_autofree char *kelvin = ims_oscar_normalize ("\xe2\x84\xaa" "ate", -1);
+  g_assert_cmpstr (kelvin, !=, "kate");
+  g_autofree char *dotted = ims_oscar_normalize ("\xc4\xb0" "an", -1);
+  g_assert_cmpstr (dotted, !=, "ian");
+  g_assert_cmpstr (dotted, !=, "i\xcc\x87" "an");
 }
 
 int
