@@ -25,6 +25,8 @@ struct _ImsFrameConn {
   GByteArray *in;
   guint8 chunk[READ_CHUNK];
   GQueue out;           /* GBytes, in order */
+  gsize out_bytes;      /* queued and not yet written */
+  gsize max_output;
   gboolean writing;
   guint connect_timeout_id;
   guint closed_id;
@@ -157,7 +159,9 @@ ims_frame_conn_write_done (GObject *source, GAsyncResult *res, gpointer data)
   g_autoptr (GError) error = NULL;
   gboolean ok = g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), res, NULL, &error);
   c->writing = FALSE;
-  g_bytes_unref (g_queue_pop_head (&c->out));
+  GBytes *done = g_queue_pop_head (&c->out);
+  c->out_bytes -= g_bytes_get_size (done);
+  g_bytes_unref (done);
   if (!c->dead && !c->failed)
     {
       if (!ok)
@@ -187,6 +191,16 @@ ims_frame_conn_send (ImsFrameConn *c, const void *data, gsize len)
 {
   if (c->dead || c->failed || len == 0)
     return;
+  if (c->out_bytes + len > c->max_output)
+    {
+      /* A server that stops reading cannot make us hold all we send it. */
+      g_autoptr (GError) e = g_error_new (G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                                          "the server reads nothing: more than %" G_GSIZE_FORMAT
+                                          " bytes unsent", c->max_output);
+      ims_frame_conn_fail (c, e);
+      return;
+    }
+  c->out_bytes += len;
   g_queue_push_tail (&c->out, g_bytes_new (data, len));
   ims_frame_conn_flush (c);
 }
@@ -240,6 +254,7 @@ ims_frame_conn_new (const char *host, int port, guint timeout_s, gsize max_frame
   c->cancel = g_cancellable_new ();
   c->in = g_byte_array_new ();
   g_queue_init (&c->out);
+  c->max_output = IMS_FRAME_CONN_MAX_OUTPUT;
   g_autoptr (GSocketClient) client = g_socket_client_new ();
   c->connect_timeout_id = g_timeout_add_seconds (timeout_s, ims_frame_conn_connect_timeout, c);
   g_socket_client_connect_to_host_async (client, host, (guint16) port, c->cancel,
@@ -267,4 +282,10 @@ ims_frame_conn_free (ImsFrameConn *c)
       g_socket_close (sock, NULL);
     }
   ims_frame_conn_unref (c);
+}
+
+void
+ims_frame_conn_set_max_output (ImsFrameConn *c, gsize max)
+{
+  c->max_output = max;
 }

@@ -33,8 +33,13 @@ typedef struct {
 ImsFrameConn *ims_frame_conn_new (const char *host, int port, guint timeout_s, gsize max_frame,
                                   ImsFramerFunc framer, const ImsFrameConnFuncs *funcs,
                                   gpointer user_data);
+/* What may wait unsent, at most: past it the connection ends (closed()). */
+#define IMS_FRAME_CONN_MAX_OUTPUT (8 * 1024 * 1024)
+
 /* Queues @len bytes; written in order once connected. */
 void ims_frame_conn_send (ImsFrameConn *conn, const void *data, gsize len);
+/* For tests: another limit on what may wait unsent. */
+void ims_frame_conn_set_max_output (ImsFrameConn *conn, gsize max);
 /* Ends the connection with @error (copied) reported through closed() from
  * the main loop. */
 void ims_frame_conn_fail (ImsFrameConn *conn, const GError *error);

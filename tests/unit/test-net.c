@@ -1,6 +1,7 @@
 /* Unit tests for the line connection (partial lines, limits, the write queue
  * and its cap, idle timeouts) and the reconnect backoff. */
 #include "ims-backoff.h"
+#include "ims-frame-conn.h"
 #include "ims-rate.h"
 #include "ims-fs.h"
 #include "ims-line-conn.h"
@@ -224,6 +225,77 @@ test_rate (void)
   g_assert_cmpuint (ims_rate_count (r, "stranger7", FALSE), ==, 0);
 }
 
+/* ---- frame connections ---- */
+
+typedef struct {
+  gboolean connected;
+  gboolean closed;
+  char *why;
+} FrameSeen;
+
+static void
+frame_connected (ImsFrameConn *c, gpointer data)
+{
+  ((FrameSeen *) data)->connected = TRUE;
+}
+
+static void
+frame_frame (ImsFrameConn *c, const guint8 *f, gsize len, gpointer data)
+{
+}
+
+static void
+frame_closed (ImsFrameConn *c, const GError *error, gpointer data)
+{
+  FrameSeen *seen = data;
+  seen->closed = TRUE;
+  seen->why = g_strdup (error ? error->message : "");
+}
+
+static gssize
+frame_whole (const guint8 *buf, gsize len, GError **error)
+{
+  return (gssize) len;
+}
+
+static gboolean
+on_held (GSocketService *service, GSocketConnection *conn, GObject *src, gpointer data)
+{
+  /* Accept and never read: the server a hostile network would be. */
+  g_ptr_array_add (data, g_object_ref (conn));
+  return TRUE;
+}
+
+/* A server that reads nothing cannot make us keep all we send it. */
+static void
+test_frame_output_bounded (void)
+{
+  GSocketService *service = g_socket_service_new ();
+  g_autoptr (GPtrArray) held = g_ptr_array_new_with_free_func (g_object_unref);
+  guint16 port = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (service), NULL, NULL);
+  g_signal_connect (service, "incoming", G_CALLBACK (on_held), held);
+  g_socket_service_start (service);
+  static const ImsFrameConnFuncs funcs = { frame_connected, frame_frame, frame_closed };
+  FrameSeen seen = { 0 };
+  ImsFrameConn *c = ims_frame_conn_new ("127.0.0.1", port, 5, 65536, frame_whole, &funcs, &seen);
+  ims_frame_conn_set_max_output (c, 256 * 1024);
+  IMS_WAIT_FOR (seen.connected);
+  g_autofree guint8 *chunk = g_malloc0 (65536);
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (!seen.closed && g_get_monotonic_time () < deadline)
+    {
+      ims_frame_conn_send (c, chunk, 65536);
+      g_main_context_iteration (NULL, FALSE);
+    }
+  IMS_WAIT_FOR (seen.closed);
+  g_assert_nonnull (strstr (seen.why, "the server reads nothing"));
+  ims_frame_conn_free (c);
+  g_free (seen.why);
+  g_socket_service_stop (service);
+  g_socket_listener_close (G_SOCKET_LISTENER (service));
+  g_object_unref (service);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -241,6 +313,7 @@ main (int argc, char **argv)
               fixture_teardown);
   g_test_add_func ("/net/backoff", test_backoff);
   g_test_add_func ("/net/rate", test_rate);
+  g_test_add_func ("/net/frame/output-bounded", test_frame_output_bounded);
   g_test_add_func ("/net/private-dir", test_private_dir);
   return g_test_run ();
 }
