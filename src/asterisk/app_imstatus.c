@@ -12,6 +12,8 @@
 #include "asterisk.h"
 
 #include <limits.h>
+#include <pwd.h>
+#include <unistd.h>
 
 #include "asterisk/app.h"
 #include "asterisk/channel.h"
@@ -29,7 +31,7 @@
 
 #include "im-private.h"
 
-#define IM_CONF "im.conf"
+#define IM_CONF "imstatus.conf"
 #define IM_WAIT_MAX_MS 60000
 
 /* Sets a channel variable as Set() does, without the VarSet event (AMI,
@@ -170,6 +172,17 @@ static const char im_send_descrip[] =
 	"<peer>.  Sets IM-SENDSTATUS (SENT, QUEUED: kept in imstatusd's outbox while\n"
 	"the peer is down, FAILED) and IM-RESULT.  Never jumps.\n";
 
+/* A word that may stand on a control line as it is. */
+static int im_word_ok (const char *s)
+{
+	for (; *s; s++) {
+		if ((unsigned char) *s <= ' ' || *s == 0x7f) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
 static int im_send_exec (struct ast_channel *chan, const char *data)
 {
 	char *copy = ast_strdupa(S_OR(data, ""));
@@ -190,6 +203,13 @@ static int im_send_exec (struct ast_channel *chan, const char *data)
 	}
 	*user++ = '\0';
 	*text++ = '\0';
+	/* Peer and user are words of the control line: a blank or a control
+	 * character in them (a dialplan variable's) would start another
+	 * command. */
+	if (!im_word_ok(peer) || !im_word_ok(user)) {
+		ast_log(LOG_WARNING, "IMSend: peer or user with a blank or control character\n");
+		goto done;
+	}
 	ast_str_set(&cmd, 0, "--json send %s/%s ", peer, user);
 	im_escape(&cmd, text);
 	switch (im_command(ast_str_buffer(cmd), &out)) {
@@ -404,31 +424,43 @@ static struct ast_cli_entry im_cli[] = {
 
 /* ---- module ---- */
 
-/* controlsocket from [general] of im.conf (the daemon's own default when
- * none); 1 when it changed. */
+/* imstatus.conf ([general] controlsocket, daemonuser): the module needs no
+ * secret and never reads im.conf, which holds them all.  Without it, the
+ * packaged socket (/run/imstatus) or the daemon's default, owned by user
+ * imstatus.  1 when the socket changed. */
 static int im_load_config (void)
 {
 	struct ast_flags flags = { 0 };
 	struct ast_config *cfg = ast_config_load(IM_CONF, flags);
-	char path[PATH_MAX] = IMS_VOCAB_SOCKET;
+	char path[PATH_MAX];
+	char user[64] = "imstatus";
 	int changed;
 
+	ast_copy_string(path, access("/run/imstatus", F_OK) == 0 ? IMS_VOCAB_RUN_SOCKET
+		: IMS_VOCAB_SOCKET, sizeof(path));
 	if (cfg && cfg != CONFIG_STATUS_FILEINVALID) {
 		const char *sock = ast_variable_retrieve(cfg, "general", "controlsocket");
-		const char *statedir = ast_variable_retrieve(cfg, "general", "statedir");
+		const char *who = ast_variable_retrieve(cfg, "general", "daemonuser");
 		if (!ast_strlen_zero(sock)) {
 			ast_copy_string(path, sock, sizeof(path));
-		} else if (!ast_strlen_zero(statedir)) {
-			snprintf(path, sizeof(path), "%s/" IMS_VOCAB_SOCKET_NAME, statedir);
+		}
+		if (!ast_strlen_zero(who)) {
+			ast_copy_string(user, who, sizeof(user));
 		}
 		ast_config_destroy(cfg);
 	} else {
-		ast_log(LOG_NOTICE, "app_imstatus: no %s; trying %s\n", IM_CONF, path);
+		ast_log(LOG_NOTICE, "app_imstatus: no %s; trying %s (daemon user %s)\n", IM_CONF, path,
+			user);
+	}
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		ast_log(LOG_WARNING, "app_imstatus: daemonuser %s does not exist; no socket will do\n",
+			user);
 	}
 	char old[PATH_MAX];
 	im_socket_get(old, sizeof(old));
 	changed = strcmp(path, old) != 0;
-	im_socket_set(path);
+	im_socket_set(path, pw ? pw->pw_uid : (uid_t) -1);
 	return changed;
 }
 

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -18,12 +19,16 @@
 #include "im-private.h"
 
 static char im_socket_path[PATH_MAX];
+static uid_t im_socket_owner = (uid_t) -1; /* the daemon's user: the socket must be its */
+static int im_owner_warned;
 static ast_mutex_t im_config_lock = AST_MUTEX_INIT_VALUE;
 
-void im_socket_set (const char *path)
+void im_socket_set (const char *path, uid_t owner)
 {
 	ast_mutex_lock(&im_config_lock);
 	ast_copy_string(im_socket_path, path, sizeof(im_socket_path));
+	im_socket_owner = owner;
+	im_owner_warned = 0;
 	ast_mutex_unlock(&im_config_lock);
 }
 
@@ -44,6 +49,26 @@ int im_connect (void)
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		errno = ENAMETOOLONG;
 		return -1;
+	}
+	/* Only the daemon's own socket: another user's socket at that path (the
+	 * daemon down, its directory writable) would be told every IMSend. */
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		int warn = 0;
+		ast_mutex_lock(&im_config_lock);
+		if (st.st_uid != im_socket_owner) {
+			warn = !im_owner_warned;
+			im_owner_warned = 1;
+		}
+		ast_mutex_unlock(&im_config_lock);
+		if (st.st_uid != im_socket_owner) {
+			if (warn) {
+				ast_log(LOG_WARNING, "app_imstatus: %s belongs to uid %u, not the daemon's user "
+					"(daemonuser in imstatus.conf); not using it\n", path, (unsigned) st.st_uid);
+			}
+			errno = EPERM;
+			return -1;
+		}
 	}
 	strcpy(sun.sun_path, path);
 	/* Non-blocking: a daemon whose listen queue is full (or that is stuck)
@@ -160,6 +185,12 @@ int im_command (const char *command, struct ast_str **out)
 		if (!strncmp(line, IMS_VOCAB_CONTROL_END, strlen(IMS_VOCAB_CONTROL_END))
 			|| !strncmp(line, IMS_VOCAB_CONTROL_ERROR, strlen(IMS_VOCAB_CONTROL_ERROR))) {
 			result = !strncmp(line, IMS_VOCAB_CONTROL_END, strlen(IMS_VOCAB_CONTROL_END)) ? 0 : 1;
+			break;
+		}
+		if (ast_str_strlen(*out) + strlen(line) > IM_MAX_REPLY) {
+			/* What the daemon answers is kept whole only up to a bound. */
+			ast_str_set(out, 0, "the daemon's answer is longer than %d bytes", IM_MAX_REPLY);
+			result = 1;
 			break;
 		}
 		ast_str_append(out, 0, "%s\n", line[0] == '%' ? line + 1 : line);

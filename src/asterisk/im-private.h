@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "asterisk/devicestate.h"
 #include "asterisk/presencestate.h"
@@ -18,6 +19,7 @@
 #define IM_MAX_LINE 65536
 #define IM_IO_TIMEOUT_MS 10000
 #define IM_CONNECT_TIMEOUT_MS 1000
+#define IM_MAX_REPLY (16 * 1024 * 1024) /* a command's answer kept at most */
 
 /* The answer fields: the IMStatus variables of the shared vocabulary, in its
  * order, then what only the mirror keeps. */
@@ -34,8 +36,9 @@ _Static_assert(IMS_VOCAB_CONTROL_VERSION == 1, "IM_HELLO names the version");
 
 /* ---- the control socket (im-client.c) ---- */
 
-/* Where the daemon listens (im.conf's controlsocket); set at load and reload. */
-void im_socket_set (const char *path);
+/* Where the daemon listens, and the user it runs as (imstatus.conf's
+ * controlsocket and daemonuser); set at load and reload. */
+void im_socket_set (const char *path, uid_t owner);
 void im_socket_get (char *buf, size_t len);
 /* A connected socket, or -1 with errno. */
 int im_connect (void);

@@ -57,6 +57,9 @@ exten => s,1,IMStatus(aim1/buckaroo)
  same => n,Set(DB(ims/func)=${IM_STATUS(aim1/buckaroo,statustext)})
  same => n,Set(DB(ims/seq)=${SEQ})
 
+[inject]
+exten => s,1,IMSend(aim1/b${BASE64_DECODE(CmRlYnVnIGludGVuc2U=)}/hello)
+ same => n,NoOp(INJECT|${IM-SENDSTATUS}|${IM-RESULT})
 [sender]
 exten => s,1,IMSend(aim1/buckaroo/Hello, world / slashes and, commas)
  same => n,NoOp(SENT|${IM-SENDSTATUS}|${IM-RESULT})
@@ -76,7 +79,8 @@ def world(tmp_path, prosody, robot, buddies, daemon):
     d.wait_status("aim1/buckaroo", subscription="both")
     a = real_asterisk.Asterisk(str(tmp_path / "asterisk"), binary, extensions=SEED,
                                extra_modules=[MODULE], extra_docs=[DOCS],
-                               etc_files={"im.conf": f"[general]\ncontrolsocket = {d.socket}\n"})
+                               modules=["func_base64.so"],
+                               etc_files={"imstatus.conf": f"[general]\ncontrolsocket = {d.socket}\ndaemonuser = root\n"})
     a.start()
     wait_for(lambda: "aim1" in a.rx("im show peers"), 20, what="the module watching the daemon")
     yield a, d, b
@@ -321,7 +325,7 @@ def test_unload_with_a_call_inside_imstatus(tmp_path, prosody, robot, daemon):
     a = real_asterisk.Asterisk(str(tmp_path / "asterisk"), binary, extra_modules=[MODULE],
                                extensions="[slow]\nexten => s,1,IMStatus(aim2/y,W(4000))\n"
                                           " same => n,NoOp(WAITED|${IM-RESULT})\n",
-                               etc_files={"im.conf": f"[general]\ncontrolsocket = {d.socket}\n"})
+                               etc_files={"imstatus.conf": f"[general]\ncontrolsocket = {d.socket}\ndaemonuser = root\n"})
     a.start()
     try:
         wait_for(lambda: "aim2" in a.rx("im show peers"), 20, what="the module")
@@ -337,6 +341,35 @@ def test_unload_with_a_call_inside_imstatus(tmp_path, prosody, robot, daemon):
                  what="the module unloaded once the call is gone")
         assert a.proc.poll() is None
         assert "IMStatus" not in a.rx("core show applications like IMStatus")
+    finally:
+        a.stop()
+
+
+def test_imsend_peer_and_user_cannot_start_a_command(world):
+    # IMSend put peer and user on the control line as they were: a newline
+    # in a dialplan variable started a second command (here: debug intense).
+    a, d, b = world
+    r = Runner(a)
+    assert r.run("inject", "INJECT") == ["FAILED", "BADARGS"]
+    assert "debug intense" not in d.read_log()
+
+
+def test_module_uses_only_the_daemons_own_socket(tmp_path, prosody, robot, daemon):
+    """The module reads imstatus.conf, never im.conf (every secret), and
+    talks only to a socket owned by daemonuser: another user's socket at that
+    path would be told every IMSend."""
+    binary = real_asterisk.require_asterisk()
+    if not os.path.exists(MODULE):
+        pytest.skip("app_imstatus.so not built (no Asterisk headers at build time)")
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody))
+    d.wait_peer("aim1", "Registered")
+    a = real_asterisk.Asterisk(str(tmp_path / "asterisk"), binary, extra_modules=[MODULE],
+                               etc_files={"imstatus.conf": f"[general]\ncontrolsocket = {d.socket}\n"
+                                                           "daemonuser = nobody\n"})
+    a.start()
+    try:
+        wait_for(lambda: "not the daemon's user" in a.output(), 15, what="the owner refused")
+        assert "aim1" not in a.rx("im show peers")
     finally:
         a.stop()
 
@@ -365,7 +398,7 @@ def test_imsend_does_not_hang_on_a_stuck_daemon(tmp_path):
     a = real_asterisk.Asterisk(str(tmp_path / "asterisk"), binary, extra_modules=[MODULE],
                                extensions="[sender]\nexten => s,1,IMSend(aim1/buckaroo/hello)\n"
                                           " same => n,NoOp(SENT|${IM-SENDSTATUS}|${IM-RESULT})\n",
-                               etc_files={"im.conf": f"[general]\ncontrolsocket = {path}\n"})
+                               etc_files={"imstatus.conf": f"[general]\ncontrolsocket = {path}\ndaemonuser = root\n"})
     a.start()
     try:
         a.rx("channel originate Local/s@sender application Wait 1")
@@ -406,7 +439,7 @@ def test_seed_on_aim(live, tmp_path, daemon):
         d.wait_status("aim1/buckaroo", status="online")
         a = real_asterisk.Asterisk(str(tmp_path / "asterisk"), binary, extensions=SEED,
                                    extra_modules=[MODULE], extra_docs=[DOCS],
-                                   etc_files={"im.conf": f"[general]\ncontrolsocket = {d.socket}\n"})
+                                   etc_files={"imstatus.conf": f"[general]\ncontrolsocket = {d.socket}\ndaemonuser = root\n"})
         a.start()
         try:
             wait_for(lambda: re.search(r"aim1\s+aim\s+127\.0\.0\.1\s+\d+\s+pinkys-asterisk\s+Registered",

@@ -45,7 +45,7 @@ def main():
         b.presence(status="here")
         a = real_asterisk.Asterisk(os.path.join(work, "ast"), binary, extensions=DIALPLAN,
                                    extra_modules=[MODULE],
-                                   etc_files={"im.conf": f"[general]\ncontrolsocket = {d.socket}\n"})
+                                   etc_files={"imstatus.conf": f"[general]\ncontrolsocket = {d.socket}\ndaemonuser = root\n"})
         out = os.path.join(a.dir, "asterisk.out")
         a.log = open(out, "wb")
         a.proc = subprocess.Popen(["valgrind", "--log-fd=2", "--num-callers=30", "--leak-check=full",
