@@ -60,12 +60,21 @@ ims_http_cookie (SoupServerMessage *msg)
 
 /* (By hand: soup_cookie_to_set_cookie_header writes an empty Domain and no
  * Max-Age.)  The token's alphabet needs no quoting. */
+static gboolean ims_http_from_proxy (ImsHttp *self, SoupServerMessage *msg);
+
 static void
 ims_http_set_cookie (ImsHttp *self, SoupServerMessage *msg, const char *value, int max_age)
 {
+  /* Secure under our own TLS, and behind a configured proxy that says its
+   * client came over HTTPS. */
+  const char *proto = ims_http_from_proxy (self, msg)
+                          ? soup_message_headers_get_one (
+                                soup_server_message_get_request_headers (msg), "X-Forwarded-Proto")
+                          : NULL;
+  gboolean secure = self->tls || (proto && g_ascii_strcasecmp (proto, "https") == 0);
   g_autofree char *header =
       g_strdup_printf ("ims_session=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict%s", value,
-                       max_age, self->tls ? "; Secure" : "");
+                       max_age, secure ? "; Secure" : "");
   soup_message_headers_append (soup_server_message_get_response_headers (msg), "Set-Cookie",
                                header);
 }
@@ -107,21 +116,30 @@ ims_http_same_origin (SoupServerMessage *msg)
 /* The client's address: the peer's, or, when the peer is a configured
  * proxy (httpproxy), the last address its X-Forwarded-For names (what the
  * proxy itself added; earlier entries are the client's word). */
+/* Is the peer one of the httpproxy addresses (a proxy we believe)? */
+static gboolean
+ims_http_from_proxy (ImsHttp *self, SoupServerMessage *msg)
+{
+  const char *addr = soup_server_message_get_remote_host (msg);
+  const ImsConfig *c = self->svc.config (self->svc.user_data);
+  g_autoptr (GInetAddress) peer = addr ? g_inet_address_new_from_string (addr) : NULL;
+  for (guint i = 0; peer && c->httpproxy && i < c->httpproxy->len; i++)
+    {
+      g_autoptr (GInetAddressMask) m =
+          g_inet_address_mask_new_from_string (c->httpproxy->pdata[i], NULL);
+      if (m && g_inet_address_mask_matches (m, peer))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static char *
 ims_http_remote (ImsHttp *self, SoupServerMessage *msg)
 {
   const char *addr = soup_server_message_get_remote_host (msg);
   if (addr == NULL)
     return g_strdup ("?");
-  const ImsConfig *c = self->svc.config (self->svc.user_data);
-  gboolean proxy = FALSE;
-  g_autoptr (GInetAddress) peer = g_inet_address_new_from_string (addr);
-  for (guint i = 0; peer && c->httpproxy && i < c->httpproxy->len && !proxy; i++)
-    {
-      g_autoptr (GInetAddressMask) m =
-          g_inet_address_mask_new_from_string (c->httpproxy->pdata[i], NULL);
-      proxy = m && g_inet_address_mask_matches (m, peer);
-    }
+  gboolean proxy = ims_http_from_proxy (self, msg);
   const char *xff = proxy ? soup_message_headers_get_list (
                                 soup_server_message_get_request_headers (msg), "X-Forwarded-For")
                           : NULL;
@@ -169,7 +187,11 @@ ims_http_check_secret (ImsHttp *self, const char *name, const char *secret)
 {
   const ImsWebUser *u =
       name ? ims_config_find_webuser (self->svc.config (self->svc.user_data), name) : NULL;
-  return u && secret && ims_text_secret_equal (secret, u->secret) ? u : NULL;
+  /* The same comparison whether or not the user exists: the time an answer
+   * takes does not tell which names are users. */
+  static const char nobody[] = "no such user: a secret nobody has";
+  gboolean same = ims_text_secret_equal (secret ? secret : "", u ? u->secret : nobody);
+  return u && secret && same ? u : NULL;
 }
 
 /* The webuser the request authenticates as, or NULL with the answer set. */

@@ -147,6 +147,12 @@ def test_login_limit_behind_a_proxy(prosody, robot, daemon):
     assert right.request("GET", "/api/v1/peers", headers={"X-Forwarded-For": "192.0.2.7"})[0] == 429
     assert right.request("GET", "/api/v1/peers", headers={"X-Forwarded-For": "192.0.2.8"})[0] == 200
     assert "failed login from 192.0.2.7" in d.read_log()
+    # The proxy does TLS: its X-Forwarded-Proto makes the session cookie Secure.
+    status, headers, _ = Api(port).request(
+        "POST", "/login", {"user": "bob", "secret": "bob-pw"}, {"X-Forwarded-Proto": "https"})
+    assert status == 200 and headers["Set-Cookie"].endswith("; Secure")
+    status, headers, _ = Api(port).request("POST", "/login", {"user": "bob", "secret": "bob-pw"})
+    assert status == 200 and not headers["Set-Cookie"].endswith("; Secure")
 
 
 def read_events(sock_file, stop):
