@@ -123,11 +123,28 @@ def install_cycle(deb, work):
         proc.terminate()
         proc.wait(15)
 
-    # A daemon started by hand does not outlive the package.
-    hand = subprocess.Popen(["/usr/sbin/imstatusd", "-f", "-c", conf], stderr=subprocess.DEVNULL)
-    wait(lambda: os.path.exists(sock), "the hand-started daemon")
+    # The package's daemon (its user's) does not outlive the package; one
+    # that root started with a configuration of its own is root's to stop.
+    hand = subprocess.Popen(["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}",
+                             "--clear-groups", "/usr/sbin/imstatusd", "-f", "-c", conf],
+                            stderr=subprocess.DEVNULL)
+    wait(lambda: os.path.exists(sock), "the package user's daemon")
+    other_home = os.path.join(work, "other")
+    os.makedirs(other_home)
+    other_conf = os.path.join(other_home, "im.conf")
+    other_sock = os.path.join(other_home, "imstatusd.sock")
+    with open(other_conf, "w") as f:
+        f.write(f"[general]\nstatedir = {other_home}/state\ncontrolsocket = {other_sock}\n"
+                "agibind = 127.0.0.1:0\n")
+    os.chmod(other_conf, 0o600)
+    other = subprocess.Popen(["/usr/sbin/imstatusd", "-f", "-c", other_conf],
+                             stderr=subprocess.DEVNULL)
+    wait(lambda: os.path.exists(other_sock), "root's own daemon")
     run(["dpkg", "-r", "imstatus"])
     hand.wait(30)
+    assert other.poll() is None, "prerm stopped a daemon that is not the package's"
+    other.terminate()
+    other.wait(15)
     assert daemons() == [], daemons()
     assert os.path.isdir("/var/lib/imstatus"), "remove keeps the state"
     run(["dpkg", "--purge", "imstatus"])
