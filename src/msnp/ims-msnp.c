@@ -53,6 +53,7 @@ struct _MsnpPeer {
   char *guid;         /* the machine GUID of this login, {xxxxxxxx-...} */
   char *nonce;
   GCancellable *http_cancel;
+  gboolean sb_cap_logged;   /* the switchboard cap was said this login */
   GInputStream *rst_stream; /* the login service's answer, while it is read */
   GByteArray *rst;          /* ...and what was read of it */
   GPtrArray *sbs;     /* Sb* */
@@ -95,6 +96,7 @@ ims_msnp_disconnect (ImsNativePeer *p)
     }
   g_clear_object (&m->rst_stream);
   g_clear_pointer (&m->rst, g_byte_array_unref);
+  m->sb_cap_logged = FALSE;
   g_clear_pointer (&m->ns, ims_frame_conn_free);
   g_queue_clear (&m->xfr_waiting);
   g_clear_pointer (&m->sbs, g_ptr_array_unref);
@@ -578,7 +580,16 @@ ims_msnp_ring (MsnpPeer *m, const ImsMsnpCmd *c)
     }
   Sb *sb = ims_msnp_sb_new (m, from);
   if (sb == NULL)
-    return;
+    {
+      if (!m->sb_cap_logged)
+        {
+          g_autofree char *safe = ims_text_for_log (from, 128);
+          g_warning ("%s: refused a switchboard invitation from %s: %d switchboards a buddy, %d "
+                     "in all (said once a login)", m->base.name, safe, SB_PER_BUDDY, SB_MAX);
+        }
+      m->sb_cap_logged = TRUE;
+      return;
+    }
   sb->session = g_strdup (c->args[0]);
   if (strlen (sb->session) > 64 || !ims_msnp_sb_start (sb, c->args[1], c->args[3]))
     ims_msnp_sb_close (sb);

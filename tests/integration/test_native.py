@@ -574,3 +574,22 @@ def test_msn_login_answer_read_within_its_limit(daemon):
         w.close()
         srv.shutdown()
 
+
+def test_one_msn_sender_cannot_hold_every_switchboard(world, daemon):
+    # One accepted sender could open all 64 switchboards with the robot.
+    if world.net != "msn":
+        pytest.skip("switchboards are MSN's")
+    world.fake_only("opens many switchboards")
+    b = world.buddy()
+    d = daemon(world.conf())
+    d.wait_status(world.who, status="online")
+    for i in range(6):
+        b.c.sbs.clear()  # a new switchboard for every IM
+        try:
+            b.send_im(f"hello {i}")
+        except Exception:  # noqa: BLE001 - the robot no longer joins: JOI never comes
+            break
+    wait_for(lambda: "refused a switchboard invitation from " + world.buddy_creds[0]
+             in d.read_log(), 15, what="the cap")
+    assert d.read_log().count("refused a switchboard invitation") == 1
+
