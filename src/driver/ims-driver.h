@@ -25,7 +25,7 @@ typedef struct _ImsDriver ImsDriver;
  * before it starts, e.g. libpurple's CA paths) and a private directory. */
 typedef struct _ImsDriverSetup {
   const char *statedir;
-  GPtrArray *accounts; /* const ImsAccount*, of every network the driver serves */
+  GPtrArray *accounts; /* const ImsAccount*, every peer's (libpurple needs all CAs first) */
 } ImsDriverSetup;
 
 typedef struct {
