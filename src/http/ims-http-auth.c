@@ -1,6 +1,6 @@
 /* ims-http-auth: who is asking: HTTP Basic against the webuser sections,
  * or the board's session cookie (with its CSRF token); failures rate-limited
- * per address; login and logout.
+ * per address and user; login and logout.
  */
 #define G_LOG_DOMAIN "ims-http"
 
@@ -58,10 +58,10 @@ ims_http_cookie (SoupServerMessage *msg)
   return value;
 }
 
-/* (By hand: soup_cookie_to_set_cookie_header writes an empty Domain and no
- * Max-Age.)  The token's alphabet needs no quoting. */
 static gboolean ims_http_from_proxy (ImsHttp *self, SoupServerMessage *msg);
 
+/* (By hand: soup_cookie_to_set_cookie_header writes an empty Domain and no
+ * Max-Age.)  The token's alphabet needs no quoting. */
 static void
 ims_http_set_cookie (ImsHttp *self, SoupServerMessage *msg, const char *value, int max_age)
 {
@@ -113,9 +113,6 @@ ims_http_same_origin (SoupServerMessage *msg)
   return g_ascii_strcasecmp (mine, host) == 0;
 }
 
-/* The client's address: the peer's, or, when the peer is a configured
- * proxy (httpproxy), the last address its X-Forwarded-For names (what the
- * proxy itself added; earlier entries are the client's word). */
 /* Is the peer one of the httpproxy addresses (a proxy we believe)? */
 static gboolean
 ims_http_from_proxy (ImsHttp *self, SoupServerMessage *msg)
@@ -133,6 +130,9 @@ ims_http_from_proxy (ImsHttp *self, SoupServerMessage *msg)
   return FALSE;
 }
 
+/* The client's address: the peer's, or, when the peer is a configured
+ * proxy (httpproxy), the last address its X-Forwarded-For names (what the
+ * proxy itself added; earlier entries are the client's word). */
 static char *
 ims_http_remote (ImsHttp *self, SoupServerMessage *msg)
 {
