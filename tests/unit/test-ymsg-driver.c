@@ -12,32 +12,8 @@
 #include <string.h>
 
 #include "ims-test.h"
-
-/* ---- the recorded packets ---- */
-
-/* Every recorded packet of service @name ("0x57"), in order. */
-static GPtrArray *
-recorded (const char *name)
-{
-  g_autofree char *path = g_strdup_printf ("%s/ymsg-frames.txt", IMS_REVIVAL_REF);
-  g_autofree char *text = NULL;
-  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
-  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-  for (char **l = lines; *l; l++)
-    {
-      g_auto (GStrv) w = g_strsplit (*l, " ", 2);
-      if (!w[0] || !w[1] || !g_str_equal (w[0], name))
-        continue;
-      gsize n = strlen (w[1]) / 2;
-      guint8 *b = g_malloc (n);
-      for (gsize i = 0; i < n; i++)
-        b[i] = (guint8) g_ascii_strtoull ((char[]){ w[1][2 * i], w[1][2 * i + 1], 0 }, NULL, 16);
-      g_ptr_array_add (out, g_bytes_new_take (b, n));
-    }
-  g_assert_cmpuint (out->len, >, 0);
-  return out;
-}
+#include "fake-host.h"
+#include "revival-frames.h"
 
 /* ---- the fake server: a thread answering each client packet ---- */
 
@@ -71,9 +47,9 @@ server_run (gpointer data)
     return NULL;
   GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (sv->conn));
   GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (sv->conn));
-  g_autoptr (GPtrArray) hello = recorded ("0x4c"), chal = recorded ("0x57");
-  g_autoptr (GPtrArray) list = recorded ("0x55"), logon = recorded ("0x01");
-  g_autoptr (GPtrArray) pong = recorded ("0x8a");
+  g_autoptr (GPtrArray) hello = revival_frames ("ymsg", "0x4c"), chal = revival_frames ("ymsg", "0x57");
+  g_autoptr (GPtrArray) list = revival_frames ("ymsg", "0x55"), logon = revival_frames ("ymsg", "0x01");
+  g_autoptr (GPtrArray) pong = revival_frames ("ymsg", "0x8a");
   while (!g_atomic_int_get (&sv->stop))
     {
       guint8 head[20];
@@ -155,89 +131,6 @@ server_stop (Server *sv)
   g_mutex_clear (&sv->lock);
 }
 
-/* ---- the fake host: what the driver reports ---- */
-
-typedef struct {
-  GPtrArray *calls; /* "logged_in y", "presence y recyf away", ... */
-} Host;
-
-static void
-host_call (ImsCore *core, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
-
-static void
-host_call (ImsCore *core, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  g_ptr_array_add (((Host *) core)->calls, g_strdup_vprintf (fmt, ap));
-  va_end (ap);
-}
-
-static void
-host_logged_in (ImsCore *c, const char *peer)
-{
-  host_call (c, "logged_in %s", peer);
-}
-
-static void
-host_disconnected (ImsCore *c, const char *peer, const char *reason, gboolean fatal)
-{
-  host_call (c, "disconnected %s %s", peer, reason);
-}
-
-static void
-host_roster (ImsCore *c, const char *peer, GHashTable *items)
-{
-  host_call (c, "roster %s %u", peer, items ? g_hash_table_size (items) : 0);
-}
-
-static void
-host_subscription (ImsCore *c, const char *peer, const char *buddy, ImsSubscription sub)
-{
-  host_call (c, "subscription %s %s", peer, buddy);
-}
-
-static void
-host_presence (ImsCore *c, const char *peer, const char *buddy, const char *resource,
-               const ImsResourcePresence *p)
-{
-  host_call (c, "presence %s %s %s", peer, buddy, p ? p->word : "offline");
-}
-
-static gboolean
-host_yes (ImsCore *c, const char *peer, const char *id)
-{
-  return TRUE;
-}
-
-static void
-host_log_stranger (ImsCore *c, const char *peer, const char *what, const char *from)
-{
-  host_call (c, "stranger %s %s", peer, what);
-}
-
-static void
-host_message (ImsCore *c, const char *peer, const char *from, const char *text)
-{
-  host_call (c, "message %s %s", peer, from);
-}
-
-static const ImsDriverHost fake_host = {
-  .logged_in = host_logged_in, .disconnected = host_disconnected, .roster = host_roster,
-  .subscription = host_subscription, .presence = host_presence, .authorize = host_yes,
-  .watches = host_yes, .accepts = host_yes, .log_stranger = host_log_stranger,
-  .message = host_message,
-};
-
-static gboolean
-host_got (Host *h, const char *prefix)
-{
-  for (guint i = 0; i < h->calls->len; i++)
-    if (g_str_has_prefix (h->calls->pdata[i], prefix))
-      return TRUE;
-  return FALSE;
-}
-
 /* ---- what the driver logs ---- */
 
 static GPtrArray *logged; /* every message logged while a test runs */
@@ -287,7 +180,7 @@ test_session (void)
   g_assert_true (host_got (&host, "roster y"));
 
   /* A buddy's state and an IM, as Escargot sent them to recye. */
-  g_autoptr (GPtrArray) away = recorded ("0x03"), im = recorded ("0x06");
+  g_autoptr (GPtrArray) away = revival_frames ("ymsg", "0x03"), im = revival_frames ("ymsg", "0x06");
   server_push (&sv, away->pdata[0]);
   IMS_WAIT_FOR (host_got (&host, "presence y recyf"));
   server_push (&sv, im->pdata[0]);
