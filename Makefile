@@ -9,6 +9,7 @@ ASTERISK_PREFIX ?= $(shell test -e /opt/asterisk/include/asterisk.h && echo /opt
 export ASTERISK_PREFIX
 MESON_SETUP_ARGS = $(MESON_ARGS) $(if $(ASTERISK_PREFIX),-Dasterisk_prefix=$(ASTERISK_PREFIX))
 FUZZ_SECONDS ?= 5
+FUZZ_RUNS ?= -1
 # What make check runs against ejabberd too (ejabberd takes ~10 s to start
 # per test); make check-ejabberd runs the whole suite there.
 EJABBERD_CHECK ?= two_resources or stranger or hostile or idle_xep0319 or send_unicode
@@ -52,10 +53,12 @@ integration: build
 	meson test -C $(BUILD) --print-errorlogs --suite integration
 
 # libFuzzer harnesses (clang), built by meson from the same libraries:
-# `make fuzz FUZZ_SECONDS=600` for a long run.  A crash leaves crash-* in
+# `make fuzz FUZZ_SECONDS=600` for a long run, `make fuzz FUZZ_RUNS=10000000
+# FUZZ_SECONDS=0 FUZZ_ONLY=ymsg` for a counted one (0 s: no time limit; -1
+# runs: no count limit; FUZZ_ONLY: some harnesses).  A crash leaves crash-* in
 # $(FUZZ_BUILD)/fuzz-out; keep it as a regression input in
 # tests/fuzz/corpus/<harness>/.
-FUZZERS = $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
+FUZZERS = $(or $(FUZZ_ONLY),$(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c)))
 FUZZ_BUILD = $(BUILD)-fuzz
 $(FUZZ_BUILD)/build.ninja:
 	CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing=true -Db_sanitize=address,undefined \
@@ -65,8 +68,8 @@ fuzz: $(FUZZ_BUILD)/build.ninja
 	ninja -C $(FUZZ_BUILD) $(addprefix tests/fuzz-,$(FUZZERS))
 	@for f in $(FUZZERS); do \
 	  mkdir -p $(FUZZ_BUILD)/fuzz-corpus/$$f $(FUZZ_BUILD)/fuzz-out; \
-	  echo "fuzz-$$f: $(FUZZ_SECONDS) s"; \
-	  $(FUZZ_BUILD)/tests/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 \
+	  echo "fuzz-$$f: $(FUZZ_SECONDS) s, $(FUZZ_RUNS) runs"; \
+	  $(FUZZ_BUILD)/tests/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -max_len=16384 -timeout=10 \
 	    -artifact_prefix=$(FUZZ_BUILD)/fuzz-out/$$f- -print_final_stats=1 \
 	    $(FUZZ_BUILD)/fuzz-corpus/$$f tests/fuzz/corpus/$$f 2>$(FUZZ_BUILD)/fuzz-out/$$f.log \
 	    || { tail -40 $(FUZZ_BUILD)/fuzz-out/$$f.log; exit 1; }; \
