@@ -22,6 +22,13 @@ IMCTL = os.path.join(BUILD, "src", "imctl", "imctl")
 DOMAIN = "imstatus.test"
 
 
+def bound_to_test(argv):
+    """@argv started so that the kernel kills it when the test process dies
+    (a timeout's SIGKILL, ^C during a fixture): no server outlives the run
+    that started it, whatever its teardown got to do."""
+    return ["setpriv", "--pdeathsig", "KILL", "--"] + list(argv)
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -115,7 +122,7 @@ VirtualHost "{DOMAIN}"
 
     def start(self):
         with open(os.path.join(self.dir, "prosody.out"), "a") as out:
-            self.proc = subprocess.Popen(["prosody", "--config", self.config, "-F"],
+            self.proc = subprocess.Popen(bound_to_test(["prosody", "--config", self.config, "-F"]),
                                          stdout=out, stderr=subprocess.STDOUT, cwd=self.dir)
         wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, 15,
                  what="prosody to listen")
@@ -279,7 +286,7 @@ class Daemon:
 
     def start(self, debug=1, wait=True):
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([IMSTATUSD, "-f", "-d", str(debug), "-c", self.conf],
+            self.proc = subprocess.Popen(bound_to_test([IMSTATUSD, "-f", "-d", str(debug), "-c", self.conf]),
                                          stdout=subprocess.DEVNULL, stderr=log)
         if wait:
             wait_for(lambda: self._socket_answers() or self.proc.poll() is not None, 15,

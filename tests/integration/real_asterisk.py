@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from harness import free_port, port_open, wait_for
+from harness import bound_to_test, free_port, port_open, wait_for
 
 MODULES = ["res_speech.so", "res_agi.so", "app_stack.so", "app_dial.so", "pbx_config.so", "chan_local.so", "func_strings.so", "func_cut.so",
            "app_userevent.so", "app_verbose.so", "func_devstate.so", "func_presencestate.so",
@@ -121,16 +121,21 @@ nofork = yes
 
     def start(self):
         self.log = open(os.path.join(self.dir, "asterisk.out"), "wb")
-        self.proc = subprocess.Popen([self.binary, "-f"] + (["-vvvv"] if self.verbose else [])
-                                     + ["-C", self.conf], stdout=self.log,
+        self.proc = subprocess.Popen(bound_to_test([self.binary, "-f"]
+                                                   + (["-vvvv"] if self.verbose else [])
+                                                   + ["-C", self.conf]), stdout=self.log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        wait_for(lambda: port_open(self.ami_port) or self.proc.poll() is not None, 30,
-                 what="Asterisk's manager port")
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"asterisk exited {self.proc.returncode}: {self.output()}")
-        # Returns once every module is loaded: only then may a call start.
-        wait_for(lambda: "fully booted" in self.rx("core waitfullybooted").lower(), 30,
-                 what="Asterisk fully booted")
+        try:
+            wait_for(lambda: port_open(self.ami_port) or self.proc.poll() is not None, 30,
+                     what="Asterisk's manager port")
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"asterisk exited {self.proc.returncode}: {self.output()}")
+            # Returns once every module is loaded: only then may a call start.
+            wait_for(lambda: "fully booted" in self.rx("core waitfullybooted").lower(), 30,
+                     what="Asterisk fully booted")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def output(self):
@@ -148,10 +153,10 @@ nofork = yes
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
-            self.rx("core stop now")
             try:
+                self.rx("core stop now")
                 self.proc.wait(20)
-            except subprocess.TimeoutExpired:
+            except (subprocess.TimeoutExpired, OSError):
                 self.proc.kill()
                 self.proc.wait(5)
         if self.proc:

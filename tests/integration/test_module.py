@@ -82,9 +82,11 @@ def world(tmp_path, prosody, robot, buddies, daemon):
                                modules=["func_base64.so"],
                                etc_files={"imstatus.conf": f"[general]\ncontrolsocket = {d.socket}\ndaemonuser = root\n"})
     a.start()
-    wait_for(lambda: "aim1" in a.rx("im show peers"), 20, what="the module watching the daemon")
-    yield a, d, b
-    a.stop()
+    try:
+        wait_for(lambda: "aim1" in a.rx("im show peers"), 20, what="the module watching the daemon")
+        yield a, d, b
+    finally:
+        a.stop()
 
 
 class Runner:
