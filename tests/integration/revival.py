@@ -9,6 +9,10 @@ start.sh; the ports come from its run/ports.env) where these accounts exist
     msn   imsrobot robotpw    msn   imsbuck buckpw     (@hotmail.com)
     aim   pinkys-asterisk pinkypw   aim   buckaroo buckpw   (the seed's names)
 
+OWAIM exits when it writes to a session whose socket has closed (a user
+between its auth and BOS connections while a buddy changes status); .ci/run
+adds a one-line guard to its server.js before starting it.
+
 Without it the live cases skip with one line and the faithful fakes
 (oscar.py, ...) carry the suite.
 """
@@ -35,4 +39,20 @@ def ports():
             k, _, v = line.strip().partition("=")
             if v.isdigit():
                 out[k] = int(v)
+    # A server that died earlier in the run fails here with its last words,
+    # not as a refused connection in the middle of a test.
+    for name in ("owaim", "escargot"):
+        pidfile, log = (os.path.join(DIR, "run", f"{name}{ext}") for ext in (".pid", ".log"))
+        try:
+            with open(pidfile) as f:
+                with open(f"/proc/{int(f.read().strip())}/stat") as st:
+                    alive = st.read().rpartition(")")[2].split()[0] != "Z"
+        except (OSError, ValueError):
+            alive = False
+        if not alive:
+            tail = ""
+            if os.path.exists(log):
+                with open(log, errors="replace") as f:
+                    tail = "".join(f.readlines()[-12:])
+            pytest.fail(f"live revival server {name} is not running (log {log}):\n{tail}", pytrace=False)
     return out
