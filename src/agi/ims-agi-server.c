@@ -14,10 +14,11 @@
 
 #include "ims-agi-proto.h"
 #include "ims-line-conn.h"
+#include "ims-listener.h"
 
 struct _ImsAgiServer {
   ImsService svc;
-  GSocketService *service;
+  ImsListener *listener;
   GPtrArray *allow; /* GInetAddressMask* */
   guint timeout_s;
   GList *sessions;
@@ -435,8 +436,8 @@ ims_agi_allowed (ImsAgiServer *srv, GInetAddress *addr)
   return FALSE;
 }
 
-static gboolean
-on_agi_incoming (GSocketService *service, GSocketConnection *conn, GObject *src, gpointer data)
+static void
+on_agi_incoming (GSocketConnection *conn, gpointer data)
 {
   ImsAgiServer *srv = data;
   g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (conn, NULL);
@@ -448,7 +449,7 @@ on_agi_incoming (GSocketService *service, GSocketConnection *conn, GObject *src,
       g_autofree char *a = addr ? g_inet_address_to_string (addr) : g_strdup ("?");
       g_warning ("FastAGI: refused a connection from %s (not in agiallow)", a);
       g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
-      return TRUE;
+      return;
     }
   g_autofree char *from = addr ? g_inet_address_to_string (addr) : g_strdup ("?");
   guint mine = 0, all = 0;
@@ -468,7 +469,7 @@ on_agi_incoming (GSocketService *service, GSocketConnection *conn, GObject *src,
       g_warning ("FastAGI: more than %d sessions from %s; refusing one",
                  IMS_AGI_MAX_SESSIONS_PER_ADDRESS, from);
       g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
-      return TRUE;
+      return;
     }
   if (all >= IMS_AGI_MAX_SESSIONS)
     {
@@ -479,7 +480,7 @@ on_agi_incoming (GSocketService *service, GSocketConnection *conn, GObject *src,
         {
           g_warning ("FastAGI: %d sessions, all busy; refusing one", IMS_AGI_MAX_SESSIONS);
           g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
-          return TRUE;
+          return;
         }
       gint64 now = g_get_monotonic_time ();
       if (now - srv->full_logged > 60 * G_USEC_PER_SEC)
@@ -503,7 +504,6 @@ on_agi_incoming (GSocketService *service, GSocketConnection *conn, GObject *src,
   /* +1: Asterisk's limit is 8191 bytes plus the LF. */
   s->lc = ims_line_conn_new (conn, IMS_AGI_MAX_LINE + 1, 0, on_agi_event, s);
   ims_agi_timer_arm (s);
-  return TRUE;
 }
 
 /* agiallow as masks (transfer full), or NULL + @error. */
@@ -557,23 +557,19 @@ ims_agi_server_new (const char *bind, GPtrArray *allow, guint timeout_s, const I
     }
   g_autoptr (GSocketAddress) sa =
       g_inet_socket_address_new (ia, g_network_address_get_port (G_NETWORK_ADDRESS (na)));
-  GSocketService *service = g_socket_service_new ();
-  g_socket_listener_set_backlog (G_SOCKET_LISTENER (service), 512);
-  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (service), sa, G_SOCKET_TYPE_STREAM,
-                                      G_SOCKET_PROTOCOL_TCP, NULL, NULL, error))
-    {
-      g_prefix_error (error, "agibind %s: ", bind);
-      g_object_unref (service);
-      return NULL;
-    }
   ImsAgiServer *srv = g_new0 (ImsAgiServer, 1);
   srv->svc = *svc;
-  srv->service = service;
   srv->allow = g_steal_pointer (&masks);
   srv->timeout_s = timeout_s ? timeout_s : 10;
   srv->watch_id = ims_presence_store_watch (svc->store, NULL, on_agi_store_peer, srv);
-  g_signal_connect (service, "incoming", G_CALLBACK (on_agi_incoming), srv);
-  g_socket_service_start (service);
+  /* Asterisk opens one connection per AGI() call: a deep backlog rides out bursts. */
+  srv->listener = ims_listener_new (sa, 512, "FastAGI", on_agi_incoming, srv, error);
+  if (srv->listener == NULL)
+    {
+      g_prefix_error (error, "agibind %s: ", bind);
+      ims_agi_server_free (srv);
+      return NULL;
+    }
   return srv;
 }
 
@@ -583,9 +579,7 @@ ims_agi_server_free (ImsAgiServer *srv)
   if (srv == NULL)
     return;
   ims_presence_store_unwatch (srv->svc.store, srv->watch_id);
-  g_socket_service_stop (srv->service);
-  g_socket_listener_close (G_SOCKET_LISTENER (srv->service));
-  g_clear_object (&srv->service);
+  g_clear_pointer (&srv->listener, ims_listener_free);
   for (GList *l = srv->sessions; l; l = l->next)
     {
       Session *s = l->data;

@@ -60,7 +60,7 @@ static const ImsConfigKey ims_config_key_table[] = {
   { "httpkey", GEN (PATH, httpkey), 0, 0, NULL, NULL, IMS_KEY_RESTART,
     "PEM private key of httpcert" },
   { "httptimeout", GEN (INT, httptimeout), 1, 3600, NULL, "30", 0,
-    "seconds an HTTP client may take to send a request, or keep a connection idle" },
+    "seconds an HTTP client may take to send its request (a connection serves one)" },
   { "httpmaxconn", GEN (INT, httpmaxconn), 8, 16384, NULL, "256", 0,
     "HTTP connections held open waiting for a request, at most; past it the longest-waiting "
     "one is closed (event streams are counted apart)" },

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ims-line-conn.h"
+#include "ims-listener.h"
 #include "ims-render.h"
 #include "ims-text.h"
 
@@ -25,7 +26,7 @@ G_DEFINE_QUARK (ims-control-error-quark, ims_control_error)
 struct _ImsControl {
   char *path;
   ImsService svc;
-  GSocketService *service;
+  ImsListener *listener;
   GList *clients;
   guint idle_timeout_s;
   guint store_watch;
@@ -221,9 +222,8 @@ on_client_event (ImsLineConn *lc, ImsLineEvent ev, const char *line, gsize len, 
     }
 }
 
-static gboolean
-on_control_incoming (GSocketService *service, GSocketConnection *conn, GObject *src,
-                     gpointer data)
+static void
+on_control_incoming (GSocketConnection *conn, gpointer data)
 {
   ImsControl *self = data;
   /* SO_PEERCRED: who is on the other end, as the kernel says. */
@@ -234,7 +234,7 @@ on_control_incoming (GSocketService *service, GSocketConnection *conn, GObject *
     {
       g_warning ("control socket: cannot tell who connected; refusing");
       g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
-      return TRUE;
+      return;
     }
   gboolean privileged = uid == 0 || uid == getuid ();
   guint all = 0, mine = 0;
@@ -249,7 +249,7 @@ on_control_incoming (GSocketService *service, GSocketConnection *conn, GObject *
       g_warning ("control socket: uid %u refused: %s", (unsigned) uid,
                  all >= room ? "too many clients" : "too many connections of this uid");
       g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
-      return TRUE;
+      return;
     }
   Client *c = g_new0 (Client, 1);
   c->uid = uid;
@@ -260,7 +260,6 @@ on_control_incoming (GSocketService *service, GSocketConnection *conn, GObject *
                              on_client_event, c);
   g_autofree char *hello = g_strdup_printf ("%s%d\n", IMS_VOCAB_CONTROL_HELLO, IMS_CONTROL_VERSION);
   ims_line_conn_write (c->lc, hello, strlen (hello));
-  return TRUE;
 }
 
 /* TRUE when something answers on @path. */
@@ -315,16 +314,14 @@ ims_control_new (const char *path, guint idle_timeout_s, const char *group,
       return NULL;
     }
   g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (path);
-  GSocketService *service = g_socket_service_new ();
+  ImsControl *self = g_new0 (ImsControl, 1);
   mode_t old = umask (0117);
-  gboolean ok = g_socket_listener_add_address (G_SOCKET_LISTENER (service), addr,
-                                               G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT,
-                                               NULL, NULL, error);
+  self->listener = ims_listener_new (addr, 64, "control socket", on_control_incoming, self, error);
   umask (old);
-  if (!ok)
+  if (self->listener == NULL)
     {
       g_prefix_error (error, "control socket %s: ", path);
-      g_object_unref (service);
+      g_free (self);
       return NULL;
     }
   /* The umask above made it 0660; the group is set on the path we just
@@ -334,17 +331,14 @@ ims_control_new (const char *path, guint idle_timeout_s, const char *group,
       g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_SOCKET,
                    "control socket %s: cannot give it to group %s: %s", path, group,
                    g_strerror (errno));
-      g_object_unref (service);
+      ims_listener_free (self->listener);
+      g_free (self);
       g_unlink (path);
       return NULL;
     }
-  ImsControl *self = g_new0 (ImsControl, 1);
   self->path = g_strdup (path);
   self->svc = *svc;
   self->idle_timeout_s = idle_timeout_s;
-  self->service = service;
-  g_signal_connect (service, "incoming", G_CALLBACK (on_control_incoming), self);
-  g_socket_service_start (service);
   self->store_watch = ims_presence_store_watch (svc->store, on_control_presence,
                                                 on_control_peer, self);
   self->removed_watch = ims_presence_store_watch_removed (svc->store, on_control_peer_removed,
@@ -359,9 +353,7 @@ ims_control_free (ImsControl *self)
     return;
   ims_presence_store_unwatch (self->svc.store, self->store_watch);
   ims_presence_store_unwatch (self->svc.store, self->removed_watch);
-  g_socket_service_stop (self->service);
-  g_socket_listener_close (G_SOCKET_LISTENER (self->service));
-  g_clear_object (&self->service);
+  g_clear_pointer (&self->listener, ims_listener_free);
   /* Close every client; their CLOSED events free them from the main loop. */
   for (GList *l = self->clients; l; l = l->next)
     {

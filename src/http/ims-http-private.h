@@ -7,6 +7,8 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include "ims-listener.h"
+
 #include "ims-http.h"
 #include "ims-rate.h"
 #include "ims-render.h"
@@ -28,10 +30,16 @@ struct _ImsHttp {
   ImsRate *failures;       /* failed logins per remote address */
   GHashTable *sessions;    /* cookie token -> Session */
   GHashTable *waiting;     /* GSocket (ref) -> deadline: connections owing a request */
+  GHashTable *sockets;     /* "client address|port" -> GSocket (ref): every connection */
   guint reaper_id;
   gint64 full_logged;      /* when httpmaxconn was last logged: once a minute at most */
   gboolean tls;
+  GTlsCertificate *cert;   /* httpcert/httpkey, or NULL */
+  ImsListener *listener;
 };
+
+/* The socket @msg came on, NULL once it is closed. */
+GSocket *ims_http_socket (ImsHttp *self, SoupServerMessage *msg);
 
 typedef struct {
   char *user;

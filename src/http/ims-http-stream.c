@@ -24,7 +24,7 @@
 gboolean
 ims_http_stream_gone (Stream *st)
 {
-  GSocket *sock = soup_server_message_get_socket (st->msg);
+  GSocket *sock = ims_http_socket (st->owner, st->msg);
   return st->ending
          || (sock && g_socket_condition_check (sock, G_IO_IN | G_IO_HUP | G_IO_ERR) != 0);
 }

@@ -165,16 +165,37 @@ on_http_other (SoupServer *server, SoupServerMessage *msg, const char *path, GHa
 }
 
 /* ---- connection timeouts ----
- * libsoup's server has none: a client that connects and sends nothing, a
- * header a byte a minute, or a keep-alive connection never used again would
- * hold its connection for ever.  A connection gets httptimeout to deliver a
- * request, from when it is accepted and after each answer; while a request
- * is being handled (an event stream, with its heartbeat) it has none. */
+ * libsoup's server has none: a client that connects and sends nothing, or
+ * a header a byte a minute, would hold its connection for ever.  A
+ * connection gets httptimeout to deliver its request, from when it is
+ * accepted; while the request is handled (an event stream, with its
+ * heartbeat) it has none, and once answered it is closed (one request per
+ * connection, see on_request_started). */
+
+/* The socket a request came on.  libsoup knows it only for connections it
+ * accepted itself, so we keep them by the client's address and port. */
+static char *
+ims_http_socket_key (GSocketAddress *remote)
+{
+  if (!G_IS_INET_SOCKET_ADDRESS (remote))
+    return NULL;
+  g_autofree char *ip =
+      g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+  return g_strdup_printf ("%s|%u", ip, g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote)));
+}
+
+GSocket *
+ims_http_socket (ImsHttp *self, SoupServerMessage *msg)
+{
+  g_autofree char *key = ims_http_socket_key (soup_server_message_get_remote_address (msg));
+  GSocket *sock = key ? g_hash_table_lookup (self->sockets, key) : NULL;
+  return sock && !g_socket_is_closed (sock) ? sock : NULL;
+}
 
 static void
 ims_http_deadline (ImsHttp *self, SoupServerMessage *msg, gboolean set)
 {
-  GSocket *sock = soup_server_message_get_socket (msg);
+  GSocket *sock = ims_http_socket (self, msg);
   if (sock == NULL)
     return;
   if (!set)
@@ -216,6 +237,10 @@ ims_http_deadline (ImsHttp *self, SoupServerMessage *msg, gboolean set)
 static void
 on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer data)
 {
+  /* One request per connection: libsoup keeps a connection it did not
+   * accept itself open for no second request, so the client is told. */
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                "close");
   ims_http_deadline (data, msg, TRUE);
 }
 
@@ -225,11 +250,11 @@ on_request_read (SoupServer *server, SoupServerMessage *msg, gpointer data)
   ims_http_deadline (data, msg, FALSE);
 }
 
-/* Answered: the connection may wait for another request, for a while. */
+/* Answered: the connection closes (Connection: close). */
 static void
 on_request_finished (SoupServer *server, SoupServerMessage *msg, gpointer data)
 {
-  ims_http_deadline (data, msg, TRUE);
+  ims_http_deadline (data, msg, FALSE);
 }
 
 static gboolean
@@ -239,6 +264,10 @@ on_http_reaper (gpointer data)
   gint64 now = g_get_monotonic_time ();
   GHashTableIter it;
   gpointer k, v;
+  g_hash_table_iter_init (&it, self->sockets);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    if (g_socket_is_closed (v))
+      g_hash_table_iter_remove (&it);
   g_hash_table_iter_init (&it, self->waiting);
   while (g_hash_table_iter_next (&it, &k, &v))
     if (g_socket_is_closed (k))
@@ -256,6 +285,34 @@ on_http_reaper (gpointer data)
         ims_http_stream_end (st); /* (nothing for one already ending) */
     }
   return G_SOURCE_CONTINUE;
+}
+
+static void
+on_http_incoming (GSocketConnection *conn, gpointer data)
+{
+  ImsHttp *self = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocketAddress) local = g_socket_connection_get_local_address (conn, NULL);
+  g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (conn, NULL);
+  g_autoptr (GIOStream) stream = G_IO_STREAM (g_object_ref (conn));
+  if (self->cert)
+    {
+      g_object_unref (stream);
+      stream = G_IO_STREAM (g_tls_server_connection_new (G_IO_STREAM (conn), self->cert, &error));
+      if (stream == NULL)
+        {
+          g_warning ("HTTP: cannot start TLS: %s", error->message);
+          return;
+        }
+      g_object_set (stream, "require-close-notify", FALSE, NULL);
+    }
+  char *key = ims_http_socket_key (remote);
+  if (key == NULL)
+    return;
+  /* Known before libsoup starts reading: request-started comes at once. */
+  g_hash_table_replace (self->sockets, key, g_object_ref (g_socket_connection_get_socket (conn)));
+  if (!soup_server_accept_iostream (self->server, stream, local, remote, &error))
+    g_warning ("HTTP: cannot take a connection: %s", error->message);
 }
 
 ImsHttp *
@@ -288,8 +345,9 @@ ims_http_new (const char *bind, const char *cert, const char *key, const ImsServ
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) ims_http_session_free);
   self->waiting = g_hash_table_new_full (NULL, NULL, g_object_unref, g_free);
+  self->sockets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->tls = tls != NULL;
-  self->server = soup_server_new ("server-header", "imstatusd", "tls-certificate", tls, NULL);
+  self->server = soup_server_new ("server-header", "imstatusd", NULL);
   g_signal_connect (self->server, "request-started", G_CALLBACK (on_request_started), self);
   g_signal_connect (self->server, "request-read", G_CALLBACK (on_request_read), self);
   g_signal_connect (self->server, "request-finished", G_CALLBACK (on_request_finished), self);
@@ -301,7 +359,11 @@ ims_http_new (const char *bind, const char *cert, const char *key, const ImsServ
   soup_server_add_handler (self->server, NULL, on_http_other, self, NULL);
   g_autoptr (GSocketAddress) sa =
       g_inet_socket_address_new (ia, g_network_address_get_port (G_NETWORK_ADDRESS (na)));
-  if (!soup_server_listen (self->server, sa, tls ? SOUP_SERVER_LISTEN_HTTPS : 0, error))
+  /* Our listener, not libsoup's: libsoup stops listening for good the
+   * first time accept() fails, as it does with every descriptor in use. */
+  self->cert = g_steal_pointer (&tls);
+  self->listener = ims_listener_new (sa, 128, "HTTP", on_http_incoming, self, error);
+  if (self->listener == NULL)
     {
       g_prefix_error (error, "httpbind %s: ", bind);
       ims_http_free (self);
@@ -318,12 +380,15 @@ ims_http_free (ImsHttp *self)
     return;
   ims_http_stream_unwatch (self);
   g_clear_handle_id (&self->reaper_id, g_source_remove);
+  g_clear_pointer (&self->listener, ims_listener_free);
   if (self->server)
     soup_server_disconnect (self->server);
+  g_clear_object (&self->cert);
   g_clear_object (&self->server);
   ims_rate_free (self->failures);
   g_hash_table_unref (self->sessions);
   g_hash_table_unref (self->waiting);
+  g_hash_table_unref (self->sockets);
   g_free (self);
 }
 

@@ -284,9 +284,11 @@ class Daemon:
                     f"agibind = 127.0.0.1:{self.agi_port}\n{general_extra}\n{peers_conf}")
         os.chmod(self.conf, 0o600)
 
-    def start(self, debug=1, wait=True):
+    def start(self, debug=1, wait=True, nofile=None):
+        # nofile: the descriptor limit (soft and hard) the daemon runs with.
+        limit = ["prlimit", f"--nofile={nofile}:{nofile}", "--"] if nofile else []
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(bound_to_test([IMSTATUSD, "-f", "-d", str(debug), "-c", self.conf]),
+            self.proc = subprocess.Popen(bound_to_test(limit + [IMSTATUSD, "-f", "-d", str(debug), "-c", self.conf]),
                                          stdout=subprocess.DEVNULL, stderr=log)
         if wait:
             wait_for(lambda: self._socket_answers() or self.proc.poll() is not None, 15,
