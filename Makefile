@@ -24,7 +24,7 @@ DEBS = build-essential meson ninja-build pkg-config \
        glib-networking chromium chromium-driver python3-selenium \
        libcrypt-dev libgnutls28-dev python3-cryptography liboath-dev
 
-.PHONY: all deps build check check-ejabberd unit integration fuzz asan demo bench clean install deb valgrind-module
+.PHONY: all deps build check check-ejabberd unit integration fuzz asan demo bench soak clean install deb valgrind-module
 
 all: build
 
@@ -126,3 +126,14 @@ clean:
 # BENCH_SCALES=100,1000,10000; `make bench BENCH_ONLY="agi presence"` for a part.
 bench: deps build
 	$(PYTHON) bench/run.py $(BENCH_ONLY)
+
+# The daemon under steady load while faults are injected at random (XMPP
+# server killed and frozen, Asterisk restarted, the daemon killed, the state
+# disk full, a broken reload), with the AddressSanitizer build; not part of
+# `make check`.  SOAK_MINUTES=30 for the figures in BENCHMARKS.md.
+SOAK_MINUTES ?= 5
+soak: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	IMS_BUILD=$(abspath $(ASAN_BUILD)) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1 $(PYTHON) tests/soak/soak.py --minutes $(SOAK_MINUTES) \
+	  $(if $(SOAK_REPORT),--report $(SOAK_REPORT))

@@ -643,9 +643,12 @@ def write_report(results, path, partial=False):
                  f"1 client {st['1']:.0f} requests/s, 64 clients {st['64']:.0f} requests/s.\n")
     for f in results.get("failed", []):
         L.append(f"**Not measured in this run:** {f}\n")
-    if os.path.exists(os.path.join(HERE, "notes.md")):
-        with open(os.path.join(HERE, "notes.md")) as f:
-            L.append(f.read())
+    # Hand-kept notes, and the records of runs too long for `make bench`
+    # (make soak SOAK_REPORT=bench/soak.md; the long fuzz runs).
+    for name in ("notes.md", "soak.md", "fuzz.md"):
+        if os.path.exists(os.path.join(HERE, name)):
+            with open(os.path.join(HERE, name)) as f:
+                L.append(f.read())
     text = "\n".join(L)
     if partial and os.path.exists(path):
         with open(path) as f:
