@@ -22,7 +22,8 @@ DEBS = build-essential meson ninja-build pkg-config \
        clang libclang-rt-14-dev \
        libsystemd-dev libsoup-3.0-dev scdoc man-db debhelper lintian dpkg-dev fakeroot \
        glib-networking chromium chromium-driver python3-selenium \
-       libcrypt-dev libgnutls28-dev python3-cryptography liboath-dev
+       libcrypt-dev libgnutls28-dev python3-cryptography liboath-dev \
+       libexpat1-dev prosody-modules
 
 .PHONY: all deps build check check-ejabberd unit integration fuzz asan demo bench soak clean install deb valgrind-module
 
