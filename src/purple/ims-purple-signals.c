@@ -134,7 +134,8 @@ static void
 ims_purple_on_presence (ImsPurplePeer *pp, xmlnode *node)
 {
   ImsXmppPresence pr;
-  if (!ims_xmpp_parse_presence (node, g_get_real_time () / G_USEC_PER_SEC, &pr))
+  g_autoptr (ImsXmlNode) x = ims_xmpp_node_from_purple (node);
+  if (!ims_xmpp_parse_presence (x, g_get_real_time () / G_USEC_PER_SEC, &pr))
     return;
   ImsDriver *drv = ims_purple_driver (pp);
   if (g_str_equal (pr.bare, pp->acct->id))

@@ -1,7 +1,8 @@
 /* ims-xmpp-stanza: what imstatusd reads from XMPP stanzas itself, before
  * prpl-jabber sees them (libpurple ignores XEP-0319 idle and per-resource
  * presence).  Pure: a parsed stanza in, plain structs out; fuzzed by
- * tests/fuzz/fuzz-xmpp.c.
+ * tests/fuzz/fuzz-xmpp.c.  Presence itself is read by ims-xmpp-presence,
+ * shared with the component, from libpurple's tree converted.
  */
 #pragma once
 
@@ -9,42 +10,12 @@
 #include <purple.h>
 
 #include "ims-presence-store.h"
+#include "ims-xmpp-presence.h"
 
 G_BEGIN_DECLS
 
-#define IMS_XMPP_MAX_STATUS 4096
-
-typedef enum {
-  IMS_XMPP_PRESENCE_AVAILABLE,
-  IMS_XMPP_PRESENCE_GONE,         /* unavailable or error */
-  IMS_XMPP_PRESENCE_UNSUBSCRIBED, /* the buddy withdrew our subscription */
-  IMS_XMPP_PRESENCE_OTHER,        /* subscribe requests etc.: libpurple's */
-} ImsXmppPresenceKind;
-
-typedef struct {
-  ImsXmppPresenceKind kind;
-  char *bare;          /* lowercased bare JID */
-  char *resource;      /* "" when none; untrusted */
-  ImsShow show;
-  char *word;          /* the <show/> word, "available" when none */
-  int priority;
-  char *status;        /* NULL when none; untrusted */
-  gint64 idle_since;   /* unix seconds, 0 = not idle */
-} ImsXmppPresence;
-
-#define IMS_XMPP_MAX_JID_PART 1023
-
-/* Could @jid be a JID at all (RFC 7622: each part at most 1023 bytes, UTF-8,
- * no control characters)?  prpl-jabber fails an assertion on anything else,
- * so such stanzas never reach it. */
-gboolean ims_xmpp_jid_valid (const char *jid);
-
-/* "user@domain/resource" -> "user@domain", lowercased (transfer full). */
-char *ims_xmpp_bare (const char *jid);
-
-/* FALSE when @node is not a presence with a from.  @now is unix seconds. */
-gboolean ims_xmpp_parse_presence (xmlnode *node, gint64 now, ImsXmppPresence *out);
-void ims_xmpp_presence_clear (ImsXmppPresence *presence);
+/* @node as an ImsXmlNode tree (transfer full), for ims-xmpp-presence. */
+ImsXmlNode *ims_xmpp_node_from_purple (xmlnode *node);
 
 /* The items of a jabber:iq:roster query: bare JID -> GINT_TO_POINTER
  * (ImsSubscription) (transfer full). */

@@ -1,8 +1,11 @@
 /* libFuzzer harness for ims-xml, the expat stream reader the XMPP component
  * reads its server with: any bytes, fed in pieces the input chooses, with
- * small limits.  Every stanza that comes out keeps within them, and once
- * the stream is broken it stays broken. */
+ * small limits.  Every stanza that comes out keeps within them, and reads
+ * as a presence and as a privilege announcement without harm; once the
+ * stream is broken it stays broken. */
 #include "ims-xml.h"
+#include "ims-xmpp-component.h"
+#include "ims-xmpp-presence.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -42,6 +45,18 @@ on_stanza (gpointer data, ImsXmlNode *stanza)
   (void) data;
   g_assert (stanza->parent == NULL);
   g_assert (check_tree (stanza, 1) <= limits.max_elements);
+  ImsXmppPresence pr;
+  if (ims_xmpp_parse_presence (stanza, 1800000000, &pr))
+    {
+      g_assert (pr.bare != NULL && pr.resource != NULL);
+      g_assert (pr.status == NULL || (strlen (pr.status) <= IMS_XMPP_MAX_STATUS
+                                      && g_utf8_validate (pr.status, -1, NULL)));
+      g_assert (pr.idle_since >= 0 && pr.idle_since <= 1800000000);
+      ims_xmpp_presence_clear (&pr);
+    }
+  ImsXmppPrivileges pv;
+  if (ims_xmpp_parse_privileges (stanza, "localhost", &pv))
+    g_assert (pv.version == 1 || pv.version == 2);
   ims_xml_node_free (stanza);
 }
 

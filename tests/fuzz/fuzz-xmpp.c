@@ -17,7 +17,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (node == NULL)
     return 0;
   ImsXmppPresence pr;
-  if (ims_xmpp_parse_presence (node, 1800000000, &pr))
+  g_autoptr (ImsXmlNode) x = ims_xmpp_node_from_purple (node);
+  if (ims_xmpp_parse_presence (x, 1800000000, &pr))
     {
       g_assert (pr.bare != NULL && pr.resource != NULL);
       g_assert (pr.kind != IMS_XMPP_PRESENCE_AVAILABLE || pr.word != NULL);

@@ -1,5 +1,7 @@
 /* Unit tests for ims-xml: the expat stream reader, its trees and its limits. */
 #include "ims-xml.h"
+#include "ims-xmpp-component.h"
+#include "ims-xmpp-presence.h"
 
 #include <string.h>
 
@@ -189,6 +191,114 @@ test_xml_many_small (void)
   seen_clear (&s);
 }
 
+/* One stanza from text, through the stream reader. */
+static ImsXmlNode *
+stanza_of (const char *xml)
+{
+  Seen s;
+  seen_init (&s);
+  g_autoptr (ImsXmlStream) x = ims_xml_stream_new (NULL, &funcs, &s);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (ims_xml_stream_feed (x, header, strlen (header), &error));
+  g_assert_true (ims_xml_stream_feed (x, xml, strlen (xml), &error));
+  g_assert_cmpuint (s.stanzas->len, ==, 1);
+  ImsXmlNode *n = g_ptr_array_steal_index (s.stanzas, 0);
+  seen_clear (&s);
+  return n;
+}
+
+static void
+test_xmpp_presence (void)
+{
+  ImsXmppPresence pr;
+  g_autoptr (ImsXmlNode) a = stanza_of (
+      "<presence from='Jane@Corp.Example/Desk'><show> dnd </show><priority>5</priority>"
+      "<status>on the phone</status><idle xmlns='urn:xmpp:idle:1' since='2026-12-06T10:00:00Z'/>"
+      "<show xmlns='urn:other'>chat</show></presence>");
+  g_assert_true (ims_xmpp_parse_presence (a, 1800000000, &pr));
+  g_assert_cmpint (pr.kind, ==, IMS_XMPP_PRESENCE_AVAILABLE);
+  g_assert_cmpstr (pr.bare, ==, "jane@corp.example");
+  g_assert_cmpstr (pr.resource, ==, "Desk");
+  g_assert_cmpint (pr.show, ==, IMS_SHOW_DND);
+  g_assert_cmpint (pr.priority, ==, 5);
+  g_assert_cmpstr (pr.status, ==, "on the phone");
+  g_assert_cmpint (pr.idle_since, ==, 1796551200);
+  ims_xmpp_presence_clear (&pr);
+  /* A status past the cap is cut on a character boundary. */
+  GString *big = g_string_new ("<presence from='a@b'><status>x");
+  for (int i = 0; i < IMS_XMPP_MAX_STATUS; i++)
+    g_string_append (big, "\xe2\x98\xba");
+  g_string_append (big, "</status><query xmlns='jabber:iq:last' seconds='60'/></presence>");
+  g_autoptr (ImsXmlNode) b = stanza_of (big->str);
+  g_string_free (big, TRUE);
+  g_assert_true (ims_xmpp_parse_presence (b, 1800000000, &pr));
+  g_assert_cmpuint (strlen (pr.status), <=, IMS_XMPP_MAX_STATUS);
+  g_assert_true (g_utf8_validate (pr.status, -1, NULL));
+  g_assert_cmpuint (strlen (pr.status), >, IMS_XMPP_MAX_STATUS - 3);
+  g_assert_cmpint (pr.idle_since, ==, 1800000000 - 60);
+  g_assert_cmpint (pr.show, ==, IMS_SHOW_AVAILABLE);
+  ims_xmpp_presence_clear (&pr);
+  const struct {
+    const char *xml;
+    ImsXmppPresenceKind kind;
+  } kinds[] = {
+    { "<presence from='a@b/r' type='unavailable'/>", IMS_XMPP_PRESENCE_GONE },
+    { "<presence from='a@b/r' type='error'/>", IMS_XMPP_PRESENCE_GONE },
+    { "<presence from='a@b' type='unsubscribed'/>", IMS_XMPP_PRESENCE_UNSUBSCRIBED },
+    { "<presence from='a@b' type='subscribe'/>", IMS_XMPP_PRESENCE_OTHER },
+    { "<presence from='a@b' type='probe'/>", IMS_XMPP_PRESENCE_OTHER },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (kinds); i++)
+    {
+      g_autoptr (ImsXmlNode) n = stanza_of (kinds[i].xml);
+      g_assert_true (ims_xmpp_parse_presence (n, 1800000000, &pr));
+      g_assert_cmpint (pr.kind, ==, kinds[i].kind);
+      g_assert_nonnull (pr.type);
+      ims_xmpp_presence_clear (&pr);
+    }
+  g_autoptr (ImsXmlNode) nofrom = stanza_of ("<presence/>");
+  g_assert_false (ims_xmpp_parse_presence (nofrom, 1800000000, &pr));
+  g_autoptr (ImsXmlNode) msg = stanza_of ("<message from='a@b'/>");
+  g_assert_false (ims_xmpp_parse_presence (msg, 1800000000, &pr));
+}
+
+static void
+test_xmpp_component (void)
+{
+  /* SHA-1 of "abc" (FIPS 180 test vector), as stream id "a" + secret "bc". */
+  g_autofree char *hs = ims_xmpp_component_handshake ("a", "bc");
+  g_assert_cmpstr (hs, ==, "a9993e364706816aba3e25717850c26c9cd0d89d");
+  g_autofree char *open = ims_xmpp_component_open ("phones.example'><x");
+  g_assert_nonnull (strstr (open, "to='phones.example&apos;&gt;&lt;x'"));
+  ImsXmppPrivileges pv;
+  /* What Prosody 0.12's mod_privilege sends right after <handshake/>. */
+  g_autoptr (ImsXmlNode) prosody = stanza_of (
+      "<message from='localhost'><privilege xmlns='urn:xmpp:privilege:2'>"
+      "<perm access='presence' type='managed_entity'/></privilege></message>");
+  g_assert_true (ims_xmpp_parse_privileges (prosody, "localhost", &pv));
+  g_assert_cmpint (pv.version, ==, 2);
+  g_assert_cmpint (pv.presence, ==, IMS_XMPP_PERM_MANAGED_ENTITY);
+  g_assert_false (pv.roster_get);
+  /* ejabberd 23.01 speaks the first version. */
+  g_autoptr (ImsXmlNode) ejabberd = stanza_of (
+      "<message from='corp.example' id='x'><privilege xmlns='urn:xmpp:privilege:1'>"
+      "<perm access='roster' type='both'/><perm access='message' type='outgoing'/>"
+      "<perm access='presence' type='roster'/></privilege></message>");
+  g_assert_true (ims_xmpp_parse_privileges (ejabberd, "CORP.example", &pv));
+  g_assert_cmpint (pv.version, ==, 1);
+  g_assert_cmpint (pv.presence, ==, IMS_XMPP_PERM_ROSTER);
+  g_assert_true (pv.roster_get && pv.message_outgoing);
+  /* Not from the server: not believed.  Perms in another namespace: none. */
+  g_assert_false (ims_xmpp_parse_privileges (prosody, "evil.example", &pv));
+  g_autoptr (ImsXmlNode) mixed = stanza_of (
+      "<message from='localhost'><privilege xmlns='urn:xmpp:privilege:2'>"
+      "<perm xmlns='urn:other' access='presence' type='managed_entity'/></privilege></message>");
+  g_assert_true (ims_xmpp_parse_privileges (mixed, "localhost", &pv));
+  g_assert_cmpint (pv.presence, ==, IMS_XMPP_PERM_NONE);
+  g_autoptr (ImsXmlNode) plain = stanza_of ("<message from='localhost'><body>hi</body></message>");
+  g_assert_false (ims_xmpp_parse_privileges (plain, "localhost", &pv));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -196,5 +306,7 @@ main (int argc, char **argv)
   g_test_add_func ("/xml/stream", test_xml_stream);
   g_test_add_func ("/xml/limits", test_xml_limits);
   g_test_add_func ("/xml/many-small", test_xml_many_small);
+  g_test_add_func ("/xmpp/presence", test_xmpp_presence);
+  g_test_add_func ("/xmpp/component", test_xmpp_component);
   return g_test_run ();
 }
