@@ -91,6 +91,9 @@ static const ImsConfigKey ims_config_key_table[] = {
     "directory of PEM CA files to trust" },
   { "resource", PEER (STRING, resource), 0, 0, NULL, "imstatus", IMS_KEY_NETWORK,
     "XMPP resource of the robot" },
+  { "domain", PEER (STRING, domain), 0, 0, NULL, NULL, IMS_KEY_NETWORK,
+    "the domain whose users an XMPP component sees as buddies (and where a buddy without @ "
+    "belongs)" },
   { "loginurl", PEER (STRING, loginurl), 0, 0, NULL, NULL, IMS_KEY_NETWORK,
     "MSN login service (RST2.srf) (default: https://login.live.com/RST2.srf)" },
   { "pinginterval", PEER (INT, pinginterval), 1, 3600, NULL, "30", IMS_KEY_NETWORK,

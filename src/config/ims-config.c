@@ -387,7 +387,9 @@ ims_config_peer_account (const ImsConfig *c, const ImsPeerConfig *p, ImsAccount 
   gboolean bare_ids = net && net->bare_ids;
   *id = ims_config_own_id (p, bare_ids);
   const char *at = bare_ids ? NULL : strrchr (*id, '@');
-  *domain = at ? g_strdup (at + 1) : NULL;
+  /* Where buddies without @ belong: the domain key where a network reads
+   * it (a component's users), else the own id's. */
+  *domain = p->domain ? g_ascii_strdown (p->domain, -1) : at ? g_strdup (at + 1) : NULL;
   *account = (ImsAccount){
     .peer = p->name,
     .type = p->type,

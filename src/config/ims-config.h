@@ -55,6 +55,7 @@ typedef struct {
   char *cadir;
   char *resource;
   char *loginurl;       /* MSN: the login service (RST2.srf) */
+  char *domain;         /* component: the domain whose users it sees */
   char *phone;          /* device whose state becomes the IM status */
   char *busymessage;
   GPtrArray *dialallow; /* char*, ids that may ask for click-to-dial */

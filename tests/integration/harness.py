@@ -84,10 +84,17 @@ def make_server_cert(d, ca_pem, ca_key, hostnames=(DOMAIN, "localhost"), ips=("1
 class Prosody:
     """A private Prosody on 127.0.0.1:<free port>."""
 
-    def __init__(self, directory, ca=None):
+    def __init__(self, directory, ca=None, component=None, component_secret="s3cret",
+                 privileged=True):
+        """component: the JID of an XEP-0114 component to accept (on
+        self.component_port), privileged (mod_privilege from Debian's
+        prosody-modules) to see every user's presence unless not
+        @privileged."""
         self.dir = directory
         os.makedirs(self.dir, exist_ok=True)
         self.port = free_port()
+        self.component, self.component_secret = component, component_secret
+        self.component_port = free_port() if component else None
         self.ca_pem, self.ca_key = ca or make_ca(os.path.join(self.dir, "ca"), "imstatus-test-CA")
         self.cert, self.key = make_server_cert(self.dir, self.ca_pem, self.ca_key)
         self.config = os.path.join(self.dir, "prosody.cfg.lua")
@@ -107,13 +114,22 @@ http_ports = {{ }}
 https_ports = {{ }}
 network_settings = {{ nagle = false }}
 log = {{ info = "{self.log}" }}
-modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "ping"; "presence"; "message" }}
+modules_enabled = {{ "roster"; "saslauth"; "tls"; "disco"; "ping"; "presence"; "message"{'; "privilege"' if component else ''} }}
 modules_disabled = {{ "s2s" }}
 authentication = "internal_plain"
 c2s_require_encryption = true
 ssl = {{ key = "{self.key}"; certificate = "{self.cert}" }}
-VirtualHost "{DOMAIN}"
 """)
+            if component:
+                f.write(f"""component_ports = {{ {self.component_port} }}
+component_interfaces = {{ "127.0.0.1" }}
+""")
+            f.write(f'VirtualHost "{DOMAIN}"\n')
+            if component and privileged:
+                f.write(f'privileged_entities = {{ ["{component}"] = {{ presence = "managed_entity" }} }}\n')
+            if component:
+                f.write(f'Component "{component}"\ncomponent_secret = "{component_secret}"\n'
+                        'modules_enabled = { "privilege" }\n')
         os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
 
     def register(self, user, password):
@@ -124,8 +140,9 @@ VirtualHost "{DOMAIN}"
         with open(os.path.join(self.dir, "prosody.out"), "a") as out:
             self.proc = subprocess.Popen(bound_to_test(["prosody", "--config", self.config, "-F"]),
                                          stdout=out, stderr=subprocess.STDOUT, cwd=self.dir)
-        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, 15,
-                 what="prosody to listen")
+        wait_for(lambda: (port_open(self.port) and (not self.component_port
+                                                    or port_open(self.component_port)))
+                 or self.proc.poll() is not None, 15, what="prosody to listen")
         if self.proc.poll() is not None:
             raise RuntimeError(f"prosody exited: {open(os.path.join(self.dir, 'prosody.out')).read()}")
 

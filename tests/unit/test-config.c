@@ -93,6 +93,20 @@ static const ErrorCase error_cases[] = {
   { "dialsecret-cleartext", YAHOO_DIAL "dialsecret = s3cret\n",
     "im.conf:7: [y] dialsecret on type=yahoo, which has no TLS" },
   { "dialtotp-cleartext", YAHOO_DIAL "dialtotp = JBSWY3DPEHPK3PXPJBSWY3DP\n", NULL },
+  /* An XMPP component: its JID is a domain; it needs the users' domain and a secret. */
+  { "component-ok", "[c]\ntype = component\nusername = phones.example.org\nsecret = s\n"
+                    "domain = example.org\nsubscribe = jane\n", NULL },
+  { "component-no-domain", "[c]\ntype = component\nusername = phones.example.org\nsecret = s\n",
+    "im.conf:1: [c] a component needs domain = the domain of the users it sees" },
+  { "component-jid", "[c]\ntype = component\nusername = bot@example.org\nsecret = s\n"
+                     "domain = example.org\n",
+    "im.conf:1: [c] username = bot@example.org: a component's JID is a domain" },
+  { "component-no-secret", "[c]\ntype = component\nusername = p.example.org\ndomain = example.org\n",
+    "im.conf:1: [c] a component needs secret" },
+  { "component-dialsecret", "[c]\ntype = component\nusername = p.example.org\nsecret = s\n"
+                            "domain = example.org\ndialallow = boss\ndialfrom = PJSIP/a\n"
+                            "dialcontext = d\ndialsecret = s3cret\n",
+    "[c] dialsecret on type=component, which has no TLS" },
   { "dialtotp-xmpp", PEER "dialallow = b@x\ndialfrom = PJSIP/a\ndialcontext = d\n"
                      "dialtotp = jbsw y3dp ehpk 3pxp\n", NULL },
   { "dialtotp-not-base32", YAHOO_DIAL "dialtotp = not-base32!\n",
@@ -400,7 +414,11 @@ test_every_key (void)
       g_autofree char *type = (k->flags & IMS_KEY_NETWORK) && !strstr (types, "jabber")
                                   ? g_strndup (types, strcspn (types, "/"))
                                   : g_strdup ("jabber");
-      g_autofree char *fixed = g_strdup_printf ("[p]\ntype = %s\nusername = u@example.org\n", type);
+      /* A component's own id is a domain, and it needs its secret. */
+      g_autofree char *fixed =
+          g_str_equal (type, "component")
+              ? g_strdup ("[p]\ntype = component\nusername = phones.example.org\nsecret = s\n")
+              : g_strdup_printf ("[p]\ntype = %s\nusername = u@example.org\n", type);
       g_autofree char *ta = peer ? g_strdup_printf ("%s%s = %s\n", fixed, k->name, a)
                                  : g_strdup_printf ("[general]\n%s = %s\n", k->name, a);
       g_autofree char *tb = peer ? g_strdup_printf ("%s%s = %s\n", fixed, k->name, b)

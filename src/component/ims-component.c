@@ -1,0 +1,436 @@
+/* ims-component: the XMPP component driver (XEP-0114, with XEP-0356
+ * privileges).  A state machine on the main loop over src/xmpp: open the
+ * stream, answer the handshake, wait for the server to say what the
+ * component may see, then take the presence of the domain's users as
+ * buddies (those the peer watches), with no roster item and no
+ * subscription request anywhere.  IMs go out from the component's JID.
+ * Keepalives are XEP-0199 pings to the server.
+ */
+#define G_LOG_DOMAIN "ims-component"
+
+#include "ims-component.h"
+
+#include <string.h>
+
+#include "ims-frame-conn.h"
+#include "ims-native.h"
+#include "ims-text.h"
+#include "ims-xml.h"
+#include "ims-xmpp-component.h"
+#include "ims-xmpp-presence.h"
+
+/* How long the server has, after the handshake, to say what we may see:
+ * Prosody and ejabberd say it at once or never. */
+#define PRIVILEGE_WAIT_S 5
+
+typedef enum { STAGE_STREAM, STAGE_HANDSHAKE, STAGE_PRIVILEGE, STAGE_ONLINE } Stage;
+
+typedef struct {
+  ImsNativePeer base;
+  ImsFrameConn *conn;
+  ImsXmlStream *xml;
+  Stage stage;
+  char *jid;                 /* the component's own JID, lowercased */
+  ImsXmppPrivileges priv;
+  guint privilege_id;
+  guint ping_seq;
+  char *ping_id;             /* the ping awaiting its answer */
+  /* A failure found inside the XML reader's callbacks, acted on once the
+   * reader has returned (failing frees the reader). */
+  char *failure;
+  gboolean failure_fatal;
+} CompPeer;
+
+static void ims_component_fail (CompPeer *c, gboolean fatal, const char *format, ...)
+    G_GNUC_PRINTF (3, 4);
+
+static void
+ims_component_fail (CompPeer *c, gboolean fatal, const char *format, ...)
+{
+  if (c->failure)
+    return;
+  va_list ap;
+  va_start (ap, format);
+  c->failure = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  c->failure_fatal = fatal;
+}
+
+static void
+ims_component_send (CompPeer *c, const char *xml)
+{
+  if (ims_native_debug (&c->base) >= 2)
+    {
+      g_autofree char *safe = ims_text_for_log (xml, 512);
+      g_message ("%s: SEND %s", c->base.name, safe);
+    }
+  ims_frame_conn_send (c->conn, xml, strlen (xml));
+}
+
+static void
+ims_component_disconnect (ImsNativePeer *p)
+{
+  CompPeer *c = (CompPeer *) p;
+  g_clear_handle_id (&c->privilege_id, g_source_remove);
+  g_clear_pointer (&c->conn, ims_frame_conn_free);
+  g_clear_pointer (&c->xml, ims_xml_stream_free);
+  g_clear_pointer (&c->ping_id, g_free);
+  g_clear_pointer (&c->failure, g_free);
+  c->stage = STAGE_STREAM;
+  memset (&c->priv, 0, sizeof c->priv);
+}
+
+static void
+ims_component_finalize (ImsNativePeer *p)
+{
+  g_free (((CompPeer *) p)->jid);
+}
+
+/* ---- what the server says ---- */
+
+static gboolean
+on_privilege_timeout (gpointer data)
+{
+  CompPeer *c = data;
+  c->privilege_id = 0;
+  ims_native_fail (&c->base, TRUE,
+                   "the server granted no presence privilege (XEP-0356 managed_entity on %s)",
+                   c->base.acct->domain ? c->base.acct->domain : "the users' domain");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+ims_component_privileges (CompPeer *c, const ImsXmppPrivileges *pv)
+{
+  c->priv = *pv;
+  if (c->stage != STAGE_PRIVILEGE)
+    return; /* a later announcement: kept, no new login */
+  g_clear_handle_id (&c->privilege_id, g_source_remove);
+  if (pv->presence != IMS_XMPP_PERM_MANAGED_ENTITY)
+    {
+      ims_component_fail (c, TRUE,
+                       "the server granted presence \"%s\", not \"managed_entity\" (XEP-0356)",
+                       pv->presence == IMS_XMPP_PERM_ROSTER ? "roster" : "none");
+      return;
+    }
+  g_message ("%s: the server grants every presence of %s (urn:xmpp:privilege:%d)", c->base.name,
+             c->base.acct->domain, pv->version);
+  c->stage = STAGE_ONLINE;
+  ims_native_logged_in (&c->base);
+  /* No server-side list: the host subscribes to each watched buddy, and
+   * the privilege already covers them all. */
+  ims_driver_roster (c->base.driver, c->base.name, NULL);
+}
+
+static void
+ims_component_presence (CompPeer *c, const ImsXmlNode *stanza)
+{
+  ImsXmppPresence pr;
+  if (!ims_xmpp_parse_presence (stanza, g_get_real_time () / G_USEC_PER_SEC, &pr))
+    return;
+  ImsDriver *drv = c->base.driver;
+  const char *at = strrchr (pr.bare, '@');
+  /* Every user of every host the server has comes: ours only, watched only. */
+  if (c->stage == STAGE_ONLINE && at && c->base.acct->domain
+      && g_ascii_strcasecmp (at + 1, c->base.acct->domain) == 0
+      && ims_driver_watches (drv, c->base.name, pr.bare))
+    {
+      if (pr.kind == IMS_XMPP_PRESENCE_AVAILABLE)
+        {
+          ImsResourcePresence rp = {
+            .show = pr.show,
+            .word = pr.word,
+            .priority = pr.priority,
+            .text = pr.status,
+            .idle_since = pr.idle_since,
+          };
+          ims_driver_presence (drv, c->base.name, pr.bare, pr.resource, &rp);
+        }
+      else if (pr.kind == IMS_XMPP_PRESENCE_GONE)
+        ims_driver_presence (drv, c->base.name, pr.bare, pr.resource, NULL);
+    }
+  ims_xmpp_presence_clear (&pr);
+}
+
+static void
+ims_component_iq (CompPeer *c, const ImsXmlNode *stanza)
+{
+  const char *type = ims_xml_attr (stanza, "type");
+  const char *id = ims_xml_attr (stanza, "id");
+  if (c->ping_id && id && g_str_equal (id, c->ping_id)
+      && (g_strcmp0 (type, "result") == 0 || g_strcmp0 (type, "error") == 0))
+    {
+      g_clear_pointer (&c->ping_id, g_free);
+      ims_native_pong (&c->base);
+      return;
+    }
+  /* A question to the component nobody here answers yet: say so, as XMPP
+   * asks (RFC 6120 8.4), rather than leave the asker waiting. */
+  const char *from = ims_xml_attr (stanza, "from");
+  if (from && id && (g_strcmp0 (type, "get") == 0 || g_strcmp0 (type, "set") == 0))
+    {
+      g_autofree char *f = g_markup_escape_text (from, -1);
+      g_autofree char *i = g_markup_escape_text (id, -1);
+      g_autofree char *me = g_markup_escape_text (c->jid, -1);
+      g_autofree char *answer = g_strdup_printf (
+          "<iq type='error' from='%s' to='%s' id='%s'><error type='cancel'>"
+          "<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+          me, f, i);
+      ims_component_send (c, answer);
+    }
+}
+
+static void
+on_xml_open (gpointer data, const ImsXmlNode *root)
+{
+  CompPeer *c = data;
+  if (c->failure)
+    return;
+  const char *id = ims_xml_attr (root, "id");
+  if (c->stage != STAGE_STREAM || !g_str_equal (root->name, "stream")
+      || !g_str_equal (root->ns, IMS_XMPP_NS_STREAMS) || id == NULL || *id == '\0')
+    {
+      ims_component_fail (c, FALSE, "the server opened no component stream");
+      return;
+    }
+  g_autofree char *digest = ims_xmpp_component_handshake (id, c->base.acct->secret
+                                                                  ? c->base.acct->secret
+                                                                  : "");
+  g_autofree char *hs = g_strdup_printf ("<handshake>%s</handshake>", digest);
+  c->stage = STAGE_HANDSHAKE;
+  ims_component_send (c, hs);
+}
+
+static void
+on_xml_stanza (gpointer data, ImsXmlNode *stanza)
+{
+  g_autoptr (ImsXmlNode) s = stanza;
+  CompPeer *c = data;
+  if (c->failure)
+    return;
+  if (ims_native_debug (&c->base) >= 2)
+    g_message ("%s: RECV <%s>", c->base.name, s->name);
+  if (g_str_equal (s->ns, IMS_XMPP_NS_STREAMS) && g_str_equal (s->name, "error"))
+    {
+      /* The condition is the child's name (RFC 6120 4.9.3). */
+      const char *cond = s->children && s->children->len
+                             ? ((ImsXmlNode *) s->children->pdata[0])->name
+                             : "undefined-condition";
+      gboolean refused = g_str_equal (cond, "not-authorized");
+      g_autofree char *safe = ims_text_for_log (cond, 64);
+      ims_component_fail (c, refused, "%s",
+                       refused ? "the server refused the component's secret (not-authorized)"
+                               : safe);
+      return;
+    }
+  if (!g_str_equal (s->ns, IMS_XMPP_NS_COMPONENT))
+    return;
+  if (c->stage == STAGE_HANDSHAKE)
+    {
+      if (!g_str_equal (s->name, "handshake"))
+        return;
+      c->stage = STAGE_PRIVILEGE;
+      c->privilege_id = g_timeout_add_seconds (PRIVILEGE_WAIT_S, on_privilege_timeout, c);
+      return;
+    }
+  ImsXmppPrivileges pv;
+  if (g_str_equal (s->name, "message")
+      && ims_xmpp_parse_privileges (s, c->base.acct->domain, &pv))
+    ims_component_privileges (c, &pv);
+  else if (g_str_equal (s->name, "presence"))
+    ims_component_presence (c, s);
+  else if (g_str_equal (s->name, "iq"))
+    ims_component_iq (c, s);
+}
+
+static void
+on_xml_close (gpointer data)
+{
+  ims_component_fail (data, FALSE, "the server closed the stream");
+}
+
+static const ImsXmlFuncs ims_component_xml_funcs = { on_xml_open, on_xml_stanza, on_xml_close };
+
+/* ---- the connection ---- */
+
+/* A stream has no frames: whatever arrived goes to the XML reader. */
+static gssize
+ims_component_framer (const guint8 *buf, gsize len, GError **error)
+{
+  (void) buf, (void) error;
+  return (gssize) len;
+}
+
+static void
+on_conn_connected (ImsFrameConn *conn, gpointer data)
+{
+  CompPeer *c = data;
+  (void) conn;
+  c->xml = ims_xml_stream_new (NULL, &ims_component_xml_funcs, c);
+  g_autofree char *open = ims_xmpp_component_open (c->jid);
+  ims_component_send (c, open);
+}
+
+static void
+on_conn_frame (ImsFrameConn *conn, const guint8 *frame, gsize len, gpointer data)
+{
+  CompPeer *c = data;
+  (void) conn;
+  g_autoptr (GError) error = NULL;
+  if (c->xml && !ims_xml_stream_feed (c->xml, (const char *) frame, len, &error))
+    ims_component_fail (c, FALSE, "the server's stream: %s", error->message);
+  if (c->failure)
+    {
+      g_autofree char *why = g_steal_pointer (&c->failure);
+      ims_native_fail (&c->base, c->failure_fatal, "%s", why);
+    }
+}
+
+static void
+on_conn_closed (ImsFrameConn *conn, const GError *error, gpointer data)
+{
+  (void) conn;
+  ims_native_fail (&((CompPeer *) data)->base, FALSE, "%s", error->message);
+}
+
+static const ImsFrameConnFuncs ims_component_conn_funcs = { on_conn_connected, on_conn_frame,
+                                                            on_conn_closed };
+
+static void
+ims_component_connect (ImsNativePeer *p)
+{
+  CompPeer *c = (CompPeer *) p;
+  g_free (c->jid);
+  c->jid = g_utf8_strdown (p->acct->username, -1);
+  c->stage = STAGE_STREAM;
+  c->conn = ims_frame_conn_new (ims_native_host (p), ims_native_port (p),
+                                IMS_NATIVE_CONNECT_TIMEOUT_S, G_MAXSSIZE, ims_component_framer,
+                                &ims_component_conn_funcs, c);
+}
+
+static void
+ims_component_ping (ImsNativePeer *p)
+{
+  CompPeer *c = (CompPeer *) p;
+  g_free (c->ping_id);
+  c->ping_id = g_strdup_printf ("imsping%u", ++c->ping_seq);
+  g_autofree char *me = g_markup_escape_text (c->jid, -1);
+  g_autofree char *to = g_markup_escape_text (p->acct->domain ? p->acct->domain : "", -1);
+  g_autofree char *ping = g_strdup_printf (
+      "<iq type='get' id='%s' from='%s' to='%s'><ping xmlns='urn:xmpp:ping'/></iq>", c->ping_id,
+      me, to);
+  ims_component_send (c, ping);
+}
+
+static void
+ims_component_subscribe (ImsNativePeer *p, const char *buddy)
+{
+  CompPeer *c = (CompPeer *) p;
+  /* managed_entity covers every user of the domain: nothing to ask. */
+  const char *at = strrchr (buddy, '@');
+  if (c->stage == STAGE_ONLINE && at && p->acct->domain
+      && g_ascii_strcasecmp (at + 1, p->acct->domain) == 0)
+    ims_driver_subscription (p->driver, p->name, buddy, IMS_SUB_BOTH);
+  else
+    ims_driver_log_stranger (p->driver, p->name, "buddy outside the component's domain", buddy);
+}
+
+static void
+ims_component_unsubscribe (ImsNativePeer *p, const char *buddy)
+{
+  (void) p, (void) buddy; /* nothing was asked */
+}
+
+static void
+ims_component_own_changed (ImsNativePeer *p)
+{
+  (void) p; /* the component's own presence: with the phones (publish), not yet */
+}
+
+static gboolean
+ims_component_send_im (ImsNativePeer *p, const char *to, const char *text, GError **error)
+{
+  CompPeer *c = (CompPeer *) p;
+  if (!ims_xmpp_jid_valid (to))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not a JID");
+      return FALSE;
+    }
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+  g_autofree char *body = g_markup_escape_text (valid, -1);
+  g_autofree char *t = g_markup_escape_text (to, -1);
+  g_autofree char *me = g_markup_escape_text (c->jid, -1);
+  g_autofree char *msg = g_strdup_printf (
+      "<message type='chat' from='%s' to='%s'><body>%s</body></message>", me, t, body);
+  ims_component_send (c, msg);
+  return TRUE;
+}
+
+/* ---- the network ---- */
+
+static ImsDriver *ims_component_driver_new (ImsCore *core, const ImsDriverSetup *setup,
+                                            GError **error);
+
+static void
+ims_component_check_account (const ImsAccount *a, GPtrArray *errors, GPtrArray *warnings)
+{
+  (void) warnings;
+  if (a->username && strchr (a->username, '@'))
+    g_ptr_array_add (errors, g_strdup_printf (
+                                 "username = %s: a component's JID is a domain, like "
+                                 "phones.example.org",
+                                 a->username));
+  if (a->domain == NULL || !ims_xmpp_jid_valid (a->domain) || strchr (a->domain, '@')
+      || strchr (a->domain, '/'))
+    g_ptr_array_add (errors, g_strdup ("a component needs domain = the domain of the users it "
+                                       "sees, like example.org"));
+  if (a->secret == NULL || *a->secret == '\0')
+    g_ptr_array_add (errors, g_strdup ("a component needs secret = the component's shared "
+                                       "secret on the server"));
+}
+
+static const char *const ims_component_types[] = { "component", NULL };
+static const char *const ims_component_keys[] = { "domain", "pinginterval", "pingtimeout", NULL };
+
+/* The XMPP component as the registry and the docs see it. */
+const ImsNetwork ims_component_network = {
+  .name = "XMPP component",
+  .driver = "component",
+  .types = ims_component_types,
+  .summary = "an XMPP component (XEP-0114) privileged to see every user of a domain "
+             "(XEP-0356 presence managed_entity): no robot account, no roster",
+  .keys = ims_component_keys,
+  .default_host = NULL, /* the users' domain: the server is usually theirs */
+  .default_port = IMS_XMPP_COMPONENT_PORT,
+  .bare_ids = TRUE,     /* its own id is the component's JID as written */
+  .id_valid = ims_xmpp_jid_valid,
+  .id_rule = "a buddy is a JID (each part at most 1023 bytes of UTF-8, no control characters)",
+  .cleartext = "presence and IMs travel in clear on the component port (the secret does not: "
+               "the handshake is a digest); keep it on loopback or a trusted network",
+  .pong = TRUE,
+  .max_message = 0,
+  .show_words = "available chat away xa dnd",
+  .check_account = ims_component_check_account,
+  .new_driver = ims_component_driver_new,
+};
+
+static const ImsNativeProto ims_component_proto = {
+  .network = &ims_component_network,
+  .peer_size = sizeof (CompPeer),
+  .login_timeout_s = 30,
+  .connect = ims_component_connect,
+  .keepalive = ims_component_ping,
+  .disconnect = ims_component_disconnect,
+  .subscribe = ims_component_subscribe,
+  .unsubscribe = ims_component_unsubscribe,
+  .own_changed = ims_component_own_changed,
+  .send = ims_component_send_im,
+  .finalize = ims_component_finalize,
+};
+
+static ImsDriver *
+ims_component_driver_new (ImsCore *core, const ImsDriverSetup *setup, GError **error)
+{
+  (void) setup, (void) error;
+  return ims_native_driver_new (core, &ims_component_proto);
+}
