@@ -403,6 +403,7 @@ const ImsNetwork ims_component_network = {
   .default_host = NULL, /* the users' domain: the server is usually theirs */
   .default_port = IMS_XMPP_COMPONENT_PORT,
   .bare_ids = TRUE,     /* its own id is the component's JID as written */
+  .whole_domain = TRUE, /* the privilege covers every user of domain */
   .id_valid = ims_xmpp_jid_valid,
   .id_rule = "a buddy is a JID (each part at most 1023 bytes of UTF-8, no control characters)",
   .cleartext = "presence and IMs travel in clear on the component port (the secret does not: "

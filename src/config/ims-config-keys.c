@@ -103,7 +103,8 @@ static const ImsConfigKey ims_config_key_table[] = {
   { "statusmessage", PEER (STRING, statusmessage), 0, 0, NULL, NULL, 0,
     "the robot's own status text" },
   { "subscribe", PEER (LIST, subscribe), 0, 0, " \t/|\"'", NULL, IMS_KEY_LIVE,
-    "buddies to watch (repeatable, comma-separated)" },
+    "buddies to watch (repeatable, comma-separated); * for every user of domain, where the "
+    "network sees a whole domain" },
   { "acceptfrom", PEER (LIST, acceptfrom), 0, 0, " \t/|\"';", NULL, IMS_KEY_LIVE,
     "who may send the robot IMs (UserEvents), or any (default: subscribe and dialallow)" },
   { "sendallow", PEER (LIST, sendallow), 0, 0, " \t/|\"';", NULL, IMS_KEY_LIVE,

@@ -280,6 +280,12 @@ ims_config_parse (const char *path, const char *text, gsize len,
                                                            p->name,
                                                            (const char *) warnings->pdata[j]));
         }
+      for (guint j = 0; net && j < p->subscribe->len; j++)
+        if (g_str_equal (p->subscribe->pdata[j], "*") && !(net->whole_domain && p->domain))
+          ims_lexer_error (&lx, p->file, p->line,
+                           "[%s] subscribe = * (every user of a domain) is only for a network "
+                           "that sees a whole domain, with domain =",
+                           p->name);
       if (net && net->cleartext)
         {
           g_ptr_array_add (lx.warnings,

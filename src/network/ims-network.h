@@ -63,6 +63,7 @@ struct _ImsNetwork {
   const char *default_host;     /* the server when host= is not set; NULL = the id's domain */
   int default_port;             /* 0 = none known */
   gboolean bare_ids;            /* ids have no domain (screen names, Yahoo IDs) */
+  gboolean whole_domain;        /* subscribe = * means every user of the peer's domain */
   /* Is @id (username or buddy) usable on the wire?  NULL = any.  id_rule
    * says what a valid id looks like, for errors. */
   gboolean (*id_valid) (const char *id);

@@ -12,6 +12,9 @@
 #include <string.h>
 
 #define MAX_RESOURCES 16
+/* subscribe = *: users of the domain kept, at most (a hostile server could
+ * make up any number). */
+#define IMS_STORE_MAX_DOMAIN_BUDDIES 100000
 
 typedef struct {
   char *name;
@@ -40,6 +43,8 @@ typedef struct {
   char *reason;
   gboolean roster_ready;
   GHashTable *buddies; /* id -> Buddy, watched buddies only */
+  gboolean whole_domain;      /* subscribe = *: every user of domain, as they appear */
+  gboolean whole_full_logged; /* said once that IMS_STORE_MAX_DOMAIN_BUDDIES is reached */
 } Peer;
 
 typedef struct {
@@ -392,33 +397,50 @@ ims_presence_store_normalize (ImsPresenceStore *s, const char *peer, const char 
   return p ? ims_store_normalize (p, name) : NULL;
 }
 
+/* Is @id (lowercased) a user of @p's domain? */
+static gboolean
+ims_store_in_domain (Peer *p, const char *id)
+{
+  const char *at = strrchr (id, '@');
+  return p->domain && at && at != id && g_str_equal (at + 1, p->domain);
+}
+
+static Buddy *
+ims_store_new_buddy (ImsPresenceStore *s, Peer *p, const char *id)
+{
+  Buddy *b = g_new0 (Buddy, 1);
+  b->id = g_strdup (id);
+  b->resources = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                        (GDestroyNotify) ims_resource_free);
+  g_hash_table_insert (p->buddies, b->id, b);
+  ims_store_publish (s, p, b);
+  return b;
+}
+
 void
 ims_presence_store_set_watched (ImsPresenceStore *s, const char *peer, GPtrArray *names)
 {
   Peer *p = ims_store_peer (s, peer);
   g_return_if_fail (p != NULL);
   g_autoptr (GHashTable) want = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  p->whole_domain = FALSE;
   for (guint i = 0; i < names->len; i++)
-    g_hash_table_add (want, ims_store_normalize (p, names->pdata[i]));
+    if (g_str_equal (names->pdata[i], "*"))
+      p->whole_domain = TRUE;
+    else
+      g_hash_table_add (want, ims_store_normalize (p, names->pdata[i]));
 
   GHashTableIter it;
   gpointer k;
   g_hash_table_iter_init (&it, p->buddies);
   while (g_hash_table_iter_next (&it, &k, NULL))
-    if (!g_hash_table_contains (want, k))
+    if (!g_hash_table_contains (want, k) && !(p->whole_domain && ims_store_in_domain (p, k)))
       g_hash_table_iter_remove (&it);
 
   g_hash_table_iter_init (&it, want);
   while (g_hash_table_iter_next (&it, &k, NULL))
     if (!g_hash_table_contains (p->buddies, k))
-      {
-        Buddy *b = g_new0 (Buddy, 1);
-        b->id = g_strdup (k);
-        b->resources = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                              (GDestroyNotify) ims_resource_free);
-        g_hash_table_insert (p->buddies, b->id, b);
-        ims_store_publish (s, p, b);
-      }
+      ims_store_new_buddy (s, p, k);
 }
 
 char *
@@ -435,7 +457,8 @@ gboolean
 ims_presence_store_is_watched (ImsPresenceStore *s, const char *peer, const char *id)
 {
   Peer *p = ims_store_peer (s, peer);
-  return p && id && g_hash_table_contains (p->buddies, id);
+  return p && id && (g_hash_table_contains (p->buddies, id)
+                     || (p->whole_domain && ims_store_in_domain (p, id)));
 }
 
 const char *
@@ -548,7 +571,25 @@ ims_presence_store_update_resource (ImsPresenceStore *s, const char *peer, const
 {
   Peer *p = NULL;
   Buddy *b = ims_store_buddy (s, peer, buddy, &p);
-  if (b == NULL || p->state != IMS_PEER_REGISTERED)
+  if (p == NULL || p->state != IMS_PEER_REGISTERED)
+    return;
+  if (b == NULL && p->whole_domain)
+    {
+      /* subscribe = *: a user of the domain becomes a buddy by appearing. */
+      g_autofree char *id = g_utf8_strdown (buddy, -1);
+      if (!ims_store_in_domain (p, id))
+        return;
+      if (g_hash_table_size (p->buddies) >= IMS_STORE_MAX_DOMAIN_BUDDIES)
+        {
+          if (!p->whole_full_logged)
+            g_warning ("%s: more than %d users of %s; keeping no more (said once)", p->name,
+                       IMS_STORE_MAX_DOMAIN_BUDDIES, p->domain);
+          p->whole_full_logged = TRUE;
+          return;
+        }
+      b = ims_store_new_buddy (s, p, id);
+    }
+  if (b == NULL)
     return;
   /* A resource is text a server or buddy chose: safe and short before it
    * is a key, so IM-RESOURCE is as safe as the status text. */
@@ -646,6 +687,14 @@ ims_presence_store_lookup (ImsPresenceStore *s, const char *peer, const char *na
       return;
     }
   Buddy *b = g_hash_table_lookup (p->buddies, id);
+  if (b == NULL && p->whole_domain && ims_store_in_domain (p, id)
+      && p->state == IMS_PEER_REGISTERED)
+    {
+      /* The server told us every user online when the peer logged in:
+       * one never seen is offline. */
+      ims_answer_fill (answer, IMS_STATUS_OFFLINE, IMS_RESULT_OK);
+      return;
+    }
   if (b == NULL)
     {
       /* A peer that is down says so first: the dialplan's error branch

@@ -100,6 +100,33 @@ def test_users_of_other_domains_and_unwatched_users_are_not_buddies(server, daem
         carl.close()
 
 
+def test_subscribe_star_every_user_of_the_domain(server, daemon):
+    carl = user(server, "carl")
+    try:
+        d = daemon(conf(server, subscribe="*"))
+        d.wait_peer("corp", "Registered")
+        # Online before the component came, and listed nowhere.
+        d.wait_status("corp/carl", status="online")
+        dora = user(server, "dora")
+        try:
+            dora.presence(show="away", status="in a meeting")
+            s = d.wait_status("corp/dora", status="away", text="in a meeting")
+            assert s["result"] == "OK"
+            v = imstatus(d, "corp/dora")
+            assert v["IM-STATUS"] == "away" and v["IM-STATUSTEXT"] == "in a meeting"
+        finally:
+            dora.close()
+        d.wait_status("corp/dora", status="offline")
+        # Never seen: offline (the server sent everyone online at connect).
+        v = imstatus(d, "corp/nobody-here")
+        assert v["IM-STATUS"] == "offline" and v["IM-RESULT"] == "OK"
+        # Another domain is not ours.
+        assert d.status(f"corp/eve@elsewhere.example")["result"] == "NOTSUBSCRIBED"
+        assert "\ncarl " in d.imctl("show", "subscribed", "corp").stdout
+    finally:
+        carl.close()
+
+
 def test_without_the_privilege_failed_once_no_storm(tmp_path, ca, daemon):
     needs_mod_privilege()
     p = harness.Prosody(str(tmp_path / "prosody"), ca, component=COMPONENT, privileged=False)

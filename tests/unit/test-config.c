@@ -96,6 +96,11 @@ static const ErrorCase error_cases[] = {
   /* An XMPP component: its JID is a domain; it needs the users' domain and a secret. */
   { "component-ok", "[c]\ntype = component\nusername = phones.example.org\nsecret = s\n"
                     "domain = example.org\nsubscribe = jane\n", NULL },
+  { "component-star", "[c]\ntype = component\nusername = phones.example.org\nsecret = s\n"
+                      "domain = example.org\nsubscribe = *\n", NULL },
+  { "star-not-component", PEER "subscribe = *\n",
+    "im.conf:1: [aim1] subscribe = * (every user of a domain) is only for a network that sees "
+    "a whole domain" },
   { "component-no-domain", "[c]\ntype = component\nusername = phones.example.org\nsecret = s\n",
     "im.conf:1: [c] a component needs domain = the domain of the users it sees" },
   { "component-jid", "[c]\ntype = component\nusername = bot@example.org\nsecret = s\n"

@@ -261,6 +261,50 @@ static const ShowCase show_cases[] = {
   { "idle-time", IMS_SHOW_AVAILABLE, NULL, 1799999000, IMS_STATUS_IDLE, "available", 1000 },
 };
 
+/* subscribe = *: every user of the peer's domain, as they appear; others
+ * never; one never seen is offline; dropping * drops them. */
+static void
+test_whole_domain (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) w = g_ptr_array_new ();
+  g_ptr_array_add (w, "*");
+  g_ptr_array_add (w, "buckaroo");
+  ims_presence_store_set_watched (f->store, "aim1", w);
+  g_assert_true (ims_presence_store_is_watched (f->store, "aim1", "zed@example.org"));
+  g_assert_false (ims_presence_store_is_watched (f->store, "aim1", "zed@other.org"));
+  g_assert_false (ims_presence_store_is_watched (f->store, "aim1", "@example.org"));
+  ImsResourcePresence pr = { .show = IMS_SHOW_AWAY, .text = "at lunch" };
+  ims_presence_store_update_resource (f->store, "aim1", "Bob@Example.org", "desk", &pr);
+  ims_presence_store_update_resource (f->store, "aim1", "eve@other.org", "desk", &pr);
+  ImsAnswer a = ask (f, "bob");
+  g_assert_cmpint (a.status, ==, IMS_STATUS_AWAY);
+  g_assert_cmpint (a.result, ==, IMS_RESULT_OK);
+  ims_answer_clear (&a);
+  a = ask (f, "zed");
+  g_assert_cmpint (a.status, ==, IMS_STATUS_OFFLINE);
+  g_assert_cmpint (a.result, ==, IMS_RESULT_OK);
+  ims_answer_clear (&a);
+  a = ask (f, "eve@other.org");
+  g_assert_cmpint (a.result, ==, IMS_RESULT_NOTSUBSCRIBED);
+  ims_answer_clear (&a);
+  /* Down: unknown, as for any buddy. */
+  ims_presence_store_set_peer_state (f->store, "aim1", IMS_PEER_CONNECTING, "gone");
+  a = ask (f, "zed");
+  g_assert_cmpint (a.result, ==, IMS_RESULT_NOTCONNECTED);
+  ims_answer_clear (&a);
+  ims_presence_store_set_peer_state (f->store, "aim1", IMS_PEER_REGISTERED, NULL);
+  /* A reload keeping * keeps bob; without it bob goes. */
+  ims_presence_store_set_watched (f->store, "aim1", w);
+  g_autoptr (GPtrArray) listed = ims_presence_store_list_buddies (f->store, "aim1");
+  gboolean has_bob = FALSE;
+  for (guint i = 0; i < listed->len; i++)
+    has_bob |= g_str_equal (listed->pdata[i], "bob@example.org");
+  g_assert_true (has_bob);
+  g_ptr_array_remove_index (w, 0);
+  ims_presence_store_set_watched (f->store, "aim1", w);
+  g_assert_false (ims_presence_store_is_watched (f->store, "aim1", "bob@example.org"));
+}
+
 static void
 test_show (Fixture *f, gconstpointer data)
 {
@@ -353,6 +397,8 @@ main (int argc, char **argv)
       g_test_add (name, Fixture, &show_cases[i], fixture_setup, test_show, fixture_teardown);
     }
   g_test_add ("/store/domain-jid", Fixture, NULL, fixture_setup, test_domain_jid_is_not_a_buddy,
+              fixture_teardown);
+  g_test_add ("/store/whole-domain", Fixture, NULL, fixture_setup, test_whole_domain,
               fixture_teardown);
   g_test_add ("/store/hostile-resource", Fixture, NULL, fixture_setup, test_hostile_resource,
               fixture_teardown);
