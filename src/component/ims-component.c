@@ -32,6 +32,11 @@ typedef struct {
   Stage stage;
   char *jid;                 /* the component's own JID, lowercased */
   ImsXmppPrivileges priv;
+  /* Does the server send every current presence after its announcement,
+   * and the unavailable it sends for a client that drops?  Prosody's
+   * mod_privilege (privilege:2) does; ejabberd 23.01's (privilege:1)
+   * forwards only what users send, and answers no probe from us. */
+  gboolean snapshot;
   guint privilege_id;
   guint ping_seq;
   char *ping_id;             /* the ping awaiting its answer */
@@ -77,6 +82,7 @@ ims_component_disconnect (ImsNativePeer *p)
   g_clear_pointer (&c->ping_id, g_free);
   g_clear_pointer (&c->failure, g_free);
   c->stage = STAGE_STREAM;
+  c->snapshot = FALSE;
   memset (&c->priv, 0, sizeof c->priv);
 }
 
@@ -116,6 +122,12 @@ ims_component_privileges (CompPeer *c, const ImsXmppPrivileges *pv)
   g_message ("%s: the server grants every presence of %s (urn:xmpp:privilege:%d)", c->base.name,
              c->base.acct->domain, pv->version);
   c->stage = STAGE_ONLINE;
+  c->snapshot = pv->version >= 2;
+  if (!c->snapshot)
+    g_warning ("%s: this server forwards only the presences users send (ejabberd's "
+               "mod_privilege): a user online before now is unknown (PENDING) until they change, "
+               "and one whose client drops without saying unavailable stays as last seen",
+               c->base.name);
   ims_native_logged_in (&c->base);
   /* No server-side list: the host subscribes to each watched buddy, and
    * the privilege already covers them all. */
@@ -326,11 +338,16 @@ static void
 ims_component_subscribe (ImsNativePeer *p, const char *buddy)
 {
   CompPeer *c = (CompPeer *) p;
-  /* managed_entity covers every user of the domain: nothing to ask. */
+  /* managed_entity covers every user of the domain: nothing to ask.  Where
+   * the server sent everyone's presence, one not sent is offline (both, no
+   * presence); elsewhere it stays pending until its first presence. */
   const char *at = strrchr (buddy, '@');
   if (c->stage == STAGE_ONLINE && at && p->acct->domain
       && g_ascii_strcasecmp (at + 1, p->acct->domain) == 0)
-    ims_driver_subscription (p->driver, p->name, buddy, IMS_SUB_BOTH);
+    {
+      if (c->snapshot)
+        ims_driver_subscription (p->driver, p->name, buddy, IMS_SUB_BOTH);
+    }
   else
     ims_driver_log_stranger (p->driver, p->name, "buddy outside the component's domain", buddy);
 }

@@ -690,9 +690,10 @@ ims_presence_store_lookup (ImsPresenceStore *s, const char *peer, const char *na
   if (b == NULL && p->whole_domain && ims_store_in_domain (p, id)
       && p->state == IMS_PEER_REGISTERED)
     {
-      /* The server told us every user online when the peer logged in:
-       * one never seen is offline. */
-      ims_answer_fill (answer, IMS_STATUS_OFFLINE, IMS_RESULT_OK);
+      /* A user of the domain the server has not reported (yet): not every
+       * server reports who was online before the peer logged in, so this
+       * is not offline, only not known. */
+      ims_answer_fill (answer, IMS_STATUS_UNKNOWN, IMS_RESULT_PENDING);
       return;
     }
   if (b == NULL)

@@ -447,7 +447,12 @@ class Ejabberd:
     Prosody.  ejabberdctl runs the node as the 'ejabberd' user, so its files
     live in a directory that user owns; Erlang distribution stays on loopback."""
 
-    def __init__(self, directory, ca=None):
+    def __init__(self, directory, ca=None, component=None, component_secret="s3cret",
+                 privileged=True):
+        """component: as for Prosody (ejabberd_service, and mod_privilege's
+        presence managed_entity unless not @privileged)."""
+        self.component, self.component_secret = component, component_secret
+        self.component_port = free_port() if component else None
         import pwd
         import tempfile
         self.dir = tempfile.mkdtemp(prefix="imstatus-ejabberd-")
@@ -469,7 +474,7 @@ listen:
     ip: "127.0.0.1"
     module: ejabberd_c2s
     starttls_required: true
-auth_method: internal
+{self._component_listen()}auth_method: internal
 auth_password_format: plain
 s2s_access: none
 acl:
@@ -484,7 +489,7 @@ modules:
   mod_ping: {{}}
   mod_offline: {{}}
   mod_last: {{}}
-""")
+{self._privilege_module(privileged)}""")
         self.ctl = os.path.join(self.dir, "ejabberdctl.cfg")
         with open(self.ctl, "w") as f:
             f.write('ERL_EPMD_ADDRESS=127.0.0.1\nINET_DIST_INTERFACE=127.0.0.1\n'
@@ -496,6 +501,18 @@ modules:
             for n in dirs + files + ["."]:
                 os.chown(os.path.join(root, n), pw.pw_uid, pw.pw_gid)
         self.proc = None
+
+    def _component_listen(self):
+        if not self.component:
+            return ""
+        return (f"  - port: {self.component_port}\n    ip: \"127.0.0.1\"\n"
+                f"    module: ejabberd_service\n    hosts:\n      \"{self.component}\":\n"
+                f"        password: \"{self.component_secret}\"\n")
+
+    def _privilege_module(self, privileged):
+        if not (self.component and privileged):
+            return ""
+        return "  mod_privilege:\n    presence:\n      managed_entity: all\n"
 
     def ctlcmd(self, *args, timeout=60):
         return subprocess.run(["ejabberdctl", "--config-dir", self.dir, "--config", self.config,
@@ -511,8 +528,9 @@ modules:
              os.path.join(self.dir, "log"), "--node", self.node, "foreground"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
             env=dict(os.environ, ERL_EPMD_ADDRESS="127.0.0.1"))
-        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, 60,
-                 what="ejabberd to listen")
+        wait_for(lambda: (port_open(self.port) and (not self.component_port
+                                                    or port_open(self.component_port)))
+                 or self.proc.poll() is not None, 60, what="ejabberd to listen")
         if self.proc.poll() is not None:
             raise RuntimeError("ejabberd exited; see " + self.dir)
         for user, pw in getattr(self, "_pending", []):
