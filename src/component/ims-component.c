@@ -21,7 +21,7 @@
 
 /* How long the server has, after the handshake, to say what we may see:
  * Prosody and ejabberd say it at once or never. */
-#define PRIVILEGE_WAIT_S 5
+#define PRIVILEGE_WAIT_S 3
 
 typedef enum { STAGE_STREAM, STAGE_HANDSHAKE, STAGE_PRIVILEGE, STAGE_ONLINE } Stage;
 
