@@ -414,3 +414,42 @@ def test_a_flood_of_users_is_capped(daemon):
         assert rss < 768 * 1024, f"{rss} KiB"  # about 1.1 KiB a user here; 3x under ASan
     finally:
         srv.close()
+
+
+def test_lamps_and_the_module_follow_a_domain_user(server, daemon, tmp_path):
+    # The same answers as any peer inside Asterisk: IM:corp:jane on a hint,
+    # IM_STATUS() in the dialplan (app_imstatus.so in a real Asterisk 22).
+    import re
+    import real_asterisk
+    from test_module import DOCS, MODULE
+    binary = real_asterisk.require_asterisk()
+    if not os.path.exists(MODULE):
+        pytest.skip("app_imstatus.so not built (no Asterisk headers at build time)")
+    d = daemon(conf(server, subscribe="*"))
+    d.wait_peer("corp", "Registered")
+    a = real_asterisk.Asterisk(
+        str(tmp_path / "asterisk"), binary, extra_modules=[MODULE], extra_docs=[DOCS],
+        extensions="[lamps]\nexten => 7001,hint,IM:corp:jane,IM:corp:jane\n"
+                   "[probe]\nexten => s,1,NoOp(FUNC|${IM_STATUS(corp/jane)}|${IM_STATUS(corp/jane,statustext)})\n"
+                   " same => n,Hangup()\n",
+        etc_files={"imstatus.conf": f"[general]\ncontrolsocket = {d.socket}\ndaemonuser = root\n"})
+    a.start()
+    jane = user(server, "jane")
+    try:
+        wait_for(lambda: "corp" in a.rx("im show peers"), 20, what="the module watching the daemon")
+
+        def hint_state():
+            m = re.search(r"7001@lamps\s*: IM:corp:jane,IM:corp:jane\s+State:(\S+)",
+                          a.rx("core show hint 7001"))
+            return m.group(1) if m else None
+        jane.presence(status="at my desk")
+        wait_for(lambda: hint_state() == "Idle", 20, what="the lamp idle (available)")
+        jane.presence(show="dnd", status="on a call")
+        wait_for(lambda: hint_state() == "InUse", 20, what="the lamp in use (dnd)")
+        a.rx("channel originate Local/s@probe application Wait 1")
+        wait_for(lambda: "FUNC|busy|on a call" in a.output(), 20, what="IM_STATUS() in the dialplan")
+        jane.unavailable()
+        wait_for(lambda: hint_state() == "Unavailable", 20, what="the lamp unavailable (offline)")
+    finally:
+        jane.close()
+        a.stop()
