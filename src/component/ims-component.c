@@ -176,20 +176,36 @@ ims_component_iq (CompPeer *c, const ImsXmlNode *stanza)
       ims_native_pong (&c->base);
       return;
     }
-  /* A question to the component nobody here answers yet: say so, as XMPP
-   * asks (RFC 6120 8.4), rather than leave the asker waiting. */
   const char *from = ims_xml_attr (stanza, "from");
-  if (from && id && (g_strcmp0 (type, "get") == 0 || g_strcmp0 (type, "set") == 0))
-    {
-      g_autofree char *f = g_markup_escape_text (from, -1);
-      g_autofree char *i = g_markup_escape_text (id, -1);
-      g_autofree char *me = g_markup_escape_text (c->jid, -1);
-      g_autofree char *answer = g_strdup_printf (
-          "<iq type='error' from='%s' to='%s' id='%s'><error type='cancel'>"
-          "<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
-          me, f, i);
-      ims_component_send (c, answer);
-    }
+  if (from == NULL || id == NULL
+      || (g_strcmp0 (type, "get") != 0 && g_strcmp0 (type, "set") != 0))
+    return; /* answers to nothing we asked, and errors: dropped */
+  g_autofree char *f = g_markup_escape_text (from, -1);
+  g_autofree char *i = g_markup_escape_text (id, -1);
+  g_autofree char *me = g_markup_escape_text (c->jid, -1);
+  ImsXmlNode *q = stanza->children && stanza->children->len == 1 ? stanza->children->pdata[0] : NULL;
+  const char *body = NULL;
+  if (q && g_str_equal (type, "get") && g_str_equal (q->ns, "urn:xmpp:ping"))
+    body = ""; /* XEP-0199: a result is the answer */
+  else if (q && g_str_equal (type, "get") && g_str_equal (q->name, "query")
+           && g_str_equal (q->ns, "http://jabber.org/protocol/disco#info")
+           && ims_xml_attr (q, "node") == NULL)
+    body = "<query xmlns='http://jabber.org/protocol/disco#info'>"
+           "<identity category='component' type='presence' name='imstatus'/>"
+           "<feature var='http://jabber.org/protocol/disco#info'/>"
+           "<feature var='http://jabber.org/protocol/disco#items'/>"
+           "<feature var='urn:xmpp:ping'/></query>";
+  else if (q && g_str_equal (type, "get") && g_str_equal (q->name, "query")
+           && g_str_equal (q->ns, "http://jabber.org/protocol/disco#items"))
+    body = "<query xmlns='http://jabber.org/protocol/disco#items'/>"; /* phones: not yet */
+  g_autofree char *answer =
+      body ? g_strdup_printf ("<iq type='result' from='%s' to='%s' id='%s'>%s</iq>", me, f, i, body)
+           /* Nobody here answers that: say so (RFC 6120 8.4), not silence. */
+           : g_strdup_printf ("<iq type='error' from='%s' to='%s' id='%s'><error type='cancel'>"
+                              "<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+                              "</error></iq>",
+                              me, f, i);
+  ims_component_send (c, answer);
 }
 
 static void

@@ -453,3 +453,34 @@ def test_lamps_and_the_module_follow_a_domain_user(server, daemon, tmp_path):
     finally:
         jane.close()
         a.stop()
+
+
+def test_the_component_answers_disco_ping_and_says_what_it_does_not_do(daemon):
+    replies = []
+
+    def script(c, n):
+        c.sendall(f"<iq type='get' id='d1' from='jane@{DOMAIN}/desk' to='{COMPONENT}'>"
+                  "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>"
+                  f"<iq type='get' id='p1' from='{DOMAIN}' to='{COMPONENT}'>"
+                  "<ping xmlns='urn:xmpp:ping'/></iq>"
+                  f"<iq type='set' id='v1' from='jane@{DOMAIN}/desk' to='{COMPONENT}'>"
+                  "<query xmlns='jabber:iq:version'/></iq>".encode())
+        buf = b""
+        c.settimeout(10)
+        while buf.count(b"</iq>") + buf.count(b"/>") < 3 or b"id='v1'" not in buf:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        replies.append(buf.decode())
+    srv = HostileComponentServer(script)
+    try:
+        d = daemon(hostile_conf(srv))
+        wait_for(lambda: replies, 20, what="the component's answers")
+        text = replies[0]
+        assert "id='d1'" in text and "category='component'" in text and "type='result'" in text
+        assert "<iq type='result' from='phones" in text and "id='p1'" in text
+        assert "id='v1'><error type='cancel'><service-unavailable" in text
+        d.wait_peer("corp", "Registered")
+    finally:
+        srv.close()
