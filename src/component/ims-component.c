@@ -237,7 +237,10 @@ on_xml_stanza (gpointer data, ImsXmlNode *stanza)
   if (c->failure)
     return;
   if (ims_native_debug (&c->base) >= 2)
-    g_message ("%s: RECV <%s>", c->base.name, s->name);
+    {
+      g_autofree char *name = ims_text_for_log (s->name, 64);
+      g_message ("%s: RECV <%s>", c->base.name, name);
+    }
   if (g_str_equal (s->ns, IMS_XMPP_NS_STREAMS) && g_str_equal (s->name, "error"))
     {
       /* The condition is the child's name (RFC 6120 4.9.3). */
@@ -389,7 +392,12 @@ ims_component_send_im (ImsNativePeer *p, const char *to, const char *text, GErro
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "not a JID");
       return FALSE;
     }
+  /* XML 1.0 has no place for most control characters: one would end the
+   * stream.  Tabs and newlines stay; the rest become spaces. */
   g_autofree char *valid = g_utf8_make_valid (text, -1);
+  for (char *q = valid; *q; q++)
+    if ((guchar) *q < 0x20 && *q != '\t' && *q != '\n' && *q != '\r')
+      *q = ' ';
   g_autofree char *body = g_markup_escape_text (valid, -1);
   g_autofree char *t = g_markup_escape_text (to, -1);
   g_autofree char *me = g_markup_escape_text (c->jid, -1);

@@ -246,6 +246,11 @@ def test_imsend_from_the_component(server, daemon):
         assert v["IM-SENDSTATUS"] == "SENT", v
         m = jane.wait_message(lambda m: "voicemail" in m[1])
         assert m[0].startswith(COMPONENT) and m[1] == "your voicemail: 1 new <msg> & more"
+        # A control character has no place in XML: it must not end the stream.
+        assert d.imctl("send", "corp/jane", "bell\x07 and escape\x1b[31m").stdout.startswith("SENT")
+        m = jane.wait_message(lambda m: m[1].startswith("bell"))
+        assert m[1] == "bell  and escape [31m"
+        d.wait_peer("corp", "Registered")
     finally:
         jane.close()
 
