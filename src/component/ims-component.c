@@ -3,7 +3,8 @@
  * stream, answer the handshake, wait for the server to say what the
  * component may see, then take the presence of the domain's users as
  * buddies (those the peer watches), with no roster item and no
- * subscription request anywhere.  IMs go out from the component's JID.
+ * subscription request anywhere.  IMs go out from the component's JID;
+ * IMs to it from the domain's users go to the host (UserEvents, dialling).
  * Keepalives are XEP-0199 pings to the server.
  */
 #define G_LOG_DOMAIN "ims-component"
@@ -164,6 +165,28 @@ ims_component_presence (CompPeer *c, const ImsXmlNode *stanza)
   ims_xmpp_presence_clear (&pr);
 }
 
+/* An IM to the component from a user of the domain: to the host, which
+ * takes it only from accepted senders (UserEvents, click-to-dial). */
+static void
+ims_component_message (CompPeer *c, const ImsXmlNode *stanza)
+{
+  const char *type = ims_xml_attr (stanza, "type");
+  const char *from = ims_xml_attr (stanza, "from");
+  ImsXmlNode *body = ims_xml_child (stanza, NULL, "body");
+  if (c->stage != STAGE_ONLINE || body == NULL || from == NULL || !ims_xmpp_jid_valid (from)
+      || (type && !g_str_equal (type, "chat") && !g_str_equal (type, "normal")))
+    return;
+  g_autofree char *bare = ims_xmpp_bare (from);
+  const char *at = strrchr (bare, '@');
+  if (at == NULL || c->base.acct->domain == NULL
+      || g_ascii_strcasecmp (at + 1, c->base.acct->domain) != 0)
+    {
+      ims_driver_log_stranger (c->base.driver, c->base.name, "message from another domain", bare);
+      return;
+    }
+  ims_driver_message (c->base.driver, c->base.name, bare, ims_xml_text (body));
+}
+
 static void
 ims_component_iq (CompPeer *c, const ImsXmlNode *stanza)
 {
@@ -268,6 +291,8 @@ on_xml_stanza (gpointer data, ImsXmlNode *stanza)
   if (g_str_equal (s->name, "message")
       && ims_xmpp_parse_privileges (s, c->base.acct->domain, &pv))
     ims_component_privileges (c, &pv);
+  else if (g_str_equal (s->name, "message"))
+    ims_component_message (c, s);
   else if (g_str_equal (s->name, "presence"))
     ims_component_presence (c, s);
   else if (g_str_equal (s->name, "iq"))

@@ -489,3 +489,27 @@ def test_the_component_answers_disco_ping_and_says_what_it_does_not_do(daemon):
         d.wait_peer("corp", "Registered")
     finally:
         srv.close()
+
+
+def test_ims_to_the_component_become_user_events(server, daemon, fake_ami):
+    import ami
+    jane = user(server, "jane")
+    try:
+        d = daemon(conf(server, subscribe="jane"), general_extra=ami.general_keys(fake_ami))
+        d.wait_peer("corp", "Registered")
+        wait_for(lambda: fake_ami.logged_in_sessions(), 10, what="AMI login")
+        # Not accepted: a user of the domain nobody listed.
+        mallory = user(server, "mallory")
+        try:
+            mallory.send_message(COMPONENT, "let me in")
+        finally:
+            mallory.close()
+        jane.send_message(COMPONENT, "hello pbx\nsecond line; and: colon")
+        wait_for(lambda: fake_ami.user_events, 10, what="a UserEvent")
+        ev = fake_ami.user_events[-1]
+        assert ami.get(ev, "UserEvent") == "IMReceived" and ami.get(ev, "Peer") == "corp"
+        assert ami.get(ev, "From") == f"jane@{DOMAIN}"
+        assert ami.get(ev, "Body") == "hello pbx\\nsecond line; and: colon"
+        assert all(ami.get(e, "From") != f"mallory@{DOMAIN}" for e in fake_ami.user_events)
+    finally:
+        jane.close()
