@@ -107,7 +107,10 @@ networks (GString *out)
                                 net->default_port);
       if (notes->len)
         g_string_append_c (notes, '.');
-      if (net->bare_ids)
+      if (net->bare_ids && net->whole_domain)
+        g_string_append (notes, " *username* is the component's JID as written; *domain* is "
+                                "where its buddies live (*subscribe* = \\* for all of them).");
+      else if (net->bare_ids)
         g_string_append (notes, " Ids have no domain: *username* is the id as written, no @host added.");
       if (net->cleartext)
         {
