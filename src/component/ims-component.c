@@ -116,8 +116,8 @@ ims_component_privileges (CompPeer *c, const ImsXmppPrivileges *pv)
   if (pv->presence != IMS_XMPP_PERM_MANAGED_ENTITY)
     {
       ims_component_fail (c, TRUE,
-                       "the server granted presence \"%s\", not \"managed_entity\" (XEP-0356)",
-                       pv->presence == IMS_XMPP_PERM_ROSTER ? "roster" : "none");
+                          "the server granted presence \"%s\", not \"managed_entity\" (XEP-0356)",
+                          pv->presence == IMS_XMPP_PERM_ROSTER ? "roster" : "none");
       return;
     }
   g_message ("%s: the server grants every presence of %s (urn:xmpp:privilege:%d)", c->base.name,
@@ -270,11 +270,11 @@ on_xml_stanza (gpointer data, ImsXmlNode *stanza)
       const char *cond = s->children && s->children->len
                              ? ((ImsXmlNode *) s->children->pdata[0])->name
                              : "undefined-condition";
-      gboolean refused = g_str_equal (cond, "not-authorized");
       g_autofree char *safe = ims_text_for_log (cond, 64);
-      ims_component_fail (c, refused, "%s",
-                       refused ? "the server refused the component's secret (not-authorized)"
-                               : safe);
+      if (g_str_equal (cond, "not-authorized"))
+        ims_component_fail (c, TRUE, "the server refused the component's secret (not-authorized)");
+      else
+        ims_component_fail (c, FALSE, "the server ended the stream: %s", safe);
       return;
     }
   if (!g_str_equal (s->ns, IMS_XMPP_NS_COMPONENT))

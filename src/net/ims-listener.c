@@ -4,8 +4,6 @@
 
 #include "ims-listener.h"
 
-#include <errno.h>
-
 #define RETRY_S 1
 #define BURST 64 /* accepts per wake-up, so one busy listener cannot starve the loop */
 
@@ -15,7 +13,6 @@ struct _ImsListener {
   GSource *source;   /* watching for connections; NULL while paused */
   guint retry_id;    /* while paused */
   gboolean paused;
-  guint pauses;
   ImsListenerFunc func;
   gpointer user_data;
 };
@@ -37,7 +34,6 @@ ims_listener_pause (ImsListener *self, const GError *error)
   if (!self->paused)
     {
       self->paused = TRUE;
-      self->pauses++;
       g_warning ("%s: cannot accept a connection: %s; not accepting, and trying again "
                  "every %d s (said once until it works)", self->what, error->message, RETRY_S);
     }
@@ -68,7 +64,7 @@ on_listener_ready (GSocket *sock, GIOCondition cond, gpointer data)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
             break;
-          /* EMFILE and ENFILE; ENOBUFS and ENOMEM are the same want, of memory. */
+          /* EMFILE and ENFILE, or no memory for one more socket. */
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES)
               || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
             {
@@ -120,18 +116,6 @@ ims_listener_new (GSocketAddress *addr, int backlog, const char *what, ImsListen
   self->user_data = user_data;
   ims_listener_arm (self);
   return self;
-}
-
-GSocketAddress *
-ims_listener_get_address (ImsListener *self, GError **error)
-{
-  return g_socket_get_local_address (self->socket, error);
-}
-
-guint
-ims_listener_pauses (ImsListener *self)
-{
-  return self->pauses;
 }
 
 void

@@ -24,12 +24,6 @@ typedef void (*ImsListenerFunc) (GSocketConnection *conn, gpointer user_data);
 ImsListener *ims_listener_new (GSocketAddress *addr, int backlog, const char *what,
                                ImsListenerFunc func, gpointer user_data, GError **error);
 
-/* The bound address (the port chosen for port 0). */
-GSocketAddress *ims_listener_get_address (ImsListener *self, GError **error);
-
-/* How many times accepting has paused for want of descriptors. */
-guint ims_listener_pauses (ImsListener *self);
-
 /* Stops listening and closes the socket; NULL-safe. */
 void ims_listener_free (ImsListener *self);
 
