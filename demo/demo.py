@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 """make demo: a private Prosody on 127.0.0.1, a robot and buddies whose presence
 changes live, imstatusd on a demo im.conf in the seed's shape, and
-`imctl show subscribed aim1` printed each time it changes.  Ctrl-C stops
-everything it started.  DEMO_SECONDS=N stops by itself after N seconds.
+`imctl show subscribed aim1` printed each time it changes.  Where Debian's
+prosody-modules is installed, the daemon is also an XMPP component the
+server privileges to see the whole domain (peer corp, subscribe = *): every
+user appears there without anyone subscribing.  Ctrl-C stops everything it
+started.  DEMO_SECONDS=N stops by itself after N seconds.
 """
 import datetime
 import os
@@ -39,7 +42,10 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     try:
         print(f"imstatus demo in {work}")
-        prosody = harness.Prosody(os.path.join(work, "prosody"))
+        component = None
+        if os.path.exists("/usr/lib/prosody/modules/mod_privilege/mod_privilege.lua"):
+            component = f"phones.{harness.DOMAIN}"
+        prosody = harness.Prosody(os.path.join(work, "prosody"), component=component)
         robot = prosody.register("pinkys-asterisk", "demo-robot-password")
         for name in ("buckaroo", "janedoe", "turtlehead", "misspiggy20"):
             prosody.register(name, f"{name}-demo-pw")
@@ -62,6 +68,18 @@ cafile={prosody.ca_pem}
 type=webuser
 secret=demo-board-password
 send=yes
+"""
+        if component:
+            conf += f"""
+; the whole domain, as an XMPP component the server privileges (XEP-0356)
+[corp]
+type=component
+username={component}
+secret={prosody.component_secret}
+host=127.0.0.1
+port={prosody.component_port}
+domain={harness.DOMAIN}
+subscribe=*
 """
         http_port = int(os.environ.get("DEMO_HTTP_PORT", "0")) or harness.free_port()
         daemon = harness.Daemon(os.path.join(work, "imstatusd"), conf,
@@ -104,6 +122,9 @@ send=yes
             time.sleep(0.2)
         print("\n$ imctl status aim1/misspiggy20")
         print(daemon.imctl("status", "aim1/misspiggy20").stdout)
+        if component:
+            print("$ imctl show subscribed corp   (the component: nobody subscribed to anyone)")
+            print(daemon.imctl("show", "subscribed", "corp").stdout)
     finally:
         print("stopping")
         for b in buddies.values():
