@@ -208,6 +208,22 @@ ims_ami_on_message (ImsAmiClient *c, ImsAmiMessage *m)
           g_message ("AMI: logged in to %s:%d as %s; device states in sync", c->host, c->port,
                      c->user);
           ims_ami_set_state (c, IMS_AMI_UP, NULL);
+          /* The hints too, for whoever publishes them: every one now, and
+           * ExtensionStatus events after. */
+          if (c->hooks.extension)
+            {
+              g_autofree char *xid = g_strdup_printf ("ims-extstate-%u", ++c->seq);
+              ims_ami_send_raw (c, "ExtensionStateList", xid, NULL);
+            }
+          return;
+        }
+      if (g_ascii_strcasecmp (event, "ExtensionStatus") == 0)
+        {
+          const char *ctx = ims_ami_message_get (m, "Context");
+          const char *ext = ims_ami_message_get (m, "Exten");
+          const char *st = ims_ami_message_get (m, "StatusText");
+          if (ctx && ext && st && c->hooks.extension)
+            c->hooks.extension (ctx, ext, st, c->hooks.user_data);
           return;
         }
       if (g_ascii_strcasecmp (event, "Shutdown") == 0)

@@ -21,6 +21,10 @@ typedef struct {
   /* The session went up or down. */
   void (*state) (ImsAmiState state, const char *reason, gpointer user_data);
   gpointer user_data;
+  /* A hint's state ("phones", "204", "InUse"), listed after each login
+   * (ExtensionStateList) and on every change; NULL: hints are not asked for. */
+  void (*extension) (const char *context, const char *exten, const char *status_text,
+                     gpointer user_data);
 } ImsAmiHooks;
 
 /* The final answer to an action: the Response (or, for an async Originate,

@@ -162,6 +162,25 @@ on_tel_device (const char *device, const char *state, gpointer data)
     }
 }
 
+/* ---- published hints: phones as contacts ---- */
+
+static void
+on_tel_extension (const char *context, const char *exten, const char *state, gpointer data)
+{
+  ImsTelephony *tel = data;
+  /* A contact's name on the wire: digits and the few dialplan characters
+   * a JID local part takes as they are. */
+  gsize n = strlen (exten);
+  if (n == 0 || n > 32 || strspn (exten, "0123456789*#+_-abcdefghijklmnopqrstuvwxyz") != n)
+    return;
+  for (guint i = 0; i < tel->config->peers->len; i++)
+    {
+      const ImsPeerConfig *p = tel->config->peers->pdata[i];
+      if (p->publish && g_str_equal (p->publish, context))
+        ims_core_phone (tel->core, p->name, exten, state);
+    }
+}
+
 /* ---- presencehints: lamps without the module ---- */
 
 static gboolean
@@ -295,7 +314,7 @@ ims_telephony_set_config (ImsTelephony *tel, const ImsConfig *config)
   tel->ami_key = g_steal_pointer (&key);
   if (config->amihost)
     {
-      ImsAmiHooks h = { on_tel_device, on_tel_ami_state, tel };
+      ImsAmiHooks h = { on_tel_device, on_tel_ami_state, tel, on_tel_extension };
       tel->ami = ims_ami_client_new (config->amihost, config->amiport, config->amiuser,
                                      config->amisecret, config->amitls, config->amicafile, &h);
     }

@@ -45,7 +45,14 @@ typedef struct {
    * reader has returned (failing frees the reader). */
   char *failure;
   gboolean failure_fatal;
+  /* publish: the context's hints, exten -> Asterisk's state text, and who
+   * of the domain watches each, exten -> set of bare JIDs. */
+  GHashTable *phones;
+  GHashTable *watchers;
 } CompPeer;
+
+#define MAX_PHONES 10000
+#define MAX_WATCHERS_PER_PHONE 1000
 
 static void ims_component_fail (CompPeer *c, gboolean fatal, const char *format, ...)
     G_GNUC_PRINTF (3, 4);
@@ -90,7 +97,135 @@ ims_component_disconnect (ImsNativePeer *p)
 static void
 ims_component_finalize (ImsNativePeer *p)
 {
-  g_free (((CompPeer *) p)->jid);
+  CompPeer *c = (CompPeer *) p;
+  g_free (c->jid);
+  g_clear_pointer (&c->phones, g_hash_table_unref);
+  g_clear_pointer (&c->watchers, g_hash_table_unref);
+}
+
+/* ---- phones: the publish context's hints as contacts <exten>@<component> ---- */
+
+/* What a hint's state shows: idle is available; in use, ringing and on
+ * hold are dnd with words; unavailable (or gone) is offline. */
+static char *
+ims_component_phone_presence (CompPeer *c, const char *exten, const char *to)
+{
+  const char *state = c->phones ? g_hash_table_lookup (c->phones, exten) : NULL;
+  g_autofree char *me = g_markup_escape_text (c->jid, -1);
+  g_autofree char *t = g_markup_escape_text (to, -1);
+  const char *show = NULL, *words = NULL;
+  if (state == NULL || g_ascii_strcasecmp (state, "Unavailable") == 0
+      || g_ascii_strcasecmp (state, "Unknown") == 0 || g_ascii_strcasecmp (state, "Removed") == 0)
+    return g_strdup_printf ("<presence type='unavailable' from='%s@%s' to='%s'/>", exten, me, t);
+  if (g_ascii_strcasecmp (state, "Idle") != 0)
+    {
+      show = "dnd";
+      words = strstr (state, "Hold") ? "on hold"
+              : g_ascii_strcasecmp (state, "Ringing") == 0 ? "ringing"
+                                                            : "on the phone";
+    }
+  return show ? g_strdup_printf ("<presence from='%s@%s' to='%s'><show>%s</show><status>%s</status>"
+                                 "</presence>", exten, me, t, show, words)
+              : g_strdup_printf ("<presence from='%s@%s' to='%s'/>", exten, me, t);
+}
+
+static void
+ims_component_tell_watchers (CompPeer *c, const char *exten)
+{
+  GHashTable *w = c->watchers ? g_hash_table_lookup (c->watchers, exten) : NULL;
+  if (w == NULL || c->stage != STAGE_ONLINE)
+    return;
+  GHashTableIter it;
+  gpointer jid;
+  g_hash_table_iter_init (&it, w);
+  while (g_hash_table_iter_next (&it, &jid, NULL))
+    {
+      g_autofree char *x = ims_component_phone_presence (c, exten, jid);
+      ims_component_send (c, x);
+    }
+}
+
+static void
+ims_component_phone (ImsNativePeer *p, const char *exten, const char *state)
+{
+  CompPeer *c = (CompPeer *) p;
+  if (c->phones == NULL)
+    {
+      c->phones = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      c->watchers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                           (GDestroyNotify) g_hash_table_unref);
+    }
+  const char *old = g_hash_table_lookup (c->phones, exten);
+  if (g_strcmp0 (old, state) == 0)
+    return;
+  if (old == NULL && g_hash_table_size (c->phones) >= MAX_PHONES)
+    return;
+  g_hash_table_insert (c->phones, g_strdup (exten), g_strdup (state));
+  ims_component_tell_watchers (c, exten);
+}
+
+/* A presence stanza to one of our phones: subscriptions from the domain's
+ * users are approved at once (and get the state), everyone else's denied;
+ * probes are answered.  TRUE when @stanza was for a phone. */
+static gboolean
+ims_component_phone_stanza (CompPeer *c, const ImsXmlNode *stanza)
+{
+  const char *to = ims_xml_attr (stanza, "to");
+  const char *from = ims_xml_attr (stanza, "from");
+  const char *at = to ? strchr (to, '@') : NULL;
+  if (at == NULL || g_ascii_strcasecmp (at + 1, c->jid) != 0)
+    return FALSE; /* to the component itself, or not ours */
+  if (from == NULL || !ims_xmpp_jid_valid (from) || c->phones == NULL)
+    return TRUE;
+  g_autofree char *exten = g_ascii_strdown (to, at - to);
+  g_autofree char *bare = ims_xmpp_bare (from);
+  const char *dom = strrchr (bare, '@');
+  gboolean ours = dom && c->base.acct->domain && g_ascii_strcasecmp (dom + 1, c->base.acct->domain) == 0;
+  gboolean known = g_hash_table_contains (c->phones, exten);
+  const char *type = ims_xml_attr (stanza, "type");
+  g_autofree char *me = g_markup_escape_text (c->jid, -1);
+  g_autofree char *t = g_markup_escape_text (bare, -1);
+  g_autofree char *e = g_markup_escape_text (exten, -1);
+  GHashTable *w = g_hash_table_lookup (c->watchers, exten);
+  if (g_strcmp0 (type, "subscribe") == 0 || g_strcmp0 (type, "probe") == 0)
+    {
+      if (!ours || !known)
+        {
+          if (g_strcmp0 (type, "subscribe") == 0)
+            {
+              ims_driver_log_stranger (c->base.driver, c->base.name,
+                                       "subscription to a phone (denied)", bare);
+              g_autofree char *no = g_strdup_printf (
+                  "<presence type='unsubscribed' from='%s@%s' to='%s'/>", e, me, t);
+              ims_component_send (c, no);
+            }
+          return TRUE;
+        }
+      if (w == NULL)
+        {
+          w = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+          g_hash_table_insert (c->watchers, g_strdup (exten), w);
+        }
+      if (!g_hash_table_contains (w, bare) && g_hash_table_size (w) < MAX_WATCHERS_PER_PHONE)
+        g_hash_table_add (w, g_strdup (bare));
+      if (g_strcmp0 (type, "subscribe") == 0)
+        {
+          g_autofree char *yes = g_strdup_printf (
+              "<presence type='subscribed' from='%s@%s' to='%s'/>", e, me, t);
+          ims_component_send (c, yes);
+        }
+      g_autofree char *now = ims_component_phone_presence (c, exten, bare);
+      ims_component_send (c, now);
+    }
+  else if (g_strcmp0 (type, "unsubscribe") == 0)
+    {
+      if (w)
+        g_hash_table_remove (w, bare);
+      g_autofree char *bye = g_strdup_printf (
+          "<presence type='unsubscribed' from='%s@%s' to='%s'/>", e, me, t);
+      ims_component_send (c, bye);
+    }
+  return TRUE;
 }
 
 /* ---- what the server says ---- */
@@ -133,11 +268,22 @@ ims_component_privileges (CompPeer *c, const ImsXmppPrivileges *pv)
   /* No server-side list: the host subscribes to each watched buddy, and
    * the privilege already covers them all. */
   ims_driver_roster (c->base.driver, c->base.name, NULL);
+  /* The phones' watchers, as they were before a reconnect. */
+  GHashTableIter it;
+  gpointer exten;
+  if (c->watchers)
+    {
+      g_hash_table_iter_init (&it, c->watchers);
+      while (g_hash_table_iter_next (&it, &exten, NULL))
+        ims_component_tell_watchers (c, exten);
+    }
 }
 
 static void
 ims_component_presence (CompPeer *c, const ImsXmlNode *stanza)
 {
+  if (c->stage == STAGE_ONLINE && ims_component_phone_stanza (c, stanza))
+    return;
   ImsXmppPresence pr;
   if (!ims_xmpp_parse_presence (stanza, g_get_real_time () / G_USEC_PER_SEC, &pr))
     return;
@@ -218,9 +364,27 @@ ims_component_iq (CompPeer *c, const ImsXmlNode *stanza)
            "<feature var='http://jabber.org/protocol/disco#info'/>"
            "<feature var='http://jabber.org/protocol/disco#items'/>"
            "<feature var='urn:xmpp:ping'/></query>";
-  else if (q && g_str_equal (type, "get") && g_str_equal (q->name, "query")
-           && g_str_equal (q->ns, "http://jabber.org/protocol/disco#items"))
-    body = "<query xmlns='http://jabber.org/protocol/disco#items'/>"; /* phones: not yet */
+  g_autofree char *items = NULL;
+  if (q && g_str_equal (type, "get") && g_str_equal (q->name, "query")
+      && g_str_equal (q->ns, "http://jabber.org/protocol/disco#items"))
+    {
+      /* The published phones, one item each. */
+      GString *b = g_string_new ("<query xmlns='http://jabber.org/protocol/disco#items'>");
+      GHashTableIter it;
+      gpointer exten;
+      if (c->phones)
+        {
+          g_hash_table_iter_init (&it, c->phones);
+          while (g_hash_table_iter_next (&it, &exten, NULL))
+            {
+              g_autofree char *e = g_markup_escape_text (exten, -1);
+              g_string_append_printf (b, "<item jid='%s@%s' name='%s'/>", e, me, e);
+            }
+        }
+      g_string_append (b, "</query>");
+      items = g_string_free (b, FALSE);
+      body = items;
+    }
   g_autofree char *answer =
       body ? g_strdup_printf ("<iq type='result' from='%s' to='%s' id='%s'>%s</iq>", me, f, i, body)
            /* Nobody here answers that: say so (RFC 6120 8.4), not silence. */
@@ -456,7 +620,7 @@ ims_component_check_account (const ImsAccount *a, GPtrArray *errors, GPtrArray *
 }
 
 static const char *const ims_component_types[] = { "component", NULL };
-static const char *const ims_component_keys[] = { "domain", "pinginterval", "pingtimeout", NULL };
+static const char *const ims_component_keys[] = { "domain", "publish", "pinginterval", "pingtimeout", NULL };
 
 /* The XMPP component as the registry and the docs see it. */
 const ImsNetwork ims_component_network = {
@@ -492,6 +656,7 @@ static const ImsNativeProto ims_component_proto = {
   .unsubscribe = ims_component_unsubscribe,
   .own_changed = ims_component_own_changed,
   .send = ims_component_send_im,
+  .phone = ims_component_phone,
   .finalize = ims_component_finalize,
 };
 

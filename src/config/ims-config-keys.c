@@ -94,6 +94,9 @@ static const ImsConfigKey ims_config_key_table[] = {
   { "domain", PEER (STRING, domain), 0, 0, NULL, NULL, IMS_KEY_NETWORK,
     "the domain whose users an XMPP component sees as buddies (and where a buddy without @ "
     "belongs)" },
+  { "publish", PEER (STRING, publish), 0, 0, NULL, NULL, IMS_KEY_NETWORK,
+    "a dialplan context whose hints an XMPP component shows as contacts <exten>@<component> "
+    "(needs AMI)" },
   { "loginurl", PEER (STRING, loginurl), 0, 0, NULL, NULL, IMS_KEY_NETWORK,
     "MSN login service (RST2.srf) (default: https://login.live.com/RST2.srf)" },
   { "pinginterval", PEER (INT, pinginterval), 1, 3600, NULL, "30", IMS_KEY_NETWORK,

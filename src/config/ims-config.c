@@ -226,11 +226,11 @@ ims_config_parse (const char *path, const char *text, gsize len,
   for (guint i = 0; i < c->peers->len && !c->amihost; i++)
     {
       ImsPeerConfig *p = c->peers->pdata[i];
-      if (ims_peer_config_has_activewhen_device (p) || p->phone)
+      if (ims_peer_config_has_activewhen_device (p) || p->phone || p->publish)
         ims_lexer_error (&lx, p->file, p->line,
                          "peer [%s]: %s needs the AMI settings in [general] (amihost, amiuser, "
                          "amisecret)",
-                         p->name, p->phone ? "phone" : "activewhen");
+                         p->name, p->phone ? "phone" : p->publish ? "publish" : "activewhen");
     }
   for (guint i = 0; i < c->webusers->len; i++)
     {

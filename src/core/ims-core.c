@@ -630,6 +630,14 @@ ims_core_set_own (ImsCore *core, const char *peer, gboolean busy, const char *me
 }
 
 void
+ims_core_phone (ImsCore *core, const char *peer, const char *exten, const char *state)
+{
+  CorePeer *cp = ims_core_live_peer (core, peer);
+  if (cp && cp->driver && cp->driver->ops->phone)
+    cp->driver->ops->phone (cp->driver, peer, exten, state);
+}
+
+void
 ims_core_set_debug (ImsCore *core, int level)
 {
   core->debug = level;

@@ -52,6 +52,11 @@ typedef struct {
   /* Send @text to @to (full id); FALSE + @error if it cannot go now. */
   gboolean (*send) (ImsDriver *self, const char *peer, const char *to, const char *text,
                     GError **error);
+  /* A phone the peer publishes changed: the hint @exten of its publish
+   * context is now @state (Asterisk's StatusText: "Idle", "InUse",
+   * "Ringing", "OnHold", "Unavailable", ...).  NULL: the network publishes
+   * no phones. */
+  void (*phone) (ImsDriver *self, const char *peer, const char *exten, const char *state);
   /* 0 = off, 1 = protocol events, 2 = raw traffic. */
   void (*set_debug) (ImsDriver *self, int level);
   /* Log every peer out and release everything. */

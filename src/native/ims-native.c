@@ -207,6 +207,14 @@ ims_native_send (ImsDriver *d, const char *peer, const char *to, const char *tex
 }
 
 static void
+ims_native_phone (ImsDriver *d, const char *peer, const char *exten, const char *state)
+{
+  ImsNativePeer *p = ims_native_peer (d, peer);
+  if (p && p->proto->phone)
+    p->proto->phone (p, exten, state);
+}
+
+static void
 ims_native_set_debug (ImsDriver *d, int level)
 {
   ((ImsNative *) d)->debug = level;
@@ -229,6 +237,7 @@ static const ImsDriverOps ims_native_ops = {
   .unsubscribe = ims_native_unsubscribe,
   .set_own = ims_native_set_own,
   .send = ims_native_send,
+  .phone = ims_native_phone,
   .set_debug = ims_native_set_debug,
   .free = ims_native_free,
 };

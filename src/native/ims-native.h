@@ -34,6 +34,9 @@ typedef struct {
   /* p->busy / p->busy_message changed: tell the server if logged in. */
   void (*own_changed) (ImsNativePeer *p);
   gboolean (*send) (ImsNativePeer *p, const char *to, const char *text, GError **error);
+  /* A published phone changed (NULL: none are published); called whether
+   * or not the peer is logged in, so it knows them when it is. */
+  void (*phone) (ImsNativePeer *p, const char *exten, const char *state);
   /* Free what the network added to its session struct. */
   void (*finalize) (ImsNativePeer *p);
 } ImsNativeProto;

@@ -513,3 +513,40 @@ def test_ims_to_the_component_become_user_events(server, daemon, fake_ami):
         assert all(ami.get(e, "From") != f"mallory@{DOMAIN}" for e in fake_ami.user_events)
     finally:
         jane.close()
+
+
+def test_phones_as_contacts(server, daemon, tmp_path):
+    # publish = phones: every hint of that context is a contact
+    # <exten>@<component>; a user of the domain who subscribes is approved at
+    # once and sees the phone's state as Asterisk 22 changes it.
+    import real_asterisk
+    binary = real_asterisk.require_asterisk()
+    a = real_asterisk.Asterisk(
+        str(tmp_path / "asterisk"), binary,
+        extensions="[phones]\nexten => 204,hint,Custom:204\nexten => 205,hint,Custom:205\n")
+    a.start()
+    jane = user(server, "jane")
+    try:
+        a.rx("devstate change Custom:204 NOT_INUSE")
+        d = daemon(conf(server, subscribe="jane", extra="publish = phones\n"),
+                   general_extra=f"amihost = 127.0.0.1\namiport = {a.ami_port}\n"
+                                 "amiuser = imstatus\namisecret = another-s3cret\n")
+        d.wait_peer("corp", "Registered")
+        wait_for(lambda: "device states in sync" in d.read_log(), 20, what="AMI login")
+        phone = f"204@{COMPONENT}"
+        jane._call(lambda: jane.xmpp.send_presence(pto=phone, ptype="subscribe"))
+        jane.wait_presence(phone, lambda v: v[1] == "" and v[0] != "unavailable", timeout=15)
+        a.rx("devstate change Custom:204 INUSE")
+        jane.wait_presence(phone, lambda v: v[1] == "dnd" and v[2] == "on the phone", timeout=15)
+        a.rx("devstate change Custom:204 RINGING")
+        jane.wait_presence(phone, lambda v: v[1] == "dnd" and v[2] == "ringing", timeout=15)
+        a.rx("devstate change Custom:204 NOT_INUSE")
+        jane.wait_presence(phone, lambda v: v[1] == "" and v[0] != "unavailable", timeout=15)
+        a.rx("devstate change Custom:204 UNAVAILABLE")
+        jane.wait_presence(phone, lambda v: v[0] == "unavailable", timeout=15)
+        # A stranger of another domain, or a phone that is not published: denied.
+        assert "subscribed" in str(jane.xmpp.client_roster[phone]["subscription"]) or \
+            jane.xmpp.client_roster[phone]["subscription"] in ("to", "both")
+    finally:
+        jane.close()
+        a.stop()

@@ -101,6 +101,9 @@ static const ErrorCase error_cases[] = {
   { "star-not-component", PEER "subscribe = *\n",
     "im.conf:1: [aim1] subscribe = * (every user of a domain) is only for a network that sees "
     "a whole domain" },
+  { "component-publish-no-ami", "[c]\ntype = component\nusername = phones.example.org\n"
+                                "secret = s\ndomain = example.org\npublish = phones\n",
+    "im.conf:1: peer [c]: publish needs the AMI settings in [general]" },
   { "component-no-domain", "[c]\ntype = component\nusername = phones.example.org\nsecret = s\n",
     "im.conf:1: [c] a component needs domain = the domain of the users it sees" },
   { "component-jid", "[c]\ntype = component\nusername = bot@example.org\nsecret = s\n"
@@ -422,7 +425,8 @@ test_every_key (void)
       /* A component's own id is a domain, and it needs its secret. */
       g_autofree char *fixed =
           g_str_equal (type, "component")
-              ? g_strdup ("[p]\ntype = component\nusername = phones.example.org\nsecret = s\n")
+              ? g_strdup_printf ("[p]\ntype = component\nusername = phones.example.org\nsecret = s\n%s",
+                                 g_str_equal (k->name, "domain") ? "" : "domain = example.org\n")
               : g_strdup_printf ("[p]\ntype = %s\nusername = u@example.org\n", type);
       g_autofree char *ta = peer ? g_strdup_printf ("%s%s = %s\n", fixed, k->name, a)
                                  : g_strdup_printf ("[general]\n%s = %s\n", k->name, a);
@@ -449,7 +453,8 @@ test_every_key (void)
           g_free (ta), ta = g_steal_pointer (&xa);
           g_free (tb), tb = g_steal_pointer (&xb);
         }
-      if (g_str_equal (k->name, "activewhen") || g_str_equal (k->name, "phone"))
+      if (g_str_equal (k->name, "activewhen") || g_str_equal (k->name, "phone")
+          || g_str_equal (k->name, "publish"))
         {
           g_autofree char *xa = g_strdup_printf ("%s[general]\namihost = h\namiuser = u\namisecret = s\n", ta);
           g_autofree char *xb = g_strdup_printf ("%s[general]\namihost = h\namiuser = u\namisecret = s\n", tb);
