@@ -49,7 +49,12 @@ typedef struct {
    * of the domain watches each, exten -> set of bare JIDs. */
   GHashTable *phones;
   GHashTable *watchers;
+  /* Subscriptions that came before Asterisk listed any phone: exten -> set
+   * of bare JIDs, answered when the phone appears (at most MAX_WAITING). */
+  GHashTable *waiting;
 } CompPeer;
+
+#define MAX_WAITING 1000
 
 #define MAX_PHONES 10000
 #define MAX_WATCHERS_PER_PHONE 1000
@@ -101,6 +106,7 @@ ims_component_finalize (ImsNativePeer *p)
   g_free (c->jid);
   g_clear_pointer (&c->phones, g_hash_table_unref);
   g_clear_pointer (&c->watchers, g_hash_table_unref);
+  g_clear_pointer (&c->waiting, g_hash_table_unref);
 }
 
 /* ---- phones: the publish context's hints as contacts <exten>@<component> ---- */
@@ -146,21 +152,63 @@ ims_component_tell_watchers (CompPeer *c, const char *exten)
 }
 
 static void
+ims_component_phone_tables (CompPeer *c)
+{
+  if (c->phones)
+    return;
+  c->phones = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  c->watchers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify) g_hash_table_unref);
+}
+
+static void
+ims_component_approve (CompPeer *c, const char *exten, const char *bare)
+{
+  g_autofree char *me = g_markup_escape_text (c->jid, -1);
+  g_autofree char *t = g_markup_escape_text (bare, -1);
+  g_autofree char *e = g_markup_escape_text (exten, -1);
+  g_autofree char *yes = g_strdup_printf ("<presence type='subscribed' from='%s@%s' to='%s'/>", e,
+                                          me, t);
+  ims_component_send (c, yes);
+}
+
+static void
 ims_component_phone (ImsNativePeer *p, const char *exten, const char *state)
 {
   CompPeer *c = (CompPeer *) p;
-  if (c->phones == NULL)
-    {
-      c->phones = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-      c->watchers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                           (GDestroyNotify) g_hash_table_unref);
-    }
+  ims_component_phone_tables (c);
   const char *old = g_hash_table_lookup (c->phones, exten);
   if (g_strcmp0 (old, state) == 0)
     return;
   if (old == NULL && g_hash_table_size (c->phones) >= MAX_PHONES)
     return;
   g_hash_table_insert (c->phones, g_strdup (exten), g_strdup (state));
+  /* Asked for before Asterisk listed it (both come at login): approved now. */
+  GHashTable *waiting = c->waiting ? g_hash_table_lookup (c->waiting, exten) : NULL;
+  if (old == NULL && waiting && c->stage == STAGE_ONLINE)
+    {
+      GHashTableIter it;
+      gpointer jid;
+      g_hash_table_iter_init (&it, waiting);
+      while (g_hash_table_iter_next (&it, &jid, NULL))
+        ims_component_approve (c, exten, jid);
+    }
+  if (waiting)
+    {
+      GHashTable *w = g_hash_table_lookup (c->watchers, exten);
+      if (w == NULL)
+        {
+          w = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+          g_hash_table_insert (c->watchers, g_strdup (exten), w);
+        }
+      GHashTableIter it;
+      gpointer jid;
+      g_hash_table_iter_init (&it, waiting);
+      while (g_hash_table_iter_next (&it, &jid, NULL))
+        if (g_hash_table_size (w) < MAX_WATCHERS_PER_PHONE)
+          g_hash_table_add (w, g_strdup (jid));
+      g_hash_table_remove (c->waiting, exten);
+    }
   ims_component_tell_watchers (c, exten);
 }
 
@@ -175,8 +223,9 @@ ims_component_phone_stanza (CompPeer *c, const ImsXmlNode *stanza)
   const char *at = to ? strchr (to, '@') : NULL;
   if (at == NULL || g_ascii_strcasecmp (at + 1, c->jid) != 0)
     return FALSE; /* to the component itself, or not ours */
-  if (from == NULL || !ims_xmpp_jid_valid (from) || c->phones == NULL)
+  if (from == NULL || !ims_xmpp_jid_valid (from))
     return TRUE;
+  ims_component_phone_tables (c);
   g_autofree char *exten = g_ascii_strdown (to, at - to);
   g_autofree char *bare = ims_xmpp_bare (from);
   const char *dom = strrchr (bare, '@');
@@ -189,6 +238,23 @@ ims_component_phone_stanza (CompPeer *c, const ImsXmlNode *stanza)
   GHashTable *w = g_hash_table_lookup (c->watchers, exten);
   if (g_strcmp0 (type, "subscribe") == 0 || g_strcmp0 (type, "probe") == 0)
     {
+      if (ours && !known && g_hash_table_size (c->phones) == 0)
+        {
+          /* Nothing listed yet (AMI is logging in, or down): answer when
+           * the phone appears. */
+          if (c->waiting == NULL)
+            c->waiting = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                (GDestroyNotify) g_hash_table_unref);
+          GHashTable *q = g_hash_table_lookup (c->waiting, exten);
+          if (q == NULL && g_hash_table_size (c->waiting) < MAX_WAITING)
+            {
+              q = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+              g_hash_table_insert (c->waiting, g_strdup (exten), q);
+            }
+          if (q && g_hash_table_size (q) < MAX_WATCHERS_PER_PHONE)
+            g_hash_table_add (q, g_strdup (bare));
+          return TRUE;
+        }
       if (!ours || !known)
         {
           if (g_strcmp0 (type, "subscribe") == 0)
@@ -209,11 +275,7 @@ ims_component_phone_stanza (CompPeer *c, const ImsXmlNode *stanza)
       if (!g_hash_table_contains (w, bare) && g_hash_table_size (w) < MAX_WATCHERS_PER_PHONE)
         g_hash_table_add (w, g_strdup (bare));
       if (g_strcmp0 (type, "subscribe") == 0)
-        {
-          g_autofree char *yes = g_strdup_printf (
-              "<presence type='subscribed' from='%s@%s' to='%s'/>", e, me, t);
-          ims_component_send (c, yes);
-        }
+        ims_component_approve (c, exten, bare);
       g_autofree char *now = ims_component_phone_presence (c, exten, bare);
       ims_component_send (c, now);
     }

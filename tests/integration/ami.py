@@ -19,8 +19,15 @@ import threading
 import time
 
 GREETING = b"Asterisk Call Manager/11.0.0\r\n"
-EVENT_CLASSES = {"DeviceStateChange": "call", "OriginateResponse": "call", "Shutdown": "system",
+EVENT_CLASSES = {"DeviceStateChange": "call", "ExtensionStatus": "call",
+                 "OriginateResponse": "call", "Shutdown": "system",
                  "FullyBooted": "system", "UserEvent": "user", "Newchannel": "call"}
+
+
+# ExtensionStatus: Status for each StatusText (ami-B07/B08; Asterisk's
+# AST_EXTENSION_* bits).
+HINT_STATUS = {"Idle": 0, "InUse": 1, "Busy": 2, "Unavailable": 4, "Ringing": 8,
+               "InUse&Ringing": 9, "Hold": 16, "InUse&Hold": 17}
 
 
 def frame(pairs):
@@ -156,6 +163,25 @@ class Manager:
             out.append((0, frame(done + [("EventList", "Complete"),
                                          ("ListItems", str(len(items)))])))
             return out
+        if a == "extensionstatelist":
+            # As ami-B08 recorded: a Success with EventList start, one
+            # ExtensionStatus per hint, then the completion with the count.
+            out = [(0, frame(self.response(msg, "Success", ("EventList", "start"),
+                                           ("Message", "Extension Statuses will follow"))))]
+            items = list(getattr(srv, "hints", {}).items())
+            for (context, exten), (hint, text) in items:
+                item = [("Event", "ExtensionStatus")]
+                if aid is not None:
+                    item.append(("ActionID", aid))
+                out.append((0, frame(item + [("Exten", exten), ("Context", context), ("Hint", hint),
+                                             ("Status", str(HINT_STATUS.get(text, -1))),
+                                             ("StatusText", text)])))
+            done = [("Event", "ExtensionStateListComplete")]
+            if aid is not None:
+                done.append(("ActionID", aid))
+            out.append((0, frame(done + [("EventList", "Complete"),
+                                         ("ListItems", str(len(items)))])))
+            return out
         if a == "setvar":
             return [(0, frame(self.response(msg, *srv.setvar(get(msg, "Variable"),
                                                              get(msg, "Value") or ""))))]
@@ -264,9 +290,10 @@ def general_keys(fake, secret=SECRET):
 class FakeAmi(Variables):
     """An AMI server on 127.0.0.1:<free port> built on Manager."""
 
-    def __init__(self, users=None, devices=None):
+    def __init__(self, users=None, devices=None, hints=None):
         self.users = users or {USER: SECRET}
         self.devices = dict(devices or {})
+        self.hints = dict(hints or {})  # (context, exten) -> (hint, StatusText)
         self.globals, self.custom_presence = {}, {}
         self.actions, self.logins, self.user_events, self.originates = [], [], [], []
         self.originate_reason = lambda channel: "4"
@@ -350,6 +377,17 @@ class FakeAmi(Variables):
         self.devices[device] = state
         self.broadcast([("Event", "DeviceStateChange"), ("Privilege", "call,all"),
                         ("Device", device), ("State", state)])
+
+    def set_hint(self, context, exten, text):
+        """A hint's state changed: ExtensionStatus to sessions with call
+        events (ami-B07), only on a change."""
+        hint, old = self.hints.get((context, exten), (f"Custom:{exten}", None))
+        if old == text:
+            return
+        self.hints[(context, exten)] = (hint, text)
+        self.broadcast([("Event", "ExtensionStatus"), ("Privilege", "call,all"), ("Exten", exten),
+                        ("Context", context), ("Hint", hint),
+                        ("Status", str(HINT_STATUS.get(text, -1))), ("StatusText", text)])
 
     def logged_in_sessions(self):
         with self._lock:

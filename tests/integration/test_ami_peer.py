@@ -15,11 +15,11 @@ import ami
 REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference", "asterisk22")
 CAPTURES = sorted(glob.glob(os.path.join(REF, "raw", "ami-*.json")))
 # Actions the fake implements; answers to others are not compared.
-IMPLEMENTED = {"login", "ping", "logoff", "events", "devicestatelist", "userevent", "originate",
-               "challenge", "setvar", "getvar"}
+IMPLEMENTED = {"login", "ping", "logoff", "events", "devicestatelist", "extensionstatelist",
+               "userevent", "originate", "challenge", "setvar", "getvar"}
 STABLE = ["Response", "Event", "ActionID", "Message", "EventList", "ListItems", "Ping", "Events",
           "Device", "State", "Reason", "UserEvent", "Context", "Exten", "Application", "Data",
-          "Variable", "Value"]
+          "Variable", "Value", "Hint", "Status", "StatusText"]
 
 
 def chunks(path):
@@ -53,6 +53,9 @@ def test_replay(path):
     fake.challenge = lambda: next(challenges)
     fake.devices = {ami.get(m, "Device"): ami.get(m, "State") for m in recorded
                     if ami.get(m, "Event") == "DeviceStateChange" and ami.get(m, "ActionID")}
+    fake.hints = {(ami.get(m, "Context"), ami.get(m, "Exten")): (ami.get(m, "Hint"),
+                                                                 ami.get(m, "StatusText"))
+                  for m in recorded if ami.get(m, "Event") == "ExtensionStatus" and ami.get(m, "ActionID")}
     reasons = {ami.get(m, "Channel"): ami.get(m, "Reason") for m in recorded
                if ami.get(m, "Event") == "OriginateResponse"}
     fake.originate_reason = lambda ch: reasons.get(ch, reasons.get(ch.split("-0")[0], "4")) or "4"

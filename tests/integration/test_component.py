@@ -550,3 +550,33 @@ def test_phones_as_contacts(server, daemon, tmp_path):
     finally:
         jane.close()
         a.stop()
+
+
+def test_phones_with_the_faithful_ami_peer(server, daemon):
+    # The same as test_phones_as_contacts where no Asterisk is installed: the
+    # faithful AMI peer (ExtensionStateList as ami-B08 recorded it,
+    # ExtensionStatus as ami-B07), and who may subscribe.
+    import ami
+    fake = ami.FakeAmi(hints={("phones", "204"): ("Custom:204", "Idle"),
+                              ("other", "999"): ("Custom:999", "Idle")})
+    jane = user(server, "jane")
+    try:
+        d = daemon(conf(server, subscribe="jane", extra="publish = phones\n"),
+                   general_extra=ami.general_keys(fake))
+        d.wait_peer("corp", "Registered")
+        wait_for(lambda: any(ami.get(a, "Action") == "ExtensionStateList" for a in fake.actions),
+                 10, what="ExtensionStateList")
+        phone = f"204@{COMPONENT}"
+        jane._call(lambda: jane.xmpp.send_presence(pto=phone, ptype="subscribe"))
+        jane.wait_presence(phone, lambda v: v[1] == "" and v[0] != "unavailable", timeout=15)
+        fake.set_hint("phones", "204", "InUse&Hold")
+        jane.wait_presence(phone, lambda v: v[1] == "dnd" and v[2] == "on hold", timeout=15)
+        fake.set_hint("phones", "204", "Busy")
+        jane.wait_presence(phone, lambda v: v[1] == "dnd" and v[2] == "on the phone", timeout=15)
+        # A hint of another context is no contact: asking for it is denied.
+        other = f"999@{COMPONENT}"
+        jane._call(lambda: jane.xmpp.send_presence(pto=other, ptype="subscribe"))
+        jane.wait_presence(other, lambda v: v[0] == "unsubscribed", timeout=15)
+    finally:
+        jane.close()
+        fake.stop()
