@@ -56,6 +56,10 @@ typedef struct {
 
 #define MAX_WAITING 1000
 
+/* Where the phones' watchers are kept across restarts (the daemon's
+ * statedir; one driver per daemon). */
+static char *ims_component_statedir;
+
 #define MAX_PHONES 10000
 #define MAX_WATCHERS_PER_PHONE 1000
 
@@ -135,6 +139,74 @@ ims_component_phone_presence (CompPeer *c, const char *exten, const char *to)
               : g_strdup_printf ("<presence from='%s@%s' to='%s'/>", exten, me, t);
 }
 
+/* The watchers, one "exten<TAB>jid" line each, in statedir: a user who
+ * subscribed sees the phones again after a restart without asking again. */
+static char *
+ims_component_watchers_path (CompPeer *c)
+{
+  if (ims_component_statedir == NULL)
+    return NULL;
+  g_autofree char *safe = g_uri_escape_string (c->base.name, NULL, FALSE);
+  g_autofree char *name = g_strdup_printf ("component-%s.watchers", safe);
+  return g_build_filename (ims_component_statedir, name, NULL);
+}
+
+static void
+ims_component_save_watchers (CompPeer *c)
+{
+  g_autofree char *path = ims_component_watchers_path (c);
+  if (path == NULL || c->watchers == NULL)
+    return;
+  g_autoptr (GString) out = g_string_new (NULL);
+  GHashTableIter it, jt;
+  gpointer exten, set, jid;
+  g_hash_table_iter_init (&it, c->watchers);
+  while (g_hash_table_iter_next (&it, &exten, &set))
+    {
+      g_hash_table_iter_init (&jt, set);
+      while (g_hash_table_iter_next (&jt, &jid, NULL))
+        g_string_append_printf (out, "%s\t%s\n", (char *) exten, (char *) jid);
+    }
+  g_autoptr (GError) err = NULL;
+  if (!g_file_set_contents_full (path, out->str, out->len, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+                                 &err))
+    g_warning ("%s: cannot keep the phones' watchers: %s", c->base.name, err->message);
+}
+
+static void
+ims_component_phone_tables (CompPeer *c);
+
+static void
+ims_component_load_watchers (CompPeer *c)
+{
+  g_autofree char *path = ims_component_watchers_path (c);
+  g_autofree char *text = NULL;
+  if (path == NULL || !g_file_get_contents (path, &text, NULL, NULL))
+    return;
+  ims_component_phone_tables (c);
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l; l++)
+    {
+      char *tab = strchr (*l, '\t');
+      if (tab == NULL)
+        continue;
+      *tab = '\0';
+      const char *exten = *l, *jid = tab + 1;
+      if (*exten == '\0' || strlen (exten) > 32 || !ims_xmpp_jid_valid (jid))
+        continue;
+      GHashTable *w = g_hash_table_lookup (c->watchers, exten);
+      if (w == NULL)
+        {
+          if (g_hash_table_size (c->watchers) >= MAX_PHONES)
+            continue;
+          w = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+          g_hash_table_insert (c->watchers, g_strdup (exten), w);
+        }
+      if (g_hash_table_size (w) < MAX_WATCHERS_PER_PHONE)
+        g_hash_table_add (w, g_strdup (jid));
+    }
+}
+
 static void
 ims_component_tell_watchers (CompPeer *c, const char *exten)
 {
@@ -208,6 +280,7 @@ ims_component_phone (ImsNativePeer *p, const char *exten, const char *state)
         if (g_hash_table_size (w) < MAX_WATCHERS_PER_PHONE)
           g_hash_table_add (w, g_strdup (jid));
       g_hash_table_remove (c->waiting, exten);
+      ims_component_save_watchers (c);
     }
   ims_component_tell_watchers (c, exten);
 }
@@ -273,7 +346,10 @@ ims_component_phone_stanza (CompPeer *c, const ImsXmlNode *stanza)
           g_hash_table_insert (c->watchers, g_strdup (exten), w);
         }
       if (!g_hash_table_contains (w, bare) && g_hash_table_size (w) < MAX_WATCHERS_PER_PHONE)
-        g_hash_table_add (w, g_strdup (bare));
+        {
+          g_hash_table_add (w, g_strdup (bare));
+          ims_component_save_watchers (c);
+        }
       if (g_strcmp0 (type, "subscribe") == 0)
         ims_component_approve (c, exten, bare);
       g_autofree char *now = ims_component_phone_presence (c, exten, bare);
@@ -281,8 +357,8 @@ ims_component_phone_stanza (CompPeer *c, const ImsXmlNode *stanza)
     }
   else if (g_strcmp0 (type, "unsubscribe") == 0)
     {
-      if (w)
-        g_hash_table_remove (w, bare);
+      if (w && g_hash_table_remove (w, bare))
+        ims_component_save_watchers (c);
       g_autofree char *bye = g_strdup_printf (
           "<presence type='unsubscribed' from='%s@%s' to='%s'/>", e, me, t);
       ims_component_send (c, bye);
@@ -584,6 +660,8 @@ ims_component_connect (ImsNativePeer *p)
   CompPeer *c = (CompPeer *) p;
   g_free (c->jid);
   c->jid = g_utf8_strdown (p->acct->username, -1);
+  if (c->watchers == NULL)
+    ims_component_load_watchers (c);
   c->stage = STAGE_STREAM;
   c->conn = ims_frame_conn_new (ims_native_host (p), ims_native_port (p),
                                 IMS_NATIVE_CONNECT_TIMEOUT_S, G_MAXSSIZE, ims_component_framer,
@@ -725,6 +803,8 @@ static const ImsNativeProto ims_component_proto = {
 static ImsDriver *
 ims_component_driver_new (ImsCore *core, const ImsDriverSetup *setup, GError **error)
 {
-  (void) setup, (void) error;
+  (void) error;
+  g_free (ims_component_statedir);
+  ims_component_statedir = g_strdup (setup ? setup->statedir : NULL);
   return ims_native_driver_new (core, &ims_component_proto);
 }

@@ -573,6 +573,14 @@ def test_phones_with_the_faithful_ami_peer(server, daemon):
         jane.wait_presence(phone, lambda v: v[1] == "dnd" and v[2] == "on hold", timeout=15)
         fake.set_hint("phones", "204", "Busy")
         jane.wait_presence(phone, lambda v: v[1] == "dnd" and v[2] == "on the phone", timeout=15)
+        # The daemon restarts: jane, who subscribed once, still hears the phone.
+        d.stop()
+        d.start()
+        d.wait_peer("corp", "Registered")
+        fake.set_hint("phones", "204", "Idle")
+        jane.wait_presence(phone, lambda v: v[1] == "" and v[0] != "unavailable", timeout=15)
+        assert (d.dir + "/state") and any(
+            f.startswith("component-") for f in os.listdir(d.statedir))
         # A hint of another context is no contact: asking for it is denied.
         other = f"999@{COMPONENT}"
         jane._call(lambda: jane.xmpp.send_presence(pto=other, ptype="subscribe"))
