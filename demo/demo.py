@@ -4,8 +4,11 @@ changes live, imstatusd on a demo im.conf in the seed's shape, and
 `imctl show subscribed aim1` printed each time it changes.  Where Debian's
 prosody-modules is installed, the daemon is also an XMPP component the
 server privileges to see the whole domain (peer corp, subscribe = *): every
-user appears there without anyone subscribing.  Ctrl-C stops everything it
-started.  DEMO_SECONDS=N stops by itself after N seconds.
+user appears there without anyone subscribing; and where an Asterisk is
+installed (/opt/asterisk or ASTERISK_PREFIX), the component publishes its
+hints: janedoe adds phone 204@phones... and sees it ring and go busy.
+Ctrl-C stops everything it started.  DEMO_SECONDS=N stops by itself after N
+seconds.
 """
 import datetime
 import os
@@ -18,6 +21,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "integration"))
 import harness  # noqa: E402
+import real_asterisk  # noqa: E402
 
 SCRIPT = [
     # (buddy, presence kwargs, what it shows)
@@ -35,7 +39,7 @@ SCRIPT = [
 def main():
     seconds = float(os.environ.get("DEMO_SECONDS", "0")) or None
     work = tempfile.mkdtemp(prefix="imstatus-demo-")
-    prosody = daemon = None
+    prosody = daemon = asterisk = None
     buddies = {}
     stop = {"now": False}
     signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
@@ -52,6 +56,7 @@ def main():
         prosody.start()
         print(f"Prosody on 127.0.0.1:{prosody.port}, domain {harness.DOMAIN}")
 
+        http_port = int(os.environ.get("DEMO_HTTP_PORT", "0")) or harness.free_port()
         conf = f"""; im.conf -- the seed's example, on a private XMPP server
 [aim1]
 username={robot}
@@ -69,6 +74,17 @@ type=webuser
 secret=demo-board-password
 send=yes
 """
+        general = f"httpbind=127.0.0.1:{http_port}"
+        binary = real_asterisk.find_asterisk() if component else None
+        if binary:
+            asterisk = real_asterisk.Asterisk(
+                os.path.join(work, "asterisk"), binary,
+                extensions="[phones]\nexten => 204,hint,Custom:204\nexten => 205,hint,Custom:205\n")
+            asterisk.start()
+            asterisk.rx("devstate change Custom:204 NOT_INUSE")
+            print(f"Asterisk on 127.0.0.1 (AMI port {asterisk.ami_port}), hints 204 and 205 in [phones]")
+            general += (f"\namihost=127.0.0.1\namiport={asterisk.ami_port}\n"
+                        "amiuser=imstatus\namisecret=another-s3cret")
         if component:
             conf += f"""
 ; the whole domain, as an XMPP component the server privileges (XEP-0356)
@@ -80,10 +96,8 @@ host=127.0.0.1
 port={prosody.component_port}
 domain={harness.DOMAIN}
 subscribe=*
-"""
-        http_port = int(os.environ.get("DEMO_HTTP_PORT", "0")) or harness.free_port()
-        daemon = harness.Daemon(os.path.join(work, "imstatusd"), conf,
-                                general_extra=f"httpbind=127.0.0.1:{http_port}")
+""" + ("publish=phones\n" if binary else "")
+        daemon = harness.Daemon(os.path.join(work, "imstatusd"), conf, general_extra=general)
         print(f"\n--- {daemon.conf} ---\n{open(daemon.conf).read()}")
         daemon.start()
         daemon.wait_peer("aim1", "Registered")
@@ -95,6 +109,13 @@ subscribe=*
         print(f"Presence board: http://127.0.0.1:{http_port}/ "
               "(user demo, password demo-board-password)")
         print("buddies logged in; turtlehead never does. Ctrl-C to stop.\n")
+        phone = f"204@{component}" if binary else None
+        if phone:
+            jane = buddies["janedoe"]
+            jane._call(lambda: jane.xmpp.send_presence(pto=phone, ptype="subscribe"))
+            print(f"janedoe adds {phone} to her contacts; the demo rings and busies it.\n")
+        phone_states = ["RINGING", "INUSE", "NOT_INUSE"]
+        seen_phone = None
 
         start = time.monotonic()
         last = None
@@ -102,6 +123,8 @@ subscribe=*
         next_change = time.monotonic()
         while not stop["now"] and (seconds is None or time.monotonic() - start < seconds):
             if time.monotonic() >= next_change:
+                if phone:
+                    asterisk.rx(f"devstate change Custom:204 {phone_states[step % 3]}")
                 who, kw, word = SCRIPT[step % len(SCRIPT)]
                 step += 1
                 b = buddies[who]
@@ -119,6 +142,12 @@ subscribe=*
                 print(f"\n$ imctl show subscribed aim1   ({datetime.datetime.now():%H:%M:%S})")
                 print(out, end="", flush=True)
                 last = key
+            if phone:
+                now = buddies["janedoe"].presences.get(phone)
+                if now and now != seen_phone:
+                    shown = "offline" if now[0] == "unavailable" else (now[1] or "available")
+                    print(f"[janedoe's client] {phone}: {shown} {now[2] or ''}".rstrip())
+                    seen_phone = now
             time.sleep(0.2)
         print("\n$ imctl status aim1/misspiggy20")
         print(daemon.imctl("status", "aim1/misspiggy20").stdout)
@@ -131,6 +160,8 @@ subscribe=*
             b.close()
         if daemon:
             daemon.stop()
+        if asterisk:
+            asterisk.stop()
         if prosody:
             prosody.stop()
         shutil.rmtree(work, ignore_errors=True)
