@@ -222,8 +222,26 @@ ims_ami_on_message (ImsAmiClient *c, ImsAmiMessage *m)
           const char *ctx = ims_ami_message_get (m, "Context");
           const char *ext = ims_ami_message_get (m, "Exten");
           const char *st = ims_ami_message_get (m, "StatusText");
+          const char *hint = ims_ami_message_get (m, "Hint");
           if (ctx && ext && st && c->hooks.extension)
-            c->hooks.extension (ctx, ext, st, c->hooks.user_data);
+            c->hooks.extension (ctx, ext, st, hint ? hint : "", c->hooks.user_data);
+          return;
+        }
+      if (g_ascii_strcasecmp (event, "ExtensionStateListComplete") == 0 && c->hooks.presence
+          && id && g_str_has_prefix (id, "ims-extstate-"))
+        {
+          /* The hints are known: now what their presence states say. */
+          g_autofree char *pid = g_strdup_printf ("ims-presstate-%u", ++c->seq);
+          ims_ami_send_raw (c, "PresenceStateList", pid, NULL);
+          return;
+        }
+      if (g_ascii_strcasecmp (event, "PresenceStateChange") == 0)
+        {
+          const char *who = ims_ami_message_get (m, "Presentity");
+          const char *st = ims_ami_message_get (m, "Status");
+          const char *msg = ims_ami_message_get (m, "Message");
+          if (who && st && c->hooks.presence)
+            c->hooks.presence (who, st, msg ? msg : "", c->hooks.user_data);
           return;
         }
       if (g_ascii_strcasecmp (event, "Shutdown") == 0)

@@ -21,10 +21,15 @@ typedef struct {
   /* The session went up or down. */
   void (*state) (ImsAmiState state, const char *reason, gpointer user_data);
   gpointer user_data;
-  /* A hint's state ("phones", "204", "InUse"), listed after each login
+  /* A hint's state ("phones", "204", "InUse", and the hint itself,
+   * "Custom:204,CustomPresence:204"), listed after each login
    * (ExtensionStateList) and on every change; NULL: hints are not asked for. */
   void (*extension) (const char *context, const char *exten, const char *status_text,
-                     gpointer user_data);
+                     const char *hint, gpointer user_data);
+  /* A presence state ("CustomPresence:204", "away", "back at 2"), listed
+   * after the hints (PresenceStateList) and on every change; NULL: not asked. */
+  void (*presence) (const char *presentity, const char *status, const char *message,
+                    gpointer user_data);
 } ImsAmiHooks;
 
 /* The final answer to an action: the Response (or, for an async Originate,

@@ -30,11 +30,38 @@ struct _ImsTelephony {
   ImsAmiClient *ami;
   char *ami_key;           /* host/port/user/secret the client was made with */
   GHashTable *devices;     /* device -> state */
+  GHashTable *hints;       /* "context\037exten" -> Hint, every context (a reload may publish one) */
   ImsRate *attempts;       /* click-to-dial requests per "peer\nsender" */
   GHashTable *totp_steps;  /* peer -> guint64*: the last one-time code's step used */
   guint store_watch;       /* presencehints follow the store's answers */
   guint callfile_seq;
 };
+
+/* A published hint: its state, and its presence state where the hint
+ * names a presence provider ("Custom:204,CustomPresence:204"). */
+typedef struct {
+  char *context;
+  char *exten;
+  char *state;
+  char *presentity; /* NULL: none */
+  char *presence;   /* NULL: not known (yet) */
+  char *message;
+} Hint;
+
+static void
+ims_hint_free (Hint *h)
+{
+  g_free (h->context);
+  g_free (h->exten);
+  g_free (h->state);
+  g_free (h->presentity);
+  g_free (h->presence);
+  g_free (h->message);
+  g_free (h);
+}
+
+/* At most this many published hints are kept (the component's limit too). */
+#define MAX_HINTS 10000
 
 typedef struct {
   ImsTelephony *tel;
@@ -165,7 +192,31 @@ on_tel_device (const char *device, const char *state, gpointer data)
 /* ---- published hints: phones as contacts ---- */
 
 static void
-on_tel_extension (const char *context, const char *exten, const char *state, gpointer data)
+ims_tel_hint_tell (ImsTelephony *tel, const Hint *h)
+{
+  ImsPhoneState ps = { h->state, h->presence, h->message };
+  for (guint i = 0; i < tel->config->peers->len; i++)
+    {
+      const ImsPeerConfig *p = tel->config->peers->pdata[i];
+      if (p->publish && g_str_equal (p->publish, h->context))
+        ims_core_phone (tel->core, p->name, h->exten, &ps);
+    }
+}
+
+void
+ims_telephony_replay_phones (ImsTelephony *tel)
+{
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, tel->hints);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    if (((Hint *) v)->state)
+      ims_tel_hint_tell (tel, v);
+}
+
+static void
+on_tel_extension (const char *context, const char *exten, const char *state, const char *hint,
+                  gpointer data)
 {
   ImsTelephony *tel = data;
   /* A contact's name on the wire: digits and the few dialplan characters
@@ -173,11 +224,53 @@ on_tel_extension (const char *context, const char *exten, const char *state, gpo
   gsize n = strlen (exten);
   if (n == 0 || n > 32 || strspn (exten, "0123456789*#+_-abcdefghijklmnopqrstuvwxyz") != n)
     return;
-  for (guint i = 0; i < tel->config->peers->len; i++)
+  g_autofree char *key = g_strdup_printf ("%s\037%s", context, exten);
+  Hint *h = g_hash_table_lookup (tel->hints, key);
+  if (h == NULL)
     {
-      const ImsPeerConfig *p = tel->config->peers->pdata[i];
-      if (p->publish && g_str_equal (p->publish, context))
-        ims_core_phone (tel->core, p->name, exten, state);
+      if (g_hash_table_size (tel->hints) >= MAX_HINTS)
+        return;
+      h = g_new0 (Hint, 1);
+      h->context = g_strdup (context);
+      h->exten = g_strdup (exten);
+      g_hash_table_insert (tel->hints, g_steal_pointer (&key), h);
+    }
+  /* The presence provider is what follows the first comma of the hint. */
+  const char *comma = strchr (hint, ',');
+  g_autofree char *presentity = comma && comma[1] ? g_strdup (comma + 1) : NULL;
+  if (g_strcmp0 (presentity, h->presentity) != 0)
+    {
+      g_free (h->presentity);
+      h->presentity = g_steal_pointer (&presentity);
+      g_clear_pointer (&h->presence, g_free);
+      g_clear_pointer (&h->message, g_free);
+    }
+  if (g_strcmp0 (h->state, state) == 0 && h->state)
+    return;
+  g_free (h->state);
+  h->state = g_strdup (state);
+  ims_tel_hint_tell (tel, h);
+}
+
+static void
+on_tel_hint_presence (const char *presentity, const char *status, const char *message, gpointer data)
+{
+  ImsTelephony *tel = data;
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, tel->hints);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    {
+      Hint *h = v;
+      if (h->presentity == NULL || g_ascii_strcasecmp (h->presentity, presentity) != 0
+          || (g_strcmp0 (h->presence, status) == 0 && g_strcmp0 (h->message, message) == 0))
+        continue;
+      g_free (h->presence);
+      g_free (h->message);
+      h->presence = g_ascii_strdown (status, -1);
+      h->message = g_strdup (message);
+      if (h->state)
+        ims_tel_hint_tell (tel, h);
     }
 }
 
@@ -314,7 +407,8 @@ ims_telephony_set_config (ImsTelephony *tel, const ImsConfig *config)
   tel->ami_key = g_steal_pointer (&key);
   if (config->amihost)
     {
-      ImsAmiHooks h = { on_tel_device, on_tel_ami_state, tel, on_tel_extension };
+      ImsAmiHooks h = { on_tel_device, on_tel_ami_state, tel, on_tel_extension,
+                        on_tel_hint_presence };
       tel->ami = ims_ami_client_new (config->amihost, config->amiport, config->amiuser,
                                      config->amisecret, config->amitls, config->amicafile, &h);
     }
@@ -644,6 +738,8 @@ ims_telephony_new (const ImsConfig *config, ImsPresenceStore *store, ImsCore *co
   tel->core = core;
   tel->hooks = *hooks;
   tel->devices = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  tel->hints = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                      (GDestroyNotify) ims_hint_free);
   tel->attempts = ims_rate_new (60);
   tel->totp_steps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   tel->store_watch = ims_presence_store_watch (store, on_tel_presence, NULL, tel);
@@ -662,6 +758,7 @@ ims_telephony_free (ImsTelephony *tel)
     memset (tel->ami_key, 0, strlen (tel->ami_key)); /* it holds amisecret */
   g_free (tel->ami_key);
   g_hash_table_unref (tel->devices);
+  g_hash_table_unref (tel->hints);
   ims_rate_free (tel->attempts);
   g_hash_table_unref (tel->totp_steps);
   g_free (tel);

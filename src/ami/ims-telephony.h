@@ -25,6 +25,9 @@ ImsTelephony *ims_telephony_new (const ImsConfig *config, ImsPresenceStore *stor
 void ims_telephony_free (ImsTelephony *tel);
 /* After a reload: new peer settings; a changed AMI login reconnects. */
 void ims_telephony_set_config (ImsTelephony *tel, const ImsConfig *config);
+/* Tells every peer that publishes a context the hints of it Asterisk last
+ * reported (after a reload made a peer anew). */
+void ims_telephony_replay_phones (ImsTelephony *tel);
 
 /* May @peer be logged in now?  If not, *why says why (for Unregistered). */
 gboolean ims_telephony_peer_allowed (ImsTelephony *tel, const ImsPeerConfig *peer, char **why);

@@ -97,6 +97,9 @@ static const ImsConfigKey ims_config_key_table[] = {
   { "publish", PEER (STRING, publish), 0, 0, NULL, NULL, IMS_KEY_NETWORK,
     "a dialplan context whose hints an XMPP component shows as contacts <exten>@<component> "
     "(needs AMI)" },
+  { "remote", PEER (LIST, remote), 0, 0, " \t/|\"';@*?", NULL, IMS_KEY_NETWORK,
+    "another PBX's XMPP component (repeatable): its phones become buddies <exten>@<remote>, "
+    "and it may watch ours" },
   { "loginurl", PEER (STRING, loginurl), 0, 0, NULL, NULL, IMS_KEY_NETWORK,
     "MSN login service (RST2.srf) (default: https://login.live.com/RST2.srf)" },
   { "pinginterval", PEER (INT, pinginterval), 1, 3600, NULL, "30", IMS_KEY_NETWORK,

@@ -413,6 +413,7 @@ ims_config_peer_account (const ImsConfig *c, const ImsPeerConfig *p, ImsAccount 
     .pingtimeout = p->pingtimeout,
     .statusmessage = p->statusmessage,
     .loginurl = p->loginurl,
+    .remote = p->remote,
   };
 }
 

@@ -57,6 +57,7 @@ typedef struct {
   char *loginurl;       /* MSN: the login service (RST2.srf) */
   char *domain;         /* component: the domain whose users it sees */
   char *publish;        /* component: the dialplan context whose hints are contacts */
+  GPtrArray *remote;    /* component: other PBXes' components whose phones are mirrored */
   char *phone;          /* device whose state becomes the IM status */
   char *busymessage;
   GPtrArray *dialallow; /* char*, ids that may ask for click-to-dial */

@@ -450,7 +450,7 @@ ims_core_start_peer (ImsCore *core, const ImsPeerConfig *cfg)
   CorePeer *cp = ims_core_peer_new (core, cfg);
   g_hash_table_insert (core->peers, cp->cfg->name, cp);
   ims_presence_store_add_peer (core->store, cfg->name, cp->id, cp->domain);
-  ims_presence_store_set_watched (core->store, cfg->name, cfg->subscribe);
+  ims_presence_store_set_watched (core->store, cfg->name, cfg->subscribe, cfg->remote);
 
   g_autofree char *why = NULL;
   ImsDriver *driver = NULL;
@@ -496,7 +496,7 @@ ims_core_update_peer (ImsCore *core, CorePeer *cp, const ImsPeerConfig *fresh)
   g_autoptr (GPtrArray) listed = ims_presence_store_list_buddies (core->store, name);
   g_autoptr (GPtrArray) before = g_ptr_array_copy (listed, (GCopyFunc) g_strdup, NULL);
   g_ptr_array_set_free_func (before, g_free);
-  ims_presence_store_set_watched (core->store, name, fresh->subscribe);
+  ims_presence_store_set_watched (core->store, name, fresh->subscribe, fresh->remote);
   g_autoptr (GPtrArray) after = ims_presence_store_list_buddies (core->store, name);
 
   ImsPeerConfig *old = cp->cfg;
@@ -630,7 +630,7 @@ ims_core_set_own (ImsCore *core, const char *peer, gboolean busy, const char *me
 }
 
 void
-ims_core_phone (ImsCore *core, const char *peer, const char *exten, const char *state)
+ims_core_phone (ImsCore *core, const char *peer, const char *exten, const ImsPhoneState *state)
 {
   CorePeer *cp = ims_core_live_peer (core, peer);
   if (cp && cp->driver && cp->driver->ops->phone)

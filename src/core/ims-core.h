@@ -62,7 +62,7 @@ gboolean ims_core_send (ImsCore *core, const char *peer, const char *to, const c
                         GError **error);
 void ims_core_set_own (ImsCore *core, const char *peer, gboolean busy, const char *message);
 /* A hint of @peer's publish context changed (see ImsDriverOps.phone). */
-void ims_core_phone (ImsCore *core, const char *peer, const char *exten, const char *state);
+void ims_core_phone (ImsCore *core, const char *peer, const char *exten, const ImsPhoneState *state);
 void ims_core_set_debug (ImsCore *core, int level);
 
 /* Where @peer connects: the configured host and port, or the defaults its

@@ -103,6 +103,8 @@ ims_daemon_reload (ImsDaemon *d, GError **error)
   ims_http_reloaded (d->http);
   ImsCoreChanges n;
   ims_core_apply (d->core, d->config, &n);
+  /* A peer made anew (publish = changed, say) hears the phones it shows. */
+  ims_telephony_replay_phones (d->tel);
   ims_persist_set_limits (d->persist, d->config->outboxmax, d->config->outboxttl);
   ims_config_free (old_config);
   g_message ("reloaded %s: %u peers kept, %u updated live, %u changed, %u added, %u removed",

@@ -23,6 +23,14 @@ typedef struct _ImsDriver ImsDriver;
 
 /* What the constructors get: every account (for what a driver must know
  * before it starts, e.g. libpurple's CA paths) and a private directory. */
+/* A published hint as Asterisk reports it: its state (ExtensionStatus) and
+ * its presence state, where the hint has one (PresenceStateChange). */
+typedef struct {
+  const char *state;    /* StatusText: "Idle", "InUse", "Ringing", "InUse&Hold", "Unavailable"... */
+  const char *presence; /* "available", "away", "xa", "chat", "dnd", "unavailable"; NULL: none */
+  const char *message;  /* the presence message; NULL or "": none */
+} ImsPhoneState;
+
 typedef struct _ImsDriverSetup {
   const char *statedir;
   GPtrArray *accounts; /* const ImsAccount*, every peer's (libpurple needs all CAs first) */
@@ -53,10 +61,9 @@ typedef struct {
   gboolean (*send) (ImsDriver *self, const char *peer, const char *to, const char *text,
                     GError **error);
   /* A phone the peer publishes changed: the hint @exten of its publish
-   * context is now @state (Asterisk's StatusText: "Idle", "InUse",
-   * "Ringing", "OnHold", "Unavailable", ...).  NULL: the network publishes
-   * no phones. */
-  void (*phone) (ImsDriver *self, const char *peer, const char *exten, const char *state);
+   * context is now @state.  NULL: the network publishes no phones. */
+  void (*phone) (ImsDriver *self, const char *peer, const char *exten,
+                 const ImsPhoneState *state);
   /* 0 = off, 1 = protocol events, 2 = raw traffic. */
   void (*set_debug) (ImsDriver *self, int level);
   /* Log every peer out and release everything. */

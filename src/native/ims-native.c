@@ -207,7 +207,7 @@ ims_native_send (ImsDriver *d, const char *peer, const char *to, const char *tex
 }
 
 static void
-ims_native_phone (ImsDriver *d, const char *peer, const char *exten, const char *state)
+ims_native_phone (ImsDriver *d, const char *peer, const char *exten, const ImsPhoneState *state)
 {
   ImsNativePeer *p = ims_native_peer (d, peer);
   if (p && p->proto->phone)

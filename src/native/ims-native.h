@@ -36,7 +36,7 @@ typedef struct {
   gboolean (*send) (ImsNativePeer *p, const char *to, const char *text, GError **error);
   /* A published phone changed (NULL: none are published); called whether
    * or not the peer is logged in, so it knows them when it is. */
-  void (*phone) (ImsNativePeer *p, const char *exten, const char *state);
+  void (*phone) (ImsNativePeer *p, const char *exten, const ImsPhoneState *state);
   /* Free what the network added to its session struct. */
   void (*finalize) (ImsNativePeer *p);
 } ImsNativeProto;

@@ -39,6 +39,7 @@ typedef struct {
   int pingtimeout;           /* seconds without an answer before giving up */
   const char *statusmessage; /* own status text while available */
   const char *loginurl;      /* MSN login service, NULL = the network's */
+  const GPtrArray *remote;   /* component: other PBXes' components (char*), NULL or empty: none */
 } ImsAccount;
 
 struct _ImsCore;

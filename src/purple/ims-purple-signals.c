@@ -142,13 +142,7 @@ ims_purple_on_presence (ImsPurplePeer *pp, xmlnode *node)
     ; /* our own other resources */
   else if (pr.kind == IMS_XMPP_PRESENCE_AVAILABLE)
     {
-      ImsResourcePresence rp = {
-        .show = pr.show,
-        .word = pr.word,
-        .priority = pr.priority,
-        .text = pr.status,
-        .idle_since = pr.idle_since,
-      };
+      ImsResourcePresence rp = ims_xmpp_presence_resource (&pr);
       ims_driver_presence (drv, pp->name, pr.bare, pr.resource, &rp);
     }
   else if (pr.kind == IMS_XMPP_PRESENCE_GONE)

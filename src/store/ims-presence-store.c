@@ -44,6 +44,8 @@ typedef struct {
   gboolean roster_ready;
   GHashTable *buddies; /* id -> Buddy, watched buddies only */
   gboolean whole_domain;      /* subscribe = *: every user of domain, as they appear */
+  GPtrArray *mirrored;        /* char*, lowercased: domains whose every id is a buddy as it
+                               * appears (another PBX's phones) */
   gboolean whole_full_logged; /* said once that IMS_STORE_MAX_DOMAIN_BUDDIES is reached */
 } Peer;
 
@@ -95,6 +97,7 @@ ims_peer_free (Peer *p)
   g_free (p->username);
   g_free (p->domain);
   g_free (p->reason);
+  g_clear_pointer (&p->mirrored, g_ptr_array_unref);
   g_hash_table_unref (p->buddies);
   g_free (p);
 }
@@ -397,12 +400,42 @@ ims_presence_store_normalize (ImsPresenceStore *s, const char *peer, const char 
   return p ? ims_store_normalize (p, name) : NULL;
 }
 
-/* Is @id (lowercased) a user of @p's domain? */
+/* Does @id (lowercased) become a buddy of @p by appearing: a user of its
+ * domain under subscribe = *, or an id of a mirrored domain? */
 static gboolean
-ims_store_in_domain (Peer *p, const char *id)
+ims_store_open_to (Peer *p, const char *id)
 {
   const char *at = strrchr (id, '@');
-  return p->domain && at && at != id && g_str_equal (at + 1, p->domain);
+  if (at == NULL || at == id)
+    return FALSE;
+  if (p->whole_domain && p->domain && g_str_equal (at + 1, p->domain))
+    return TRUE;
+  for (guint i = 0; p->mirrored && i < p->mirrored->len; i++)
+    if (g_str_equal (at + 1, p->mirrored->pdata[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* The buddy @id of @p, made when @p is open to it (at most
+ * IMS_STORE_MAX_DOMAIN_BUDDIES, said once); NULL when not watched. */
+static Buddy *ims_store_new_buddy (ImsPresenceStore *s, Peer *p, const char *id);
+
+static Buddy *
+ims_store_buddy_or_open (ImsPresenceStore *s, Peer *p, const char *buddy)
+{
+  g_autofree char *id = g_utf8_strdown (buddy, -1);
+  Buddy *b = g_hash_table_lookup (p->buddies, id);
+  if (b || !ims_store_open_to (p, id))
+    return b;
+  if (g_hash_table_size (p->buddies) >= IMS_STORE_MAX_DOMAIN_BUDDIES)
+    {
+      if (!p->whole_full_logged)
+        g_warning ("%s: more than %d buddies seen by domain; keeping no more (said once)",
+                   p->name, IMS_STORE_MAX_DOMAIN_BUDDIES);
+      p->whole_full_logged = TRUE;
+      return NULL;
+    }
+  return ims_store_new_buddy (s, p, id);
 }
 
 static Buddy *
@@ -418,11 +451,19 @@ ims_store_new_buddy (ImsPresenceStore *s, Peer *p, const char *id)
 }
 
 void
-ims_presence_store_set_watched (ImsPresenceStore *s, const char *peer, GPtrArray *names)
+ims_presence_store_set_watched (ImsPresenceStore *s, const char *peer, GPtrArray *names,
+                                const GPtrArray *mirrored)
 {
   Peer *p = ims_store_peer (s, peer);
   g_return_if_fail (p != NULL);
   g_autoptr (GHashTable) want = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_clear_pointer (&p->mirrored, g_ptr_array_unref);
+  for (guint i = 0; mirrored && i < mirrored->len; i++)
+    {
+      if (p->mirrored == NULL)
+        p->mirrored = g_ptr_array_new_with_free_func (g_free);
+      g_ptr_array_add (p->mirrored, g_utf8_strdown (mirrored->pdata[i], -1));
+    }
   p->whole_domain = FALSE;
   for (guint i = 0; i < names->len; i++)
     if (g_str_equal (names->pdata[i], "*"))
@@ -434,7 +475,7 @@ ims_presence_store_set_watched (ImsPresenceStore *s, const char *peer, GPtrArray
   gpointer k;
   g_hash_table_iter_init (&it, p->buddies);
   while (g_hash_table_iter_next (&it, &k, NULL))
-    if (!g_hash_table_contains (want, k) && !(p->whole_domain && ims_store_in_domain (p, k)))
+    if (!g_hash_table_contains (want, k) && !ims_store_open_to (p, k))
       g_hash_table_iter_remove (&it);
 
   g_hash_table_iter_init (&it, want);
@@ -458,7 +499,7 @@ ims_presence_store_is_watched (ImsPresenceStore *s, const char *peer, const char
 {
   Peer *p = ims_store_peer (s, peer);
   return p && id && (g_hash_table_contains (p->buddies, id)
-                     || (p->whole_domain && ims_store_in_domain (p, id)));
+                     || ims_store_open_to (p, id));
 }
 
 const char *
@@ -573,22 +614,8 @@ ims_presence_store_update_resource (ImsPresenceStore *s, const char *peer, const
   Buddy *b = ims_store_buddy (s, peer, buddy, &p);
   if (p == NULL || p->state != IMS_PEER_REGISTERED)
     return;
-  if (b == NULL && p->whole_domain)
-    {
-      /* subscribe = *: a user of the domain becomes a buddy by appearing. */
-      g_autofree char *id = g_utf8_strdown (buddy, -1);
-      if (!ims_store_in_domain (p, id))
-        return;
-      if (g_hash_table_size (p->buddies) >= IMS_STORE_MAX_DOMAIN_BUDDIES)
-        {
-          if (!p->whole_full_logged)
-            g_warning ("%s: more than %d users of %s; keeping no more (said once)", p->name,
-                       IMS_STORE_MAX_DOMAIN_BUDDIES, p->domain);
-          p->whole_full_logged = TRUE;
-          return;
-        }
-      b = ims_store_new_buddy (s, p, id);
-    }
+  if (b == NULL)
+    b = ims_store_buddy_or_open (s, p, buddy); /* subscribe = *, mirrored phones */
   if (b == NULL)
     return;
   /* A resource is text a server or buddy chose: safe and short before it
@@ -647,6 +674,8 @@ ims_presence_store_set_subscription (ImsPresenceStore *s, const char *peer, cons
 {
   Peer *p = NULL;
   Buddy *b = ims_store_buddy (s, peer, buddy, &p);
+  if (b == NULL && p && p->state == IMS_PEER_REGISTERED && sub == IMS_SUB_BOTH)
+    b = ims_store_buddy_or_open (s, p, buddy); /* known to be there, seen or not */
   if (b == NULL || b->sub == sub)
     return;
   b->sub = sub;
@@ -687,12 +716,11 @@ ims_presence_store_lookup (ImsPresenceStore *s, const char *peer, const char *na
       return;
     }
   Buddy *b = g_hash_table_lookup (p->buddies, id);
-  if (b == NULL && p->whole_domain && ims_store_in_domain (p, id)
-      && p->state == IMS_PEER_REGISTERED)
+  if (b == NULL && ims_store_open_to (p, id) && p->state == IMS_PEER_REGISTERED)
     {
-      /* A user of the domain the server has not reported (yet): not every
-       * server reports who was online before the peer logged in, so this
-       * is not offline, only not known. */
+      /* A user of the domain (or a mirrored phone) the server has not
+       * reported (yet): not every server reports who was online before the
+       * peer logged in, so this is not offline, only not known. */
       ims_answer_fill (answer, IMS_STATUS_UNKNOWN, IMS_RESULT_PENDING);
       return;
     }

@@ -119,8 +119,11 @@ void ims_presence_store_remove_peer (ImsPresenceStore *store, const char *peer);
 gboolean ims_presence_store_has_peer (ImsPresenceStore *store, const char *peer);
 /* Is @id (a full id) one of the buddies @peer watches? */
 gboolean ims_presence_store_is_watched (ImsPresenceStore *store, const char *peer, const char *id);
-/* Sets which buddies the peer watches (the config's subscribe list). */
-void ims_presence_store_set_watched (ImsPresenceStore *store, const char *peer, GPtrArray *buddies);
+/* Sets which buddies the peer watches (the config's subscribe list; "*":
+ * every user of its domain as they appear), and the domains whose every id
+ * is a buddy as it appears (@mirrored, char*; NULL: none). */
+void ims_presence_store_set_watched (ImsPresenceStore *store, const char *peer, GPtrArray *buddies,
+                                     const GPtrArray *mirrored);
 /* Full buddy id for a name as the dialplan writes it ("buckaroo" ->
  * "buckaroo@example.org").  Returns NULL for an unknown peer. */
 char *ims_presence_store_normalize (ImsPresenceStore *store, const char *peer, const char *name);

@@ -42,6 +42,35 @@ ims_xmpp_bare (const char *jid)
   return g_utf8_strdown (bare, -1);
 }
 
+gboolean
+ims_xmpp_in_domain (const char *jid, const char *domain)
+{
+  const char *at = jid ? strrchr (jid, '@') : NULL;
+  return at && at != jid && domain && g_ascii_strcasecmp (at + 1, domain) == 0;
+}
+
+char *
+ims_xmpp_escape_text (const char *text)
+{
+  g_autofree char *valid = g_utf8_make_valid (text ? text : "", -1);
+  for (char *q = valid; *q; q++)
+    if ((guchar) *q < 0x20 && *q != '\t' && *q != '\n' && *q != '\r')
+      *q = ' ';
+  return g_markup_escape_text (valid, -1);
+}
+
+ImsResourcePresence
+ims_xmpp_presence_resource (const ImsXmppPresence *pr)
+{
+  return (ImsResourcePresence){
+    .show = pr->show,
+    .word = pr->word,
+    .priority = pr->priority,
+    .text = pr->status,
+    .idle_since = pr->idle_since,
+  };
+}
+
 static ImsShow
 ims_xmpp_parse_show (const char *show)
 {

@@ -43,8 +43,18 @@ gboolean ims_xmpp_jid_valid (const char *jid);
 /* "user@domain/resource" -> "user@domain", lowercased (transfer full). */
 char *ims_xmpp_bare (const char *jid);
 
+/* Is @jid (a bare JID, lowercased) a user of @domain: "name@domain"? */
+gboolean ims_xmpp_in_domain (const char *jid, const char *domain);
+
+/* Text for the body of an element: XML-escaped, invalid UTF-8 repaired, and
+ * the control characters XML 1.0 has no place for (one would end the
+ * stream) made spaces; tabs and newlines stay (transfer full). */
+char *ims_xmpp_escape_text (const char *text);
+
 /* FALSE when @node is not a presence with a from.  @now is unix seconds. */
 gboolean ims_xmpp_parse_presence (const ImsXmlNode *node, gint64 now, ImsXmppPresence *out);
 void ims_xmpp_presence_clear (ImsXmppPresence *presence);
+/* An available presence as the store keeps it (borrows @presence's strings). */
+ImsResourcePresence ims_xmpp_presence_resource (const ImsXmppPresence *presence);
 
 G_END_DECLS

@@ -44,7 +44,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       store = ims_presence_store_new ();
       ims_presence_store_add_peer (store, "aim1", "r@example.org", "example.org");
       ims_presence_store_set_watched (store, "aim1",
-                                      ((ImsPeerConfig *) config->peers->pdata[0])->subscribe);
+                                      ((ImsPeerConfig *) config->peers->pdata[0])->subscribe, NULL);
     }
   ImsService hooks = {
     .store = store, .config = fz_config, .reload = fz_reload, .send = fz_send,

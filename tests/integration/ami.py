@@ -20,6 +20,7 @@ import time
 
 GREETING = b"Asterisk Call Manager/11.0.0\r\n"
 EVENT_CLASSES = {"DeviceStateChange": "call", "ExtensionStatus": "call",
+                 "PresenceStateChange": "call", "PresenceStatus": "call",
                  "OriginateResponse": "call", "Shutdown": "system",
                  "FullyBooted": "system", "UserEvent": "user", "Newchannel": "call"}
 
@@ -182,6 +183,24 @@ class Manager:
             out.append((0, frame(done + [("EventList", "Complete"),
                                          ("ListItems", str(len(items)))])))
             return out
+        if a == "presencestatelist":
+            # As ami-B08 recorded: one PresenceStateChange per presence state
+            # that was set, then the completion with the count.
+            out = [(0, frame(self.response(msg, "Success", ("EventList", "start"),
+                                           ("Message", "Presence State Changes will follow"))))]
+            items = list(srv.custom_presence.items())
+            for name, (state, subtype, message) in items:
+                item = [("Event", "PresenceStateChange")]
+                if aid is not None:
+                    item.append(("ActionID", aid))
+                out.append((0, frame(item + [("Presentity", name), ("Status", state),
+                                             ("Subtype", subtype), ("Message", message)])))
+            done = [("Event", "PresenceStateListComplete")]
+            if aid is not None:
+                done.append(("ActionID", aid))
+            out.append((0, frame(done + [("EventList", "Complete"),
+                                         ("ListItems", str(len(items)))])))
+            return out
         if a == "setvar":
             return [(0, frame(self.response(msg, *srv.setvar(get(msg, "Variable"),
                                                              get(msg, "Value") or ""))))]
@@ -262,7 +281,7 @@ class Variables:
             state, subtype, message = (parts + ["", ""])[:3]
             if len(parts) > 3 and "e" in parts[3]:
                 message = base64.b64decode(message).decode()
-            self.custom_presence[m.group(2)] = (state.lower(), subtype, message)
+            self.set_presence(m.group(2), state.lower(), message, subtype)
         else:
             self.globals[m.group(2) if m else var] = value
         return "Success", ("Message", "Variable Set")
@@ -388,6 +407,22 @@ class FakeAmi(Variables):
         self.broadcast([("Event", "ExtensionStatus"), ("Privilege", "call,all"), ("Exten", exten),
                         ("Context", context), ("Hint", hint),
                         ("Status", str(HINT_STATUS.get(text, -1))), ("StatusText", text)])
+
+    def set_presence(self, name, state, message="", subtype=""):
+        """A presence state changed (CLI `presencestate change`, or
+        PRESENCE_STATE()): PresenceStateChange, then PresenceStatus for each
+        hint that names it, to sessions with call events (ami-B07)."""
+        if self.custom_presence.get(name) == (state, subtype, message):
+            return
+        self.custom_presence[name] = (state, subtype, message)
+        self.broadcast([("Event", "PresenceStateChange"), ("Privilege", "call,all"),
+                        ("Presentity", name), ("Status", state), ("Subtype", subtype),
+                        ("Message", message)])
+        for (context, exten), (hint, _) in list(getattr(self, "hints", {}).items()):
+            if hint.partition(",")[2] == name:
+                self.broadcast([("Event", "PresenceStatus"), ("Privilege", "call,all"),
+                                ("Exten", exten), ("Context", context), ("Hint", hint),
+                                ("Status", state), ("Subtype", subtype), ("Message", message)])
 
     def logged_in_sessions(self):
         with self._lock:

@@ -16,10 +16,11 @@ REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"
 CAPTURES = sorted(glob.glob(os.path.join(REF, "raw", "ami-*.json")))
 # Actions the fake implements; answers to others are not compared.
 IMPLEMENTED = {"login", "ping", "logoff", "events", "devicestatelist", "extensionstatelist",
+               "presencestatelist",
                "userevent", "originate", "challenge", "setvar", "getvar"}
 STABLE = ["Response", "Event", "ActionID", "Message", "EventList", "ListItems", "Ping", "Events",
           "Device", "State", "Reason", "UserEvent", "Context", "Exten", "Application", "Data",
-          "Variable", "Value", "Hint", "Status", "StatusText"]
+          "Variable", "Value", "Hint", "Status", "StatusText", "Presentity", "Subtype"]
 
 
 def chunks(path):
@@ -60,7 +61,11 @@ def test_replay(path):
                if ami.get(m, "Event") == "OriginateResponse"}
     fake.originate_reason = lambda ch: reasons.get(ch, reasons.get(ch.split("-0")[0], "4")) or "4"
     fake.actions, fake.logins, fake.user_events, fake.originates = [], [], [], []
-    fake.globals, fake.custom_presence = {}, {}
+    fake.globals = {}
+    fake.custom_presence = {ami.get(m, "Presentity"): (ami.get(m, "Status"), ami.get(m, "Subtype"),
+                                                       ami.get(m, "Message"))
+                            for m in recorded
+                            if ami.get(m, "Event") == "PresenceStateChange" and ami.get(m, "ActionID")}
     fake._lock, fake._sessions = threading.Lock(), []  # no sockets: events go nowhere
 
     ours, skip_ids, pending, mgr = [], set(), b"", None

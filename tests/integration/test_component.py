@@ -523,7 +523,8 @@ def test_phones_as_contacts(server, daemon, tmp_path):
     binary = real_asterisk.require_asterisk()
     a = real_asterisk.Asterisk(
         str(tmp_path / "asterisk"), binary,
-        extensions="[phones]\nexten => 204,hint,Custom:204\nexten => 205,hint,Custom:205\n")
+        extensions="[phones]\nexten => 204,hint,Custom:204,CustomPresence:204\n"
+                   "exten => 205,hint,Custom:205\n")
     a.start()
     jane = user(server, "jane")
     try:
@@ -542,6 +543,16 @@ def test_phones_as_contacts(server, daemon, tmp_path):
         jane.wait_presence(phone, lambda v: v[1] == "dnd" and v[2] == "ringing", timeout=15)
         a.rx("devstate change Custom:204 NOT_INUSE")
         jane.wait_presence(phone, lambda v: v[1] == "" and v[0] != "unavailable", timeout=15)
+        # The hint's presence state joins in: its show while the phone is
+        # idle, its words beside the phone's while it is not.
+        a.rx('presencestate change CustomPresence:204 "AWAY,,back at 2"')
+        jane.wait_presence(phone, lambda v: v[1] == "away" and v[2] == "back at 2", timeout=15)
+        a.rx("devstate change Custom:204 INUSE")
+        jane.wait_presence(phone, lambda v: v[1] == "dnd" and v[2] == "on the phone (back at 2)",
+                           timeout=15)
+        a.rx("presencestate change CustomPresence:204 AVAILABLE")
+        a.rx("devstate change Custom:204 NOT_INUSE")
+        jane.wait_presence(phone, lambda v: v[1] == "" and v[2] == "", timeout=15)
         a.rx("devstate change Custom:204 UNAVAILABLE")
         jane.wait_presence(phone, lambda v: v[0] == "unavailable", timeout=15)
         # A stranger of another domain, or a phone that is not published: denied.
@@ -557,7 +568,7 @@ def test_phones_with_the_faithful_ami_peer(server, daemon):
     # faithful AMI peer (ExtensionStateList as ami-B08 recorded it,
     # ExtensionStatus as ami-B07), and who may subscribe.
     import ami
-    fake = ami.FakeAmi(hints={("phones", "204"): ("Custom:204", "Idle"),
+    fake = ami.FakeAmi(hints={("phones", "204"): ("Custom:204,CustomPresence:204", "Idle"),
                               ("other", "999"): ("Custom:999", "Idle")})
     jane = user(server, "jane")
     try:
@@ -573,11 +584,18 @@ def test_phones_with_the_faithful_ami_peer(server, daemon):
         jane.wait_presence(phone, lambda v: v[1] == "dnd" and v[2] == "on hold", timeout=15)
         fake.set_hint("phones", "204", "Busy")
         jane.wait_presence(phone, lambda v: v[1] == "dnd" and v[2] == "on the phone", timeout=15)
+        fake.set_hint("phones", "204", "Idle")
+        fake.set_presence("CustomPresence:204", "dnd", "in a meeting")
+        jane.wait_presence(phone, lambda v: v[1] == "dnd" and v[2] == "in a meeting", timeout=15)
         # The daemon restarts: jane, who subscribed once, still hears the phone.
         d.stop()
+        # Changed while the daemon was away: listed at its login
+        # (PresenceStateList after ExtensionStateList).
+        fake.set_presence("CustomPresence:204", "away", "out to lunch")
         d.start()
         d.wait_peer("corp", "Registered")
-        fake.set_hint("phones", "204", "Idle")
+        jane.wait_presence(phone, lambda v: v[1] == "away" and v[2] == "out to lunch", timeout=15)
+        fake.set_presence("CustomPresence:204", "available", "")
         jane.wait_presence(phone, lambda v: v[1] == "" and v[0] != "unavailable", timeout=15)
         assert (d.dir + "/state") and any(
             f.startswith("component-") for f in os.listdir(d.statedir))

@@ -216,7 +216,8 @@ main (int argc, char **argv)
   config = ims_config_parse ("t.conf", text, strlen (text), NULL, NULL);
   store = ims_presence_store_new ();
   ims_presence_store_add_peer (store, "aim1", "robot@example.org", "example.org");
-  ims_presence_store_set_watched (store, "aim1", ((ImsPeerConfig *) config->peers->pdata[0])->subscribe);
+  ims_presence_store_set_watched (store, "aim1",
+                                  ((ImsPeerConfig *) config->peers->pdata[0])->subscribe, NULL);
   hooks.store = store;
   g_test_add_func ("/control/prefixes", test_prefixes);
   g_test_add_func ("/control/status", test_status_lines);

@@ -39,7 +39,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_autoptr (GPtrArray) w = g_ptr_array_new ();
   g_ptr_array_add (w, "buckaroo");
   g_ptr_array_add (w, "Jane@Other.org");
-  ims_presence_store_set_watched (f->store, "aim1", w);
+  ims_presence_store_set_watched (f->store, "aim1", w, NULL);
   ims_presence_store_set_peer_state (f->store, "aim1", IMS_PEER_REGISTERED, NULL);
   ims_presence_store_set_subscription (f->store, "aim1", "buckaroo@example.org", IMS_SUB_BOTH);
   f->changes = 0;
@@ -269,7 +269,7 @@ test_whole_domain (Fixture *f, gconstpointer data)
   g_autoptr (GPtrArray) w = g_ptr_array_new ();
   g_ptr_array_add (w, "*");
   g_ptr_array_add (w, "buckaroo");
-  ims_presence_store_set_watched (f->store, "aim1", w);
+  ims_presence_store_set_watched (f->store, "aim1", w, NULL);
   g_assert_true (ims_presence_store_is_watched (f->store, "aim1", "zed@example.org"));
   g_assert_false (ims_presence_store_is_watched (f->store, "aim1", "zed@other.org"));
   g_assert_false (ims_presence_store_is_watched (f->store, "aim1", "@example.org"));
@@ -294,15 +294,58 @@ test_whole_domain (Fixture *f, gconstpointer data)
   ims_answer_clear (&a);
   ims_presence_store_set_peer_state (f->store, "aim1", IMS_PEER_REGISTERED, NULL);
   /* A reload keeping * keeps bob; without it bob goes. */
-  ims_presence_store_set_watched (f->store, "aim1", w);
+  ims_presence_store_set_watched (f->store, "aim1", w, NULL);
   g_autoptr (GPtrArray) listed = ims_presence_store_list_buddies (f->store, "aim1");
   gboolean has_bob = FALSE;
   for (guint i = 0; i < listed->len; i++)
     has_bob |= g_str_equal (listed->pdata[i], "bob@example.org");
   g_assert_true (has_bob);
   g_ptr_array_remove_index (w, 0);
-  ims_presence_store_set_watched (f->store, "aim1", w);
+  ims_presence_store_set_watched (f->store, "aim1", w, NULL);
   g_assert_false (ims_presence_store_is_watched (f->store, "aim1", "bob@example.org"));
+}
+
+/* remote = another PBX's component: its phones are buddies as they appear,
+ * whatever subscribe says; a phone known to be there but never seen is
+ * offline once the peer says so (subscription both), unknown while the
+ * other PBX is unreachable (pending); dropping the remote drops them. */
+static void
+test_mirrored (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) w = g_ptr_array_new ();
+  g_ptr_array_add (w, "buckaroo");
+  g_autoptr (GPtrArray) m = g_ptr_array_new ();
+  g_ptr_array_add (m, "Phones-B.example.org");
+  ims_presence_store_set_watched (f->store, "aim1", w, m);
+  g_assert_true (ims_presence_store_is_watched (f->store, "aim1", "204@phones-b.example.org"));
+  g_assert_false (ims_presence_store_is_watched (f->store, "aim1", "zed@example.org"));
+  g_assert_false (ims_presence_store_is_watched (f->store, "aim1", "phones-b.example.org"));
+  ImsAnswer a = ask (f, "204@phones-b.example.org");
+  g_assert_cmpint (a.result, ==, IMS_RESULT_PENDING);
+  ims_answer_clear (&a);
+  ImsResourcePresence pr = { .show = IMS_SHOW_DND, .text = "on the phone" };
+  ims_presence_store_update_resource (f->store, "aim1", "204@phones-b.example.org", "", &pr);
+  a = ask (f, "204@phones-b.example.org");
+  g_assert_cmpint (a.status, ==, IMS_STATUS_BUSY);
+  ims_answer_clear (&a);
+  ims_presence_store_set_subscription (f->store, "aim1", "205@phones-b.example.org", IMS_SUB_BOTH);
+  a = ask (f, "205@phones-b.example.org");
+  g_assert_cmpint (a.status, ==, IMS_STATUS_OFFLINE);
+  g_assert_cmpint (a.result, ==, IMS_RESULT_OK);
+  ims_answer_clear (&a);
+  ims_presence_store_set_subscription (f->store, "aim1", "204@phones-b.example.org",
+                                       IMS_SUB_PENDING);
+  a = ask (f, "204@phones-b.example.org");
+  g_assert_cmpint (a.status, ==, IMS_STATUS_UNKNOWN);
+  g_assert_cmpint (a.result, ==, IMS_RESULT_PENDING);
+  ims_answer_clear (&a);
+  /* Not for a stranger's domain, and not once the remote is dropped. */
+  ims_presence_store_set_subscription (f->store, "aim1", "1@phones-c.example.org", IMS_SUB_BOTH);
+  g_assert_false (ims_presence_store_is_watched (f->store, "aim1", "1@phones-c.example.org"));
+  ims_presence_store_set_watched (f->store, "aim1", w, NULL);
+  g_assert_false (ims_presence_store_is_watched (f->store, "aim1", "204@phones-b.example.org"));
+  g_autoptr (GPtrArray) listed = ims_presence_store_list_buddies (f->store, "aim1");
+  g_assert_cmpuint (listed->len, ==, 1);
 }
 
 static void
@@ -360,8 +403,8 @@ test_feed (void)
   g_autoptr (GPtrArray) watched = g_ptr_array_new ();
   g_ptr_array_add (watched, "buckaroo");
   g_ptr_array_add (watched, "jane");
-  ims_presence_store_set_watched (s, "aim1", watched);
-  ims_presence_store_set_watched (s, "hidden", watched);
+  ims_presence_store_set_watched (s, "aim1", watched, NULL);
+  ims_presence_store_set_watched (s, "hidden", watched, NULL);
   ims_presence_store_set_peer_state (s, "aim1", IMS_PEER_REGISTERED, NULL);
   g_autoptr (GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
   ims_presence_store_snapshot (s, feed_visible, feed_peer, feed_buddy, seen);
@@ -400,6 +443,7 @@ main (int argc, char **argv)
               fixture_teardown);
   g_test_add ("/store/whole-domain", Fixture, NULL, fixture_setup, test_whole_domain,
               fixture_teardown);
+  g_test_add ("/store/mirrored", Fixture, NULL, fixture_setup, test_mirrored, fixture_teardown);
   g_test_add ("/store/hostile-resource", Fixture, NULL, fixture_setup, test_hostile_resource,
               fixture_teardown);
   g_test_add ("/store/idle-seconds", Fixture, NULL, fixture_setup, test_idle_seconds, fixture_teardown);
