@@ -186,7 +186,9 @@ ims_component_remote_iq (ImsCompPeer *c, const ImsXmlNode *stanza)
   const char *id = ims_xml_attr (stanza, "id");
   const char *type = ims_xml_attr (stanza, "type");
   const char *f = ims_xml_attr (stanza, "from");
-  if (c->remotes == NULL || f == NULL || !ims_xmpp_jid_valid (f))
+  /* Only answers: a remote's own request may carry an id like ours. */
+  if (c->remotes == NULL || f == NULL || !ims_xmpp_jid_valid (f)
+      || (g_strcmp0 (type, "result") != 0 && g_strcmp0 (type, "error") != 0))
     return FALSE;
   g_autofree char *from = ims_xmpp_bare (f);
   ImsCompRemote *r = g_hash_table_lookup (c->remotes, from);

@@ -85,16 +85,20 @@ class Prosody:
     """A private Prosody on 127.0.0.1:<free port>."""
 
     def __init__(self, directory, ca=None, component=None, component_secret="s3cret",
-                 privileged=True):
+                 privileged=True, more_components=()):
         """component: the JID of an XEP-0114 component to accept (on
         self.component_port), privileged (mod_privilege from Debian's
         prosody-modules) to see every user's presence unless not
-        @privileged."""
+        @privileged; more_components: others like it (another PBX's), on
+        the same port with the same secret."""
         self.dir = directory
         os.makedirs(self.dir, exist_ok=True)
         self.port = free_port()
         self.component, self.component_secret = component, component_secret
         self.component_port = free_port() if component else None
+        # Every component on the one port.
+        self.component_ports = {c: self.component_port for c in [component, *more_components]
+                                if component}
         self.ca_pem, self.ca_key = ca or make_ca(os.path.join(self.dir, "ca"), "imstatus-test-CA")
         self.cert, self.key = make_server_cert(self.dir, self.ca_pem, self.ca_key)
         self.config = os.path.join(self.dir, "prosody.cfg.lua")
@@ -125,10 +129,12 @@ ssl = {{ key = "{self.key}"; certificate = "{self.cert}" }}
 component_interfaces = {{ "127.0.0.1" }}
 """)
             f.write(f'VirtualHost "{DOMAIN}"\n')
+            components = [component, *more_components] if component else []
             if component and privileged:
-                f.write(f'privileged_entities = {{ ["{component}"] = {{ presence = "managed_entity" }} }}\n')
-            if component:
-                f.write(f'Component "{component}"\ncomponent_secret = "{component_secret}"\n'
+                f.write("privileged_entities = { " + "; ".join(
+                    f'["{c}"] = {{ presence = "managed_entity" }}' for c in components) + " }\n")
+            for c in components:
+                f.write(f'Component "{c}"\ncomponent_secret = "{component_secret}"\n'
                         'modules_enabled = { "privilege" }\n')
         os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
 
@@ -448,11 +454,16 @@ class Ejabberd:
     live in a directory that user owns; Erlang distribution stays on loopback."""
 
     def __init__(self, directory, ca=None, component=None, component_secret="s3cret",
-                 privileged=True):
-        """component: as for Prosody (ejabberd_service, and mod_privilege's
-        presence managed_entity unless not @privileged)."""
+                 privileged=True, more_components=()):
+        """component, more_components: as for Prosody (ejabberd_service, and
+        mod_privilege's presence managed_entity unless not @privileged)."""
         self.component, self.component_secret = component, component_secret
-        self.component_port = free_port() if component else None
+        self.more_components = list(more_components)
+        # One listener per component: ejabberd_service gives every host of
+        # a listener to the first component that authenticates there.
+        self.component_ports = {c: free_port() for c in [component, *more_components]
+                                if component}
+        self.component_port = self.component_ports.get(component)
         import pwd
         import tempfile
         self.dir = tempfile.mkdtemp(prefix="imstatus-ejabberd-")
@@ -505,9 +516,10 @@ modules:
     def _component_listen(self):
         if not self.component:
             return ""
-        return (f"  - port: {self.component_port}\n    ip: \"127.0.0.1\"\n"
-                f"    module: ejabberd_service\n    hosts:\n      \"{self.component}\":\n"
-                f"        password: \"{self.component_secret}\"\n")
+        return "".join(f"  - port: {port}\n    ip: \"127.0.0.1\"\n"
+                       f"    module: ejabberd_service\n    hosts:\n      \"{c}\":\n"
+                       f"        password: \"{self.component_secret}\"\n"
+                       for c, port in self.component_ports.items())
 
     def _privilege_module(self, privileged):
         if not (self.component and privileged):

@@ -14,6 +14,8 @@ import harness
 from harness import DOMAIN, Buddy, wait_for
 
 COMPONENT = f"phones.{DOMAIN}"
+# Another PBX's component on the same server (remote =).
+COMPONENT_B = f"phones-b.{DOMAIN}"
 # Both servers in the plain build; under the sanitizers (make asan) the
 # driver's code is the same for both, so Prosody alone.
 KINDS = ["prosody"] if os.environ.get("IMS_SANITIZED") else ["prosody", "ejabberd"]
@@ -27,8 +29,10 @@ def needs_mod_privilege():
 def make_server(kind, directory, ca, privileged=True):
     if kind == "prosody":
         needs_mod_privilege()
-        return harness.Prosody(directory, ca, component=COMPONENT, privileged=privileged)
-    return harness.Ejabberd(directory, ca, component=COMPONENT, privileged=privileged)
+        return harness.Prosody(directory, ca, component=COMPONENT, privileged=privileged,
+                               more_components=[COMPONENT_B])
+    return harness.Ejabberd(directory, ca, component=COMPONENT, privileged=privileged,
+                            more_components=[COMPONENT_B])
 
 
 @pytest.fixture(scope="module", params=KINDS)
@@ -53,10 +57,10 @@ def kill(server):
     wait_for(lambda: not harness.port_open(server.port), 30, what="the server gone")
 
 
-def conf(server, subscribe="jane, bob", secret=None, extra=""):
-    return (f"[corp]\ntype = component\nusername = {COMPONENT}\n"
+def conf(server, subscribe="jane, bob", secret=None, extra="", component=COMPONENT):
+    return (f"[corp]\ntype = component\nusername = {component}\n"
             f"secret = {secret or server.component_secret}\nhost = 127.0.0.1\n"
-            f"port = {server.component_port}\ndomain = {DOMAIN}\nsubscribe = {subscribe}\n"
+            f"port = {server.component_ports[component]}\ndomain = {DOMAIN}\nsubscribe = {subscribe}\n"
             "pinginterval = 2\npingtimeout = 3\n" + extra)
 
 
@@ -605,4 +609,85 @@ def test_phones_with_the_faithful_ami_peer(server, daemon):
         jane.wait_presence(other, lambda v: v[0] == "unsubscribed", timeout=15)
     finally:
         jane.close()
+        fake.stop()
+
+
+def test_across_pbxes_a_phone_on_b_lights_a_lamp_on_a(server, daemon, tmp_path):
+    # Two PBXes, each its own Asterisk 22 and daemon, each a component of
+    # the one XMPP server: remote = the other's component.  A hint on A,
+    # IM:corp:204@phones-b..., follows extension 204 on B; while B's daemon
+    # is gone A says unknown, not B's last state; when it is back, the
+    # phone's state again.
+    import re
+    import real_asterisk
+    from test_module import DOCS, MODULE
+    binary = real_asterisk.require_asterisk()
+    if not os.path.exists(MODULE):
+        pytest.skip("app_imstatus.so not built (no Asterisk headers at build time)")
+    b_ast = real_asterisk.Asterisk(str(tmp_path / "asterisk-b"), binary,
+                                   extensions="[phones]\nexten => 204,hint,Custom:204\n")
+    b_ast.start()
+    b_ast.rx("devstate change Custom:204 NOT_INUSE")
+    phone = f"204@{COMPONENT_B}"
+    try:
+        d_b = daemon(conf(server, subscribe="jane", component=COMPONENT_B,
+                          extra=f"publish = phones\nremote = {COMPONENT}\n"),
+                     general_extra=f"amihost = 127.0.0.1\namiport = {b_ast.ami_port}\n"
+                                   "amiuser = imstatus\namisecret = another-s3cret\n")
+        d_b.wait_peer("corp", "Registered")
+        wait_for(lambda: "device states in sync" in d_b.read_log(), 20, what="AMI login on B")
+        d_a = daemon(conf(server, subscribe="jane", extra=f"remote = {COMPONENT_B}\n"))
+        d_a.wait_peer("corp", "Registered")
+        a_ast = real_asterisk.Asterisk(
+            str(tmp_path / "asterisk-a"), binary, extra_modules=[MODULE], extra_docs=[DOCS],
+            extensions=f"[lamps]\nexten => 7204,hint,IM:corp:{phone}\n",
+            etc_files={"imstatus.conf": f"[general]\ncontrolsocket = {d_a.socket}\n"
+                                        "daemonuser = root\n"})
+        a_ast.start()
+        try:
+            def lamp():
+                m = re.search(r"7204@lamps\s*: \S+\s+State:(\S+)", a_ast.rx("core show hint 7204"))
+                return m.group(1) if m else None
+            d_a.wait_status(f"corp/{phone}", timeout=20, status="online")
+            wait_for(lambda: lamp() == "Idle", 20, what="A's lamp idle")
+            b_ast.rx("devstate change Custom:204 INUSE")
+            d_a.wait_status(f"corp/{phone}", timeout=20, status="busy", text="on the phone")
+            wait_for(lambda: lamp() == "InUse", 20, what="A's lamp in use")
+            assert imstatus(d_a, f"corp/{phone}")["IM-STATUS"] == "busy"
+            # B's daemon goes: A's pings to it bounce; unknown within a ping
+            # interval and a timeout, not B's last state.
+            d_b.stop()
+            d_a.wait_status(f"corp/{phone}", timeout=15, status="unknown")
+            wait_for(lambda: lamp() != "InUse", 20, what="A's lamp off B's last state")
+            assert "remote phones-b" in d_a.read_log() and "does not answer" in d_a.read_log()
+            b_ast.rx("devstate change Custom:204 NOT_INUSE")
+            d_b.start()
+            d_a.wait_status(f"corp/{phone}", timeout=20, status="online")
+            wait_for(lambda: lamp() == "Idle", 20, what="A's lamp idle again")
+            # One log line for the going, not one per ping.
+            assert d_a.read_log().count("does not answer") == 1
+        finally:
+            a_ast.stop()
+    finally:
+        b_ast.stop()
+
+
+def test_a_remote_that_does_not_name_us_shows_nothing(server, daemon):
+    # B publishes, but does not name A in its remote: A's subscriptions are
+    # denied, said once, and A's answer for B's phone stays unknown.
+    import ami
+    fake = ami.FakeAmi(hints={("phones", "204"): ("Custom:204", "InUse")})
+    try:
+        d_b = daemon(conf(server, subscribe="jane", component=COMPONENT_B,
+                          extra="publish = phones\n"), general_extra=ami.general_keys(fake))
+        d_b.wait_peer("corp", "Registered")
+        wait_for(lambda: any(ami.get(a, "Action") == "ExtensionStateList" for a in fake.actions),
+                 10, what="ExtensionStateList")
+        d_a = daemon(conf(server, subscribe="jane", extra=f"remote = {COMPONENT_B}\n"))
+        d_a.wait_peer("corp", "Registered")
+        wait_for(lambda: "does not show us its phones" in d_a.read_log(), 15,
+                 what="the refusal logged")
+        assert d_a.status(f"corp/204@{COMPONENT_B}")["status"] == "unknown"
+        assert "subscription to a phone (denied)" in d_b.read_log()
+    finally:
         fake.stop()

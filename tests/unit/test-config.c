@@ -104,6 +104,17 @@ static const ErrorCase error_cases[] = {
   { "component-publish-no-ami", "[c]\ntype = component\nusername = phones.example.org\n"
                                 "secret = s\ndomain = example.org\npublish = phones\n",
     "im.conf:1: peer [c]: publish needs the AMI settings in [general]" },
+  { "component-remote", "[c]\ntype = component\nusername = phones.example.org\nsecret = s\n"
+                        "domain = example.org\nremote = phones-b.example.org\n"
+                        "remote = phones-c.example.org\n", NULL },
+  { "component-remote-itself", "[c]\ntype = component\nusername = phones.example.org\nsecret = s\n"
+                               "domain = example.org\nremote = Phones.example.org\n",
+    "im.conf:1: [c] remote = Phones.example.org: that is this component itself" },
+  { "component-remote-user", "[c]\ntype = component\nusername = phones.example.org\nsecret = s\n"
+                             "domain = example.org\nremote = jane@example.org\n",
+    "im.conf:6: remote: bad list item 'jane@example.org'" },
+  { "remote-not-component", PEER "remote = phones-b.example.org\n",
+    "im.conf:4: remote does not apply to type=jabber (only to component)" },
   { "component-no-domain", "[c]\ntype = component\nusername = phones.example.org\nsecret = s\n",
     "im.conf:1: [c] a component needs domain = the domain of the users it sees" },
   { "component-jid", "[c]\ntype = component\nusername = bot@example.org\nsecret = s\n"
