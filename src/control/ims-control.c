@@ -41,7 +41,19 @@ typedef struct {
   gboolean privileged; /* root or the daemon's own user: every command */
   uid_t uid;
   GString *snapshot;   /* while the snapshot is written (borrowed) */
+  gsize room;          /* output it may have queued: 1 MiB above the biggest reply */
 } Client;
+
+/* An answer as big as the buddy list (10,000 buddies are a few MB) must get
+ * out whole: room for it, and the usual slack for what follows. */
+static void
+ims_client_make_room (Client *c, gsize len)
+{
+  if (len + IMS_LINE_CONN_MAX_OUTPUT <= c->room)
+    return;
+  c->room = len + IMS_LINE_CONN_MAX_OUTPUT;
+  ims_line_conn_set_max_output (c->lc, c->room);
+}
 
 /* Root and the daemon's user may do everything; anyone else reached the
  * socket through its group and gets controlgrouprights. */
@@ -140,9 +152,7 @@ ims_client_snapshot (Client *c)
   ims_presence_store_snapshot (self->svc.store, NULL, on_snapshot_peer, on_snapshot_buddy, c);
   c->snapshot = NULL;
   g_string_append_printf (out, "%%%s\n", IMS_VOCAB_EVENT_SYNCED);
-  /* The snapshot is as big as the buddy list (10,000 buddies are a few MB):
-   * room for it, and the usual slack for what follows. */
-  ims_line_conn_set_max_output (c->lc, out->len + IMS_LINE_CONN_MAX_OUTPUT);
+  ims_client_make_room (c, out->len);
   ims_line_conn_write (c->lc, out->str, out->len);
 }
 
@@ -163,6 +173,7 @@ ims_client_reply (Client *c, gboolean ok, const char *body)
       g_string_append_printf (out, "%s%s\n", **l == '%' ? "%" : "", *l);
     }
   g_string_append_printf (out, "%s%u\n", ok ? IMS_VOCAB_CONTROL_END : IMS_VOCAB_CONTROL_ERROR, n);
+  ims_client_make_room (c, out->len);
   ims_line_conn_write (c->lc, out->str, out->len);
 }
 
@@ -258,6 +269,7 @@ on_control_incoming (GSocketConnection *conn, gpointer data)
   self->clients = g_list_prepend (self->clients, c);
   c->lc = ims_line_conn_new (conn, IMS_CONTROL_MAX_LINE, self->idle_timeout_s * 1000,
                              on_client_event, c);
+  c->room = IMS_LINE_CONN_MAX_OUTPUT;
   g_autofree char *hello = g_strdup_printf ("%s%d\n", IMS_VOCAB_CONTROL_HELLO, IMS_CONTROL_VERSION);
   ims_line_conn_write (c->lc, hello, strlen (hello));
 }
