@@ -951,7 +951,9 @@ def write_report(results, path, partial=False):
                  f"(goal <= 5 s: {'met' if r['ready_s'] <= 5 else 'not met'})")
         L.append(f"- RSS {r['rss_kb'] / 1024:.1f} MiB, {r['comp0_kb'] / 1024:.1f} MiB with nobody "
                  f"online: {b:,.0f} bytes a user (goal <= 2 KB: "
-                 f"{'met' if b <= 2048 else 'not met'})")
+                 f"{'met' if b <= 2048 else 'not met'}; the figure includes what the readiness "
+                 "poll, `imctl --json show subscribed` of every user every 0.2 s, left in "
+                 "malloc's heap)")
         L.append(f"- a change to FastAGI while 100 other users change a second: p50 "
                  f"{r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms (min..max {r['min_ms']:.2f}.."
                  f"{r['max_ms']:.2f}; goal p99 <= 5 ms: {'met' if r['p99_ms'] <= 5 else 'not met'})")
@@ -985,10 +987,14 @@ def split_sections(text):
 def merge_sections(old, new):
     """A partial run replaces the sections it measured and keeps the others
     of the last full run, in their order."""
-    _, old_secs = split_sections(old)
-    new_head, new_secs = split_sections(new)
+    old_head, old_secs = split_sections(old)
+    _, new_secs = split_sections(new)
     fresh = dict(new_secs)
-    out, seen = [new_head], set()
+    # The head says when the full run was; a line says what was re-measured.
+    old_head = re.sub(r"(?m)^Re-measured .*\n\n?", "", old_head)
+    names = ", ".join(h[3:].split(":")[0] for h, _ in new_secs if re.match(r"## \d+\.", h))
+    out, seen = [old_head + f"Re-measured {datetime.datetime.now():%Y-%m-%d %H:%M} on "
+                 f"{platform.node()}: {names}.\n\n"], set()
     for heading, body in old_secs:
         out.append(fresh.get(heading, body))
         seen.add(heading)
