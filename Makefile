@@ -18,7 +18,7 @@ EJABBERD_CHECK ?= two_resources or stranger or hostile or idle_xep0319 or send_u
 DEBS = build-essential meson ninja-build pkg-config \
        libglib2.0-dev libjson-glib-dev libpurple-dev libsqlite3-dev \
        prosody lua-unbound ejabberd openssl \
-       python3 python3-pytest python3-slixmpp \
+       python3 python3-pytest python3-pytest-xdist python3-slixmpp \
        clang libclang-rt-14-dev \
        libsystemd-dev libsoup-3.0-dev scdoc man-db debhelper lintian dpkg-dev fakeroot \
        glib-networking chromium chromium-driver python3-selenium \

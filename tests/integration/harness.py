@@ -8,6 +8,7 @@ Every wait is bounded; every process started here is stopped by its owner.
 import asyncio
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -29,10 +30,32 @@ def bound_to_test(argv):
     return ["setpriv", "--pdeathsig", "KILL", "--"] + list(argv)
 
 
+_handed = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nobody listens on.  Under pytest-xdist each worker takes its
+    ports from its own range below the kernel's ephemeral ones, so two
+    workers never hand out the same port before either binds it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    k = int(worker[2:])
+    lo = 12000 + k * 2000  # 12000..31999 for up to ten workers
+    for _ in range(1000):
+        port = random.randrange(lo, lo + 2000)
+        if port in _handed:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed.add(port)
+        return port
+    raise RuntimeError(f"no free port in {lo}..{lo + 1999}")
 
 
 def wait_for(cond, timeout=10.0, interval=0.02, what="condition"):
