@@ -2,7 +2,7 @@
  * im.conf keys (from the config table) and the imctl commands (from the
  * command table), so the pages cannot drift from the code.
  *   gen-man INPUT.scd OUTPUT.scd
- * Lines @KEYS_GENERAL@, @KEYS_PEER@, @KEYS_WEBUSER@, @COMMANDS@, @NETWORKS@
+ * Lines @KEYS_GENERAL@, @KEYS_PEER@, @KEYS_WEBUSER@, @KEYS_PERSON@, @COMMANDS@, @NETWORKS@
  * (from the registry of networks) and @SHOW_WORDS@ are replaced. */
 #include <stdio.h>
 #include <string.h>
@@ -185,6 +185,8 @@ main (int argc, char **argv)
         keys (out, IMS_KEY_PEER);
       else if (g_str_equal (*l, "@KEYS_WEBUSER@"))
         keys (out, IMS_KEY_WEBUSER);
+      else if (g_str_equal (*l, "@KEYS_PERSON@"))
+        keys (out, IMS_KEY_PERSON);
       else if (g_str_equal (*l, "@COMMANDS@"))
         commands (out);
       else if (g_str_equal (*l, "@NETWORKS@"))

@@ -168,12 +168,34 @@ ims_agi_badargs (Session *s, const char *script, const char *why, gboolean statu
   ims_agi_set (s, "IM-RESULT", "BADARGS");
 }
 
+/* IMStatus,jane: a person (a name without '/'): her nine variables and
+ * IM-PHONE, IM-DND. */
+static gboolean
+ims_agi_person (Session *s, const char *name)
+{
+  ImsPersonAnswer pa;
+  if (strchr (name, '/') || s->srv->svc.people == NULL
+      || !ims_people_lookup (s->srv->svc.people, name, &pa))
+    return FALSE;
+  ims_answer_each_variable (&pa.answer, g_get_real_time () / G_USEC_PER_SEC, on_agi_variable, s);
+  ims_agi_set (s, IMS_VOCAB_PHONE_VAR, ims_phone_to_string (pa.phone));
+  ims_agi_set (s, IMS_VOCAB_DND_VAR, pa.dnd ? "1" : "0");
+  g_autofree char *n = ims_text_for_log (name, 64);
+  g_info ("IMStatus %s -> %s (phone %s, dnd %d)", n, ims_status_to_string (pa.answer.status),
+          ims_phone_to_string (pa.phone), pa.dnd);
+  ims_answer_clear (&pa.answer);
+  ims_agi_send_next (s);
+  return TRUE;
+}
+
 static void
 ims_agi_run_imstatus (Session *s)
 {
   GPtrArray *args = s->env->args;
   g_autoptr (GError) err = NULL;
   int wait_ms = 0;
+  if (args->len >= 1 && args->len <= 2 && ims_agi_person (s, args->pdata[0]))
+    return;
   if (args->len < 1 || args->len > 2
       || !ims_agi_split_target (args->pdata[0], &s->peer, &s->user, NULL, &err)
       || !ims_agi_parse_options (args->len > 1 ? args->pdata[1] : "", &s->go_on, &wait_ms, &err))

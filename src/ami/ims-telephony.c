@@ -16,52 +16,14 @@
 
 #include "ims-ami-client.h"
 #include "ims-rate.h"
+#include "ims-telephony-private.h"
 #include "ims-totp.h"
 #include "ims-vocab.h"
 
 #define MAX_USEREVENT_BODY 1000
 #define DIAL_TIMEOUT_MS "30000"
 
-struct _ImsTelephony {
-  const ImsConfig *config;
-  ImsPresenceStore *store;
-  ImsCore *core;
-  ImsTelephonyHooks hooks;
-  ImsAmiClient *ami;
-  char *ami_key;           /* host/port/user/secret the client was made with */
-  GHashTable *devices;     /* device -> state */
-  GHashTable *hints;       /* "context\037exten" -> Hint, every context (a reload may publish one) */
-  ImsRate *attempts;       /* click-to-dial requests per "peer\nsender" */
-  GHashTable *totp_steps;  /* peer -> guint64*: the last one-time code's step used */
-  guint store_watch;       /* presencehints follow the store's answers */
-  guint callfile_seq;
-};
 
-/* A published hint: its state, and its presence state where the hint
- * names a presence provider ("Custom:204,CustomPresence:204"). */
-typedef struct {
-  char *context;
-  char *exten;
-  char *state;
-  char *presentity; /* NULL: none */
-  char *presence;   /* NULL: not known (yet) */
-  char *message;
-} Hint;
-
-static void
-ims_hint_free (Hint *h)
-{
-  g_free (h->context);
-  g_free (h->exten);
-  g_free (h->state);
-  g_free (h->presentity);
-  g_free (h->presence);
-  g_free (h->message);
-  g_free (h);
-}
-
-/* At most this many published hints are kept (the component's limit too). */
-#define MAX_HINTS 10000
 
 typedef struct {
   ImsTelephony *tel;
@@ -177,6 +139,7 @@ on_tel_device (const char *device, const char *state, gpointer data)
   g_autofree char *s = ims_text_for_log (state, 40);
   g_info ("device %s is %s", d, s);
   g_hash_table_insert (tel->devices, g_strdup (device), g_strdup (state));
+  ims_tel_people_device (tel, device, state);
   for (guint i = 0; i < tel->config->peers->len; i++)
     {
       const ImsPeerConfig *p = tel->config->peers->pdata[i];
@@ -186,91 +149,6 @@ on_tel_device (const char *device, const char *state, gpointer data)
       if (ims_peer_config_has_activewhen_device (p) && g_str_equal (p->activewhen, device)
           && tel->hooks.activewhen_changed)
         tel->hooks.activewhen_changed (tel->hooks.user_data, p->name);
-    }
-}
-
-/* ---- published hints: phones as contacts ---- */
-
-static void
-ims_tel_hint_tell (ImsTelephony *tel, const Hint *h)
-{
-  ImsPhoneState ps = { h->state, h->presence, h->message };
-  for (guint i = 0; i < tel->config->peers->len; i++)
-    {
-      const ImsPeerConfig *p = tel->config->peers->pdata[i];
-      if (p->publish && g_str_equal (p->publish, h->context))
-        ims_core_phone (tel->core, p->name, h->exten, &ps);
-    }
-}
-
-void
-ims_telephony_replay_phones (ImsTelephony *tel)
-{
-  GHashTableIter it;
-  gpointer v;
-  g_hash_table_iter_init (&it, tel->hints);
-  while (g_hash_table_iter_next (&it, NULL, &v))
-    if (((Hint *) v)->state)
-      ims_tel_hint_tell (tel, v);
-}
-
-static void
-on_tel_extension (const char *context, const char *exten, const char *state, const char *hint,
-                  gpointer data)
-{
-  ImsTelephony *tel = data;
-  /* A contact's name on the wire: digits and the few dialplan characters
-   * a JID local part takes as they are. */
-  gsize n = strlen (exten);
-  if (n == 0 || n > 32 || strspn (exten, "0123456789*#+_-abcdefghijklmnopqrstuvwxyz") != n)
-    return;
-  g_autofree char *key = g_strdup_printf ("%s\037%s", context, exten);
-  Hint *h = g_hash_table_lookup (tel->hints, key);
-  if (h == NULL)
-    {
-      if (g_hash_table_size (tel->hints) >= MAX_HINTS)
-        return;
-      h = g_new0 (Hint, 1);
-      h->context = g_strdup (context);
-      h->exten = g_strdup (exten);
-      g_hash_table_insert (tel->hints, g_steal_pointer (&key), h);
-    }
-  /* The presence provider is what follows the first comma of the hint. */
-  const char *comma = strchr (hint, ',');
-  g_autofree char *presentity = comma && comma[1] ? g_strdup (comma + 1) : NULL;
-  if (g_strcmp0 (presentity, h->presentity) != 0)
-    {
-      g_free (h->presentity);
-      h->presentity = g_steal_pointer (&presentity);
-      g_clear_pointer (&h->presence, g_free);
-      g_clear_pointer (&h->message, g_free);
-    }
-  if (g_strcmp0 (h->state, state) == 0 && h->state)
-    return;
-  g_free (h->state);
-  h->state = g_strdup (state);
-  ims_tel_hint_tell (tel, h);
-}
-
-static void
-on_tel_hint_presence (const char *presentity, const char *status, const char *message, gpointer data)
-{
-  ImsTelephony *tel = data;
-  GHashTableIter it;
-  gpointer v;
-  g_hash_table_iter_init (&it, tel->hints);
-  while (g_hash_table_iter_next (&it, NULL, &v))
-    {
-      Hint *h = v;
-      if (h->presentity == NULL || g_ascii_strcasecmp (h->presentity, presentity) != 0
-          || (g_strcmp0 (h->presence, status) == 0 && g_strcmp0 (h->message, message) == 0))
-        continue;
-      g_free (h->presence);
-      g_free (h->message);
-      h->presence = g_ascii_strdown (status, -1);
-      h->message = g_strdup (message);
-      if (h->state)
-        ims_tel_hint_tell (tel, h);
     }
 }
 
@@ -377,7 +255,10 @@ on_tel_ami_state (ImsAmiState state, const char *reason, gpointer data)
 {
   ImsTelephony *tel = data;
   if (state == IMS_AMI_UP)
-    ims_tel_hints_all (tel);
+    {
+      ims_tel_hints_all (tel);
+      ims_tel_push_pending (tel);
+    }
   if (state == IMS_AMI_AUTHFAIL)
     g_warning ("AMI: login refused (%s)", reason ? reason : "?");
   else if (state == IMS_AMI_DOWN)
@@ -731,15 +612,15 @@ ims_telephony_on_message (ImsTelephony *tel, const char *peer, const char *from,
 
 ImsTelephony *
 ims_telephony_new (const ImsConfig *config, ImsPresenceStore *store, ImsCore *core,
-                   const ImsTelephonyHooks *hooks)
+                   ImsPeople *people, const ImsTelephonyHooks *hooks)
 {
   ImsTelephony *tel = g_new0 (ImsTelephony, 1);
   tel->store = store;
+  tel->people = people;
   tel->core = core;
   tel->hooks = *hooks;
   tel->devices = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  tel->hints = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                      (GDestroyNotify) ims_hint_free);
+  ims_tel_hints_init (tel);
   tel->attempts = ims_rate_new (60);
   tel->totp_steps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   tel->store_watch = ims_presence_store_watch (store, on_tel_presence, NULL, tel);
@@ -758,7 +639,7 @@ ims_telephony_free (ImsTelephony *tel)
     memset (tel->ami_key, 0, strlen (tel->ami_key)); /* it holds amisecret */
   g_free (tel->ami_key);
   g_hash_table_unref (tel->devices);
-  g_hash_table_unref (tel->hints);
+  ims_tel_hints_clear (tel);
   ims_rate_free (tel->attempts);
   g_hash_table_unref (tel->totp_steps);
   g_free (tel);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "ims-core.h"
+#include "ims-people.h"
 
 G_BEGIN_DECLS
 
@@ -20,8 +21,13 @@ typedef struct {
   gpointer user_data;
 } ImsTelephonyHooks;
 
+/* @people: told the hints and devices Asterisk reports (NULL: none). */
 ImsTelephony *ims_telephony_new (const ImsConfig *config, ImsPresenceStore *store,
-                                 ImsCore *core, const ImsTelephonyHooks *hooks);
+                                 ImsCore *core, ImsPeople *people, const ImsTelephonyHooks *hooks);
+/* A person's DND changed (ImsPeopleHooks): her dnd device follows (now, or
+ * when AMI is back). */
+void ims_telephony_apply_dnd (ImsTelephony *tel, const ImsPerson *person, gboolean on,
+                              ImsDndSource source);
 void ims_telephony_free (ImsTelephony *tel);
 /* After a reload: new peer settings; a changed AMI login reconnects. */
 void ims_telephony_set_config (ImsTelephony *tel, const ImsConfig *config);

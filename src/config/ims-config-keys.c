@@ -15,6 +15,7 @@
 
 #define GEN(t, f) IMS_KEY_GENERAL, IMS_KEY_##t, G_STRUCT_OFFSET (ImsConfig, f)
 #define WEB(t, f) IMS_KEY_WEBUSER, IMS_KEY_##t, G_STRUCT_OFFSET (ImsWebUser, f)
+#define PERSON(t, f) IMS_KEY_PERSON, IMS_KEY_##t, G_STRUCT_OFFSET (ImsPerson, f)
 #define PEER(t, f) IMS_KEY_PEER, IMS_KEY_##t, G_STRUCT_OFFSET (ImsPeerConfig, f)
 
 /* The single source of truth for im.conf keys: a new key is one row here
@@ -148,6 +149,16 @@ static const ImsConfigKey ims_config_key_table[] = {
   { "dial", WEB (ENUM, dial), 0, 0, IMS_YES_NO_CHOICES, "no", 0, "may use click-to-dial" },
   { "phone", WEB (DEVICE, phone), 0, 0, NULL, NULL, 0,
     "the device the user's click-to-dial rings first" },
+
+  { "type", PERSON (NAME, type), 0, 0, NULL, NULL, IMS_KEY_REQUIRED,
+    "person: one presence of a phone, IM identities and a DND switch, not an IM peer" },
+  { "extension", PERSON (DEVICE, extension), 0, 0, NULL, NULL, 0,
+    "her phone: the hint exten@context whose state is IM-PHONE" },
+  { "im", PERSON (LIST, im), 0, 0, " \t|\"';", NULL, 0,
+    "her IM identities as peer/user (repeatable); the most available answers" },
+  { "dnd", PERSON (DEVICE, dnd), 0, 0, NULL, NULL, 0,
+    "the Custom: device of her do-not-disturb switch (the dialplan's side of it)" },
+
 };
 G_STATIC_ASSERT (IMS_TLS_REQUIRED == 0 && IMS_TLS_OPTIONAL == 1 && IMS_TLS_OFF == 2);
 /* ENUM keys are stored as an int at the field's offset. */
@@ -442,6 +453,17 @@ ims_webuser_free (ImsWebUser *u)
 }
 
 void
+ims_person_free (ImsPerson *p)
+{
+  if (p == NULL)
+    return;
+  g_free (p->name);
+  g_free (p->file);
+  ims_config_fields_free (IMS_KEY_PERSON, p);
+  g_free (p);
+}
+
+void
 ims_peer_config_free (ImsPeerConfig *p)
 {
   if (p == NULL)
@@ -528,7 +550,9 @@ ims_config_secrets (const ImsConfig *c)
             g_ptr_array_add (out, (gpointer) v);
           continue;
         }
-      GPtrArray *sections = k->scope == IMS_KEY_PEER ? c->peers : c->webusers;
+      GPtrArray *sections = k->scope == IMS_KEY_PEER      ? c->peers
+                            : k->scope == IMS_KEY_WEBUSER ? c->webusers
+                                                          : c->people;
       for (guint j = 0; j < sections->len; j++)
         {
           const char *v = G_STRUCT_MEMBER (const char *, sections->pdata[j], k->offset);
@@ -548,6 +572,8 @@ ims_config_free (ImsConfig *c)
   ims_config_fields_free (IMS_KEY_GENERAL, c);
   g_clear_pointer (&c->peer_index, g_hash_table_unref);
   g_clear_pointer (&c->webuser_index, g_hash_table_unref);
+  g_clear_pointer (&c->person_index, g_hash_table_unref);
+  g_clear_pointer (&c->people, g_ptr_array_unref);
   g_clear_pointer (&c->peers, g_ptr_array_unref);
   g_clear_pointer (&c->webusers, g_ptr_array_unref);
   g_clear_pointer (&c->warnings, g_ptr_array_unref);

@@ -64,5 +64,6 @@ gboolean ims_key_applies (const ImsConfig *c, const ImsConfigKey *k, const char 
 char *ims_config_apply (const ImsConfigKey *k, gpointer base, const char *value, gboolean *seen);
 void ims_config_apply_defaults (ImsKeyScope scope, gpointer base, const gboolean *seen);
 void ims_webuser_free (ImsWebUser *u);
+void ims_person_free (ImsPerson *p);
 
 G_END_DECLS

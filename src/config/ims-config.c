@@ -31,8 +31,8 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
   g_autoptr (GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_entry_free);
   ims_lexer_inherit (lx, sec, sec, entries, 0);
 
-  /* type = webuser makes a user of the board, not an IM peer (the
-   * section's own type wins over a template's). */
+  /* type = webuser makes a user of the board, type = person a person, not
+   * an IM peer (the section's own type wins over a template's). */
   const char *type = NULL;
   for (guint i = 0; i < entries->len; i++)
     if (g_str_equal (((Entry *) entries->pdata[i])->key, "type"))
@@ -40,20 +40,37 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
   for (guint i = 0; i < sec->entries->len; i++)
     if (g_str_equal (((Entry *) sec->entries->pdata[i])->key, "type"))
       type = ((Entry *) sec->entries->pdata[i])->value;
-  gboolean webuser = !general && type && g_ascii_strcasecmp (type, "webuser") == 0;
-  ImsKeyScope scope = general ? IMS_KEY_GENERAL : webuser ? IMS_KEY_WEBUSER : IMS_KEY_PEER;
-  g_autoptr (ImsPeerConfig) peer = general || webuser ? NULL : ims_peer_config_new (sec);
-  ImsWebUser *user = NULL;
-  if (webuser)
-    {
-      user = g_new0 (ImsWebUser, 1);
-      user->name = g_strdup (sec->name);
-      user->file = g_strdup (sec->file);
-      user->line = sec->line;
-      g_ptr_array_add (c->webusers, user);
-      g_hash_table_insert (c->webuser_index, user->name, user);
-    }
-  gpointer base = general ? (gpointer) c : webuser ? (gpointer) user : (gpointer) peer;
+  /* A section that is not a peer: one row each. */
+  static const struct {
+    const char *type;
+    ImsKeyScope scope;
+    gsize size;
+    gsize list, index; /* offsets into ImsConfig */
+  } kinds[] = {
+    { "webuser", IMS_KEY_WEBUSER, sizeof (ImsWebUser), G_STRUCT_OFFSET (ImsConfig, webusers),
+      G_STRUCT_OFFSET (ImsConfig, webuser_index) },
+    { "person", IMS_KEY_PERSON, sizeof (ImsPerson), G_STRUCT_OFFSET (ImsConfig, people),
+      G_STRUCT_OFFSET (ImsConfig, person_index) },
+  };
+  const char *kind = NULL; /* NULL: a peer (or [general]) */
+  ImsKeyScope scope = general ? IMS_KEY_GENERAL : IMS_KEY_PEER;
+  gpointer section = NULL;
+  for (gsize i = 0; !general && type && i < G_N_ELEMENTS (kinds); i++)
+    if (g_ascii_strcasecmp (type, kinds[i].type) == 0)
+      {
+        /* Each starts with name, file, line (as ImsWebUser and ImsPerson do). */
+        ImsWebUser *head = section = g_malloc0 (kinds[i].size);
+        head->name = g_strdup (sec->name);
+        head->file = g_strdup (sec->file);
+        head->line = sec->line;
+        g_ptr_array_add (G_STRUCT_MEMBER (GPtrArray *, c, kinds[i].list), section);
+        g_hash_table_insert (G_STRUCT_MEMBER (GHashTable *, c, kinds[i].index), head->name, section);
+        kind = kinds[i].type;
+        scope = kinds[i].scope;
+      }
+  gboolean own_kind = kind != NULL; /* webuser, person: no peer checks */
+  g_autoptr (ImsPeerConfig) peer = general || own_kind ? NULL : ims_peer_config_new (sec);
+  gpointer base = general ? (gpointer) c : own_kind ? section : (gpointer) peer;
   /* The section's own value of a single-valued key replaces the template's. */
   for (guint i = 0; i < sec->entries->len; i++)
     {
@@ -109,8 +126,8 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
         continue;
       if ((k->flags & IMS_KEY_REQUIRED) && !seen[i])
         ims_lexer_error (lx, sec->file, sec->line, "%s [%s] has no '%s'",
-                         webuser ? "webuser" : "peer", sec->name, k->name);
-      if (webuser)
+                         kind ? kind : "peer", sec->name, k->name);
+      if (own_kind)
         continue;
       if (seen[i] && !ims_key_applies (c, k, peer->type))
         {
@@ -119,7 +136,7 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
                            "%s does not apply to type=%s (only to %s)", k->name, peer->type, types);
         }
     }
-  if (webuser)
+  if (own_kind)
     return;
   /* A fixed dial secret on a network without TLS is read off the wire the
    * first time it is used, and the sender can be forged there: such peers
@@ -172,6 +189,47 @@ ims_config_check_secret_files (Lexer *lx)
     }
 }
 
+/* A person's references, each error with file:line: her identities name
+ * peers, her extension is a hint's exten@context, her DND a Custom: device,
+ * and the phone side needs AMI. */
+static void
+ims_config_check_person (Lexer *lx, const ImsConfig *c, const ImsPerson *p)
+{
+  if (p->extension == NULL && p->im->len == 0)
+    ims_lexer_error (lx, p->file, p->line, "person [%s] needs extension or im (or both)", p->name);
+  for (guint j = 0; j < p->im->len; j++)
+    {
+      const char *id = p->im->pdata[j];
+      const char *slash = strchr (id, '/');
+      g_autofree char *peer = slash ? g_strndup (id, slash - id) : NULL;
+      g_autofree char *q = ims_config_quote (id);
+      if (slash == NULL || slash[1] == '\0' || strchr (slash + 1, '/'))
+        ims_lexer_error (lx, p->file, p->line, "person [%s]: im %s is not peer/user", p->name, q);
+      else if (ims_config_find_peer (c, peer) == NULL)
+        ims_lexer_error (lx, p->file, p->line, "person [%s]: im %s names no peer '%s'", p->name,
+                         q, peer);
+    }
+  const char *at = p->extension ? strchr (p->extension, '@') : NULL;
+  if (p->extension && (at == NULL || at == p->extension || at[1] == '\0' || strchr (at + 1, '@')))
+    {
+      g_autofree char *q = ims_config_quote (p->extension);
+      ims_lexer_error (lx, p->file, p->line,
+                       "person [%s]: extension %s is not a hint's exten@context (205@default)",
+                       p->name, q);
+    }
+  if (p->dnd && (g_ascii_strncasecmp (p->dnd, "Custom:", 7) != 0 || p->dnd[7] == '\0'))
+    {
+      g_autofree char *q = ims_config_quote (p->dnd);
+      ims_lexer_error (lx, p->file, p->line,
+                       "person [%s]: dnd %s is not a Custom: device (Custom:DND205)", p->name, q);
+    }
+  if (!c->amihost && (p->extension || p->dnd))
+    ims_lexer_error (lx, p->file, p->line,
+                     "person [%s]: %s needs the AMI settings in [general] (amihost, amiuser, "
+                     "amisecret)",
+                     p->name, p->extension ? "extension" : "dnd");
+}
+
 ImsConfig *
 ims_config_parse (const char *path, const char *text, gsize len,
                   const ImsNetwork *const *networks, GError **error)
@@ -185,9 +243,11 @@ ims_config_parse (const char *path, const char *text, gsize len,
   c->networks = networks;
   c->peers = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_peer_config_free);
   c->webusers = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_webuser_free);
+  c->people = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_person_free);
   c->warnings = g_ptr_array_new_with_free_func (g_free);
   c->peer_index = g_hash_table_new (g_str_hash, g_str_equal);
   c->webuser_index = g_hash_table_new (g_str_hash, g_str_equal);
+  c->person_index = g_hash_table_new (g_str_hash, g_str_equal);
 
   gboolean have_general = FALSE;
   GHashTable *names = g_hash_table_new (g_str_hash, g_str_equal);
@@ -240,6 +300,8 @@ ims_config_parse (const char *path, const char *text, gsize len,
           ims_lexer_error (&lx, u->file, u->line, "webuser [%s]: peers names no peer '%s'",
                            u->name, (const char *) u->peers->pdata[j]);
     }
+  for (guint i = 0; i < c->people->len; i++)
+    ims_config_check_person (&lx, c, c->people->pdata[i]);
   if (c->httpbind)
     {
       /* Passwords and presence cross the network only under TLS. */
@@ -353,6 +415,12 @@ const ImsPeerConfig *
 ims_config_find_peer (const ImsConfig *c, const char *name)
 {
   return g_hash_table_lookup (c->peer_index, name);
+}
+
+const ImsPerson *
+ims_config_find_person (const ImsConfig *c, const char *name)
+{
+  return g_hash_table_lookup (c->person_index, name);
 }
 
 const ImsWebUser *

@@ -86,6 +86,18 @@ typedef struct {
   char *phone;          /* the device their click-to-dial rings first */
 } ImsWebUser;
 
+/* A person: her phone, her IM identities and her do-not-disturb switch as
+ * one presence (a section with type = person). */
+typedef struct {
+  char *name;
+  char *file;
+  guint line;
+  char *type;           /* "person" */
+  char *extension;      /* her hint, "exten@context"; NULL = none */
+  GPtrArray *im;        /* char*, her identities "peer/user" */
+  char *dnd;            /* the Custom: device of her DND switch; NULL = none */
+} ImsPerson;
+
 typedef struct {
   char *path;
   char *controlsocket;
@@ -115,9 +127,11 @@ typedef struct {
   GPtrArray *httpproxy; /* char*, addresses of reverse proxies whose X-Forwarded-For is trusted */
   GPtrArray *peers;     /* ImsPeerConfig*, in file order */
   GPtrArray *webusers;  /* ImsWebUser*, in file order */
+  GPtrArray *people;    /* ImsPerson*, in file order */
   GPtrArray *warnings;  /* char*, "file: message"; not fatal */
   GHashTable *peer_index;    /* name -> ImsPeerConfig* (in peers), for the find functions */
   GHashTable *webuser_index; /* name -> ImsWebUser* (in webusers) */
+  GHashTable *person_index;  /* name -> ImsPerson* (in people) */
   /* The networks the peers were checked against (the registry; not owned);
    * NULL: no network checks (imctl reads only the paths). */
   const ImsNetwork *const *networks;
@@ -134,6 +148,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImsConfig, ims_config_free)
 
 const ImsPeerConfig *ims_config_find_peer (const ImsConfig *config, const char *name);
 const ImsWebUser *ims_config_find_webuser (const ImsConfig *config, const char *name);
+const ImsPerson *ims_config_find_person (const ImsConfig *config, const char *name);
 /* May @user see @peer? */
 gboolean ims_webuser_sees (const ImsWebUser *user, const char *peer);
 /* TRUE when activewhen names a device rather than "always". */
@@ -148,6 +163,7 @@ typedef enum {
   IMS_KEY_GENERAL,
   IMS_KEY_PEER,
   IMS_KEY_WEBUSER,
+  IMS_KEY_PERSON,
 } ImsKeyScope;
 
 typedef enum {

@@ -213,10 +213,98 @@ on_cmd_variable (const char *name, const char *value, gpointer data)
   g_string_append_printf (data, "%s=%s\n", name, value);
 }
 
+/* A person's answer: as a buddy's, with her phone and DND. */
+static void
+ims_cmd_person_json (JsonBuilder *b, const char *name, const ImsPersonAnswer *pa, gint64 now)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "person");
+  json_builder_add_string_value (b, name);
+  ims_render_answer_members (b, &pa->answer, now);
+  json_builder_set_member_name (b, "phone");
+  json_builder_add_string_value (b, ims_phone_to_string (pa->phone));
+  json_builder_set_member_name (b, "dnd");
+  json_builder_add_boolean_value (b, pa->dnd);
+  json_builder_end_object (b);
+}
+
+static gboolean
+ims_cmd_person_status (ImsCmdCtx *ctx, const char *name)
+{
+  ImsPersonAnswer pa;
+  if (strchr (name, '/') || ctx->svc->people == NULL
+      || !ims_people_lookup (ctx->svc->people, name, &pa))
+    return FALSE;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  if (ctx->json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      ims_cmd_person_json (b, name, &pa, now);
+      ims_json_print (ctx->out, b);
+    }
+  else
+    {
+      ims_answer_each_variable (&pa.answer, now, on_cmd_variable, ctx->out);
+      on_cmd_variable (IMS_VOCAB_PHONE_VAR, ims_phone_to_string (pa.phone), ctx->out);
+      on_cmd_variable (IMS_VOCAB_DND_VAR, pa.dnd ? "1" : "0", ctx->out);
+    }
+  ims_answer_clear (&pa.answer);
+  return TRUE;
+}
+
+static gboolean
+ims_cmd_show_people (ImsCmdCtx *ctx, GError **error)
+{
+  const ImsConfig *config = ctx->svc->config (ctx->svc->user_data);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  json_builder_begin_array (b);
+  g_ptr_array_add (rows, g_strsplit ("Name Status Phone DND Text", " ", -1));
+  for (guint i = 0; ctx->svc->people && i < config->people->len; i++)
+    {
+      const ImsPerson *p = config->people->pdata[i];
+      ImsPersonAnswer pa;
+      if (!ims_people_lookup (ctx->svc->people, p->name, &pa))
+        continue;
+      char *row[] = { p->name, (char *) ims_status_to_string (pa.answer.status),
+                      (char *) ims_phone_to_string (pa.phone), pa.dnd ? "on" : "off",
+                      pa.answer.text, NULL };
+      g_ptr_array_add (rows, g_strdupv (row));
+      ims_cmd_person_json (b, p->name, &pa, now);
+      ims_answer_clear (&pa.answer);
+    }
+  json_builder_end_array (b);
+  ims_cmd_output (ctx, b, rows);
+  return TRUE;
+}
+
+static gboolean
+ims_cmd_dnd (ImsCmdCtx *ctx, GError **error)
+{
+  const char *name = ctx->args[0], *what = name ? ctx->args[1] : NULL;
+  if (what == NULL || (!g_str_equal (what, "on") && !g_str_equal (what, "off")))
+    {
+      ims_cmd_usage_error (error, "dnd");
+      return FALSE;
+    }
+  if (ctx->svc->people == NULL
+      || !ims_people_set_dnd (ctx->svc->people, name, g_str_equal (what, "on"), IMS_DND_FROM_IMCTL))
+    {
+      g_autofree char *n = ims_text_for_log (name, 64);
+      g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_COMMAND, "no person named '%s'", n);
+      return FALSE;
+    }
+  g_string_append_printf (ctx->out, "%s: do not disturb %s\n", name, what);
+  return TRUE;
+}
+
 static gboolean
 ims_cmd_status (ImsCmdCtx *ctx, GError **error)
 {
   g_autofree char *peer = NULL, *user = NULL;
+  if (ctx->args[0] && ims_cmd_person_status (ctx, ctx->args[0]))
+    return TRUE;
   if (ctx->args[0] == NULL || !ims_split_target (ctx->args[0], &peer, &user))
     {
       ims_cmd_usage_error (error, "status");
@@ -311,10 +399,14 @@ ims_cmd_watch (ImsCmdCtx *ctx, GError **error)
 static const ImsCommand ims_commands[] = {
   { "show peers", "", "every peer, its server and its login state", IMS_RIGHT_READ, 0, FALSE,
     ims_cmd_show_peers },
+  { "show people", "", "every person: her answer, her phone, her DND", IMS_RIGHT_READ, 0, FALSE,
+    ims_cmd_show_people },
   { "show subscribed", "[peer[|user]]", "the buddies' answers, of every peer or of one",
     IMS_RIGHT_READ, 2, FALSE, ims_cmd_show_subscribed },
-  { "status", "peer/user", "what IMStatus would set, one variable per line", IMS_RIGHT_READ, 1,
-    FALSE, ims_cmd_status },
+  { "status", "peer/user|person", "what IMStatus would set, one variable per line",
+    IMS_RIGHT_READ, 1, FALSE, ims_cmd_status },
+  { "dnd", "person on|off", "switch a person's do not disturb (Asterisk follows)", IMS_RIGHT_SEND,
+    2, FALSE, ims_cmd_dnd },
   { "watch", "", "every peer and buddy, then every change, as JSON lines", IMS_RIGHT_READ, 0,
     FALSE, ims_cmd_watch },
   { "send", "peer/user text", "send an IM, as IMSend does", IMS_RIGHT_SEND, G_MAXUINT, TRUE,

@@ -32,6 +32,7 @@ struct _ImsDaemon {
   ImsState *state;
   ImsPersist *persist;
   ImsTelephony *tel;
+  ImsPeople *people;
   int debug;
   GPtrArray *secrets; /* every secret of the config, redacted from every log line */
 };
@@ -95,6 +96,7 @@ ims_daemon_reload (ImsDaemon *d, GError **error)
   d->config = g_steal_pointer (&fresh);
   d->secrets = ims_config_secrets (d->config);
   ims_telephony_set_config (d->tel, d->config);
+  ims_people_set_config (d->people, d->config);
   /* [general] keys without IMS_KEY_RESTART apply here or where they are read. */
   g_autoptr (GError) allow_err = NULL;
   if (!ims_agi_server_set_allow (d->agi, d->config->agiallow, &allow_err))
@@ -212,6 +214,15 @@ ims_daemon_describe (ImsDaemon *d)
                           d->http ? ", HTTP on " : "", d->http ? d->config->httpbind : "");
 }
 
+/* A person's DND changed: Asterisk follows. */
+static void
+on_daemon_dnd (gpointer data, const ImsPerson *person, gboolean on, ImsDndSource source)
+{
+  ImsDaemon *d = data;
+  if (d->tel)
+    ims_telephony_apply_dnd (d->tel, person, on, source);
+}
+
 ImsDaemon *
 ims_daemon_new (const char *config_path, ImsConfig *config, int debug, GError **error)
 {
@@ -221,8 +232,12 @@ ims_daemon_new (const char *config_path, ImsConfig *config, int debug, GError **
   d->debug = CLAMP (debug, 0, 2);
   d->secrets = ims_config_secrets (d->config);
   d->store = ims_presence_store_new ();
+  ImsPeopleHooks people_hooks = { .dnd_changed = on_daemon_dnd, .user_data = d };
+  d->people = ims_people_new (d->store, d->config->statedir, &people_hooks);
+  ims_people_set_config (d->people, d->config);
   d->service = (ImsService){
     .store = d->store,
+    .people = d->people,
     .config = ims_service_config,
     .peer_host = ims_service_peer_host,
     .peer_port = ims_service_peer_port,
@@ -263,7 +278,7 @@ ims_daemon_new (const char *config_path, ImsConfig *config, int debug, GError **
   d->persist = ims_persist_new (d->store, d->core, d->state, d->config->outboxmax,
                                 d->config->outboxttl);
   ImsTelephonyHooks tel_hooks = { .activewhen_changed = on_daemon_activewhen, .user_data = d };
-  d->tel = ims_telephony_new (d->config, d->store, d->core, &tel_hooks);
+  d->tel = ims_telephony_new (d->config, d->store, d->core, d->people, &tel_hooks);
   ims_core_apply (d->core, d->config, NULL);
   return g_steal_pointer (&d);
 }
@@ -279,6 +294,7 @@ ims_daemon_free (ImsDaemon *d)
   g_clear_pointer (&d->control, ims_control_free);
   g_clear_pointer (&d->core, ims_core_free);
   g_clear_pointer (&d->tel, ims_telephony_free);
+  g_clear_pointer (&d->people, ims_people_free);
   g_clear_pointer (&d->persist, ims_persist_free);
   g_clear_pointer (&d->state, ims_state_close);
   g_clear_pointer (&d->store, ims_presence_store_free);

@@ -5,11 +5,13 @@
  * and render the answer.  The checks (the peer exists, the text's length and
  * encoding, sendallow, the outbox) live behind it, in the daemon, once.
  * Reading presence and hearing changes is the store's feed
- * (ims_presence_store_lookup / _watch / _watch_removed).
+ * (ims_presence_store_lookup / _watch / _watch_removed); a person's, the
+ * people's (ims_people_lookup / _set_dnd).
  */
 #pragma once
 
 #include "ims-config.h"
+#include "ims-people.h"
 #include "ims-presence-store.h"
 #include "ims-vocab.h"
 
@@ -39,6 +41,8 @@ ims_send_outcome_clear (ImsSendOutcome *outcome)
 
 typedef struct {
   ImsPresenceStore *store;
+  /* People: IMStatus(jane), imctl status jane, imctl dnd. */
+  ImsPeople *people;
   /* The running configuration (replaced by a reload). */
   const ImsConfig *(*config) (gpointer user_data);
   /* Where @peer connects: configured, else its network's default. */

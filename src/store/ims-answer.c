@@ -62,6 +62,19 @@ ims_answer_each_variable (const ImsAnswer *a, gint64 now, ImsVariableFunc func, 
     func (ims_vocab_variables[i], values[i], data);
 }
 
+void
+ims_answer_fill (ImsAnswer *a, ImsStatus status, ImsResult result)
+{
+  memset (a, 0, sizeof *a);
+  a->status = status;
+  a->result = result;
+  a->text = g_strdup ("");
+  a->prefix = g_strdup ("");
+  a->uri = g_strdup ("");
+  a->resource = g_strdup ("");
+  a->show = g_strdup ("");
+}
+
 /* The words are the shared vocabulary's (ims-vocab.h), indexed by these enums. */
 G_STATIC_ASSERT (G_N_ELEMENTS (ims_vocab_statuses) == IMS_STATUS_ONLINE + 1);
 G_STATIC_ASSERT (G_N_ELEMENTS (ims_vocab_results) == IMS_RESULT_TIMEOUT + 1);

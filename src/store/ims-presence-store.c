@@ -160,18 +160,6 @@ ims_presence_store_unwatch (ImsPresenceStore *s, guint id)
       }
 }
 
-static void
-ims_answer_fill (ImsAnswer *a, ImsStatus status, ImsResult result)
-{
-  memset (a, 0, sizeof *a);
-  a->status = status;
-  a->result = result;
-  a->text = g_strdup ("");
-  a->prefix = g_strdup ("");
-  a->uri = g_strdup ("");
-  a->resource = g_strdup ("");
-  a->show = g_strdup ("");
-}
 
 static ImsStatus
 ims_resource_status (const Resource *r)

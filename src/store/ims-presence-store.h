@@ -181,6 +181,8 @@ void ims_presence_store_snapshot (ImsPresenceStore *store,
                                   gpointer user_data);
 
 void ims_answer_clear (ImsAnswer *answer);
+/* @status and @result, every text empty (not NULL), nothing else. */
+void ims_answer_fill (ImsAnswer *answer, ImsStatus status, ImsResult result);
 gboolean ims_answer_equal (const ImsAnswer *a, const ImsAnswer *b);
 /* TRUE for a buddy logged in somewhere (online, idle, away or busy). */
 gboolean ims_status_is_present (ImsStatus status);

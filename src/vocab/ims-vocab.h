@@ -52,6 +52,10 @@ static const char *const ims_vocab_variables[IMS_VAR_COUNT] = {
   "IM-STATUS", "IM-IDLETIME", "IM-STATUSTEXT", "IM-LASTSEEN", "IM-STATUSPREFIX",
   "IM-STATUSURI", "IM-RESOURCE", "IM-SHOW", "IM-RESULT",
 };
+/* A person's answer (IMStatus(jane)) sets two more: her phone's state and
+ * her do-not-disturb ("1"/"0"). */
+#define IMS_VOCAB_PHONE_VAR "IM-PHONE"
+#define IMS_VOCAB_DND_VAR "IM-DND"
 /* IMSend sets IM-SENDSTATUS and IM-RESULT; its text is at most this long. */
 #define IMS_VOCAB_SENDSTATUS_VAR "IM-SENDSTATUS"
 #define IMS_VOCAB_MAX_SEND 8000 /* bytes of UTF-8: room left in an AGI line (8191) */

@@ -8,6 +8,7 @@
 
 #define NETS ims_registry_networks ()
 #define PEER "[aim1]\ntype = jabber\nusername = robot@example.org\n"
+#define AMI "[general]\namihost = 127.0.0.1\namiuser = u\namisecret = s\n"
 
 typedef struct {
   const char *name;
@@ -115,6 +116,24 @@ static const ErrorCase error_cases[] = {
     "im.conf:6: remote: bad list item 'jane@example.org'" },
   { "remote-not-component", PEER "remote = phones-b.example.org\n",
     "im.conf:4: remote does not apply to type=jabber (only to component)" },
+  /* People: her phone, her identities, her DND switch; every reference checked. */
+  { "person-ok", AMI PEER "secret = s\n[jane]\ntype = person\nextension = 205@default\n"
+                 "im = aim1/jane\ndnd = Custom:DND205\n", NULL },
+  { "person-im-only", PEER "secret = s\n[jane]\ntype = person\nim = aim1/jane, aim1/jd\n", NULL },
+  { "person-empty", "[jane]\ntype = person\n",
+    "im.conf:1: person [jane] needs extension or im (or both)" },
+  { "person-no-peer", PEER "secret = s\n[jane]\ntype = person\nim = corp/jane\n",
+    "im.conf:5: person [jane]: im 'corp/jane' names no peer 'corp'" },
+  { "person-bad-im", PEER "secret = s\n[jane]\ntype = person\nim = jane\n",
+    "im.conf:5: person [jane]: im 'jane' is not peer/user" },
+  { "person-bad-extension", AMI "[jane]\ntype = person\nextension = 205\n",
+    "person [jane]: extension '205' is not a hint's exten@context (205@default)" },
+  { "person-bad-dnd", AMI "[jane]\ntype = person\nextension = 205@default\ndnd = PJSIP/205\n",
+    "person [jane]: dnd 'PJSIP/205' is not a Custom: device (Custom:DND205)" },
+  { "person-no-ami", "[jane]\ntype = person\nextension = 205@default\n",
+    "im.conf:1: person [jane]: extension needs the AMI settings in [general]" },
+  { "person-unknown-key", "[jane]\ntype = person\nim = a/b\nsubscribe = x\n",
+    "unknown key 'subscribe' in [jane]" },
   { "component-no-domain", "[c]\ntype = component\nusername = phones.example.org\nsecret = s\n",
     "im.conf:1: [c] a component needs domain = the domain of the users it sees" },
   { "component-jid", "[c]\ntype = component\nusername = bot@example.org\nsecret = s\n"
@@ -425,6 +444,35 @@ test_every_key (void)
           g_autoptr (ImsConfig) cw = ims_config_parse ("im.conf", tw, strlen (tw), NETS, &werr);
           g_assert_no_error (werr);
           g_assert_cmpuint (cw->webusers->len, ==, 1);
+          continue;
+        }
+      if (k->scope == IMS_KEY_PERSON)
+        {
+          /* A person with this key (and what it needs) parses and frees. */
+          if (g_str_equal (k->name, "type"))
+            continue;
+          const char *value = g_str_equal (k->name, "im")          ? "p/jane"
+                              : g_str_equal (k->name, "extension") ? "205@default"
+                              : g_str_equal (k->name, "dnd")       ? "Custom:DND205"
+                                                                   : a;
+          g_autofree char *tp = g_strdup_printf (
+              "[general]\namihost = h\namiuser = u\namisecret = s\n"
+              "[p]\ntype = jabber\nusername = u@example.org\n"
+              "[j]\ntype = person\nim = p/x\ndnd = Custom:DND1\n%s = %s\n",
+              k->name, value);
+          if (g_str_equal (k->name, "im") || g_str_equal (k->name, "dnd"))
+            {
+              g_free (tp);
+              tp = g_strdup_printf ("[general]\namihost = h\namiuser = u\namisecret = s\n"
+                                    "[p]\ntype = jabber\nusername = u@example.org\n"
+                                    "[j]\ntype = person\nextension = 1@c\n%s = %s\n",
+                                    k->name, value);
+            }
+          g_autoptr (GError) perr = NULL;
+          g_autoptr (ImsConfig) cp = ims_config_parse ("im.conf", tp, strlen (tp), NETS, &perr);
+          g_assert_no_error (perr);
+          g_assert_cmpuint (cp->people->len, ==, 1);
+          g_assert_nonnull (ims_config_find_person (cp, "j"));
           continue;
         }
       gboolean peer = k->scope == IMS_KEY_PEER;

@@ -75,12 +75,15 @@ static void
 test_prefixes (void)
 {
   g_autofree char *a = run_ok ("show peers");
-  g_autofree char *b = run_ok ("sh pe");
+  g_autofree char *b = run_ok ("sh pee");
   g_assert_cmpstr (a, ==, b);
   g_assert_cmpstr (a, ==, "Name  Type    Host       Port  User               Status\n"
                           "aim1  jabber  127.0.0.1  5222  robot@example.org  Connecting\n");
   g_autofree char *amb = run_err ("show");
-  g_assert_nonnull (strstr (amb, "ambiguous command; possibilities are: \"show peers\", \"show subscribed\""));
+  g_assert_nonnull (strstr (amb, "ambiguous command; possibilities are: \"show peers\", "
+                                 "\"show people\", \"show subscribed\""));
+  g_autofree char *pe = run_err ("sh pe");
+  g_assert_nonnull (strstr (pe, "possibilities are: \"show peers\", \"show people\""));
   g_autofree char *unk = run_err ("frobnicate");
   g_assert_nonnull (strstr (unk, "unknown command 'frobnicate'"));
   g_autofree char *many = run_err ("reload now");
@@ -100,7 +103,7 @@ test_status_lines (void)
   g_assert_nonnull (strstr (j, "\"lastseen_at\":null"));
   g_assert_nonnull (strstr (j, "\"subscription\":\"none\""));
   g_autofree char *bad = run_err ("status buckaroo");
-  g_assert_cmpstr (bad, ==, "usage: status peer/user");
+  g_assert_cmpstr (bad, ==, "usage: status peer/user|person");
 }
 
 static void
@@ -155,7 +158,8 @@ test_table_drives_help (void)
   /* Rights: reading is open to the control group, the rest is not. */
   for (gsize i = 0; i < n; i++)
     {
-      if (g_str_equal (cmds[i].pattern, "send"))
+      /* Acting on the PBX (an IM out, a person's DND) is the send right. */
+      if (g_str_equal (cmds[i].pattern, "send") || g_str_equal (cmds[i].pattern, "dnd"))
         g_assert_cmpint (cmds[i].right, ==, IMS_RIGHT_SEND);
       else if (g_str_equal (cmds[i].pattern, "reload") || g_str_equal (cmds[i].pattern, "debug"))
         g_assert_cmpint (cmds[i].right, ==, IMS_RIGHT_ADMIN);
@@ -170,6 +174,7 @@ test_rights (void)
 {
   struct { const char *line; ImsRight rights; gboolean ok; } cases[] = {
     { "show peers", IMS_RIGHT_READ, TRUE },
+    { "dnd jane on", IMS_RIGHT_READ, FALSE },
     { "status aim1/buckaroo", IMS_RIGHT_READ, TRUE },
     { "send aim1/buckaroo hi", IMS_RIGHT_READ, FALSE },
     { "send aim1/buckaroo hi", IMS_RIGHT_SEND, TRUE },

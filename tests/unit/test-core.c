@@ -535,7 +535,7 @@ test_telephony_click_to_dial (void)
   Fixture fx = { 0 };
   fixture_setup (&fx, text);
   ImsTelephonyHooks th = { 0 };
-  ImsTelephony *tel = ims_telephony_new (fx.config, fx.store, fx.core, &th);
+  ImsTelephony *tel = ims_telephony_new (fx.config, fx.store, fx.core, NULL, &th);
   ims_core_logged_in (fx.core, "aim1");
 
   ims_telephony_on_message (tel, "aim1", "stranger@evil.org", "dial s3 100");

@@ -1,0 +1,195 @@
+/* ims-telephony-hints: what Asterisk says of its hints (ExtensionStatus,
+ * and their presence states) for the peers that publish a context and for
+ * the people; and a person's DND applied to Asterisk (her dnd device, now
+ * or when AMI is back).
+ */
+#define G_LOG_DOMAIN "ims-ami"
+
+#include "ims-telephony-private.h"
+
+#include <string.h>
+
+/* A published hint: its state, and its presence state where the hint
+ * names a presence provider ("Custom:204,CustomPresence:204"). */
+typedef struct {
+  char *context;
+  char *exten;
+  char *state;
+  char *presentity; /* NULL: none */
+  char *presence;   /* NULL: not known (yet) */
+  char *message;
+} Hint;
+
+static void
+ims_hint_free (Hint *h)
+{
+  g_free (h->context);
+  g_free (h->exten);
+  g_free (h->state);
+  g_free (h->presentity);
+  g_free (h->presence);
+  g_free (h->message);
+  g_free (h);
+}
+
+/* At most this many published hints are kept (the component's limit too). */
+#define MAX_HINTS 10000
+
+void
+ims_tel_hints_init (ImsTelephony *tel)
+{
+  tel->hints = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                      (GDestroyNotify) ims_hint_free);
+  tel->dnd_pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
+
+void
+ims_tel_hints_clear (ImsTelephony *tel)
+{
+  g_clear_pointer (&tel->hints, g_hash_table_unref);
+  g_clear_pointer (&tel->dnd_pending, g_hash_table_unref);
+}
+
+/* ---- published hints: phones as contacts ---- */
+
+static void
+ims_tel_hint_tell (ImsTelephony *tel, const Hint *h)
+{
+  ImsPhoneState ps = { h->state, h->presence, h->message };
+  for (guint i = 0; i < tel->config->peers->len; i++)
+    {
+      const ImsPeerConfig *p = tel->config->peers->pdata[i];
+      if (p->publish && g_str_equal (p->publish, h->context))
+        ims_core_phone (tel->core, p->name, h->exten, &ps);
+    }
+}
+
+void
+ims_telephony_replay_phones (ImsTelephony *tel)
+{
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, tel->hints);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    if (((Hint *) v)->state)
+      ims_tel_hint_tell (tel, v);
+}
+
+void
+on_tel_extension (const char *context, const char *exten, const char *state, const char *hint,
+                  gpointer data)
+{
+  ImsTelephony *tel = data;
+  /* A contact's name on the wire: digits and the few dialplan characters
+   * a JID local part takes as they are. */
+  gsize n = strlen (exten);
+  if (n == 0 || n > 32 || strspn (exten, "0123456789*#+_-abcdefghijklmnopqrstuvwxyz") != n)
+    return;
+  g_autofree char *key = g_strdup_printf ("%s\037%s", context, exten);
+  Hint *h = g_hash_table_lookup (tel->hints, key);
+  if (h == NULL)
+    {
+      if (g_hash_table_size (tel->hints) >= MAX_HINTS)
+        return;
+      h = g_new0 (Hint, 1);
+      h->context = g_strdup (context);
+      h->exten = g_strdup (exten);
+      g_hash_table_insert (tel->hints, g_steal_pointer (&key), h);
+    }
+  /* The presence provider is what follows the first comma of the hint. */
+  const char *comma = strchr (hint, ',');
+  g_autofree char *presentity = comma && comma[1] ? g_strdup (comma + 1) : NULL;
+  if (g_strcmp0 (presentity, h->presentity) != 0)
+    {
+      g_free (h->presentity);
+      h->presentity = g_steal_pointer (&presentity);
+      g_clear_pointer (&h->presence, g_free);
+      g_clear_pointer (&h->message, g_free);
+    }
+  if (g_strcmp0 (h->state, state) == 0 && h->state)
+    return;
+  g_free (h->state);
+  h->state = g_strdup (state);
+  if (tel->people)
+    ims_people_hint (tel->people, context, exten, state);
+  ims_tel_hint_tell (tel, h);
+}
+
+/* ---- people: DND applied to Asterisk ---- */
+
+static void
+ims_tel_push_dnd (ImsTelephony *tel, const ImsPerson *p, gboolean on)
+{
+  g_autofree char *var = g_strdup_printf ("DEVICE_STATE(%s)", p->dnd);
+  const char *h[] = { "Variable", var, "Value", on ? "BUSY" : "NOT_INUSE", NULL };
+  g_autoptr (GError) err = NULL;
+  if (tel->ami == NULL || ims_ami_client_state (tel->ami) != IMS_AMI_UP
+      || !ims_ami_client_send (tel->ami, "Setvar", h, NULL, NULL, NULL, &err))
+    {
+      /* Pushed when AMI is back, before what it lists then is believed. */
+      g_hash_table_insert (tel->dnd_pending, g_strdup (p->name), g_strdup (on ? "1" : "0"));
+      return;
+    }
+  g_hash_table_remove (tel->dnd_pending, p->name);
+}
+
+void
+ims_telephony_apply_dnd (ImsTelephony *tel, const ImsPerson *p, gboolean on, ImsDndSource source)
+{
+  /* The device said it: it is already so. */
+  if (p->dnd && source != IMS_DND_FROM_DEVICE)
+    ims_tel_push_dnd (tel, p, on);
+}
+
+void
+ims_tel_push_pending (ImsTelephony *tel)
+{
+  g_autoptr (GHashTable) pending = g_steal_pointer (&tel->dnd_pending);
+  tel->dnd_pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GHashTableIter it;
+  gpointer name, on;
+  g_hash_table_iter_init (&it, pending);
+  while (g_hash_table_iter_next (&it, &name, &on))
+    {
+      const ImsPerson *p = ims_config_find_person (tel->config, name);
+      if (p && p->dnd)
+        ims_tel_push_dnd (tel, p, g_str_equal (on, "1"));
+    }
+}
+
+void
+on_tel_hint_presence (const char *presentity, const char *status, const char *message, gpointer data)
+{
+  ImsTelephony *tel = data;
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, tel->hints);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    {
+      Hint *h = v;
+      if (h->presentity == NULL || g_ascii_strcasecmp (h->presentity, presentity) != 0
+          || (g_strcmp0 (h->presence, status) == 0 && g_strcmp0 (h->message, message) == 0))
+        continue;
+      g_free (h->presence);
+      g_free (h->message);
+      h->presence = g_ascii_strdown (status, -1);
+      h->message = g_strdup (message);
+      if (h->state)
+        ims_tel_hint_tell (tel, h);
+    }
+}
+
+void
+ims_tel_people_device (ImsTelephony *tel, const char *device, const char *state)
+{
+  /* A DND set while AMI was down is newer than what Asterisk lists now. */
+  for (guint i = 0; tel->config->people && i < tel->config->people->len; i++)
+    {
+      const ImsPerson *p = tel->config->people->pdata[i];
+      if (p->dnd && g_ascii_strcasecmp (p->dnd, device) == 0
+          && g_hash_table_contains (tel->dnd_pending, p->name))
+        return;
+    }
+  if (tel->people)
+    ims_people_device (tel->people, device, state);
+}

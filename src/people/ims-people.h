@@ -1,0 +1,71 @@
+/* ims-people: a person (im.conf type = person) as one presence: her phone
+ * (a hint's state, from AMI), her IM identities (the store's answers) and
+ * her do-not-disturb switch, the one truth whoever sets it (the dialplan's
+ * Custom: device, imctl, or her own IM client showing dnd).  The last change
+ * wins; who applies it to Asterisk is told through ImsPeopleHooks.
+ */
+#pragma once
+
+#include "ims-config.h"
+#include "ims-presence-store.h"
+
+G_BEGIN_DECLS
+
+/* IM-PHONE's words, from a hint's StatusText. */
+typedef enum {
+  IMS_PHONE_UNKNOWN,
+  IMS_PHONE_IDLE,
+  IMS_PHONE_INUSE,
+  IMS_PHONE_RINGING,
+  IMS_PHONE_ONHOLD,
+  IMS_PHONE_UNAVAILABLE,
+} ImsPhone;
+
+const char *ims_phone_to_string (ImsPhone phone);
+/* Asterisk's StatusText ("Idle", "InUse&Hold", ...) as IM-PHONE. */
+ImsPhone ims_phone_from_status_text (const char *status_text);
+
+/* Who changed a person's DND. */
+typedef enum {
+  IMS_DND_FROM_DEVICE, /* the dnd device changed (the dialplan, *78) */
+  IMS_DND_FROM_IMCTL,  /* imctl dnd, the board, the API */
+  IMS_DND_FROM_IM,     /* one of her identities began or stopped showing dnd */
+} ImsDndSource;
+
+typedef struct {
+  /* @person's DND is now @on (changed by @source): make Asterisk follow (the
+   * dnd device, the queue pause). */
+  void (*dnd_changed) (gpointer user_data, const ImsPerson *person, gboolean on,
+                       ImsDndSource source);
+  gpointer user_data;
+} ImsPeopleHooks;
+
+typedef struct _ImsPeople ImsPeople;
+
+/* @statedir: where each person's DND is kept across restarts (NULL: not). */
+ImsPeople *ims_people_new (ImsPresenceStore *store, const char *statedir,
+                           const ImsPeopleHooks *hooks);
+void ims_people_free (ImsPeople *people);
+/* The people of @config (kept by reference until the next call). */
+void ims_people_set_config (ImsPeople *people, const ImsConfig *config);
+
+/* What Asterisk says: a hint's state, a device's state. */
+void ims_people_hint (ImsPeople *people, const char *context, const char *exten,
+                      const char *status_text);
+void ims_people_device (ImsPeople *people, const char *device, const char *state);
+/* imctl dnd, the board: FALSE when there is no such person. */
+gboolean ims_people_set_dnd (ImsPeople *people, const char *name, gboolean on,
+                             ImsDndSource source);
+
+typedef struct {
+  ImsAnswer answer; /* the nine variables, for the person */
+  ImsPhone phone;   /* IM-PHONE */
+  gboolean dnd;     /* IM-DND */
+} ImsPersonAnswer;
+
+/* FALSE when @name is no person.  Clear @out with ims_answer_clear (&out->answer). */
+gboolean ims_people_lookup (ImsPeople *people, const char *name, ImsPersonAnswer *out);
+/* Her DND and phone as kept now. */
+gboolean ims_people_dnd (ImsPeople *people, const char *name);
+
+G_END_DECLS

@@ -1,0 +1,150 @@
+"""type = person: a phone, IM identities and a do-not-disturb switch as one
+presence, in a real Asterisk 22 (skipped with one line where there is none)
+and a real Prosody (jane's identity seen through a privileged component)."""
+import os
+import re
+
+import pytest
+
+import asterisk
+import harness
+from harness import DOMAIN, Buddy, wait_for
+
+COMPONENT = f"phones.{DOMAIN}"
+
+DIALPLAN = """
+[default]
+exten => 205,hint,Custom:ph205
+[features]
+exten => *78,1,Set(DEVICE_STATE(Custom:DND205)=BUSY)
+ same => n,Hangup()
+exten => *79,1,Set(DEVICE_STATE(Custom:DND205)=NOT_INUSE)
+ same => n,Hangup()
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, ca):
+    if not os.path.exists("/usr/lib/prosody/modules/mod_privilege/mod_privilege.lua"):
+        pytest.skip("no mod_privilege: apt-get install prosody-modules (make deps does)")
+    p = harness.Prosody(str(tmp_path_factory.mktemp("prosody")), ca, component=COMPONENT)
+    p.start()
+    yield p
+    p.stop()
+
+
+@pytest.fixture
+def pbx(tmp_path):
+    import real_asterisk
+    binary = real_asterisk.require_asterisk()
+    a = real_asterisk.Asterisk(str(tmp_path / "asterisk"), binary, extensions=DIALPLAN)
+    a.start()
+    a.rx("devstate change Custom:ph205 NOT_INUSE")
+    a.rx("devstate change Custom:DND205 NOT_INUSE")
+    yield a
+    a.stop()
+
+
+def conf(server):
+    return (f"[corp]\ntype = component\nusername = {COMPONENT}\n"
+            f"secret = {server.component_secret}\nhost = 127.0.0.1\n"
+            f"port = {server.component_port}\ndomain = {DOMAIN}\nsubscribe = jane\n"
+            "[jane]\ntype = person\nextension = 205@default\nim = corp/jane\n"
+            "dnd = Custom:DND205\n")
+
+
+def ami_keys(pbx):
+    return (f"amihost = 127.0.0.1\namiport = {pbx.ami_port}\namiuser = imstatus\n"
+            "amisecret = another-s3cret\n")
+
+
+def person(d):
+    return asterisk.agi(d.agi_port, "agi://127.0.0.1/IMStatus,jane").vars
+
+
+def device(pbx, name):
+    m = re.search(rf"Name: 'Custom:{re.escape(name)}'\s+State: '(\w+)'", pbx.rx("devstate list"))
+    return m.group(1) if m else None
+
+
+def wait_person(d, timeout=15, **want):
+    def check():
+        v = person(d)
+        return v if all(v.get(k) == x for k, x in want.items()) else None
+    try:
+        return wait_for(check, timeout, interval=0.05, what=f"jane to have {want}")
+    except TimeoutError as e:
+        raise AssertionError(f"{e}; now {person(d)}") from None
+
+
+def test_one_presence_phone_im_and_dnd(server, daemon, pbx):
+    server.register("jane", "jane-pw")
+    jane = Buddy(f"jane@{DOMAIN}", "jane-pw", server.port, server.ca_pem, resource="desk")
+    try:
+        d = daemon(conf(server), general_extra=ami_keys(pbx))
+        d.wait_peer("corp", "Registered")
+        wait_for(lambda: "device states in sync" in d.read_log(), 20, what="AMI login")
+        jane.presence(status="at my desk")
+        v = wait_person(d, **{"IM-STATUS": "online", "IM-PHONE": "idle", "IM-DND": "0"})
+        assert v["IM-STATUSTEXT"] == "at my desk" and v["IM-RESULT"] == "OK"
+        # Her phone rings, then she is on it: busy, IM-SHOW phone.
+        pbx.rx("devstate change Custom:ph205 RINGING")
+        wait_person(d, **{"IM-PHONE": "ringing", "IM-STATUS": "busy", "IM-SHOW": "phone"})
+        pbx.rx("devstate change Custom:ph205 INUSE")
+        wait_person(d, **{"IM-PHONE": "inuse", "IM-STATUS": "busy", "IM-SHOW": "phone"})
+        pbx.rx("devstate change Custom:ph205 NOT_INUSE")
+        wait_person(d, **{"IM-PHONE": "idle", "IM-STATUS": "online"})
+        # *78 in the dialplan: DND on, whatever her IM says.
+        pbx.rx("channel originate Local/*78@features application Wait 1")
+        wait_person(d, **{"IM-DND": "1", "IM-STATUS": "busy", "IM-SHOW": "dnd"})
+        # imctl: off, and the dialplan's device follows.
+        assert "do not disturb off" in d.imctl("dnd", "jane", "off").stdout
+        wait_for(lambda: device(pbx, "DND205") == "NOT_INUSE", 10, what="Custom:DND205 off")
+        wait_person(d, **{"IM-DND": "0", "IM-STATUS": "online"})
+        # Jane chooses dnd in her own IM client: DND on, the device follows.
+        jane.presence(show="dnd", status="focus time")
+        wait_for(lambda: device(pbx, "DND205") == "BUSY", 10, what="Custom:DND205 on")
+        v = wait_person(d, **{"IM-DND": "1", "IM-SHOW": "dnd"})
+        assert v["IM-STATUSTEXT"] == "focus time"
+        # She comes back: the last change wins, DND off everywhere.
+        jane.presence(status="back")
+        wait_for(lambda: device(pbx, "DND205") == "NOT_INUSE", 10, what="Custom:DND205 off again")
+        wait_person(d, **{"IM-DND": "0", "IM-STATUS": "online"})
+        # imctl sees the same person.
+        shown = d.json("show", "people")
+        assert [p["person"] for p in shown] == ["jane"] and shown[0]["phone"] == "idle"
+        st = d.json("status", "jane")
+        assert st["dnd"] is False and st["status"] == "online"
+        assert "IM-PHONE=idle" in d.imctl("status", "jane").stdout
+        r = d.imctl("dnd", "nobody", "on", check=False)
+        assert r.returncode != 0 and "no person named 'nobody'" in r.stderr
+    finally:
+        jane.close()
+
+
+def test_dnd_survives_restarts_and_the_last_change_wins(server, daemon, pbx):
+    d = daemon(conf(server), general_extra=ami_keys(pbx))
+    wait_for(lambda: "device states in sync" in d.read_log(), 20, what="AMI login")
+    d.imctl("dnd", "jane", "on")
+    wait_for(lambda: device(pbx, "DND205") == "BUSY", 10, what="Custom:DND205 on")
+    # The daemon restarts: DND is still on (Asterisk and the daemon agree).
+    d.stop()
+    d.start()
+    wait_for(lambda: "device states in sync" in d.read_log(), 20, what="AMI login again")
+    wait_person(d, **{"IM-DND": "1"})
+    # *79 while the daemon is away: what Asterisk says when it is back wins.
+    d.stop()
+    pbx.rx("channel originate Local/*79@features application Wait 1")
+    wait_for(lambda: device(pbx, "DND205") == "NOT_INUSE", 10, what="*79")
+    d.start()
+    wait_for(lambda: "device states in sync" in d.read_log(), 20, what="AMI login again")
+    wait_person(d, **{"IM-DND": "0"})
+    # DND switched on while Asterisk is away (it keeps NOT_INUSE in its
+    # astdb): pushed when it is back, not undone by what it lists then.
+    pbx.stop()
+    wait_for(lambda: "AMI: down" in d.read_log(), 20, what="AMI down")
+    d.imctl("dnd", "jane", "on")
+    pbx.start()
+    wait_for(lambda: device(pbx, "DND205") == "BUSY", 30, what="Custom:DND205 pushed")
+    wait_person(d, **{"IM-DND": "1"})
+    assert d.read_log().count("do not disturb on (imctl)") == 2
