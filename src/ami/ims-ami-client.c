@@ -19,6 +19,7 @@
 
 typedef struct {
   ImsAmiReplyFunc func;
+  ImsAmiReplyFunc item; /* a list's events before wait_event, NULL: none */
   gpointer user_data;
   char *wait_event;
   gboolean queued; /* the Response came; now waiting for wait_event */
@@ -259,6 +260,8 @@ ims_ami_on_message (ImsAmiClient *c, ImsAmiMessage *m)
             p->func (m, p->user_data);
           ims_ami_pending_free (p);
         }
+      else if (p && p->item)
+        p->item (m, p->user_data); /* one of a list's items */
       return;
     }
   if (response && id)
@@ -428,6 +431,15 @@ ims_ami_client_send (ImsAmiClient *c, const char *action, const char *const *hea
                      const char *wait_event, ImsAmiReplyFunc func, gpointer user_data,
                      GError **error)
 {
+  return ims_ami_client_send_list (c, action, headers, wait_event, NULL, func, user_data, error);
+}
+
+gboolean
+ims_ami_client_send_list (ImsAmiClient *c, const char *action, const char *const *headers,
+                          const char *complete_event, ImsAmiReplyFunc item, ImsAmiReplyFunc func,
+                          gpointer user_data, GError **error)
+{
+  const char *wait_event = complete_event;
   if (c->state != IMS_AMI_UP || c->lc == NULL)
     {
       g_set_error (error, IMS_AMI_ERROR, IMS_AMI_ERROR_PROTOCOL, "not logged in to Asterisk");
@@ -439,6 +451,7 @@ ims_ami_client_send (ImsAmiClient *c, const char *action, const char *const *hea
     return FALSE;
   Pending *p = g_new0 (Pending, 1);
   p->func = func;
+  p->item = item;
   p->user_data = user_data;
   p->wait_event = g_strdup (wait_event);
   g_hash_table_insert (c->pending, g_steal_pointer (&id), p);

@@ -50,5 +50,13 @@ ImsAmiState ims_ami_client_state (ImsAmiClient *client);
 gboolean ims_ami_client_send (ImsAmiClient *client, const char *action,
                               const char *const *headers, const char *wait_event,
                               ImsAmiReplyFunc func, gpointer user_data, GError **error);
+/* A list action (QueueStatus): @item gets each event carrying its ActionID,
+ * one at a time (nothing is held), and @func the @complete_event
+ * ("QueueStatusComplete"), an error Response, or NULL when the session was
+ * lost first. */
+gboolean ims_ami_client_send_list (ImsAmiClient *client, const char *action,
+                                   const char *const *headers, const char *complete_event,
+                                   ImsAmiReplyFunc item, ImsAmiReplyFunc func,
+                                   gpointer user_data, GError **error);
 
 G_END_DECLS

@@ -9,6 +9,10 @@
 
 #include <string.h>
 
+/* The pause reason of a queue membership paused for DND (and the only one
+ * unpaused when it ends). */
+#define IMS_DND_PAUSE_REASON "dnd"
+
 /* A published hint: its state, and its presence state where the hint
  * names a presence provider ("Custom:204,CustomPresence:204"). */
 typedef struct {
@@ -133,15 +137,7 @@ ims_tel_push_dnd (ImsTelephony *tel, const ImsPerson *p, gboolean on)
   g_hash_table_remove (tel->dnd_pending, p->name);
 }
 
-void
-ims_telephony_apply_dnd (ImsTelephony *tel, const ImsPerson *p, gboolean on, ImsDndSource source)
-{
-  /* The device said it: it is already so. */
-  if (p->dnd && source != IMS_DND_FROM_DEVICE)
-    ims_tel_push_dnd (tel, p, on);
-}
-
-void
+static void
 ims_tel_push_pending (ImsTelephony *tel)
 {
   g_autoptr (GHashTable) pending = g_steal_pointer (&tel->dnd_pending);
@@ -156,6 +152,103 @@ ims_tel_push_pending (ImsTelephony *tel)
         ims_tel_push_dnd (tel, p, g_str_equal (on, "1"));
     }
 }
+
+/* ---- people: her queue memberships paused while DND is on ---- */
+
+typedef struct {
+  ImsTelephony *tel;
+  char *person;
+  char *iface;
+  gboolean on;
+} QueueJob;
+
+static void
+ims_queue_job_free (QueueJob *j)
+{
+  g_free (j->person);
+  g_free (j->iface);
+  g_free (j);
+}
+
+/* One of her memberships (QueueStatus's QueueMember, ami-B13): paused with
+ * reason dnd where it is not paused; unpaused where we paused it (reason
+ * dnd), so a supervisor's pause stays. */
+static void
+on_queue_member (const ImsAmiMessage *m, gpointer data)
+{
+  QueueJob *j = data;
+  const char *event = ims_ami_message_get (m, "Event");
+  const char *queue = ims_ami_message_get (m, "Queue");
+  const char *loc = ims_ami_message_get (m, "Location");
+  const char *paused = ims_ami_message_get (m, "Paused");
+  const char *reason = ims_ami_message_get (m, "PausedReason");
+  if (g_strcmp0 (event, "QueueMember") != 0 || queue == NULL || paused == NULL
+      || g_strcmp0 (loc, j->iface) != 0)
+    return;
+  gboolean is_paused = g_str_equal (paused, "1");
+  gboolean ours = is_paused && g_strcmp0 (reason, IMS_DND_PAUSE_REASON) == 0;
+  if (j->on == is_paused || (!j->on && !ours))
+    return;
+  const char *h[] = { "Interface", j->iface, "Queue", queue, "Paused", j->on ? "true" : "false",
+                      j->on ? "Reason" : NULL, IMS_DND_PAUSE_REASON, NULL };
+  g_autoptr (GError) err = NULL;
+  if (!ims_ami_client_send (j->tel->ami, "QueuePause", h, NULL, NULL, NULL, &err))
+    g_info ("%s: queue %s: %s", j->person, queue, err->message);
+  else
+    g_message ("%s: %s in queue %s (do not disturb %s)", j->person,
+               j->on ? "paused" : "unpaused", queue, j->on ? "on" : "off");
+}
+
+static void
+on_queue_done (const ImsAmiMessage *m, gpointer data)
+{
+  (void) m;
+  ims_queue_job_free (data);
+}
+
+/* Brings @p's queue memberships in line with her DND (AMI up). */
+static void
+ims_tel_queue_apply (ImsTelephony *tel, const ImsPerson *p, gboolean on)
+{
+  if (p->queuemember == NULL || tel->ami == NULL || ims_ami_client_state (tel->ami) != IMS_AMI_UP)
+    return;
+  QueueJob *j = g_new0 (QueueJob, 1);
+  j->tel = tel;
+  j->person = g_strdup (p->name);
+  j->iface = g_strdup (p->queuemember);
+  j->on = on;
+  const char *h[] = { "Member", p->queuemember, NULL };
+  g_autoptr (GError) err = NULL;
+  if (!ims_ami_client_send_list (tel->ami, "QueueStatus", h, "QueueStatusComplete",
+                                 on_queue_member, on_queue_done, j, &err))
+    {
+      g_info ("%s: queue status: %s", p->name, err->message);
+      ims_queue_job_free (j);
+    }
+}
+
+void
+ims_telephony_apply_dnd (ImsTelephony *tel, const ImsPerson *p, gboolean on, ImsDndSource source)
+{
+  /* The device said it: it is already so. */
+  if (p->dnd && source != IMS_DND_FROM_DEVICE)
+    ims_tel_push_dnd (tel, p, on);
+  ims_tel_queue_apply (tel, p, on);
+}
+
+void
+ims_tel_people_up (ImsTelephony *tel)
+{
+  ims_tel_push_pending (tel);
+  /* A static member loses its pause when Asterisk restarts: applied again
+   * (nothing is sent for a membership already as it should be). */
+  for (guint i = 0; tel->people && tel->config->people && i < tel->config->people->len; i++)
+    {
+      const ImsPerson *p = tel->config->people->pdata[i];
+      ims_tel_queue_apply (tel, p, ims_people_dnd (tel->people, p->name));
+    }
+}
+
 
 void
 on_tel_hint_presence (const char *presentity, const char *status, const char *message, gpointer data)

@@ -257,7 +257,7 @@ on_tel_ami_state (ImsAmiState state, const char *reason, gpointer data)
   if (state == IMS_AMI_UP)
     {
       ims_tel_hints_all (tel);
-      ims_tel_push_pending (tel);
+      ims_tel_people_up (tel);
     }
   if (state == IMS_AMI_AUTHFAIL)
     g_warning ("AMI: login refused (%s)", reason ? reason : "?");

@@ -158,6 +158,9 @@ static const ImsConfigKey ims_config_key_table[] = {
     "her IM identities as peer/user (repeatable); the most available answers" },
   { "dnd", PERSON (DEVICE, dnd), 0, 0, NULL, NULL, 0,
     "the Custom: device of her do-not-disturb switch (the dialplan's side of it)" },
+  { "queuemember", PERSON (DEVICE, queuemember), 0, 0, NULL, NULL, 0,
+    "the interface of her queue memberships (Local/205@agents): paused with reason dnd while "
+    "DND is on" },
 
 };
 G_STATIC_ASSERT (IMS_TLS_REQUIRED == 0 && IMS_TLS_OPTIONAL == 1 && IMS_TLS_OFF == 2);

@@ -223,11 +223,14 @@ ims_config_check_person (Lexer *lx, const ImsConfig *c, const ImsPerson *p)
       ims_lexer_error (lx, p->file, p->line,
                        "person [%s]: dnd %s is not a Custom: device (Custom:DND205)", p->name, q);
     }
-  if (!c->amihost && (p->extension || p->dnd))
+  if (!c->amihost && (p->extension || p->dnd || p->queuemember))
     ims_lexer_error (lx, p->file, p->line,
                      "person [%s]: %s needs the AMI settings in [general] (amihost, amiuser, "
                      "amisecret)",
-                     p->name, p->extension ? "extension" : "dnd");
+                     p->name, p->extension ? "extension" : p->dnd ? "dnd" : "queuemember");
+  if (p->queuemember && !p->dnd)
+    ims_lexer_error (lx, p->file, p->line,
+                     "person [%s]: queuemember is paused while DND is on: it needs dnd", p->name);
 }
 
 ImsConfig *

@@ -96,6 +96,7 @@ typedef struct {
   char *extension;      /* her hint, "exten@context"; NULL = none */
   GPtrArray *im;        /* char*, her identities "peer/user" */
   char *dnd;            /* the Custom: device of her DND switch; NULL = none */
+  char *queuemember;    /* the interface of her queue memberships; NULL = none */
 } ImsPerson;
 
 typedef struct {

@@ -21,6 +21,7 @@ import time
 GREETING = b"Asterisk Call Manager/11.0.0\r\n"
 EVENT_CLASSES = {"DeviceStateChange": "call", "ExtensionStatus": "call",
                  "PresenceStateChange": "call", "PresenceStatus": "call",
+                 "QueueMemberPause": "agent",
                  "OriginateResponse": "call", "Shutdown": "system",
                  "FullyBooted": "system", "UserEvent": "user", "Newchannel": "call"}
 
@@ -125,7 +126,7 @@ class Manager:
             if ev == "off":
                 self.events = set()
             elif ev == "on":
-                self.events = {"call", "system", "user", "security", "dialplan"}
+                self.events = {"call", "system", "user", "security", "dialplan", "agent"}
             else:
                 self.events = {c.strip() for c in ev.split(",")}
             out = [(0, frame(self.response(msg, "Success",
@@ -201,6 +202,58 @@ class Manager:
             out.append((0, frame(done + [("EventList", "Complete"),
                                          ("ListItems", str(len(items)))])))
             return out
+        if a == "queuestatus":
+            # As ami-B13 recorded: per queue its QueueParams, then a
+            # QueueMember per member (only @Member's, when given), then the
+            # completion counting both.
+            out = [(0, frame(self.response(msg, "Success", ("EventList", "start"),
+                                           ("Message", "Queue status will follow"))))]
+            want, n = get(msg, "Member"), 0
+            for queue, members in srv.queues.items():
+                out.append((0, frame([("Event", "QueueParams"), ("Queue", queue), ("Max", "0"),
+                                      ("Strategy", "ringall"), ("Calls", "0"), ("Holdtime", "0"),
+                                      ("TalkTime", "0"), ("Completed", "0"), ("Abandoned", "0"),
+                                      ("ServiceLevel", "0"), ("ServicelevelPerf", "0.0"),
+                                      ("ServicelevelPerf2", "0.0"), ("Weight", "0")]
+                                     + ([("ActionID", aid)] if aid is not None else []))))
+                n += 1
+                for iface, m in members.items():
+                    if want and want != iface:
+                        continue
+                    out.append((0, frame(
+                        [("Event", "QueueMember"), ("Queue", queue), ("Name", m["name"]),
+                         ("Location", iface), ("StateInterface", m["state"]),
+                         ("Membership", "static"), ("Penalty", "0"), ("CallsTaken", "0"),
+                         ("LastCall", "0"), ("LastPause", "0"), ("LoginTime", "0"),
+                         ("InCall", "0"), ("Status", "0"), ("Paused", "1" if m["paused"] else "0"),
+                         ("PausedReason", m["reason"]), ("Wrapuptime", "0")]
+                        + ([("ActionID", aid)] if aid is not None else []))))
+                    n += 1
+            done = [("Event", "QueueStatusComplete")]
+            if aid is not None:
+                done.append(("ActionID", aid))
+            out.append((0, frame(done + [("EventList", "Complete"), ("ListItems", str(n))])))
+            return out
+        if a == "queuepause":
+            # ami-B13: the member in @Queue (or in every queue it is in);
+            # paused with @Reason, or unpaused (the reason cleared); a
+            # QueueMemberPause per queue to sessions with agent events.
+            iface, queue = get(msg, "Interface"), get(msg, "Queue")
+            paused = (get(msg, "Paused") or "").lower() in ("true", "yes", "1")
+            hits = [(q, ms[iface]) for q, ms in srv.queues.items()
+                    if iface in ms and (queue is None or q == queue)]
+            if not hits:
+                return [(0, frame(self.response(msg, "Error", ("Message", "Interface not found"))))]
+            srv.queue_actions.append((iface, queue, paused, get(msg, "Reason") or ""))
+            for q, m in hits:
+                m["paused"], m["reason"] = paused, (get(msg, "Reason") or "") if paused else ""
+                srv.broadcast([("Event", "QueueMemberPause"), ("Privilege", "agent,all"),
+                               ("Queue", q), ("MemberName", m["name"]), ("Interface", iface),
+                               ("StateInterface", m["state"]), ("Paused", "1" if paused else "0"),
+                               ("PausedReason", m["reason"])])
+            return [(0, frame(self.response(
+                msg, "Success",
+                ("Message", f"Interface {'paused' if paused else 'unpaused'} successfully"))))]
         if a == "setvar":
             return [(0, frame(self.response(msg, *srv.setvar(get(msg, "Variable"),
                                                              get(msg, "Value") or ""))))]
@@ -313,6 +366,9 @@ class FakeAmi(Variables):
         self.users = users or {USER: SECRET}
         self.devices = dict(devices or {})
         self.hints = dict(hints or {})  # (context, exten) -> (hint, StatusText)
+        # queue -> interface -> {"name", "state", "paused", "reason"}
+        self.queues = {}
+        self.queue_actions = []  # (interface, queue or None, paused, reason) as asked
         self.globals, self.custom_presence = {}, {}
         self.actions, self.logins, self.user_events, self.originates = [], [], [], []
         self.originate_reason = lambda channel: "4"

@@ -16,11 +16,12 @@ REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"
 CAPTURES = sorted(glob.glob(os.path.join(REF, "raw", "ami-*.json")))
 # Actions the fake implements; answers to others are not compared.
 IMPLEMENTED = {"login", "ping", "logoff", "events", "devicestatelist", "extensionstatelist",
-               "presencestatelist",
+               "presencestatelist", "queuestatus", "queuepause",
                "userevent", "originate", "challenge", "setvar", "getvar"}
 STABLE = ["Response", "Event", "ActionID", "Message", "EventList", "ListItems", "Ping", "Events",
           "Device", "State", "Reason", "UserEvent", "Context", "Exten", "Application", "Data",
-          "Variable", "Value", "Hint", "Status", "StatusText", "Presentity", "Subtype"]
+          "Variable", "Value", "Hint", "Status", "StatusText", "Presentity", "Subtype", "Queue",
+          "Location", "Paused", "PausedReason"]
 
 
 def chunks(path):
@@ -66,6 +67,14 @@ def test_replay(path):
                                                        ami.get(m, "Message"))
                             for m in recorded
                             if ami.get(m, "Event") == "PresenceStateChange" and ami.get(m, "ActionID")}
+    fake.queues, fake.queue_actions = {}, []
+    for m in recorded:  # each queue and member as first listed, before any pause
+        if ami.get(m, "Event") == "QueueParams" and ami.get(m, "ActionID"):
+            fake.queues.setdefault(ami.get(m, "Queue"), {})
+        if ami.get(m, "Event") == "QueueMember" and ami.get(m, "ActionID"):
+            fake.queues[ami.get(m, "Queue")].setdefault(ami.get(m, "Location"), {
+                "name": ami.get(m, "Name"), "state": ami.get(m, "StateInterface"),
+                "paused": ami.get(m, "Paused") == "1", "reason": ami.get(m, "PausedReason")})
     fake._lock, fake._sessions = threading.Lock(), []  # no sockets: events go nowhere
 
     ours, skip_ids, pending, mgr = [], set(), b"", None

@@ -11,10 +11,15 @@ import harness
 from harness import DOMAIN, Buddy, wait_for
 
 COMPONENT = f"phones.{DOMAIN}"
+# Jane is a static member of two queues (app_queue is in the Asterisk package).
+QUEUES = ("[agents]\nstrategy = ringall\nmember => Local/205@agents,0,Jane,Custom:ph205\n"
+          "[sales]\nstrategy = ringall\nmember => Local/205@agents,0,Jane,Custom:ph205\n")
 
 DIALPLAN = """
 [default]
 exten => 205,hint,Custom:ph205
+[agents]
+exten => 205,1,Wait(30)
 [features]
 exten => *78,1,Set(DEVICE_STATE(Custom:DND205)=BUSY)
  same => n,Hangup()
@@ -37,7 +42,8 @@ def server(tmp_path_factory, ca):
 def pbx(tmp_path):
     import real_asterisk
     binary = real_asterisk.require_asterisk()
-    a = real_asterisk.Asterisk(str(tmp_path / "asterisk"), binary, extensions=DIALPLAN)
+    a = real_asterisk.Asterisk(str(tmp_path / "asterisk"), binary, extensions=DIALPLAN,
+                               modules=["app_queue.so"], etc_files={"queues.conf": QUEUES})
     a.start()
     a.rx("devstate change Custom:ph205 NOT_INUSE")
     a.rx("devstate change Custom:DND205 NOT_INUSE")
@@ -45,12 +51,20 @@ def pbx(tmp_path):
     a.stop()
 
 
-def conf(server):
+def conf(server, extra=""):
     return (f"[corp]\ntype = component\nusername = {COMPONENT}\n"
             f"secret = {server.component_secret}\nhost = 127.0.0.1\n"
             f"port = {server.component_port}\ndomain = {DOMAIN}\nsubscribe = jane\n"
             "[jane]\ntype = person\nextension = 205@default\nim = corp/jane\n"
-            "dnd = Custom:DND205\n")
+            "dnd = Custom:DND205\n" + extra)
+
+
+def pause(pbx, queue):
+    """Jane's pause in @queue: its reason ("" for none), or None when not paused."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", pbx.rx(f"queue show {queue}"))
+    line = next(l for l in text.splitlines() if "Local/205@agents" in l)
+    m = re.search(r"\(paused:?([^ )]*)", line)
+    return m.group(1) if m else None
 
 
 def ami_keys(pbx):
@@ -85,8 +99,9 @@ def test_one_presence_phone_im_and_dnd(server, daemon, pbx):
         d.wait_peer("corp", "Registered")
         wait_for(lambda: "device states in sync" in d.read_log(), 20, what="AMI login")
         jane.presence(status="at my desk")
-        v = wait_person(d, **{"IM-STATUS": "online", "IM-PHONE": "idle", "IM-DND": "0"})
-        assert v["IM-STATUSTEXT"] == "at my desk" and v["IM-RESULT"] == "OK"
+        v = wait_person(d, **{"IM-STATUS": "online", "IM-PHONE": "idle", "IM-DND": "0",
+                              "IM-STATUSTEXT": "at my desk"})
+        assert v["IM-RESULT"] == "OK"
         # Her phone rings, then she is on it: busy, IM-SHOW phone.
         pbx.rx("devstate change Custom:ph205 RINGING")
         wait_person(d, **{"IM-PHONE": "ringing", "IM-STATUS": "busy", "IM-SHOW": "phone"})
@@ -148,3 +163,57 @@ def test_dnd_survives_restarts_and_the_last_change_wins(server, daemon, pbx):
     wait_for(lambda: device(pbx, "DND205") == "BUSY", 30, what="Custom:DND205 pushed")
     wait_person(d, **{"IM-DND": "1"})
     assert d.read_log().count("do not disturb on (imctl)") == 2
+
+
+def test_dnd_pauses_her_queues_and_a_supervisors_pause_stays(server, daemon, pbx):
+    pbx.rx("queue pause member Local/205@agents queue sales reason supervisor")
+    d = daemon(conf(server, "queuemember = Local/205@agents\n"), general_extra=ami_keys(pbx))
+    wait_for(lambda: "device states in sync" in d.read_log(), 20, what="AMI login")
+    assert pause(pbx, "agents") is None
+    pbx.rx("channel originate Local/*78@features application Wait 1")
+    wait_for(lambda: pause(pbx, "agents") == "dnd", 10, what="paused in agents for dnd")
+    assert pause(pbx, "sales") == "supervisor"
+    # Asterisk restarts: a static member's pause is gone, the DND device is
+    # not (astdb); the daemon pauses her again, and DND does not flap.
+    pbx.stop()
+    pbx.start()
+    wait_for(lambda: pause(pbx, "agents") == "dnd", 30, what="paused again after the restart")
+    assert d.read_log().count("jane: do not disturb on (") == 1
+    assert d.read_log().count("jane: do not disturb off (") == 0
+    # DND off: unpaused where we paused her; the supervisor's pause would
+    # stay (it went with the restart: set it again first).
+    pbx.rx("queue pause member Local/205@agents queue sales reason supervisor")
+    d.imctl("dnd", "jane", "off")
+    wait_for(lambda: pause(pbx, "agents") is None, 10, what="unpaused in agents")
+    assert pause(pbx, "sales") == "supervisor"
+    wait_person(d, **{"IM-DND": "0"})
+
+
+def test_queues_with_the_faithful_ami_peer(server, daemon):
+    # The same where no Asterisk is installed: QueueStatus and QueuePause as
+    # ami-B13 recorded them.
+    import ami
+    fake = ami.FakeAmi(devices={"Custom:DND205": "NOT_INUSE"},
+                       hints={("default", "205"): ("Custom:ph205", "Idle")})
+    fake.queues = {q: {"Local/205@agents": {"name": "Jane", "state": "Custom:ph205",
+                                            "paused": q == "sales",
+                                            "reason": "supervisor" if q == "sales" else ""}}
+                   for q in ("agents", "sales")}
+    try:
+        d = daemon(conf(server, "queuemember = Local/205@agents\n"),
+                   general_extra=ami.general_keys(fake))
+        wait_for(lambda: "device states in sync" in d.read_log(), 20, what="AMI login")
+        d.imctl("dnd", "jane", "on")
+        wait_for(lambda: fake.devices.get("Custom:DND205") == "BUSY", 10, what="the device")
+        wait_for(lambda: fake.queues["agents"]["Local/205@agents"]["reason"] == "dnd", 10,
+                 what="paused in agents")
+        assert fake.queues["sales"]["Local/205@agents"]["reason"] == "supervisor"
+        d.imctl("dnd", "jane", "off")
+        wait_for(lambda: not fake.queues["agents"]["Local/205@agents"]["paused"], 10,
+                 what="unpaused in agents")
+        assert fake.queues["sales"]["Local/205@agents"]["paused"]
+        # Only the memberships that needed it were touched.
+        assert fake.queue_actions == [("Local/205@agents", "agents", True, "dnd"),
+                                      ("Local/205@agents", "agents", False, "")]
+    finally:
+        fake.stop()

@@ -118,7 +118,10 @@ static const ErrorCase error_cases[] = {
     "im.conf:4: remote does not apply to type=jabber (only to component)" },
   /* People: her phone, her identities, her DND switch; every reference checked. */
   { "person-ok", AMI PEER "secret = s\n[jane]\ntype = person\nextension = 205@default\n"
-                 "im = aim1/jane\ndnd = Custom:DND205\n", NULL },
+                 "im = aim1/jane\ndnd = Custom:DND205\nqueuemember = Local/205@agents\n", NULL },
+  { "person-queue-no-dnd", AMI "[jane]\ntype = person\nextension = 205@default\n"
+                           "queuemember = Local/205@agents\n",
+    "person [jane]: queuemember is paused while DND is on: it needs dnd" },
   { "person-im-only", PEER "secret = s\n[jane]\ntype = person\nim = aim1/jane, aim1/jd\n", NULL },
   { "person-empty", "[jane]\ntype = person\n",
     "im.conf:1: person [jane] needs extension or im (or both)" },

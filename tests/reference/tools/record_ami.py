@@ -1,5 +1,6 @@
 """Records the AMI transcripts this project added (ami-B11: the MD5
-challenge login; ami-B12: Custom device and presence states set by Setvar)
+challenge login; ami-B12: Custom device and presence states set by Setvar;
+ami-B13: a queue member paused and unpaused, and QueueStatus)
 against a real Asterisk 22, started privately by
 tests/integration/real_asterisk.py, in the format of the other transcripts:
 a readable .txt and the raw bytes as JSON.
@@ -66,12 +67,12 @@ def text_of(chunks, title):
     return "\n".join(lines) + "\n"
 
 
-def login(r):
+def login(r, events="off"):
     r.send([("Action", "Challenge"), ("ActionID", "ch"), ("AuthType", "MD5")])
     ch = r.message()["Challenge"]
     key = hashlib.md5((ch + "another-s3cret").encode()).hexdigest()
     r.send([("Action", "Login"), ("ActionID", "login"), ("AuthType", "MD5"),
-            ("Username", "imstatus"), ("Key", key), ("Events", "off")])
+            ("Username", "imstatus"), ("Key", key), ("Events", events)])
     r.message()
 
 
@@ -134,12 +135,75 @@ def b12(port):
              "B12: Setvar/Getvar on DEVICE_STATE(Custom:) and PRESENCE_STATE(CustomPresence:)")]
 
 
+QUEUES = ("[agents]\nstrategy = ringall\nmember => Local/205@agents,0,Jane,Custom:ph205\n"
+          "[sales]\nstrategy = ringall\nmember => Local/205@agents,0,Jane,Custom:ph205\n"
+          "member => Local/206@agents,0,Bob,Custom:ph206\n")
+
+
+def b13(port):
+    """What a person's DND does to her queue memberships: QueueStatus for
+    one member (a QueueMember event per queue), QueuePause with a reason in
+    every queue and in one, the QueueMemberPause events (Events: agent), and
+    the errors for an unknown member and queue."""
+    r = Recorder(port)
+    r.read_until(b"\r\n")
+    login(r, events="agent")
+    member = "Local/205@agents"
+    steps = [
+        ("QueueStatus", [("Member", member)], "QueueStatusComplete"),
+        ("QueuePause", [("Interface", member), ("Paused", "true"), ("Reason", "dnd")],
+         "QueueMemberPause"),
+        ("QueueStatus", [("Member", member)], "QueueStatusComplete"),
+        ("QueuePause", [("Interface", member), ("Queue", "sales"), ("Paused", "false")],
+         "QueueMemberPause"),
+        ("QueueStatus", [("Member", member)], "QueueStatusComplete"),
+        ("QueuePause", [("Interface", member), ("Paused", "false")], "QueueMemberPause"),
+        ("QueuePause", [("Interface", "Local/999@agents"), ("Paused", "true"),
+                        ("Reason", "dnd")], None),
+        ("QueuePause", [("Interface", member), ("Queue", "nosuch"), ("Paused", "true")], None),
+        ("QueueStatus", [("Member", "Local/999@agents")], "QueueStatusComplete"),
+    ]
+    for i, (action, headers, until) in enumerate(steps):
+        r.note(f"{action} " + " ".join(f"{k}={v}" for k, v in headers))
+        r.send([("Action", action), ("ActionID", f"b13-{i}")] + headers)
+        m = r.message()
+        # The list's events (and the pause events) up to the last one.
+        while until and m.get("Event") != until:
+            m = r.message()
+        if action == "QueuePause" and until:
+            # The pause events for every queue the member is in come after.
+            deadline = time.monotonic() + 0.5
+            r.sock.settimeout(0.5)
+            try:
+                while time.monotonic() < deadline:
+                    r.message()
+            except socket.timeout:
+                pass
+            r.sock.settimeout(5)
+    r.send([("Action", "Logoff"), ("ActionID", "bye")])
+    r.message()
+    r.read_until(b"\0")
+    r.sock.close()
+    return [("ami-B13-queue-pause-status", r.chunks,
+             "B13: QueueStatus and QueuePause with a reason, Events: agent (queues.conf: "
+             "[agents] and [sales], Local/205@agents a static member of both)")]
+
+
 def main():
     with tempfile.TemporaryDirectory() as d:
         a = real_asterisk.Asterisk(d, real_asterisk.require_asterisk())
         a.start()
         try:
             recorded = b11(a.ami_port) + b12(a.ami_port)
+        finally:
+            a.stop()
+    with tempfile.TemporaryDirectory() as d:
+        a = real_asterisk.Asterisk(d, real_asterisk.require_asterisk(), modules=["app_queue.so"],
+                                   etc_files={"queues.conf": QUEUES},
+                                   extensions="[agents]\nexten => 205,1,Wait(30)\n")
+        a.start()
+        try:
+            recorded += b13(a.ami_port)
         finally:
             a.stop()
     for name, chunks, title in recorded:
