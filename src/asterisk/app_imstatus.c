@@ -59,11 +59,17 @@ static void im_setvar (struct ast_channel *chan, const char *name, const char *v
 	ast_channel_unlock(chan);
 }
 
-/* "peer/user" -> peer, user (in @buf); 0 when malformed. */
+/* "peer/user" -> peer, user (in @buf); "jane" -> a person (peer NULL, user
+ * her name); 0 when malformed. */
 static int im_split (char *buf, char **peer, char **user)
 {
 	char *slash = strchr(buf, '/');
-	if (!slash || slash == buf || !slash[1]) {
+	if (!slash) {
+		*peer = NULL;
+		*user = buf;
+		return *buf != '\0';
+	}
+	if (slash == buf || !slash[1]) {
 		return 0;
 	}
 	*slash = '\0';
@@ -83,7 +89,8 @@ static const char im_status_app[] = "IMStatus";
 static const char im_status_synopsis[] = "Ask imstatusd whether an IM buddy is online";
 static const char im_status_descrip[] =
 	"  IMStatus(peer/user[,options]): looks up the IM presence of <user> as\n"
-	"seen by the im.conf peer <peer>, from imstatusd, and sets:\n"
+	"seen by the im.conf peer <peer>, from imstatusd (IMStatus(jane): the person\n"
+	"[jane] of im.conf, who also gets IM-PHONE and IM-DND), and sets:\n"
 	"  IM-STATUS        online, idle, away, busy, offline or unknown\n"
 	"  IM-IDLETIME      seconds idle (0 when not idle)\n"
 	"  IM-STATUSTEXT    the status text (a safe rendering)\n"
@@ -124,12 +131,12 @@ static int im_status_exec (struct ast_channel *chan, const char *data)
 			bad = 1;
 		} else {
 			struct timeval start = ast_tvnow();
-			while (im_answer_pending(peer) && ast_tvdiff_ms(ast_tvnow(), start) < ms) {
+			while (peer && im_answer_pending(peer) && ast_tvdiff_ms(ast_tvnow(), start) < ms) {
 				if (ast_safe_sleep(chan, 20)) {
 					return -1; /* hung up */
 				}
 			}
-			timed_out = im_answer_pending(peer);
+			timed_out = peer && im_answer_pending(peer);
 		}
 	}
 	if (bad) {
@@ -148,6 +155,10 @@ static int im_status_exec (struct ast_channel *chan, const char *data)
 	}
 	for (i = 0; i < F_SUBSCRIPTION; i++) {
 		im_setvar(chan, im_variables[i], f[i]);
+	}
+	if (!bad && !peer) {
+		im_setvar(chan, IMS_VOCAB_PHONE_VAR, f[F_PHONE]);
+		im_setvar(chan, IMS_VOCAB_DND_VAR, f[F_DND]);
 	}
 	if (ims_vocab_result_is_error(f[F_RESULT]) && !ast_test_flag(&flags, OPT_GO_ON)) {
 		int target = ast_channel_priority(chan) + 101;
@@ -246,6 +257,7 @@ static int im_status_read (struct ast_channel *chan, const char *cmd, char *data
 		{ "status", F_STATUS }, { "idletime", F_IDLE }, { "statustext", F_TEXT },
 		{ "lastseen", F_LASTSEEN }, { "prefix", F_PREFIX }, { "uri", F_URI },
 		{ "resource", F_RESOURCE }, { "show", F_SHOW }, { "result", F_RESULT },
+		{ "phone", F_PHONE }, { "dnd", F_DND },
 	};
 	char *peer, *user, *f[F_COUNT];
 	enum im_field which = F_STATUS;
@@ -254,7 +266,7 @@ static int im_status_read (struct ast_channel *chan, const char *cmd, char *data
 
 	AST_STANDARD_APP_ARGS(args, data);
 	if (!args.target || !im_split(args.target, &peer, &user)) {
-		ast_log(LOG_WARNING, "IM_STATUS: usage IM_STATUS(peer/user[,field])\n");
+		ast_log(LOG_WARNING, "IM_STATUS: usage IM_STATUS(peer/user|person[,field])\n");
 		return -1;
 	}
 	if (!ast_strlen_zero(args.field)) {
@@ -283,16 +295,18 @@ static struct ast_custom_function im_status_function = {
 
 /* ---- IM: device and presence states ---- */
 
-/* "aim1:buckaroo" -> the buddy's status and show. */
+/* "aim1:buckaroo" -> the buddy's status and show; "jane" -> the person's. */
 static int im_state_of (const char *data, char **status, char **show, char **text)
 {
 	char *copy = ast_strdupa(data), *colon = strchr(copy, ':');
 	char *f[F_COUNT];
-	if (!colon) {
+	if (!*copy || (colon && (colon == copy || !colon[1]))) {
 		return 0;
 	}
-	*colon = '\0';
-	im_lookup(copy, colon + 1, f);
+	if (colon) {
+		*colon = '\0';
+	}
+	im_lookup(colon ? copy : NULL, colon ? colon + 1 : copy, f);
 	*status = f[F_STATUS];
 	*show = f[F_SHOW];
 	*text = f[F_TEXT];

@@ -26,9 +26,10 @@
 
 static const char *const im_json_keys[F_COUNT] = {
 	"status", "idle", "text", "lastseen", "prefix", "uri", "resource", "show", "result",
-	"subscription",
+	"subscription", "phone", "dnd",
 };
 
+/* A buddy, or a person (peer "": her name is her id). */
 struct im_buddy {
 	char *peer;
 	char *name;   /* as the dialplan writes it: "buckaroo" */
@@ -126,6 +127,10 @@ static char *im_json_text (struct ast_json *obj, const char *key)
 	case AST_JSON_INTEGER:
 		snprintf(buf, sizeof(buf), "%jd", ast_json_integer_get(v));
 		return ast_strdup(buf);
+	case AST_JSON_TRUE:
+		return ast_strdup("1");
+	case AST_JSON_FALSE:
+		return ast_strdup("0");
 	default:
 		return ast_strdup("");
 	}
@@ -143,10 +148,18 @@ enum ast_presence_state im_presence_of (const char *status, const char *show)
 	return v ? ast_presence_state_val(ims_vocab_presence_of(v, show)) : AST_PRESENCE_NOT_SET;
 }
 
-/* Tells Asterisk's state cache, so hints and their subscribers follow. */
+/* Tells Asterisk's state cache, so hints and their subscribers follow:
+ * IM:peer:name for a buddy, IM:name for a person. */
 static void im_publish (const char *peer, const char *name, const char *status, const char *show,
 	const char *text)
 {
+	if (!*peer) {
+		ast_devstate_changed(im_devstate_of(status), AST_DEVSTATE_CACHABLE,
+			IMS_VOCAB_LAMP_PROVIDER ":%s", name);
+		ast_presence_state_changed(im_presence_of(status, show), show, text,
+			IMS_VOCAB_LAMP_PROVIDER ":%s", name);
+		return;
+	}
 	ast_devstate_changed(im_devstate_of(status), AST_DEVSTATE_CACHABLE,
 		IMS_VOCAB_LAMP_PROVIDER ":%s:%s", peer, name);
 	ast_presence_state_changed(im_presence_of(status, show), show, text,
@@ -171,7 +184,8 @@ static int im_is_connected (void)
 
 /* ---- what the stream says ---- */
 
-static void im_on_buddy (struct ast_json *obj)
+/* A buddy's answer, or (@person) a person's, replacing the one before. */
+static void im_on_buddy (struct ast_json *obj, int person)
 {
 	struct im_buddy *b = ao2_alloc_options(sizeof(*b), im_buddy_destroy,
 		AO2_ALLOC_OPT_LOCK_NOLOCK);
@@ -180,13 +194,13 @@ static void im_on_buddy (struct ast_json *obj)
 	if (!b) {
 		return;
 	}
-	b->peer = im_json_text(obj, "peer");
-	b->name = im_json_text(obj, "name");
-	b->id = im_json_text(obj, "id");
+	b->peer = person ? ast_strdup("") : im_json_text(obj, "peer");
+	b->name = im_json_text(obj, person ? "person" : "name");
+	b->id = im_json_text(obj, person ? "person" : "id");
 	for (i = 0; i < F_COUNT; i++) {
 		b->f[i] = im_json_text(obj, im_json_keys[i]);
 	}
-	if (!b->peer || !b->name || !b->id || !*b->peer || !*b->id
+	if (!b->peer || !b->name || !b->id || (!*b->peer && !person) || !*b->id
 		|| !(b->by_id = im_key(b->peer, b->id)) || !(b->by_name = im_key(b->peer, b->name))) {
 		ao2_ref(b, -1);
 		return;
@@ -283,7 +297,9 @@ static void im_on_line (const char *line)
 		return;
 	}
 	if (im_is_event(line, kind, IMS_VOCAB_EVENT_BUDDY)) {
-		im_on_buddy(obj);
+		im_on_buddy(obj, 0);
+	} else if (im_is_event(line, kind, IMS_VOCAB_EVENT_PERSON)) {
+		im_on_buddy(obj, 1);
 	} else if (im_is_event(line, kind, IMS_VOCAB_EVENT_PEER)) {
 		im_on_peer(obj, 0);
 	} else if (im_is_event(line, kind, IMS_VOCAB_EVENT_PEER_REMOVED)) {
@@ -421,6 +437,19 @@ void im_lookup (const char *peer, const char *user, char *f[F_COUNT])
 	}
 	if (!im_peers || !im_is_connected()) {
 		result = IM_WORD(results, NOTCONNECTED);
+	} else if (!peer) {
+		/* A person: her answer, or no such person (as FastAGI says). */
+		char *key = im_key("", user);
+		b = key ? ao2_find(im_names, key, OBJ_SEARCH_KEY) : NULL;
+		ast_free(key);
+		if (b) {
+			for (i = 0; i < F_COUNT; i++) {
+				f[i] = ast_strdup(b->f[i]);
+			}
+			ao2_ref(b, -1);
+			return;
+		}
+		result = IM_WORD(results, BADARGS);
 	} else if (!(p = ao2_find(im_peers, peer, OBJ_SEARCH_KEY))) {
 		result = IM_WORD(results, NOPEER);
 	} else {
@@ -455,7 +484,8 @@ void im_lookup (const char *peer, const char *user, char *f[F_COUNT])
 	if (result) {
 		for (i = 0; i < F_COUNT; i++) {
 			f[i] = ast_strdup(i == F_STATUS ? status : i == F_RESULT ? result
-				: (i == F_IDLE || i == F_LASTSEEN) ? "0" : i == F_SUBSCRIPTION ? "none"
+				: (i == F_IDLE || i == F_LASTSEEN || i == F_DND) ? "0" : i == F_SUBSCRIPTION ? "none"
+				: i == F_PHONE ? IMS_VOCAB_PHONE_UNKNOWN
 				: i == F_SHOW && !strcmp(status, IM_WORD(statuses, ONLINE)) ? "available" : "");
 		}
 	}

@@ -27,7 +27,7 @@ enum im_field {
 	F_STATUS = IMS_VAR_STATUS, F_IDLE = IMS_VAR_IDLETIME, F_TEXT = IMS_VAR_STATUSTEXT,
 	F_LASTSEEN = IMS_VAR_LASTSEEN, F_PREFIX = IMS_VAR_STATUSPREFIX, F_URI = IMS_VAR_STATUSURI,
 	F_RESOURCE = IMS_VAR_RESOURCE, F_SHOW = IMS_VAR_SHOW, F_RESULT = IMS_VAR_RESULT,
-	F_SUBSCRIPTION = IMS_VAR_COUNT, F_COUNT
+	F_SUBSCRIPTION = IMS_VAR_COUNT, F_PHONE, F_DND, F_COUNT
 };
 #define im_variables ims_vocab_variables
 #define IM_WORD(table, i) ims_vocab_##table[IMS_VOCAB_##i].word
@@ -66,7 +66,8 @@ void im_escape (struct ast_str **out, const char *text);
 int im_mirror_start (void);
 /* Stops the thread and forgets everything; @unload: free the containers. */
 void im_mirror_stop (int unload);
-/* The answer for peer/user into @f (strings owned by the caller). */
+/* The answer for peer/user into @f (strings owned by the caller); with
+ * @peer NULL, for the person @user (F_PHONE, F_DND set too). */
 void im_lookup (const char *peer, const char *user, char *f[F_COUNT]);
 void im_fields_free (char *f[F_COUNT]);
 /* Is there an answer worth waiting for (W(x))? */

@@ -213,21 +213,6 @@ on_cmd_variable (const char *name, const char *value, gpointer data)
   g_string_append_printf (data, "%s=%s\n", name, value);
 }
 
-/* A person's answer: as a buddy's, with her phone and DND. */
-static void
-ims_cmd_person_json (JsonBuilder *b, const char *name, const ImsPersonAnswer *pa, gint64 now)
-{
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "person");
-  json_builder_add_string_value (b, name);
-  ims_render_answer_members (b, &pa->answer, now);
-  json_builder_set_member_name (b, "phone");
-  json_builder_add_string_value (b, ims_phone_to_string (pa->phone));
-  json_builder_set_member_name (b, "dnd");
-  json_builder_add_boolean_value (b, pa->dnd);
-  json_builder_end_object (b);
-}
-
 static gboolean
 ims_cmd_person_status (ImsCmdCtx *ctx, const char *name)
 {
@@ -239,7 +224,7 @@ ims_cmd_person_status (ImsCmdCtx *ctx, const char *name)
   if (ctx->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
-      ims_cmd_person_json (b, name, &pa, now);
+      ims_render_person (b, name, &pa, now);
       ims_json_print (ctx->out, b);
     }
   else
@@ -271,7 +256,7 @@ ims_cmd_show_people (ImsCmdCtx *ctx, GError **error)
                       (char *) ims_phone_to_string (pa.phone), pa.dnd ? "on" : "off",
                       pa.answer.text, NULL };
       g_ptr_array_add (rows, g_strdupv (row));
-      ims_cmd_person_json (b, p->name, &pa, now);
+      ims_render_person (b, p->name, &pa, now);
       ims_answer_clear (&pa.answer);
     }
   json_builder_end_array (b);

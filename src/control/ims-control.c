@@ -31,6 +31,7 @@ struct _ImsControl {
   guint idle_timeout_s;
   guint store_watch;
   guint removed_watch;
+  guint people_watch;
 };
 
 typedef struct {
@@ -114,6 +115,21 @@ on_control_peer (const char *peer, ImsPeerState state, const char *reason, gpoin
     ims_control_notify (self, IMS_VOCAB_EVENT_PEER, json);
 }
 
+static char *
+ims_control_person_json (const char *name, const ImsPersonAnswer *a)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  ims_render_person (b, name, a, g_get_real_time () / G_USEC_PER_SEC);
+  return ims_render_to_string (b);
+}
+
+static void
+on_control_person (const char *name, const ImsPersonAnswer *a, gpointer data)
+{
+  g_autofree char *json = ims_control_person_json (name, a);
+  ims_control_notify (data, IMS_VOCAB_EVENT_PERSON, json);
+}
+
 static void
 on_control_peer_removed (const char *peer, gpointer data)
 {
@@ -144,12 +160,22 @@ on_snapshot_buddy (const char *peer, const char *buddy, const ImsAnswer *old, co
 }
 
 static void
+on_snapshot_person (const char *name, const ImsPersonAnswer *a, gpointer data)
+{
+  Client *c = data;
+  g_autofree char *json = ims_control_person_json (name, a);
+  g_string_append_printf (c->snapshot, "%%%s %s\n", IMS_VOCAB_EVENT_PERSON, json);
+}
+
+static void
 ims_client_snapshot (Client *c)
 {
   ImsControl *self = c->owner;
   g_autoptr (GString) out = g_string_new (NULL);
   c->snapshot = out;
   ims_presence_store_snapshot (self->svc.store, NULL, on_snapshot_peer, on_snapshot_buddy, c);
+  if (self->svc.people)
+    ims_people_foreach (self->svc.people, on_snapshot_person, c);
   c->snapshot = NULL;
   g_string_append_printf (out, "%%%s\n", IMS_VOCAB_EVENT_SYNCED);
   ims_client_make_room (c, out->len);
@@ -355,6 +381,8 @@ ims_control_new (const char *path, guint idle_timeout_s, const char *group,
                                                 on_control_peer, self);
   self->removed_watch = ims_presence_store_watch_removed (svc->store, on_control_peer_removed,
                                                           self);
+  if (svc->people)
+    self->people_watch = ims_people_watch (svc->people, on_control_person, self);
   return self;
 }
 
@@ -365,6 +393,8 @@ ims_control_free (ImsControl *self)
     return;
   ims_presence_store_unwatch (self->svc.store, self->store_watch);
   ims_presence_store_unwatch (self->svc.store, self->removed_watch);
+  if (self->svc.people)
+    ims_people_unwatch (self->svc.people, self->people_watch);
   g_clear_pointer (&self->listener, ims_listener_free);
   /* Close every client; their CLOSED events free them from the main loop. */
   for (GList *l = self->clients; l; l = l->next)

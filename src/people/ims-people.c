@@ -6,13 +6,22 @@
 #include <string.h>
 
 #include "ims-text.h"
+#include "ims-vocab.h"
 
 typedef struct {
   char *name;
   gboolean dnd;
   gboolean im_dnd; /* one of her identities shows dnd (last seen) */
   ImsPhone phone;
+  ImsPersonAnswer last; /* as last told the watchers */
+  gboolean told;
 } State;
+
+typedef struct {
+  guint id;
+  ImsPersonChangedFunc func;
+  gpointer data;
+} Watch;
 
 struct _ImsPeople {
   ImsPresenceStore *store;
@@ -23,21 +32,18 @@ struct _ImsPeople {
   GHashTable *identities;    /* "peer\037id" -> ImsPerson* (rebuilt when dirty) */
   gboolean dirty;
   guint watch;
+  GArray *watches; /* Watch */
+  guint next_watch;
 };
+
+static void ims_people_changed (ImsPeople *pp, const char *name);
+
+G_STATIC_ASSERT (G_N_ELEMENTS (ims_vocab_phones) == IMS_PHONE_UNAVAILABLE + 1);
 
 const char *
 ims_phone_to_string (ImsPhone phone)
 {
-  switch (phone)
-    {
-    case IMS_PHONE_IDLE: return "idle";
-    case IMS_PHONE_INUSE: return "inuse";
-    case IMS_PHONE_RINGING: return "ringing";
-    case IMS_PHONE_ONHOLD: return "onhold";
-    case IMS_PHONE_UNAVAILABLE: return "unavailable";
-    case IMS_PHONE_UNKNOWN: break;
-    }
-  return "unknown";
+  return ims_vocab_phones[phone <= IMS_PHONE_UNAVAILABLE ? phone : IMS_PHONE_UNKNOWN];
 }
 
 ImsPhone
@@ -63,6 +69,7 @@ static void
 ims_state_free (State *st)
 {
   g_free (st->name);
+  ims_answer_clear (&st->last.answer);
   g_free (st);
 }
 
@@ -192,10 +199,12 @@ on_people_presence (const char *peer, const char *buddy, const ImsAnswer *old,
   /* She chose dnd in her IM client (or left it): the last change wins. */
   State *st = ims_people_state (pp, p->name);
   gboolean im_dnd = ims_answer_shows_dnd (now) || ims_people_im_dnd (pp, p);
-  if (im_dnd == st->im_dnd)
-    return;
-  st->im_dnd = im_dnd;
-  ims_people_set_dnd (pp, p->name, im_dnd, IMS_DND_FROM_IM);
+  if (im_dnd != st->im_dnd)
+    {
+      st->im_dnd = im_dnd;
+      ims_people_set_dnd (pp, p->name, im_dnd, IMS_DND_FROM_IM);
+    }
+  ims_people_changed (pp, p->name);
 }
 
 static void
@@ -216,6 +225,7 @@ ims_people_new (ImsPresenceStore *store, const char *statedir, const ImsPeopleHo
   pp->states = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) ims_state_free);
   pp->identities = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   pp->dirty = TRUE;
+  pp->watches = g_array_new (FALSE, FALSE, sizeof (Watch));
   ims_people_load (pp);
   pp->watch = ims_presence_store_watch (store, on_people_presence, on_people_peer, pp);
   return pp;
@@ -229,6 +239,7 @@ ims_people_free (ImsPeople *pp)
   ims_presence_store_unwatch (pp->store, pp->watch);
   g_hash_table_unref (pp->states);
   g_hash_table_unref (pp->identities);
+  g_array_unref (pp->watches);
   g_free (pp->path);
   g_free (pp);
 }
@@ -247,6 +258,9 @@ ims_people_set_config (ImsPeople *pp, const ImsConfig *config)
       g_hash_table_iter_remove (&it);
   for (guint i = 0; i < config->people->len; i++)
     ims_people_state (pp, ((ImsPerson *) config->people->pdata[i])->name);
+  /* Her identities may be others now. */
+  for (guint i = 0; i < config->people->len; i++)
+    ims_people_changed (pp, ((ImsPerson *) config->people->pdata[i])->name);
 }
 
 void
@@ -258,7 +272,10 @@ ims_people_hint (ImsPeople *pp, const char *context, const char *exten, const ch
       const char *at = p->extension ? strchr (p->extension, '@') : NULL;
       if (at && strncmp (p->extension, exten, at - p->extension) == 0
           && exten[at - p->extension] == '\0' && g_str_equal (at + 1, context))
-        ims_people_state (pp, p->name)->phone = ims_phone_from_status_text (status_text);
+        {
+          ims_people_state (pp, p->name)->phone = ims_phone_from_status_text (status_text);
+          ims_people_changed (pp, p->name);
+        }
     }
 }
 
@@ -300,6 +317,7 @@ ims_people_set_dnd (ImsPeople *pp, const char *name, gboolean on, ImsDndSource s
   ims_people_save (pp);
   if (pp->hooks.dnd_changed)
     pp->hooks.dnd_changed (pp->hooks.user_data, p, on, source);
+  ims_people_changed (pp, name);
   return TRUE;
 }
 
@@ -375,4 +393,69 @@ ims_people_lookup (ImsPeople *pp, const char *name, ImsPersonAnswer *out)
   if (out->dnd || out->phone != IMS_PHONE_UNKNOWN)
     out->answer.result = IMS_RESULT_OK;
   return TRUE;
+}
+
+/* ---- the feed ---- */
+
+static gboolean
+ims_person_answer_equal (const ImsPersonAnswer *a, const ImsPersonAnswer *b)
+{
+  return a->phone == b->phone && a->dnd == b->dnd && ims_answer_equal (&a->answer, &b->answer);
+}
+
+/* Tells the watchers when @name's answer is not what they last heard. */
+static void
+ims_people_changed (ImsPeople *pp, const char *name)
+{
+  ImsPersonAnswer now;
+  if (pp->watches->len == 0 || !ims_people_lookup (pp, name, &now))
+    return;
+  State *st = ims_people_state (pp, name);
+  if (st->told && ims_person_answer_equal (&now, &st->last))
+    {
+      ims_answer_clear (&now.answer);
+      return;
+    }
+  ims_answer_clear (&st->last.answer);
+  st->last = now;
+  st->told = TRUE;
+  for (guint i = 0; i < pp->watches->len; i++)
+    {
+      Watch *w = &g_array_index (pp->watches, Watch, i);
+      w->func (name, &st->last, w->data);
+    }
+}
+
+guint
+ims_people_watch (ImsPeople *pp, ImsPersonChangedFunc changed, gpointer user_data)
+{
+  Watch w = { ++pp->next_watch, changed, user_data };
+  g_array_append_val (pp->watches, w);
+  return w.id;
+}
+
+void
+ims_people_unwatch (ImsPeople *pp, guint id)
+{
+  for (guint i = 0; i < pp->watches->len; i++)
+    if (g_array_index (pp->watches, Watch, i).id == id)
+      {
+        g_array_remove_index (pp->watches, i);
+        return;
+      }
+}
+
+void
+ims_people_foreach (ImsPeople *pp, ImsPersonChangedFunc func, gpointer user_data)
+{
+  for (guint i = 0; pp->config && i < pp->config->people->len; i++)
+    {
+      const char *name = ((ImsPerson *) pp->config->people->pdata[i])->name;
+      ImsPersonAnswer a;
+      if (ims_people_lookup (pp, name, &a))
+        {
+          func (name, &a, user_data);
+          ims_answer_clear (&a.answer);
+        }
+    }
 }

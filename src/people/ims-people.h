@@ -65,7 +65,15 @@ typedef struct {
 
 /* FALSE when @name is no person.  Clear @out with ims_answer_clear (&out->answer). */
 gboolean ims_people_lookup (ImsPeople *people, const char *name, ImsPersonAnswer *out);
-/* Her DND and phone as kept now. */
+/* Her DND as kept now. */
 gboolean ims_people_dnd (ImsPeople *people, const char *name);
+
+/* A person's answer changed (only when it did): @answer is the new one. */
+typedef void (*ImsPersonChangedFunc) (const char *name, const ImsPersonAnswer *answer,
+                                      gpointer user_data);
+guint ims_people_watch (ImsPeople *people, ImsPersonChangedFunc changed, gpointer user_data);
+void ims_people_unwatch (ImsPeople *people, guint id);
+/* Calls @func for every person, as now (the watch's snapshot). */
+void ims_people_foreach (ImsPeople *people, ImsPersonChangedFunc func, gpointer user_data);
 
 G_END_DECLS

@@ -124,3 +124,19 @@ ims_render_peer_removed_json (const char *peer)
   json_builder_end_object (b);
   return ims_render_to_string (b);
 }
+
+/* A person's answer: as a buddy's, with her phone and DND. */
+void
+ims_render_person (JsonBuilder *b, const char *name, const ImsPersonAnswer *pa, gint64 now)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "person");
+  json_builder_add_string_value (b, name);
+  ims_render_answer_members (b, &pa->answer, now);
+  json_builder_set_member_name (b, "phone");
+  json_builder_add_string_value (b, ims_phone_to_string (pa->phone));
+  json_builder_set_member_name (b, "dnd");
+  json_builder_add_boolean_value (b, pa->dnd);
+  json_builder_end_object (b);
+}
+

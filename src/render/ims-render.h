@@ -48,4 +48,9 @@ char *ims_render_peer_removed_json (const char *peer);
 /* "buckaroo" for buckaroo@<the peer's own domain>, else the full id (transfer full). */
 char *ims_render_buddy_name (ImsPresenceStore *store, const char *peer, const char *id);
 
+/* A person's answer (imctl status jane, the watch stream, the HTTP API): a
+ * buddy's members with "person", "phone" and "dnd". */
+void ims_render_person (JsonBuilder *b, const char *name, const ImsPersonAnswer *answer,
+                        gint64 now);
+
 G_END_DECLS

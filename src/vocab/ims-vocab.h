@@ -40,6 +40,7 @@
 #define IMS_VOCAB_EVENT_BUDDY "buddy"
 #define IMS_VOCAB_EVENT_SYNCED "synced"
 #define IMS_VOCAB_EVENT_PEER_REMOVED "peer-removed"
+#define IMS_VOCAB_EVENT_PERSON "person"
 
 /* ---- the dialplan's variables ---- */
 
@@ -56,6 +57,12 @@ static const char *const ims_vocab_variables[IMS_VAR_COUNT] = {
  * her do-not-disturb ("1"/"0"). */
 #define IMS_VOCAB_PHONE_VAR "IM-PHONE"
 #define IMS_VOCAB_DND_VAR "IM-DND"
+/* IM-PHONE's words, in ImsPhone order. */
+#define IMS_VOCAB_PHONE_UNKNOWN "unknown"
+#define IMS_VOCAB_N_PHONES 6
+static const char *const ims_vocab_phones[IMS_VOCAB_N_PHONES] = {
+  IMS_VOCAB_PHONE_UNKNOWN, "idle", "inuse", "ringing", "onhold", "unavailable",
+};
 /* IMSend sets IM-SENDSTATUS and IM-RESULT; its text is at most this long. */
 #define IMS_VOCAB_SENDSTATUS_VAR "IM-SENDSTATUS"
 #define IMS_VOCAB_MAX_SEND 8000 /* bytes of UTF-8: room left in an AGI line (8191) */

@@ -125,7 +125,17 @@ def test_one_presence_phone_im_and_dnd(server, daemon, pbx):
         jane.presence(status="back")
         wait_for(lambda: device(pbx, "DND205") == "NOT_INUSE", 10, what="Custom:DND205 off again")
         wait_person(d, **{"IM-DND": "0", "IM-STATUS": "online"})
-        # imctl sees the same person.
+        # imctl sees the same person, and a watcher hears her.
+        from test_watch import Watcher
+        w = Watcher(d)
+        try:
+            w.wait(lambda k, o: k == "person" and o["person"] == "jane" and o["dnd"] is False)
+            d.imctl("dnd", "jane", "on")
+            w.wait(lambda k, o: k == "person" and o["dnd"] is True and o["show"] == "dnd")
+            d.imctl("dnd", "jane", "off")
+            w.wait(lambda k, o: k == "person" and o["dnd"] is False)
+        finally:
+            w.stop()
         shown = d.json("show", "people")
         assert [p["person"] for p in shown] == ["jane"] and shown[0]["phone"] == "idle"
         st = d.json("status", "jane")
@@ -217,3 +227,51 @@ def test_queues_with_the_faithful_ami_peer(server, daemon):
                                       ("Local/205@agents", "agents", False, "")]
     finally:
         fake.stop()
+
+
+def test_the_module_answers_for_a_person_and_lights_her_lamp(server, daemon, tmp_path):
+    # app_imstatus.so in a real Asterisk 22: IMStatus(jane) with IM-PHONE and
+    # IM-DND, IM_STATUS(jane,field), and IM:jane as device and presence state.
+    import real_asterisk
+    from test_module import DOCS, MODULE
+    binary = real_asterisk.require_asterisk()
+    if not os.path.exists(MODULE):
+        pytest.skip("app_imstatus.so not built (no Asterisk headers at build time)")
+    server.register("jane", "jane-pw")
+    jane = Buddy(f"jane@{DOMAIN}", "jane-pw", server.port, server.ca_pem, resource="desk")
+    a = real_asterisk.Asterisk(
+        str(tmp_path / "asterisk-m"), binary, extra_modules=[MODULE], extra_docs=[DOCS],
+        extensions=DIALPLAN + "[lamps]\nexten => 7205,hint,IM:jane,IM:jane\n[probe]\n"
+        "exten => s,1,IMStatus(jane)\n"
+        " same => n,NoOp(PERSON|${IM-STATUS}|${IM-SHOW}|${IM-PHONE}|${IM-DND}|"
+        "${IM_STATUS(jane,phone)}|${IM_STATUS(jane,dnd)})\n same => n,Hangup()\n")
+    try:
+        d = daemon(conf(server), general_extra=ami_keys(a))
+        with open(os.path.join(a.etc, "imstatus.conf"), "w") as f:
+            f.write(f"[general]\ncontrolsocket = {d.socket}\ndaemonuser = root\n")
+        a.start()
+        a.rx("devstate change Custom:ph205 NOT_INUSE")
+        a.rx("devstate change Custom:DND205 NOT_INUSE")
+        wait_for(lambda: "device states in sync" in d.read_log(), 30, what="AMI login")
+
+        def lamp():
+            m = re.search(r"7205@lamps\s*: IM:jane,IM:jane\s+State:(\S+)\s+Presence:(\S+)",
+                          a.rx("core show hint 7205"))
+            return m.groups() if m else None
+
+        def probe(want):
+            a.rx("channel originate Local/s@probe application Wait 1")
+            wait_for(lambda: want in a.output(), 15, what=want)
+        jane.presence(status="at my desk")
+        wait_for(lambda: lamp() == ("Idle", "available"), 20, what="the lamp idle")
+        probe("PERSON|online|available|idle|0|idle|0")
+        a.rx("devstate change Custom:ph205 INUSE")
+        wait_for(lambda: lamp() and lamp()[0] == "InUse", 20, what="the lamp in use (phone)")
+        probe("PERSON|busy|phone|inuse|0|inuse|0")
+        a.rx("devstate change Custom:ph205 NOT_INUSE")
+        a.rx("channel originate Local/*78@features application Wait 1")
+        wait_for(lambda: lamp() == ("InUse", "dnd"), 20, what="the lamp dnd")
+        probe("PERSON|busy|dnd|idle|1|idle|1")
+    finally:
+        jane.close()
+        a.stop()
