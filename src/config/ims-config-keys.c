@@ -149,6 +149,10 @@ static const ImsConfigKey ims_config_key_table[] = {
   { "dial", WEB (ENUM, dial), 0, 0, IMS_YES_NO_CHOICES, "no", 0, "may use click-to-dial" },
   { "phone", WEB (DEVICE, phone), 0, 0, NULL, NULL, 0,
     "the device the user's click-to-dial rings first" },
+  { "dnd", WEB (ENUM, dnd), 0, 0, IMS_YES_NO_CHOICES, "no", 0,
+    "may switch the do not disturb of the people it sees" },
+  { "person", WEB (NAME, person), 0, 0, NULL, NULL, 0,
+    "the person this user is: she may always switch her own do not disturb" },
 
   { "type", PERSON (NAME, type), 0, 0, NULL, NULL, IMS_KEY_REQUIRED,
     "person: one presence of a phone, IM identities and a DND switch, not an IM peer" },

@@ -302,6 +302,9 @@ ims_config_parse (const char *path, const char *text, gsize len,
         if (ims_config_find_peer (c, u->peers->pdata[j]) == NULL)
           ims_lexer_error (&lx, u->file, u->line, "webuser [%s]: peers names no peer '%s'",
                            u->name, (const char *) u->peers->pdata[j]);
+      if (u->person && ims_config_find_person (c, u->person) == NULL)
+        ims_lexer_error (&lx, u->file, u->line, "webuser [%s]: person names no person '%s'",
+                         u->name, u->person);
     }
   for (guint i = 0; i < c->people->len; i++)
     ims_config_check_person (&lx, c, c->people->pdata[i]);
@@ -441,6 +444,27 @@ ims_webuser_sees (const ImsWebUser *u, const char *peer)
     if (g_str_equal (u->peers->pdata[i], peer))
       return TRUE;
   return FALSE;
+}
+
+gboolean
+ims_webuser_sees_person (const ImsWebUser *u, const ImsPerson *p)
+{
+  if (u->peers->len == 0 || p->im->len == 0 || g_strcmp0 (u->person, p->name) == 0)
+    return TRUE;
+  for (guint i = 0; i < p->im->len; i++)
+    {
+      const char *id = p->im->pdata[i];
+      g_autofree char *peer = g_strndup (id, strcspn (id, "/"));
+      if (ims_webuser_sees (u, peer))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+gboolean
+ims_webuser_may_dnd (const ImsWebUser *u, const ImsPerson *p)
+{
+  return g_strcmp0 (u->person, p->name) == 0 || (u->dnd == IMS_YES && ims_webuser_sees_person (u, p));
 }
 
 char *

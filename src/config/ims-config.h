@@ -84,6 +84,8 @@ typedef struct {
   ImsYesNo send;        /* may send IMs */
   ImsYesNo dial;        /* may use click-to-dial */
   char *phone;          /* the device their click-to-dial rings first */
+  ImsYesNo dnd;         /* may switch the DND of the people it sees */
+  char *person;         /* the person it is (may switch her own DND); NULL = none */
 } ImsWebUser;
 
 /* A person: her phone, her IM identities and her do-not-disturb switch as
@@ -152,6 +154,11 @@ const ImsWebUser *ims_config_find_webuser (const ImsConfig *config, const char *
 const ImsPerson *ims_config_find_person (const ImsConfig *config, const char *name);
 /* May @user see @peer? */
 gboolean ims_webuser_sees (const ImsWebUser *user, const char *peer);
+/* May @user see @person: it sees every peer, or one of her identities' peers,
+ * or it is her (a person with only a phone is seen by all). */
+gboolean ims_webuser_sees_person (const ImsWebUser *user, const ImsPerson *person);
+/* May @user switch @person's DND: the dnd right and seeing her, or being her. */
+gboolean ims_webuser_may_dnd (const ImsWebUser *user, const ImsPerson *person);
 /* TRUE when activewhen names a device rather than "always". */
 gboolean ims_peer_config_has_activewhen_device (const ImsPeerConfig *peer);
 

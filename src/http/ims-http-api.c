@@ -164,6 +164,10 @@ ims_http_get_session (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *u
   json_builder_add_boolean_value (b, user->send);
   json_builder_set_member_name (b, "dial");
   json_builder_add_boolean_value (b, user->dial && user->phone);
+  json_builder_set_member_name (b, "dnd");
+  json_builder_add_boolean_value (b, user->dnd == IMS_YES);
+  json_builder_set_member_name (b, "person");
+  json_builder_add_string_value (b, user->person ? user->person : "");
   json_builder_end_object (b);
   ims_http_json (msg, SOUP_STATUS_OK, b);
 }
@@ -238,6 +242,84 @@ ims_http_get_status (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *us
   ims_http_json (msg, SOUP_STATUS_OK, b);
 }
 
+/* ---- people ---- */
+
+/* The person @name if @user sees her, else NULL after answering 404. */
+static const ImsPerson *
+ims_http_person_ok (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user,
+                    const char *name)
+{
+  const ImsPerson *p = ims_config_find_person (self->svc.config (self->svc.user_data), name);
+  if (p && self->svc.people && ims_webuser_sees_person (user, p))
+    return p;
+  ims_http_error (msg, SOUP_STATUS_NOT_FOUND, "BADARGS", "no such person");
+  return NULL;
+}
+
+static void
+ims_http_person (ImsHttp *self, JsonBuilder *b, const char *name)
+{
+  ImsPersonAnswer pa;
+  if (ims_people_lookup (self->svc.people, name, &pa))
+    {
+      ims_render_person (b, name, &pa, g_get_real_time () / G_USEC_PER_SEC);
+      ims_answer_clear (&pa.answer);
+    }
+}
+
+static void
+ims_http_get_people (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user, char **args)
+{
+  const ImsConfig *config = self->svc.config (self->svc.user_data);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_array (b);
+  for (guint i = 0; self->svc.people && i < config->people->len; i++)
+    {
+      const ImsPerson *p = config->people->pdata[i];
+      if (ims_webuser_sees_person (user, p))
+        ims_http_person (self, b, p->name);
+    }
+  json_builder_end_array (b);
+  ims_http_json (msg, SOUP_STATUS_OK, b);
+}
+
+static void
+ims_http_get_person (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user, char **args)
+{
+  if (ims_http_person_ok (self, msg, user, args[0]) == NULL)
+    return;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  ims_http_person (self, b, args[0]);
+  ims_http_json (msg, SOUP_STATUS_OK, b);
+}
+
+/* {"dnd": true|false}: her switch, if the user may (the dnd right, or her own). */
+static void
+ims_http_post_dnd (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user, char **args)
+{
+  const ImsPerson *p = ims_http_person_ok (self, msg, user, args[0]);
+  if (p == NULL)
+    return;
+  if (!ims_webuser_may_dnd (user, p))
+    {
+      ims_http_error (msg, SOUP_STATUS_FORBIDDEN, "BADARGS",
+                      "this user may not switch her do not disturb (dnd = yes, or person = her)");
+      return;
+    }
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *o = ims_http_body_object (msg, parser);
+  JsonNode *n = o ? json_object_get_member (o, "dnd") : NULL;
+  if (n == NULL || json_node_get_value_type (n) != G_TYPE_BOOLEAN)
+    {
+      ims_http_error (msg, SOUP_STATUS_BAD_REQUEST, "BADARGS", "a JSON object with dnd: true or false");
+      return;
+    }
+  ims_people_set_dnd (self->svc.people, p->name, json_node_get_boolean (n), IMS_DND_FROM_WEB);
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  ims_http_person (self, b, p->name);
+  ims_http_json (msg, SOUP_STATUS_OK, b);
+}
+
 static void
 ims_http_get_events (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user, char **args)
 {
@@ -258,6 +340,9 @@ static const struct {
   { "GET", "session", IMS_HTTP_READ, ims_http_get_session },
   { "POST", "send", IMS_HTTP_SEND, ims_http_post_send },
   { "POST", "dial", IMS_HTTP_DIAL, ims_http_post_dial },
+  { "GET", "people", IMS_HTTP_READ, ims_http_get_people },
+  { "GET", "people/*", IMS_HTTP_READ, ims_http_get_person },
+  { "POST", "people/*/dnd", IMS_HTTP_READ, ims_http_post_dnd }, /* its own check: her, or dnd */
 };
 
 /* Does @path (segments after /api/v1) match @pattern?  Its '*' parts go to

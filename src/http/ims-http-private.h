@@ -26,6 +26,7 @@ struct _ImsHttp {
   GList *streams;          /* Stream* */
   guint store_watch;
   guint removed_watch;
+  guint people_watch;
   guint heartbeat_id;
   ImsRate *failures;       /* failed logins per remote address */
   GHashTable *sessions;    /* cookie token -> Session */

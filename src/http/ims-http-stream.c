@@ -154,6 +154,28 @@ on_http_peer_removed (const char *peer, gpointer data)
     }
 }
 
+static void
+on_http_person (const char *name, const ImsPersonAnswer *a, gpointer data)
+{
+  ImsHttp *self = data;
+  const ImsPerson *p = ims_config_find_person (self->svc.config (self->svc.user_data), name);
+  g_autofree char *json = NULL;
+  for (GList *l = self->streams; l && p; l = l->next)
+    {
+      Stream *st = l->data;
+      const ImsWebUser *u = ims_http_stream_user (st);
+      if (u == NULL || !ims_webuser_sees_person (u, p))
+        continue;
+      if (json == NULL)
+        {
+          g_autoptr (JsonBuilder) b = json_builder_new ();
+          ims_render_person (b, name, a, g_get_real_time () / G_USEC_PER_SEC);
+          json = ims_render_to_string (b);
+        }
+      ims_http_stream_send (st, IMS_VOCAB_EVENT_PERSON, json);
+    }
+}
+
 static gboolean
 on_http_heartbeat (gpointer data)
 {
@@ -193,7 +215,22 @@ on_snapshot_buddy (const char *peer, const char *buddy, const ImsAnswer *old, co
   ims_http_stream_send (st, IMS_VOCAB_EVENT_BUDDY, bj);
 }
 
-/* Every peer and buddy the user sees, then "synced", then every change. */
+static void
+on_snapshot_person (const char *name, const ImsPersonAnswer *a, gpointer data)
+{
+  Stream *st = data;
+  const ImsWebUser *u = ims_http_stream_user (st);
+  const ImsPerson *p = ims_config_find_person (st->owner->svc.config (st->owner->svc.user_data),
+                                               name);
+  if (u == NULL || p == NULL || !ims_webuser_sees_person (u, p))
+    return;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  ims_render_person (b, name, a, g_get_real_time () / G_USEC_PER_SEC);
+  g_autofree char *pj = ims_render_to_string (b);
+  ims_http_stream_send (st, IMS_VOCAB_EVENT_PERSON, pj);
+}
+
+/* Every peer, buddy and person the user sees, then "synced", then every change. */
 void
 ims_http_events (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
 {
@@ -234,6 +271,8 @@ ims_http_events (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
 
   ims_presence_store_snapshot (self->svc.store, on_snapshot_visible, on_snapshot_peer,
                                on_snapshot_buddy, st);
+  if (self->svc.people)
+    ims_people_foreach (self->svc.people, on_snapshot_person, st);
   ims_http_stream_send (st, IMS_VOCAB_EVENT_SYNCED, "{}");
   st->allowance = st->backlog + IMS_HTTP_MAX_STREAM_BACKLOG;
 }
@@ -245,6 +284,8 @@ ims_http_stream_watch (ImsHttp *self)
                                                 self);
   self->removed_watch = ims_presence_store_watch_removed (self->svc.store, on_http_peer_removed,
                                                           self);
+  if (self->svc.people)
+    self->people_watch = ims_people_watch (self->svc.people, on_http_person, self);
   self->heartbeat_id = g_timeout_add_seconds (IMS_HTTP_HEARTBEAT_S, on_http_heartbeat, self);
 }
 
@@ -255,6 +296,8 @@ ims_http_stream_unwatch (ImsHttp *self)
     ims_presence_store_unwatch (self->svc.store, self->store_watch);
   if (self->removed_watch)
     ims_presence_store_unwatch (self->svc.store, self->removed_watch);
+  if (self->people_watch)
+    ims_people_unwatch (self->svc.people, self->people_watch);
   g_clear_handle_id (&self->heartbeat_id, g_source_remove);
   g_list_free_full (g_steal_pointer (&self->streams), (GDestroyNotify) ims_http_stream_free);
 }

@@ -309,7 +309,7 @@ ims_people_set_dnd (ImsPeople *pp, const char *name, gboolean on, ImsDndSource s
   if (p == NULL)
     return FALSE;
   State *st = ims_people_state (pp, name);
-  static const char *const who[] = { "the dnd device", "imctl", "her IM client" };
+  static const char *const who[] = { "the dnd device", "imctl", "her IM client", "the board" };
   if (st->dnd == on)
     return TRUE;
   st->dnd = on;

@@ -28,8 +28,9 @@ ImsPhone ims_phone_from_status_text (const char *status_text);
 /* Who changed a person's DND. */
 typedef enum {
   IMS_DND_FROM_DEVICE, /* the dnd device changed (the dialplan, *78) */
-  IMS_DND_FROM_IMCTL,  /* imctl dnd, the board, the API */
+  IMS_DND_FROM_IMCTL,  /* imctl dnd */
   IMS_DND_FROM_IM,     /* one of her identities began or stopped showing dnd */
+  IMS_DND_FROM_WEB,    /* the board, the HTTP API */
 } ImsDndSource;
 
 typedef struct {

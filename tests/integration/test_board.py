@@ -64,6 +64,17 @@ def wait(driver, cond, what, timeout=15):
                              f"; console: {logs}") from None
 
 
+def log_in(driver, port, user, secret):
+    """Opens the board and submits its login form; returns the form."""
+    driver.get(f"http://127.0.0.1:{port}/")
+    form = wait(driver, lambda dr: dr.find_element(By.ID, "login").is_displayed()
+                and dr.find_element(By.ID, "login"), "the login form")
+    form.find_element(By.NAME, "user").send_keys(user)
+    form.find_element(By.NAME, "secret").send_keys(secret)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    return form
+
+
 def card(driver, name):
     for c in driver.find_elements(By.CSS_SELECTOR, "article.card"):
         if c.get_attribute("data-name") == name:
@@ -91,12 +102,7 @@ def test_board_live(tmp_path, prosody, robot, buddies, daemon, browser, fake_ami
     b.presence(show="away", status="gone fishing")
     d.wait_status("aim1/buckaroo", status="away")
 
-    browser.get(f"http://127.0.0.1:{port}/")
-    form = wait(browser, lambda dr: dr.find_element(By.ID, "login").is_displayed()
-                and dr.find_element(By.ID, "login"), "the login form")
-    form.find_element(By.NAME, "user").send_keys("alice")
-    form.find_element(By.NAME, "secret").send_keys("wrong")
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    form = log_in(browser, port, "alice", "wrong")
     wait(browser, lambda dr: "Wrong" in dr.find_element(By.ID, "login-error").text, "the error")
     secret = form.find_element(By.NAME, "secret")
     secret.clear()
@@ -181,3 +187,68 @@ def test_board_live(tmp_path, prosody, robot, buddies, daemon, browser, fake_ami
         "fetch('/api/v1/session', {credentials: 'same-origin'}).then(r => done(r.status));")
     assert status == 401
     assert "alice-pw" not in d.read_log()
+
+
+def test_board_people(tmp_path, prosody, robot, buddies, daemon, browser, fake_ami):
+    # A person's card: her phone beside her IM state, and her DND switch for
+    # those who may (hers; the dnd right), live both ways; the API checks the
+    # same rights.
+    from test_http import Api
+    fake = fake_ami
+    fake.hints = {("default", "205"): ("Custom:ph205", "Idle")}
+    fake.devices["Custom:DND205"] = "NOT_INUSE"
+    b = buddies("buckaroo")
+    port = free_port()
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"])
+               + "[jane]\ntype = person\nextension = 205@default\nim = aim1/buckaroo\n"
+               "dnd = Custom:DND205\n"
+               "[alice]\ntype = webuser\nsecret = alice-pw\nperson = jane\n"
+               "[bob]\ntype = webuser\nsecret = bob-pw\n",
+               general_extra=f"httpbind = 127.0.0.1:{port}\n" + ami.general_keys(fake))
+    d.wait_status("aim1/buckaroo", subscription="both")
+    wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
+    b.presence(status="at my desk")
+    d.wait_status("aim1/buckaroo", status="online")
+
+    # The API: bob sees her but may not switch her DND.
+    bob = Api(port, "bob", "bob-pw")
+    people = wait_for(lambda: (lambda r: r[2] if r[0] == 200 and r[2][0]["phone"] == "idle"
+                               else None)(bob.request("GET", "/api/v1/people")), 10,
+                      what="jane's phone listed")
+    assert [p["person"] for p in people] == ["jane"] and people[0]["dnd"] is False
+    status, _, body = bob.request("POST", "/api/v1/people/jane/dnd", {"dnd": True})
+    assert status == 403 and fake.devices["Custom:DND205"] == "NOT_INUSE"
+    status, _, _ = bob.request("GET", "/api/v1/people/nobody")
+    assert status == 404
+    status, _, _ = Api(port, "alice", "alice-pw").request("POST", "/api/v1/people/jane/dnd",
+                                                          {"dnd": "yes"})
+    assert status == 400
+
+    log_in(browser, port, "alice", "alice-pw")
+    c = wait(browser, lambda dr: card(dr, "jane"), "jane's card")
+    wait(browser, lambda dr: card(dr, "jane").get_attribute("data-phone") == "idle", "phone idle")
+    assert browser.find_element(By.CSS_SELECTOR, "section.peer h2").text == "People"
+    assert c.find_element(By.CSS_SELECTOR, ".text").text == "at my desk"
+    # Her phone rings, then she is on it.
+    fake.set_hint("default", "205", "Ringing")
+    wait(browser, lambda dr: card(dr, "jane").find_element(By.CSS_SELECTOR, ".phone").text
+         == "phone: ringing", "ringing")
+    fake.set_hint("default", "205", "InUse")
+    wait(browser, lambda dr: card(dr, "jane").find_element(By.CSS_SELECTOR, ".phone").text
+         == "phone: on the phone", "on the phone")
+    fake.set_hint("default", "205", "Idle")
+    # Her own switch, by mouse: Asterisk's device follows; by keyboard, back.
+    sw = card(browser, "jane").find_element(By.CSS_SELECTOR, "button.dnd")
+    sw.click()
+    wait_for(lambda: fake.devices.get("Custom:DND205") == "BUSY", 10, what="the device on")
+    wait(browser, lambda dr: card(dr, "jane").get_attribute("data-dnd") == "on", "dnd on")
+    sw = card(browser, "jane").find_element(By.CSS_SELECTOR, "button.dnd")
+    assert sw.get_attribute("aria-pressed") == "true"
+    assert card(browser, "jane").find_element(By.CSS_SELECTOR, ".state").text == "do not disturb"
+    sw.send_keys(Keys.ENTER)
+    wait_for(lambda: fake.devices.get("Custom:DND205") == "NOT_INUSE", 10, what="the device off")
+    wait(browser, lambda dr: card(dr, "jane").get_attribute("data-dnd") == "off", "dnd off")
+    # The dialplan's *78 (the device) reaches the board too.
+    fake.set_device("Custom:DND205", "BUSY")
+    wait(browser, lambda dr: card(dr, "jane").get_attribute("data-dnd") == "on", "dnd from *78")
+    assert "jane: do not disturb on (the board)" in d.read_log()

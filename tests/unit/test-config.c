@@ -135,6 +135,8 @@ static const ErrorCase error_cases[] = {
     "person [jane]: dnd 'PJSIP/205' is not a Custom: device (Custom:DND205)" },
   { "person-no-ami", "[jane]\ntype = person\nextension = 205@default\n",
     "im.conf:1: person [jane]: extension needs the AMI settings in [general]" },
+  { "webuser-person-unknown", "[w]\ntype = webuser\nsecret = s\nperson = jane\n",
+    "im.conf:1: webuser [w]: person names no person 'jane'" },
   { "person-unknown-key", "[jane]\ntype = person\nim = a/b\nsubscribe = x\n",
     "unknown key 'subscribe' in [jane]" },
   { "component-no-domain", "[c]\ntype = component\nusername = phones.example.org\nsecret = s\n",
@@ -442,6 +444,13 @@ test_every_key (void)
               g_free (tw);
               tw = g_strdup ("[p]\ntype = jabber\nusername = u@example.org\n"
                              "[w]\ntype = webuser\nsecret = s\npeers = p\n");
+            }
+          if (g_str_equal (k->name, "person"))
+            {
+              g_free (tw);
+              tw = g_strdup ("[p]\ntype = jabber\nusername = u@example.org\n"
+                             "[jane]\ntype = person\nim = p/jane\n"
+                             "[w]\ntype = webuser\nsecret = s\nperson = jane\n");
             }
           g_autoptr (GError) werr = NULL;
           g_autoptr (ImsConfig) cw = ims_config_parse ("im.conf", tw, strlen (tw), NETS, &werr);

@@ -103,6 +103,55 @@ function card(b) {
   applyFilter();
 }
 
+// People: a card each, above the peers, with her phone beside her IM state
+// and her DND switch (hers, or anyone's with the dnd right).
+const PHONE_WORDS = { idle: "idle", inuse: "on the phone", ringing: "ringing",
+                      onhold: "on hold", unavailable: "unavailable", unknown: "" };
+
+function personCard(p) {
+  const s = peerSection("People");
+  let c = s.cards.get(p.person);
+  if (!c) {
+    c = document.createElement("article");
+    c.className = "card person";
+    c.tabIndex = 0;
+    for (const k of ["name", "phone", "state", "text", "actions"]) {
+      const d = document.createElement("div");
+      d.className = k;
+      c.append(d);
+    }
+    if (session.dnd || session.person === p.person) {
+      const sw = button("dnd", async (btn) => {
+        const on = btn.getAttribute("aria-pressed") !== "true";
+        await post("/api/v1/people/" + encodeURIComponent(p.person) + "/dnd", { dnd: on });
+      });
+      sw.setAttribute("aria-pressed", "false");
+      sw.textContent = "do not disturb";
+      c.querySelector(".actions").append(sw);
+    }
+    s.cards.set(p.person, c);
+    s.list.append(c);
+    // People first.
+    $("board").prepend(s.section);
+  }
+  const [cls, label] = p.dnd ? ["busy", "do not disturb"] : words(p);
+  const phone = PHONE_WORDS[p.phone] ?? "";
+  c.className = "card person s-" + cls;
+  c.dataset.name = p.person;
+  c.dataset.status = cls;
+  c.dataset.phone = p.phone;
+  c.dataset.dnd = p.dnd ? "on" : "off";
+  c.querySelector(".name").textContent = p.person;
+  c.querySelector(".phone").textContent = phone ? "phone: " + phone : "";
+  c.querySelector(".state").textContent = label;
+  c.querySelector(".text").textContent = p.text;
+  const sw = c.querySelector("button.dnd");
+  if (sw) sw.setAttribute("aria-pressed", p.dnd ? "true" : "false");
+  c.setAttribute("aria-label", p.person + ": " + label + (phone ? ", phone " + phone : "")
+                 + (p.text ? ", " + p.text : ""));
+  applyFilter();
+}
+
 function applyFilter() {
   const f = $("filter").value.toLowerCase();
   for (const p of peers.values())
@@ -125,6 +174,7 @@ function connect() {
   });
   es.addEventListener("peer", () => {});
   es.addEventListener("buddy", (e) => card(JSON.parse(e.data)));
+  es.addEventListener("person", (e) => personCard(JSON.parse(e.data)));
   es.addEventListener("synced", () => { $("conn").textContent = "live"; });
 }
 
