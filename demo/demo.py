@@ -5,7 +5,9 @@ changes live, imstatusd on a demo im.conf in the seed's shape, and
 prosody-modules is installed, the daemon is also an XMPP component the
 server privileges to see the whole domain (peer corp, subscribe = *): every
 user appears there without anyone subscribing; and where an Asterisk is
-installed (/opt/asterisk or ASTERISK_PREFIX), the component publishes its
+installed (/opt/asterisk or ASTERISK_PREFIX), a person (jane: phone 205,
+janedoe's IM, a DND switch) is shown as her phone rings and her DND flips,
+and the component publishes its
 hints: janedoe adds phone 204@phones... and sees it ring and go busy.
 Ctrl-C stops everything it started.  DEMO_SECONDS=N stops by itself after N
 seconds.
@@ -82,9 +84,21 @@ send=yes
                 extensions="[phones]\nexten => 204,hint,Custom:204\nexten => 205,hint,Custom:205\n")
             asterisk.start()
             asterisk.rx("devstate change Custom:204 NOT_INUSE")
+            asterisk.rx("devstate change Custom:205 NOT_INUSE")
+            asterisk.rx("devstate change Custom:DND205 NOT_INUSE")
             print(f"Asterisk on 127.0.0.1 (AMI port {asterisk.ami_port}), hints 204 and 205 in [phones]")
             general += (f"\namihost=127.0.0.1\namiport={asterisk.ami_port}\n"
                         "amiuser=imstatus\namisecret=another-s3cret")
+        if binary:
+            conf += """
+; a person: her phone (205), her IM identity and her do-not-disturb switch
+[jane]
+type=person
+extension=205@phones
+im=aim1/janedoe
+dnd=Custom:DND205
+"""
+            conf = conf.replace("send=yes\n", "send=yes\ndnd=yes\n", 1)
         if component:
             conf += f"""
 ; the whole domain, as an XMPP component the server privileges (XEP-0356)
@@ -116,6 +130,7 @@ subscribe=*
             print(f"janedoe adds {phone} to her contacts; the demo rings and busies it.\n")
         phone_states = ["RINGING", "INUSE", "NOT_INUSE"]
         seen_phone = None
+        last_people = None
 
         start = time.monotonic()
         last = None
@@ -125,6 +140,11 @@ subscribe=*
             if time.monotonic() >= next_change:
                 if phone:
                     asterisk.rx(f"devstate change Custom:204 {phone_states[step % 3]}")
+                    # Jane's phone rings and she takes it; every fourth turn
+                    # her *78 (the DND device) goes on, then off again.
+                    asterisk.rx(f"devstate change Custom:205 {phone_states[(step + 1) % 3]}")
+                    asterisk.rx("devstate change Custom:DND205 "
+                                + ("BUSY" if step % 8 in (3, 4) else "NOT_INUSE"))
                 who, kw, word = SCRIPT[step % len(SCRIPT)]
                 step += 1
                 b = buddies[who]
@@ -143,6 +163,10 @@ subscribe=*
                 print(out, end="", flush=True)
                 last = key
             if phone:
+                people = daemon.imctl("show", "people").stdout
+                if people != last_people:
+                    print(f"\n$ imctl show people\n{people}", end="", flush=True)
+                    last_people = people
                 now = buddies["janedoe"].presences.get(phone)
                 if now and now != seen_phone:
                     shown = "offline" if now[0] == "unavailable" else (now[1] or "available")

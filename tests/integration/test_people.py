@@ -15,16 +15,19 @@ COMPONENT = f"phones.{DOMAIN}"
 QUEUES = ("[agents]\nstrategy = ringall\nmember => Local/205@agents,0,Jane,Custom:ph205\n"
           "[sales]\nstrategy = ringall\nmember => Local/205@agents,0,Jane,Custom:ph205\n")
 
-DIALPLAN = """
+# The dialplan: extensions.conf.sample (its [imstatus-dnd] is the *78/*79
+# switch under test), her phone's hint, and phones dialling as extension 205.
+SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                      "extensions.conf.sample")
+with open(SAMPLE) as _f:
+    DIALPLAN = _f.read() + """
 [default]
 exten => 205,hint,Custom:ph205
 [agents]
 exten => 205,1,Wait(30)
 [features]
-exten => *78,1,Set(DEVICE_STATE(Custom:DND205)=BUSY)
- same => n,Hangup()
-exten => *79,1,Set(DEVICE_STATE(Custom:DND205)=NOT_INUSE)
- same => n,Hangup()
+exten => _*7X,1,Set(CALLERID(num)=205)
+ same => n,Goto(imstatus-dnd,${EXTEN},1)
 """
 
 
