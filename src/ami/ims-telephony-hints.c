@@ -59,7 +59,8 @@ ims_tel_hints_clear (ImsTelephony *tel)
 static void
 ims_tel_hint_tell (ImsTelephony *tel, const Hint *h)
 {
-  ImsPhoneState ps = { h->state, h->presence, h->message };
+  ImsPhoneState ps = { h->state, h->presence, h->message,
+                       tel->people && ims_people_dnd_at (tel->people, h->context, h->exten) };
   for (guint i = 0; i < tel->config->peers->len; i++)
     {
       const ImsPeerConfig *p = tel->config->peers->pdata[i];
@@ -234,6 +235,16 @@ ims_telephony_apply_dnd (ImsTelephony *tel, const ImsPerson *p, gboolean on, Ims
   if (p->dnd && source != IMS_DND_FROM_DEVICE)
     ims_tel_push_dnd (tel, p, on);
   ims_tel_queue_apply (tel, p, on);
+  /* Her phone, where a component publishes it, shows it. */
+  const char *at = p->extension ? strchr (p->extension, '@') : NULL;
+  if (at)
+    {
+      g_autofree char *key = g_strdup_printf ("%s\037%.*s", at + 1, (int) (at - p->extension),
+                                              p->extension);
+      Hint *h = g_hash_table_lookup (tel->hints, key);
+      if (h && h->state)
+        ims_tel_hint_tell (tel, h);
+    }
 }
 
 void

@@ -209,7 +209,8 @@ ims_tel_hint (ImsTelephony *tel, const char *peer, const char *id, const ImsAnsw
   g_autofree char *dev = g_strdup_printf ("DEVICE_STATE(Custom:%s:%s)", peer, name);
   g_autofree char *pres = g_strdup_printf ("PRESENCE_STATE(CustomPresence:%s:%s)", peer, name);
   g_autofree char *value = ims_hint_presence_value (a);
-  const char *h1[] = { "Variable", dev, "Value", ims_hint_device_state (a->status), NULL };
+  const char *h1[] = { "Variable", dev, "Value",
+                       a->lamp ? a->lamp : ims_hint_device_state (a->status), NULL };
   const char *h2[] = { "Variable", pres, "Value", value, NULL };
   g_autoptr (GError) err = NULL;
   if (!ims_ami_client_send (tel->ami, "Setvar", h1, NULL, NULL, NULL, &err)
@@ -224,7 +225,7 @@ on_tel_presence (const char *peer, const char *buddy, const ImsAnswer *old, cons
   ImsTelephony *tel = data;
   /* A lamp shows the state: a change of text alone changes the message. */
   if (old && old->status == new_->status && g_strcmp0 (old->show, new_->show) == 0
-      && g_strcmp0 (old->text, new_->text) == 0)
+      && g_strcmp0 (old->text, new_->text) == 0 && g_strcmp0 (old->lamp, new_->lamp) == 0)
     return;
   ims_tel_hint (tel, peer, buddy, new_);
 }

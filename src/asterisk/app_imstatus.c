@@ -295,8 +295,8 @@ static struct ast_custom_function im_status_function = {
 
 /* ---- IM: device and presence states ---- */
 
-/* "aim1:buckaroo" -> the buddy's status and show; "jane" -> the person's. */
-static int im_state_of (const char *data, char **status, char **show, char **text)
+/* "aim1:buckaroo" -> the buddy's status, show, text and lamp; "jane" -> the person's. */
+static int im_state_of (const char *data, char **status, char **show, char **text, char **lamp)
 {
 	char *copy = ast_strdupa(data), *colon = strchr(copy, ':');
 	char *f[F_COUNT];
@@ -310,36 +310,39 @@ static int im_state_of (const char *data, char **status, char **show, char **tex
 	*status = f[F_STATUS];
 	*show = f[F_SHOW];
 	*text = f[F_TEXT];
-	f[F_STATUS] = f[F_SHOW] = f[F_TEXT] = NULL;
+	*lamp = f[F_LAMP];
+	f[F_STATUS] = f[F_SHOW] = f[F_TEXT] = f[F_LAMP] = NULL;
 	im_fields_free(f);
 	return 1;
 }
 
 static enum ast_device_state im_devstate_cb (const char *data)
 {
-	char *status, *show, *text;
+	char *status, *show, *text, *lamp;
 	enum ast_device_state st;
-	if (!im_state_of(data, &status, &show, &text)) {
+	if (!im_state_of(data, &status, &show, &text, &lamp)) {
 		return AST_DEVICE_INVALID;
 	}
-	st = im_devstate_of(status);
+	st = im_devstate_of(status, lamp);
 	ast_free(status);
 	ast_free(show);
 	ast_free(text);
+	ast_free(lamp);
 	return st;
 }
 
 static enum ast_presence_state im_presence_cb (const char *data, char **subtype, char **message)
 {
-	char *status, *show, *text;
+	char *status, *show, *text, *lamp;
 	enum ast_presence_state st;
-	if (!im_state_of(data, &status, &show, &text)) {
+	if (!im_state_of(data, &status, &show, &text, &lamp)) {
 		return AST_PRESENCE_INVALID;
 	}
 	st = im_presence_of(status, show);
 	*subtype = show;
 	*message = text;
 	ast_free(status);
+	ast_free(lamp);
 	return st;
 }
 

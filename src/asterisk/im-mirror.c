@@ -26,7 +26,7 @@
 
 static const char *const im_json_keys[F_COUNT] = {
 	"status", "idle", "text", "lastseen", "prefix", "uri", "resource", "show", "result",
-	"subscription", "phone", "dnd",
+	"subscription", "phone", "dnd", "lamp",
 };
 
 /* A buddy, or a person (peer "": her name is her id). */
@@ -136,9 +136,12 @@ static char *im_json_text (struct ast_json *obj, const char *key)
 	}
 }
 
-enum ast_device_state im_devstate_of (const char *status)
+enum ast_device_state im_devstate_of (const char *status, const char *lamp)
 {
 	const struct ims_vocab_status *v = ims_vocab_status_of(status);
+	if (lamp && *lamp) {
+		return ast_devstate_val(lamp);
+	}
 	return v ? ast_devstate_val(v->device) : AST_DEVICE_UNKNOWN;
 }
 
@@ -151,16 +154,16 @@ enum ast_presence_state im_presence_of (const char *status, const char *show)
 /* Tells Asterisk's state cache, so hints and their subscribers follow:
  * IM:peer:name for a buddy, IM:name for a person. */
 static void im_publish (const char *peer, const char *name, const char *status, const char *show,
-	const char *text)
+	const char *text, const char *lamp)
 {
 	if (!*peer) {
-		ast_devstate_changed(im_devstate_of(status), AST_DEVSTATE_CACHABLE,
+		ast_devstate_changed(im_devstate_of(status, lamp), AST_DEVSTATE_CACHABLE,
 			IMS_VOCAB_LAMP_PROVIDER ":%s", name);
 		ast_presence_state_changed(im_presence_of(status, show), show, text,
 			IMS_VOCAB_LAMP_PROVIDER ":%s", name);
 		return;
 	}
-	ast_devstate_changed(im_devstate_of(status), AST_DEVSTATE_CACHABLE,
+	ast_devstate_changed(im_devstate_of(status, lamp), AST_DEVSTATE_CACHABLE,
 		IMS_VOCAB_LAMP_PROVIDER ":%s:%s", peer, name);
 	ast_presence_state_changed(im_presence_of(status, show), show, text,
 		IMS_VOCAB_LAMP_PROVIDER ":%s:%s", peer, name);
@@ -210,7 +213,7 @@ static void im_on_buddy (struct ast_json *obj, int person)
 	ao2_find(im_names, b->by_name, OBJ_SEARCH_KEY | OBJ_UNLINK | OBJ_NODATA);
 	ao2_link(im_buddies, b);
 	ao2_link(im_names, b);
-	im_publish(b->peer, b->name, b->f[F_STATUS], b->f[F_SHOW], b->f[F_TEXT]);
+	im_publish(b->peer, b->name, b->f[F_STATUS], b->f[F_SHOW], b->f[F_TEXT], b->f[F_LAMP]);
 	ao2_ref(b, -1);
 }
 
@@ -233,7 +236,7 @@ static void im_forget_buddies (const char *peer)
 	while ((b = ao2_iterator_next(it))) {
 		ao2_find(im_names, b->by_name, OBJ_SEARCH_KEY | OBJ_UNLINK | OBJ_NODATA);
 		if (!im_stopping) {
-			im_publish(b->peer, b->name, IM_WORD(statuses, UNKNOWN), "", "");
+			im_publish(b->peer, b->name, IM_WORD(statuses, UNKNOWN), "", "", "");
 		}
 		ao2_ref(b, -1);
 	}

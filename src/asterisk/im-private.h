@@ -27,7 +27,9 @@ enum im_field {
 	F_STATUS = IMS_VAR_STATUS, F_IDLE = IMS_VAR_IDLETIME, F_TEXT = IMS_VAR_STATUSTEXT,
 	F_LASTSEEN = IMS_VAR_LASTSEEN, F_PREFIX = IMS_VAR_STATUSPREFIX, F_URI = IMS_VAR_STATUSURI,
 	F_RESOURCE = IMS_VAR_RESOURCE, F_SHOW = IMS_VAR_SHOW, F_RESULT = IMS_VAR_RESULT,
-	F_SUBSCRIPTION = IMS_VAR_COUNT, F_PHONE, F_DND, F_COUNT
+	F_SUBSCRIPTION = IMS_VAR_COUNT, F_PHONE, F_DND,
+	F_LAMP, /* the device state the daemon says lamps show (lampaway, lampdnd) */
+	F_COUNT
 };
 #define im_variables ims_vocab_variables
 #define IM_WORD(table, i) ims_vocab_##table[IMS_VOCAB_##i].word
@@ -74,8 +76,9 @@ void im_fields_free (char *f[F_COUNT]);
 int im_answer_pending (const char *peer);
 /* The @state'th peer name starting with @word (for Tab), or NULL. */
 char *im_complete_peer (const char *word, int state);
-/* A status word's lamp (the daemon's AMI hints use the same vocabulary row). */
-enum ast_device_state im_devstate_of (const char *status);
+/* A lamp's device state: the daemon's word for it (@lamp, from im.conf's
+ * lampaway and lampdnd), else the status word's row in the vocabulary. */
+enum ast_device_state im_devstate_of (const char *status, const char *lamp);
 enum ast_presence_state im_presence_of (const char *status, const char *show);
 
 #endif

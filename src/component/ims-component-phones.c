@@ -16,6 +16,7 @@ typedef struct {
   char *state;    /* Asterisk's StatusText */
   char *presence; /* the hint's presence state, NULL: none */
   char *message;
+  gboolean dnd;   /* her person's do not disturb */
 } Phone;
 
 static void
@@ -57,7 +58,15 @@ ims_component_phone_show (const ImsPhoneState *ps, const char **show, char **sta
       *status = message ? g_strdup_printf ("%s (%s)", words, message) : g_strdup (words);
       return TRUE;
     }
-  /* Idle: the hint's presence state (CustomPresence) says the rest. */
+  /* Idle: her do not disturb first, then the hint's presence state
+   * (CustomPresence). */
+  if (ps->dnd)
+    {
+      *show = "dnd";
+      *status = message ? g_strdup_printf ("do not disturb (%s)", message)
+                        : g_strdup ("do not disturb");
+      return TRUE;
+    }
   static const struct { const char *presence, *show; } shows[] = {
     { "away", "away" }, { "xa", "xa" }, { "unavailable", "xa" }, { "chat", "chat" },
     { "dnd", "dnd" },
@@ -73,7 +82,8 @@ static char *
 ims_component_phone_presence (ImsCompPeer *c, const char *exten, const char *to)
 {
   Phone *ph = c->phones ? g_hash_table_lookup (c->phones, exten) : NULL;
-  ImsPhoneState ps = { ph ? ph->state : NULL, ph ? ph->presence : NULL, ph ? ph->message : NULL };
+  ImsPhoneState ps = { ph ? ph->state : NULL, ph ? ph->presence : NULL, ph ? ph->message : NULL,
+                       ph && ph->dnd };
   g_autofree char *me = g_markup_escape_text (c->jid, -1);
   g_autofree char *t = g_markup_escape_text (to, -1);
   g_autofree char *e = g_markup_escape_text (exten, -1);
@@ -234,7 +244,7 @@ ims_component_phone (ImsNativePeer *p, const char *exten, const ImsPhoneState *s
   Phone *old = g_hash_table_lookup (c->phones, exten);
   if (old && g_strcmp0 (old->state, state->state) == 0
       && g_strcmp0 (old->presence, state->presence) == 0
-      && g_strcmp0 (old->message, state->message) == 0)
+      && g_strcmp0 (old->message, state->message) == 0 && old->dnd == state->dnd)
     return;
   if (old == NULL && g_hash_table_size (c->phones) >= IMS_COMP_MAX_PHONES)
     return;
@@ -243,6 +253,7 @@ ims_component_phone (ImsNativePeer *p, const char *exten, const ImsPhoneState *s
   ph->state = g_strdup (state->state);
   ph->presence = g_strdup (state->presence);
   ph->message = g_strdup (state->message);
+  ph->dnd = state->dnd;
   g_hash_table_insert (c->phones, g_strdup (exten), ph);
   /* Asked for before Asterisk listed it (both come at login): approved now. */
   GHashTable *waiting = c->waiting ? g_hash_table_lookup (c->waiting, exten) : NULL;

@@ -5,8 +5,9 @@
  * IM:corp:204@phones-b.example.org lights a lamp here from a phone there.
  * A remote that stops answering our pings (the server bounces them once it
  * has gone) has its phones unknown until it answers again; then they are
- * asked for anew.  The XMPP server is the shared engine: nothing here is
- * cluster state.
+ * asked for anew.  Each answered ping asks for its list again, so a phone
+ * added there appears here within a ping interval.  The XMPP server is the
+ * shared engine: nothing here is cluster state.
  */
 #define G_LOG_DOMAIN "ims-component"
 
@@ -141,10 +142,14 @@ ims_component_remotes_ping (ImsCompPeer *c)
 }
 
 /* The remote's phones, as its disco#items lists them: each one not yet
- * asked for is subscribed to; each one no longer listed is unknown. */
+ * asked for is subscribed to (@all: every one, after the remote was gone,
+ * which is what makes it send the state now); each one no longer listed is
+ * unknown.  Said in the log when the count changes. */
 static void
-ims_component_remote_items (ImsCompPeer *c, ImsCompRemote *r, const ImsXmlNode *query)
+ims_component_remote_items (ImsCompPeer *c, ImsCompRemote *r, const ImsXmlNode *query,
+                            gboolean all)
 {
+  guint before = g_hash_table_size (r->phones);
   g_autoptr (GHashTable) listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autofree char *me = g_markup_escape_text (c->jid, -1);
   for (guint i = 0; query && query->children && i < query->children->len; i++)
@@ -158,10 +163,9 @@ ims_component_remote_items (ImsCompPeer *c, ImsCompRemote *r, const ImsXmlNode *
       if (!ims_xmpp_in_domain (bare, r->jid) || g_hash_table_size (listed) >= IMS_COMP_MAX_PHONES)
         continue;
       g_hash_table_add (listed, g_strdup (bare));
-      if (!g_hash_table_contains (r->phones, bare))
-        g_hash_table_add (r->phones, g_strdup (bare));
-      /* Subscribing again is harmless, and after the remote was gone it
-       * is what makes it send the state now. */
+      if (g_hash_table_contains (r->phones, bare) && !all)
+        continue;
+      g_hash_table_add (r->phones, g_strdup (bare));
       g_autofree char *t = g_markup_escape_text (bare, -1);
       g_autofree char *sub = g_strdup_printf ("<presence type='subscribe' from='%s' to='%s'/>",
                                               me, t);
@@ -176,8 +180,9 @@ ims_component_remote_items (ImsCompPeer *c, ImsCompRemote *r, const ImsXmlNode *
         ims_driver_subscription (c->base.driver, c->base.name, phone, IMS_SUB_PENDING);
         g_hash_table_iter_remove (&it);
       }
-  g_message ("%s: remote %s answers: %u phones", c->base.name, r->jid,
-             g_hash_table_size (r->phones));
+  if (all || g_hash_table_size (r->phones) != before)
+    g_message ("%s: remote %s answers: %u phones", c->base.name, r->jid,
+               g_hash_table_size (r->phones));
 }
 
 gboolean
@@ -209,12 +214,14 @@ ims_component_remote_iq (ImsCompPeer *c, const ImsXmlNode *stanza)
     }
   if (items)
     {
+      gboolean back = !r->up;
       r->up = TRUE;
       r->said_down = FALSE;
-      ims_component_remote_items (c, r, ims_xml_child (stanza, NS_DISCO_ITEMS, "query"));
+      ims_component_remote_items (c, r, ims_xml_child (stanza, NS_DISCO_ITEMS, "query"), back);
     }
-  else if (!r->up && r->items_id == NULL)
-    ims_component_ask_items (c, r); /* back: what it has, anew */
+  else if (r->items_id == NULL)
+    /* Back: what it has, anew; still there: its phones added since. */
+    ims_component_ask_items (c, r);
   return TRUE;
 }
 

@@ -54,6 +54,11 @@ static const ImsConfigKey ims_config_key_table[] = {
     "PEM file of the CA that signed Asterisk's manager certificate (default: the system's)" },
   { "presencehints", GEN (ENUM, presencehints), 0, 0, IMS_YES_NO_CHOICES, "no", 0,
     "keep Custom:<peer>:<user> and CustomPresence:<peer>:<user> states up to date over AMI" },
+  { "lampaway", GEN (ENUM, lampaway), 0, 0, IMS_LAMP_CHOICES, "not_inuse", 0,
+    "the device state IM: and Custom: lamps show for away (phones that read only device "
+    "state: most brands but Digium/Sangoma)" },
+  { "lampdnd", GEN (ENUM, lampdnd), 0, 0, IMS_LAMP_CHOICES, "inuse", 0,
+    "the device state IM: and Custom: lamps show for do not disturb" },
   { "httpbind", GEN (ADDRESS, httpbind), 0, 0, NULL, NULL, IMS_KEY_RESTART,
     "address:port of the HTTP API and presence board (unset: off; loopback unless httpcert)" },
   { "httpcert", GEN (PATH, httpcert), 0, 0, NULL, NULL, IMS_KEY_RESTART,

@@ -423,6 +423,14 @@ ims_config_find_peer (const ImsConfig *c, const char *name)
   return g_hash_table_lookup (c->peer_index, name);
 }
 
+const char *
+ims_lamp_state_name (ImsLampState state)
+{
+  static const char *const names[] = { "NOT_INUSE", "INUSE", "BUSY", "ONHOLD", "RINGING",
+                                       "UNAVAILABLE" };
+  return names[state <= IMS_LAMP_UNAVAILABLE ? state : IMS_LAMP_NOT_INUSE];
+}
+
 const ImsPerson *
 ims_config_find_person (const ImsConfig *c, const char *name)
 {

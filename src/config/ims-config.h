@@ -37,6 +37,15 @@ typedef enum { IMS_HINTS_INHERIT, IMS_HINTS_NO, IMS_HINTS_YES } ImsPeerHints;
 typedef enum { IMS_NO, IMS_YES } ImsYesNo;
 #define IMS_YES_NO_CHOICES "no|yes"
 
+/* lampaway, lampdnd: a device state, in IMS_LAMP_CHOICES order. */
+typedef enum {
+  IMS_LAMP_NOT_INUSE, IMS_LAMP_INUSE, IMS_LAMP_BUSY, IMS_LAMP_ONHOLD, IMS_LAMP_RINGING,
+  IMS_LAMP_UNAVAILABLE,
+} ImsLampState;
+#define IMS_LAMP_CHOICES "not_inuse|inuse|busy|onhold|ringing|unavailable"
+/* Asterisk's name of @state ("NOT_INUSE"...). */
+const char *ims_lamp_state_name (ImsLampState state);
+
 /* One IM peer section.  Strings are owned; NULL when not set. */
 typedef struct {
   char *name;
@@ -121,6 +130,8 @@ typedef struct {
   char *amicafile;      /* CA to trust for amitls, NULL = the system's */
   char *spooldir;       /* Asterisk's outgoing call-file spool */
   ImsYesNo presencehints; /* keep Custom:/CustomPresence: states over AMI */
+  ImsLampState lampaway; /* the device state lamps show for away */
+  ImsLampState lampdnd;  /* ... and for do not disturb */
   char *httpbind;       /* the HTTP API and board; NULL = off */
   char *httpcert;       /* PEM certificate for HTTPS */
   char *httpkey;        /* its private key */

@@ -62,6 +62,15 @@ on_daemon_message (gpointer data, const char *peer, const char *from, const char
 }
 
 /* activewhen's device came or went: log the peer in or out. */
+/* lampaway, lampdnd: every answer's lamp follows. */
+static void
+ims_daemon_lamps (ImsDaemon *d)
+{
+  ImsLamps lamps = { ims_lamp_state_name (d->config->lampaway),
+                     ims_lamp_state_name (d->config->lampdnd) };
+  ims_presence_store_set_lamps (d->store, &lamps);
+}
+
 static void
 on_daemon_activewhen (gpointer data, const char *name)
 {
@@ -96,6 +105,7 @@ ims_daemon_reload (ImsDaemon *d, GError **error)
   d->config = g_steal_pointer (&fresh);
   d->secrets = ims_config_secrets (d->config);
   ims_telephony_set_config (d->tel, d->config);
+  ims_daemon_lamps (d);
   ims_people_set_config (d->people, d->config);
   /* [general] keys without IMS_KEY_RESTART apply here or where they are read. */
   g_autoptr (GError) allow_err = NULL;
@@ -232,6 +242,7 @@ ims_daemon_new (const char *config_path, ImsConfig *config, int debug, GError **
   d->debug = CLAMP (debug, 0, 2);
   d->secrets = ims_config_secrets (d->config);
   d->store = ims_presence_store_new ();
+  ims_daemon_lamps (d);
   ImsPeopleHooks people_hooks = { .dnd_changed = on_daemon_dnd, .user_data = d };
   d->people = ims_people_new (d->store, d->config->statedir, &people_hooks);
   ims_people_set_config (d->people, d->config);

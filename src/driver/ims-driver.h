@@ -29,6 +29,7 @@ typedef struct {
   const char *state;    /* StatusText: "Idle", "InUse", "Ringing", "InUse&Hold", "Unavailable"... */
   const char *presence; /* "available", "away", "xa", "chat", "dnd", "unavailable"; NULL: none */
   const char *message;  /* the presence message; NULL or "": none */
+  gboolean dnd;         /* the person whose phone it is has do not disturb on */
 } ImsPhoneState;
 
 typedef struct _ImsDriverSetup {

@@ -263,20 +263,39 @@ ims_people_set_config (ImsPeople *pp, const ImsConfig *config)
     ims_people_changed (pp, ((ImsPerson *) config->people->pdata[i])->name);
 }
 
+/* Is @p's extension exten@context? */
+static gboolean
+ims_person_at (const ImsPerson *p, const char *context, const char *exten)
+{
+  const char *at = p->extension ? strchr (p->extension, '@') : NULL;
+  return at && strncmp (p->extension, exten, at - p->extension) == 0
+         && exten[at - p->extension] == '\0' && g_str_equal (at + 1, context);
+}
+
 void
 ims_people_hint (ImsPeople *pp, const char *context, const char *exten, const char *status_text)
 {
   for (guint i = 0; pp->config && i < pp->config->people->len; i++)
     {
       const ImsPerson *p = pp->config->people->pdata[i];
-      const char *at = p->extension ? strchr (p->extension, '@') : NULL;
-      if (at && strncmp (p->extension, exten, at - p->extension) == 0
-          && exten[at - p->extension] == '\0' && g_str_equal (at + 1, context))
+      if (ims_person_at (p, context, exten))
         {
           ims_people_state (pp, p->name)->phone = ims_phone_from_status_text (status_text);
           ims_people_changed (pp, p->name);
         }
     }
+}
+
+gboolean
+ims_people_dnd_at (ImsPeople *pp, const char *context, const char *exten)
+{
+  for (guint i = 0; pp->config && i < pp->config->people->len; i++)
+    {
+      const ImsPerson *p = pp->config->people->pdata[i];
+      if (ims_person_at (p, context, exten) && ims_people_dnd (pp, p->name))
+        return TRUE;
+    }
+  return FALSE;
 }
 
 /* Is a device state DND on?  Anything in use; NOT_INUSE, UNKNOWN,
@@ -392,6 +411,9 @@ ims_people_lookup (ImsPeople *pp, const char *name, ImsPersonAnswer *out)
     ims_people_set_show (&out->answer, IMS_STATUS_BUSY, "phone");
   if (out->dnd || out->phone != IMS_PHONE_UNKNOWN)
     out->answer.result = IMS_RESULT_OK;
+  ImsLamps lamps = { ims_lamp_state_name (pp->config->lampaway),
+                     ims_lamp_state_name (pp->config->lampdnd) };
+  ims_answer_set_lamp (&out->answer, &lamps);
   return TRUE;
 }
 

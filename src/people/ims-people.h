@@ -68,6 +68,8 @@ typedef struct {
 gboolean ims_people_lookup (ImsPeople *people, const char *name, ImsPersonAnswer *out);
 /* Her DND as kept now. */
 gboolean ims_people_dnd (ImsPeople *people, const char *name);
+/* Is DND on for the person whose extension is @exten@@context? */
+gboolean ims_people_dnd_at (ImsPeople *people, const char *context, const char *exten);
 
 /* A person's answer changed (only when it did): @answer is the new one. */
 typedef void (*ImsPersonChangedFunc) (const char *name, const ImsPersonAnswer *answer,

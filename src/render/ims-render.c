@@ -37,6 +37,7 @@ ims_render_answer_members (JsonBuilder *b, const ImsAnswer *a, gint64 now)
   ims_render_string (b, "uri", a->uri);
   ims_render_string (b, "resource", a->resource);
   ims_render_string (b, "show", a->show);
+  ims_render_string (b, "lamp", a->lamp ? a->lamp : "");
   ims_render_string (b, "subscription", ims_subscription_to_string (a->subscription));
 }
 

@@ -23,7 +23,7 @@ ims_answer_equal (const ImsAnswer *a, const ImsAnswer *b)
   return a->status == b->status && a->result == b->result && a->idle_since == b->idle_since
          && a->lastseen_at == b->lastseen_at && a->subscription == b->subscription
          && g_strcmp0 (a->text, b->text) == 0 && g_strcmp0 (a->resource, b->resource) == 0
-         && g_strcmp0 (a->show, b->show) == 0;
+         && g_strcmp0 (a->show, b->show) == 0 && g_strcmp0 (a->lamp, b->lamp) == 0;
 }
 
 gboolean
@@ -73,6 +73,18 @@ ims_answer_fill (ImsAnswer *a, ImsStatus status, ImsResult result)
   a->uri = g_strdup ("");
   a->resource = g_strdup ("");
   a->show = g_strdup ("");
+  ims_answer_set_lamp (a, NULL);
+}
+
+void
+ims_answer_set_lamp (ImsAnswer *a, const ImsLamps *lamps)
+{
+  ImsStatus s = a->status <= IMS_STATUS_ONLINE ? a->status : IMS_STATUS_UNKNOWN;
+  a->lamp = ims_vocab_statuses[s].device;
+  if (lamps && lamps->dnd && a->show && g_str_equal (a->show, "dnd"))
+    a->lamp = lamps->dnd;
+  else if (lamps && lamps->away && s == IMS_STATUS_AWAY)
+    a->lamp = lamps->away;
 }
 
 /* The words are the shared vocabulary's (ims-vocab.h), indexed by these enums. */

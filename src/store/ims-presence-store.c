@@ -62,6 +62,7 @@ struct _ImsPresenceStore {
   GPtrArray *order;  /* Peer*, borrowed */
   GArray *watches;
   guint next_watch;
+  ImsLamps lamps;
   guint64 seq;
   gint64 (*now) (void);
 };
@@ -245,6 +246,7 @@ ims_buddy_compute (ImsPresenceStore *s, Peer *p, Buddy *b, ImsAnswer *out)
   out->show = g_strdup (best->word ? best->word : ims_show_to_string (best->show));
   out->lastseen_at = b->lastseen_at;
   out->subscription = b->sub;
+  ims_answer_set_lamp (out, &s->lamps);
 }
 
 static void
@@ -433,6 +435,7 @@ ims_presence_store_is_watched (ImsPresenceStore *s, const char *peer, const char
                      || ims_store_open_to (p, id));
 }
 
+
 const char *
 ims_presence_store_peer_domain (ImsPresenceStore *s, const char *peer)
 {
@@ -459,6 +462,14 @@ ims_store_publish_all (ImsPresenceStore *s, Peer *p)
   g_hash_table_iter_init (&it, p->buddies);
   while (g_hash_table_iter_next (&it, NULL, &v))
     ims_store_publish (s, p, v);
+}
+
+void
+ims_presence_store_set_lamps (ImsPresenceStore *s, const ImsLamps *lamps)
+{
+  s->lamps = lamps ? *lamps : (ImsLamps){ NULL, NULL };
+  for (guint i = 0; i < s->order->len; i++)
+    ims_store_publish_all (s, s->order->pdata[i]);
 }
 
 void

@@ -82,7 +82,19 @@ typedef struct {
   char *show;           /* IM-SHOW: the network's state word, lowercased; "" when not present */
   gint64 lastseen_at;   /* unix seconds last seen online, 0 = never */
   ImsSubscription subscription;
+  const char *lamp;     /* the device state a lamp shows ("NOT_INUSE", "INUSE"...; static) */
 } ImsAnswer;
+
+/* How away and do-not-disturb look on a lamp (im.conf lampaway, lampdnd):
+ * Asterisk device state names; NULL: as the vocabulary says. */
+typedef struct {
+  const char *away;
+  const char *dnd;
+} ImsLamps;
+
+/* @answer's lamp from its status and show: dnd (IM-SHOW) as @lamps->dnd,
+ * away as @lamps->away, else the vocabulary's device state. */
+void ims_answer_set_lamp (ImsAnswer *answer, const ImsLamps *lamps);
 
 typedef struct _ImsPresenceStore ImsPresenceStore;
 
@@ -131,6 +143,10 @@ char *ims_presence_store_normalize (ImsPresenceStore *store, const char *peer, c
 /* "buckaroo" for buckaroo@<the peer's own domain>, else the full id, as
  * imctl, the module and hints name a buddy (transfer full). */
 char *ims_presence_store_display_name (ImsPresenceStore *store, const char *peer, const char *id);
+
+/* How away and DND look on lamps from now on (every answer republished
+ * that changes). */
+void ims_presence_store_set_lamps (ImsPresenceStore *store, const ImsLamps *lamps);
 
 /* The domain given at add_peer (NULL when none). */
 const char *ims_presence_store_peer_domain (ImsPresenceStore *store, const char *peer);
@@ -181,7 +197,8 @@ void ims_presence_store_snapshot (ImsPresenceStore *store,
                                   gpointer user_data);
 
 void ims_answer_clear (ImsAnswer *answer);
-/* @status and @result, every text empty (not NULL), nothing else. */
+/* @status and @result, every text empty (not NULL), the vocabulary's lamp,
+ * nothing else. */
 void ims_answer_fill (ImsAnswer *answer, ImsStatus status, ImsResult result);
 gboolean ims_answer_equal (const ImsAnswer *a, const ImsAnswer *b);
 /* TRUE for a buddy logged in somewhere (online, idle, away or busy). */

@@ -249,7 +249,9 @@ def test_the_module_answers_for_a_person_and_lights_her_lamp(server, daemon, tmp
         " same => n,NoOp(PERSON|${IM-STATUS}|${IM-SHOW}|${IM-PHONE}|${IM-DND}|"
         "${IM_STATUS(jane,phone)}|${IM_STATUS(jane,dnd)})\n same => n,Hangup()\n")
     try:
-        d = daemon(conf(server), general_extra=ami_keys(a))
+        # lampdnd = busy: a phone that reads only device state tells DND
+        # (Busy) from a call (InUse).
+        d = daemon(conf(server), general_extra=ami_keys(a) + "lampdnd = busy\n")
         with open(os.path.join(a.etc, "imstatus.conf"), "w") as f:
             f.write(f"[general]\ncontrolsocket = {d.socket}\ndaemonuser = root\n")
         a.start()
@@ -273,8 +275,37 @@ def test_the_module_answers_for_a_person_and_lights_her_lamp(server, daemon, tmp
         probe("PERSON|busy|phone|inuse|0|inuse|0")
         a.rx("devstate change Custom:ph205 NOT_INUSE")
         a.rx("channel originate Local/*78@features application Wait 1")
-        wait_for(lambda: lamp() == ("InUse", "dnd"), 20, what="the lamp dnd")
+        wait_for(lambda: lamp() == ("Busy", "dnd"), 20, what="the lamp dnd (lampdnd = busy)")
         probe("PERSON|busy|dnd|idle|1|idle|1")
     finally:
         jane.close()
         a.stop()
+
+
+def test_her_published_phone_shows_her_dnd(server, daemon):
+    # The component publishes [default]: her phone 205 is a contact, and it
+    # shows her DND while her phone is idle (the faithful AMI peer).
+    import ami
+    fake = ami.FakeAmi(devices={"Custom:DND205": "NOT_INUSE"},
+                       hints={("default", "205"): ("Custom:ph205", "Idle")})
+    server.register("bob", "bob-pw")
+    bob = Buddy(f"bob@{DOMAIN}", "bob-pw", server.port, server.ca_pem, resource="desk")
+    try:
+        d = daemon(conf(server).replace("subscribe = jane\n", "subscribe = jane\npublish = default\n"),
+                   general_extra=ami.general_keys(fake))
+        d.wait_peer("corp", "Registered")
+        wait_for(lambda: any(ami.get(a, "Action") == "ExtensionStateList" for a in fake.actions),
+                 10, what="ExtensionStateList")
+        phone = f"205@{COMPONENT}"
+        bob._call(lambda: bob.xmpp.send_presence(pto=phone, ptype="subscribe"))
+        bob.wait_presence(phone, lambda v: v[0] != "unavailable" and v[1] == "", timeout=15)
+        d.imctl("dnd", "jane", "on")
+        bob.wait_presence(phone, lambda v: v[1] == "dnd" and v[2] == "do not disturb", timeout=15)
+        fake.set_hint("default", "205", "InUse")
+        bob.wait_presence(phone, lambda v: v[1] == "dnd" and v[2] == "on the phone", timeout=15)
+        fake.set_hint("default", "205", "Idle")
+        d.imctl("dnd", "jane", "off")
+        bob.wait_presence(phone, lambda v: v[1] == "" and v[2] == "", timeout=15)
+    finally:
+        bob.close()
+        fake.stop()

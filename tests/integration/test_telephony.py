@@ -278,6 +278,17 @@ def test_presencehints_without_the_module(prosody, robot, buddies, daemon, fake_
     b.presence(status="back")
     wait_for(lambda: fake_ami.devices.get("Custom:aim1:buckaroo") == "NOT_INUSE", 10,
              what="idle again")
+    # lampaway: a phone that reads only device state shows away its own way;
+    # a reload applies it to the lamps at once.
+    b.presence(show="away", status="lunch")
+    wait_for(lambda: fake_ami.custom_presence.get("CustomPresence:aim1:buckaroo", ("",))[0]
+             == "away", 10, what="away")
+    assert fake_ami.devices["Custom:aim1:buckaroo"] == "NOT_INUSE"
+    d.write_conf(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"]),
+                 ami.general_keys(fake_ami) + "presencehints = yes\nlampaway = onhold\n")
+    d.imctl("reload")
+    wait_for(lambda: fake_ami.devices.get("Custom:aim1:buckaroo") == "ONHOLD", 10,
+             what="lampaway = onhold")
     b.unavailable()
     wait_for(lambda: fake_ami.custom_presence.get("CustomPresence:aim1:buckaroo", ("",))[0]
              == "unavailable", 10, what="offline")

@@ -348,6 +348,36 @@ test_mirrored (Fixture *f, gconstpointer data)
   g_assert_cmpuint (listed->len, ==, 1);
 }
 
+/* lampaway, lampdnd: what a lamp shows for away and dnd; the rest as the
+ * vocabulary says; a change republishes. */
+static void
+test_lamps (Fixture *f, gconstpointer data)
+{
+  update (f, "desk", IMS_SHOW_AWAY, 0, "lunch", 0);
+  ImsAnswer a = ask (f, "buckaroo");
+  g_assert_cmpstr (a.lamp, ==, "NOT_INUSE");
+  ims_answer_clear (&a);
+  int before = f->changes;
+  ImsLamps lamps = { "UNAVAILABLE", "BUSY" };
+  ims_presence_store_set_lamps (f->store, &lamps);
+  g_assert_cmpint (f->changes, ==, before + 1);
+  a = ask (f, "buckaroo");
+  g_assert_cmpstr (a.lamp, ==, "UNAVAILABLE");
+  ims_answer_clear (&a);
+  update (f, "desk", IMS_SHOW_DND, 0, "focus", 0);
+  a = ask (f, "buckaroo");
+  g_assert_cmpstr (a.lamp, ==, "BUSY");
+  ims_answer_clear (&a);
+  update (f, "desk", IMS_SHOW_PHONE, 0, NULL, 0);
+  a = ask (f, "buckaroo");
+  g_assert_cmpstr (a.lamp, ==, "INUSE"); /* on the phone is busy, not dnd */
+  ims_answer_clear (&a);
+  update (f, "desk", IMS_SHOW_AVAILABLE, 0, NULL, 0);
+  a = ask (f, "buckaroo");
+  g_assert_cmpstr (a.lamp, ==, "NOT_INUSE");
+  ims_answer_clear (&a);
+}
+
 static void
 test_show (Fixture *f, gconstpointer data)
 {
@@ -444,6 +474,7 @@ main (int argc, char **argv)
   g_test_add ("/store/whole-domain", Fixture, NULL, fixture_setup, test_whole_domain,
               fixture_teardown);
   g_test_add ("/store/mirrored", Fixture, NULL, fixture_setup, test_mirrored, fixture_teardown);
+  g_test_add ("/store/lamps", Fixture, NULL, fixture_setup, test_lamps, fixture_teardown);
   g_test_add ("/store/hostile-resource", Fixture, NULL, fixture_setup, test_hostile_resource,
               fixture_teardown);
   g_test_add ("/store/idle-seconds", Fixture, NULL, fixture_setup, test_idle_seconds, fixture_teardown);
