@@ -370,7 +370,7 @@ on_tel_originate (const ImsAmiMessage *reply, gpointer data)
  * starts a comment unless written "\;".  Written elsewhere, then renamed into
  * the spool, so Asterisk never sees half a file. */
 static gboolean
-ims_tel_callfile (ImsTelephony *tel, const ImsPeerConfig *p, const char *device,
+ims_tel_callfile (ImsTelephony *tel, const char *who, const char *context, const char *device,
                   const char *exten, const char *target,
                   GError **error)
 {
@@ -395,7 +395,7 @@ ims_tel_callfile (ImsTelephony *tel, const ImsPeerConfig *p, const char *device,
                                            "WaitTime: 30\n"
                                            "Archive: no\n",
                                            device, g_str_equal (exten, "uri") ? "" : exten,
-                                           p->dialcontext, exten, target_esc);
+                                           context, exten, target_esc);
   g_autofree char *name = g_strdup_printf ("imstatus-%" G_GINT64_FORMAT "-%d-%u.call",
                                            g_get_real_time () / G_USEC_PER_SEC, (int) getpid (),
                                            ++tel->callfile_seq);
@@ -411,27 +411,28 @@ ims_tel_callfile (ImsTelephony *tel, const ImsPeerConfig *p, const char *device,
                    tmp, spool, g_strerror (e));
       return FALSE;
     }
-  g_message ("%s: click-to-dial call file %s", p->name, dst);
+  g_message ("%s: click-to-dial call file %s", who, dst);
   return TRUE;
 }
 
-/* Rings @device, then @target in @p's dialcontext: an async Originate (its
- * outcome is told to @from, when there is one) or, without AMI, a call file. */
+/* Rings @device, then @exten in @context for @who (a peer, for its logs and
+ * the answer to @from, when there is one; or a person): an async Originate
+ * or, without AMI, a call file. */
 static gboolean
-ims_tel_place_call (ImsTelephony *tel, const ImsPeerConfig *p, const char *device,
+ims_tel_place_call (ImsTelephony *tel, const char *who, const char *context, const char *device,
                     const char *exten, const char *target, const char *from, GError **error)
 {
   if (tel->ami == NULL)
-    return ims_tel_callfile (tel, p, device, exten, target, error);
+    return ims_tel_callfile (tel, who, context, device, exten, target, error);
   g_autofree char *var = g_strdup_printf ("IMSTATUS_DIAL=%s", target);
   g_autofree char *cid = g_strdup_printf ("\"IM click-to-dial\" <%s>",
                                           g_str_equal (exten, "uri") ? "" : exten);
-  const char *h[] = { "Channel", device, "Context", p->dialcontext, "Exten", exten,
+  const char *h[] = { "Channel", device, "Context", context, "Exten", exten,
                       "Priority", "1", "CallerID", cid, "Variable", var,
                       "Timeout", DIAL_TIMEOUT_MS, "Async", "true", NULL };
   DialJob *j = g_new0 (DialJob, 1);
   j->tel = tel;
-  j->peer = g_strdup (p->name);
+  j->peer = g_strdup (who);
   j->from = g_strdup (from);
   j->target = g_strdup (target);
   if (!ims_ami_client_send (tel->ami, "Originate", h, "OriginateResponse", on_tel_originate, j,
@@ -519,7 +520,7 @@ ims_tel_dial (ImsTelephony *tel, const ImsPeerConfig *p, const char *from, char 
     }
   g_autofree char *t = ims_text_for_log (target, 80);
   g_autoptr (GError) err = NULL;
-  if (!ims_tel_place_call (tel, p, p->dialfrom, exten, target, from, &err))
+  if (!ims_tel_place_call (tel, p->name, p->dialcontext, p->dialfrom, exten, target, from, &err))
     {
       g_warning ("%s: click-to-dial for %s to %s: %s", p->name, who, t, err->message);
       ims_tel_reply (tel, p->name, from, tel->ami ? "The telephone system is not reachable; try later."
@@ -568,10 +569,38 @@ ims_telephony_dial (ImsTelephony *tel, const char *peer, const char *device, con
                    IMS_DIAL_RATE_PER_MINUTE);
       return FALSE;
     }
-  if (!ims_tel_place_call (tel, p, device, exten, target, NULL, error))
+  if (!ims_tel_place_call (tel, p->name, p->dialcontext, device, exten, target, NULL, error))
     return FALSE;
   g_autofree char *t = ims_text_for_log (target, 80);
   g_message ("%s: click-to-dial from the web: ringing %s for %s", p->name, device, t);
+  return TRUE;
+}
+
+gboolean
+ims_telephony_call_person (ImsTelephony *tel, const char *device, const ImsPerson *person,
+                           GError **error)
+{
+  const char *at = person->extension ? strchr (person->extension, '@') : NULL;
+  g_autofree char *exten = at ? g_strndup (person->extension, at - person->extension) : NULL;
+  /* Her own extension, from im.conf: the default dial rule, this PBX's own
+   * numbers (1 to 6 digits), still holds. */
+  gsize n = exten ? strlen (exten) : 0;
+  if (n == 0 || n > 6 || strspn (exten, "0123456789") != n)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "%s has no extension of this PBX to call", person->name);
+      return FALSE;
+    }
+  g_autofree char *ringer = g_strconcat ("web phone ", device, NULL);
+  if (!ims_tel_rate_ok (tel, person->name, ringer))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY, "%s was rung %d times in the last minute; wait",
+                   device, IMS_DIAL_RATE_PER_MINUTE);
+      return FALSE;
+    }
+  if (!ims_tel_place_call (tel, person->name, at + 1, device, exten, exten, NULL, error))
+    return FALSE;
+  g_message ("%s: call from the web: ringing %s for %s", person->name, device, person->extension);
   return TRUE;
 }
 

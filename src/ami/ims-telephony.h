@@ -24,6 +24,10 @@ typedef struct {
 /* @people: told the hints and devices Asterisk reports (NULL: none). */
 ImsTelephony *ims_telephony_new (const ImsConfig *config, ImsPresenceStore *store,
                                  ImsCore *core, ImsPeople *people, const ImsTelephonyHooks *hooks);
+/* The board's "call" on a person's card: rings @device, then her extension
+ * in its context; FALSE + @error (G_IO_ERROR_BUSY: rung too often). */
+gboolean ims_telephony_call_person (ImsTelephony *tel, const char *device,
+                                    const ImsPerson *person, GError **error);
 /* A person's DND changed (ImsPeopleHooks): her dnd device follows (now, or
  * when AMI is back). */
 void ims_telephony_apply_dnd (ImsTelephony *tel, const ImsPerson *person, gboolean on,

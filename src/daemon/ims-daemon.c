@@ -5,6 +5,7 @@
 
 #include "ims-daemon.h"
 
+#include <gio/gio.h>
 #include <string.h>
 
 #include "ims-agi-server.h"
@@ -193,6 +194,19 @@ ims_service_dial (gpointer data, const char *peer, const char *device, const cha
   return ims_telephony_dial (((ImsDaemon *) data)->tel, peer, device, target, error);
 }
 
+static gboolean
+ims_service_call_person (gpointer data, const char *device, const char *name, GError **error)
+{
+  ImsDaemon *d = data;
+  const ImsPerson *p = ims_config_find_person (d->config, name);
+  if (p == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no person named %s", name);
+      return FALSE;
+    }
+  return ims_telephony_call_person (d->tel, device, p, error);
+}
+
 static void
 ims_service_set_debug (gpointer data, int level)
 {
@@ -254,6 +268,7 @@ ims_daemon_new (const char *config_path, ImsConfig *config, int debug, GError **
     .peer_port = ims_service_peer_port,
     .send = ims_service_send,
     .dial = ims_service_dial,
+    .call_person = ims_service_call_person,
     .reload = ims_service_reload,
     .set_debug = ims_service_set_debug,
     .user_data = d,

@@ -92,6 +92,33 @@ ims_http_post_send (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *use
 }
 
 /* Rings the user's phone, then the buddy's status URI (or a number given). */
+/* The answer to a call placed (@ok) or not (@err says why: rung too often,
+ * not allowed, bad, or no telephony). */
+static void
+ims_http_dialled (SoupServerMessage *msg, const ImsWebUser *user, gboolean ok, const GError *err)
+{
+  if (!ok)
+    {
+      guint status = !err                                              ? SOUP_STATUS_SERVICE_UNAVAILABLE
+                     : g_error_matches (err, G_IO_ERROR, G_IO_ERROR_BUSY) ? IMS_HTTP_TOO_MANY_REQUESTS
+                     : g_error_matches (err, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED)
+                         ? SOUP_STATUS_FORBIDDEN
+                     : err->domain == G_IO_ERROR                           ? SOUP_STATUS_BAD_REQUEST
+                                                                           : SOUP_STATUS_SERVICE_UNAVAILABLE;
+      ims_http_error (msg, status, status == SOUP_STATUS_SERVICE_UNAVAILABLE ? "NOTCONNECTED" : "BADARGS",
+                      err ? err->message : "no telephony");
+      return;
+    }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "result");
+  json_builder_add_string_value (b, "OK");
+  json_builder_set_member_name (b, "calling");
+  json_builder_add_string_value (b, user->phone);
+  json_builder_end_object (b);
+  ims_http_json (msg, SOUP_STATUS_OK, b);
+}
+
 static void
 ims_http_post_dial (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user, char **args)
 {
@@ -127,26 +154,8 @@ ims_http_post_dial (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *use
         }
     }
   g_autoptr (GError) err = NULL;
-  if (!self->svc.dial || !self->svc.dial (self->svc.user_data, peer, user->phone, target, &err))
-    {
-      guint status = !err                                              ? SOUP_STATUS_SERVICE_UNAVAILABLE
-                     : g_error_matches (err, G_IO_ERROR, G_IO_ERROR_BUSY) ? IMS_HTTP_TOO_MANY_REQUESTS
-                     : g_error_matches (err, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED)
-                         ? SOUP_STATUS_FORBIDDEN
-                     : err->domain == G_IO_ERROR                           ? SOUP_STATUS_BAD_REQUEST
-                                                                           : SOUP_STATUS_SERVICE_UNAVAILABLE;
-      ims_http_error (msg, status, status == SOUP_STATUS_SERVICE_UNAVAILABLE ? "NOTCONNECTED" : "BADARGS",
-                      err ? err->message : "no telephony");
-      return;
-    }
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "result");
-  json_builder_add_string_value (b, "OK");
-  json_builder_set_member_name (b, "calling");
-  json_builder_add_string_value (b, user->phone);
-  json_builder_end_object (b);
-  ims_http_json (msg, SOUP_STATUS_OK, b);
+  gboolean ok = self->svc.dial && self->svc.dial (self->svc.user_data, peer, user->phone, target, &err);
+  ims_http_dialled (msg, user, ok, err);
 }
 
 /* What the board needs to know about its user. */
@@ -320,6 +329,19 @@ ims_http_post_dnd (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user
   ims_http_json (msg, SOUP_STATUS_OK, b);
 }
 
+/* "call" on her card: the user's phone rings, then her extension. */
+static void
+ims_http_post_call (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user, char **args)
+{
+  const ImsPerson *p = ims_http_person_ok (self, msg, user, args[0]);
+  if (p == NULL)
+    return;
+  g_autoptr (GError) err = NULL;
+  gboolean ok = self->svc.call_person
+                && self->svc.call_person (self->svc.user_data, user->phone, p->name, &err);
+  ims_http_dialled (msg, user, ok, err);
+}
+
 static void
 ims_http_get_events (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user, char **args)
 {
@@ -343,6 +365,7 @@ static const struct {
   { "GET", "people", IMS_HTTP_READ, ims_http_get_people },
   { "GET", "people/*", IMS_HTTP_READ, ims_http_get_person },
   { "POST", "people/*/dnd", IMS_HTTP_READ, ims_http_post_dnd }, /* its own check: her, or dnd */
+  { "POST", "people/*/call", IMS_HTTP_DIAL, ims_http_post_call },
 };
 
 /* Does @path (segments after /api/v1) match @pattern?  Its '*' parts go to

@@ -54,6 +54,9 @@ typedef struct {
   /* Click-to-dial: ring @device, then @target through @peer; FALSE + @error. */
   gboolean (*dial) (gpointer user_data, const char *peer, const char *device, const char *target,
                     GError **error);
+  /* Ring @device, then the person @name's extension; FALSE + @error. */
+  gboolean (*call_person) (gpointer user_data, const char *device, const char *name,
+                           GError **error);
   /* Read im.conf again; FALSE + @error (the running one stays) when it is bad. */
   gboolean (*reload) (gpointer user_data, GError **error);
   /* 0 off, 1 protocol events, 2 raw traffic. */

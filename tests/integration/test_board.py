@@ -203,7 +203,7 @@ def test_board_people(tmp_path, prosody, robot, buddies, daemon, browser, fake_a
                + "[jane]\ntype = person\nextension = 205@default\nim = aim1/buckaroo\n"
                "dnd = Custom:DND205\n"
                "[alice]\ntype = webuser\nsecret = alice-pw\nperson = jane\n"
-               "[bob]\ntype = webuser\nsecret = bob-pw\n",
+               "[bob]\ntype = webuser\nsecret = bob-pw\ndial = yes\nphone = PJSIP/bob\n",
                general_extra=f"httpbind = 127.0.0.1:{port}\n" + ami.general_keys(fake))
     d.wait_status("aim1/buckaroo", subscription="both")
     wait_for(lambda: "device states in sync" in d.read_log(), 10, what="AMI login")
@@ -220,12 +220,21 @@ def test_board_people(tmp_path, prosody, robot, buddies, daemon, browser, fake_a
     assert status == 403 and fake.devices["Custom:DND205"] == "NOT_INUSE"
     status, _, _ = bob.request("GET", "/api/v1/people/nobody")
     assert status == 404
+    # bob's "call": his phone rings, then her extension in its context.
+    status, _, body = bob.request("POST", "/api/v1/people/jane/call", {})
+    assert status == 200 and body == {"result": "OK", "calling": "PJSIP/bob"}
+    orig = wait_for(lambda: fake.originates, 10, what="the Originate")[-1]
+    assert (ami.get(orig, "Channel"), ami.get(orig, "Context"), ami.get(orig, "Exten")) == \
+        ("PJSIP/bob", "default", "205")
+    status, _, _ = Api(port, "alice", "alice-pw").request("POST", "/api/v1/people/jane/call", {})
+    assert status == 403  # alice has no dial right
     status, _, _ = Api(port, "alice", "alice-pw").request("POST", "/api/v1/people/jane/dnd",
                                                           {"dnd": "yes"})
     assert status == 400
 
     log_in(browser, port, "alice", "alice-pw")
     c = wait(browser, lambda dr: card(dr, "jane"), "jane's card")
+    assert not c.find_elements(By.CSS_SELECTOR, "button.call")  # her own card, no dial right
     wait(browser, lambda dr: card(dr, "jane").get_attribute("data-phone") == "idle", "phone idle")
     assert browser.find_element(By.CSS_SELECTOR, "section.peer h2").text == "People"
     assert c.find_element(By.CSS_SELECTOR, ".text").text == "at my desk"

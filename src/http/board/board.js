@@ -120,6 +120,12 @@ function personCard(p) {
       d.className = k;
       c.append(d);
     }
+    if (session.dial && session.person !== p.person)
+      c.querySelector(".actions").append(button("call", async (btn) => {
+        const r = await post("/api/v1/people/" + encodeURIComponent(p.person) + "/call", {});
+        btn.textContent = r.result === "OK" ? "calling…" : "call failed";
+        setTimeout(() => { btn.textContent = "call"; }, 4000);
+      }));
     if (session.dnd || session.person === p.person) {
       const sw = button("dnd", async (btn) => {
         const on = btn.getAttribute("aria-pressed") !== "true";
