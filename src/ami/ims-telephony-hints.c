@@ -286,14 +286,11 @@ on_tel_hint_presence (const char *presentity, const char *status, const char *me
 void
 ims_tel_people_device (ImsTelephony *tel, const char *device, const char *state)
 {
+  if (tel->people == NULL)
+    return;
   /* A DND set while AMI was down is newer than what Asterisk lists now. */
-  for (guint i = 0; tel->config->people && i < tel->config->people->len; i++)
-    {
-      const ImsPerson *p = tel->config->people->pdata[i];
-      if (p->dnd && g_ascii_strcasecmp (p->dnd, device) == 0
-          && g_hash_table_contains (tel->dnd_pending, p->name))
-        return;
-    }
-  if (tel->people)
-    ims_people_device (tel->people, device, state);
+  for (const GSList *l = ims_people_with_device (tel->people, device); l; l = l->next)
+    if (g_hash_table_contains (tel->dnd_pending, ((const ImsPerson *) l->data)->name))
+      return;
+  ims_people_device (tel->people, device, state);
 }

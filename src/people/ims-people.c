@@ -30,6 +30,8 @@ struct _ImsPeople {
   const ImsConfig *config;
   GHashTable *states;        /* name -> State */
   GHashTable *identities;    /* "peer\037id" -> ImsPerson* (rebuilt when dirty) */
+  GHashTable *by_extension;  /* "context\037exten" -> GSList of ImsPerson* */
+  GHashTable *by_device;     /* her dnd device, lowercased -> GSList of ImsPerson* */
   gboolean dirty;
   guint watch;
   GArray *watches; /* Watch */
@@ -224,6 +226,10 @@ ims_people_new (ImsPresenceStore *store, const char *statedir, const ImsPeopleHo
     pp->hooks = *hooks;
   pp->states = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) ims_state_free);
   pp->identities = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  pp->by_extension = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                            (GDestroyNotify) g_slist_free);
+  pp->by_device = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) g_slist_free);
   pp->dirty = TRUE;
   pp->watches = g_array_new (FALSE, FALSE, sizeof (Watch));
   ims_people_load (pp);
@@ -239,9 +245,20 @@ ims_people_free (ImsPeople *pp)
   ims_presence_store_unwatch (pp->store, pp->watch);
   g_hash_table_unref (pp->states);
   g_hash_table_unref (pp->identities);
+  g_hash_table_unref (pp->by_extension);
+  g_hash_table_unref (pp->by_device);
   g_array_unref (pp->watches);
   g_free (pp->path);
   g_free (pp);
+}
+
+/* Adds @p to the list under @key (transfer full) in @index. */
+static void
+ims_people_index_add (GHashTable *index, char *key, const ImsPerson *p)
+{
+  GSList *l = g_hash_table_lookup (index, key);
+  g_hash_table_steal (index, key);
+  g_hash_table_insert (index, key, g_slist_prepend (l, (gpointer) p));
 }
 
 void
@@ -249,6 +266,22 @@ ims_people_set_config (ImsPeople *pp, const ImsConfig *config)
 {
   pp->config = config;
   pp->dirty = TRUE;
+  /* Asterisk's events name a hint or a device: a lookup each, for 10,000
+   * people as for one. */
+  g_hash_table_remove_all (pp->by_extension);
+  g_hash_table_remove_all (pp->by_device);
+  for (guint i = 0; i < config->people->len; i++)
+    {
+      const ImsPerson *p = config->people->pdata[i];
+      const char *at = p->extension ? strchr (p->extension, '@') : NULL;
+      if (at)
+        ims_people_index_add (pp->by_extension,
+                              g_strdup_printf ("%s\037%.*s", at + 1, (int) (at - p->extension),
+                                               p->extension),
+                              p);
+      if (p->dnd)
+        ims_people_index_add (pp->by_device, g_ascii_strdown (p->dnd, -1), p);
+    }
   /* People no longer configured are forgotten. */
   GHashTableIter it;
   gpointer name;
@@ -263,39 +296,38 @@ ims_people_set_config (ImsPeople *pp, const ImsConfig *config)
     ims_people_changed (pp, ((ImsPerson *) config->people->pdata[i])->name);
 }
 
-/* Is @p's extension exten@context? */
-static gboolean
-ims_person_at (const ImsPerson *p, const char *context, const char *exten)
+static GSList *
+ims_people_at (ImsPeople *pp, const char *context, const char *exten)
 {
-  const char *at = p->extension ? strchr (p->extension, '@') : NULL;
-  return at && strncmp (p->extension, exten, at - p->extension) == 0
-         && exten[at - p->extension] == '\0' && g_str_equal (at + 1, context);
+  g_autofree char *key = g_strdup_printf ("%s\037%s", context, exten);
+  return g_hash_table_lookup (pp->by_extension, key);
 }
 
 void
 ims_people_hint (ImsPeople *pp, const char *context, const char *exten, const char *status_text)
 {
-  for (guint i = 0; pp->config && i < pp->config->people->len; i++)
+  for (GSList *l = ims_people_at (pp, context, exten); l; l = l->next)
     {
-      const ImsPerson *p = pp->config->people->pdata[i];
-      if (ims_person_at (p, context, exten))
-        {
-          ims_people_state (pp, p->name)->phone = ims_phone_from_status_text (status_text);
-          ims_people_changed (pp, p->name);
-        }
+      const ImsPerson *p = l->data;
+      ims_people_state (pp, p->name)->phone = ims_phone_from_status_text (status_text);
+      ims_people_changed (pp, p->name);
     }
 }
 
 gboolean
 ims_people_dnd_at (ImsPeople *pp, const char *context, const char *exten)
 {
-  for (guint i = 0; pp->config && i < pp->config->people->len; i++)
-    {
-      const ImsPerson *p = pp->config->people->pdata[i];
-      if (ims_person_at (p, context, exten) && ims_people_dnd (pp, p->name))
-        return TRUE;
-    }
+  for (GSList *l = ims_people_at (pp, context, exten); l; l = l->next)
+    if (ims_people_dnd (pp, ((const ImsPerson *) l->data)->name))
+      return TRUE;
   return FALSE;
+}
+
+const GSList *
+ims_people_with_device (ImsPeople *pp, const char *device)
+{
+  g_autofree char *key = g_ascii_strdown (device, -1);
+  return g_hash_table_lookup (pp->by_device, key);
 }
 
 /* Is a device state DND on?  Anything in use; NOT_INUSE, UNKNOWN,
@@ -313,12 +345,9 @@ ims_people_device_on (const char *state)
 void
 ims_people_device (ImsPeople *pp, const char *device, const char *state)
 {
-  for (guint i = 0; pp->config && i < pp->config->people->len; i++)
-    {
-      const ImsPerson *p = pp->config->people->pdata[i];
-      if (p->dnd && g_ascii_strcasecmp (p->dnd, device) == 0)
-        ims_people_set_dnd (pp, p->name, ims_people_device_on (state), IMS_DND_FROM_DEVICE);
-    }
+  for (const GSList *l = ims_people_with_device (pp, device); l; l = l->next)
+    ims_people_set_dnd (pp, ((const ImsPerson *) l->data)->name, ims_people_device_on (state),
+                        IMS_DND_FROM_DEVICE);
 }
 
 gboolean

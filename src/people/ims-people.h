@@ -68,6 +68,8 @@ typedef struct {
 gboolean ims_people_lookup (ImsPeople *people, const char *name, ImsPersonAnswer *out);
 /* Her DND as kept now. */
 gboolean ims_people_dnd (ImsPeople *people, const char *name);
+/* The people whose dnd device is @device (ImsPerson*; borrowed). */
+const GSList *ims_people_with_device (ImsPeople *people, const char *device);
 /* Is DND on for the person whose extension is @exten@@context? */
 gboolean ims_people_dnd_at (ImsPeople *people, const char *context, const char *exten);
 

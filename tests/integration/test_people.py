@@ -309,3 +309,47 @@ def test_her_published_phone_shows_her_dnd(server, daemon):
     finally:
         bob.close()
         fake.stop()
+
+
+def test_ten_thousand_people_and_hostile_texts(server, daemon):
+    # 10,000 people (each her hint, her DND device and an identity), the
+    # faithful AMI listing all their hints and devices: every answer at once,
+    # a device change reaches the right person; and a hostile status text
+    # of a person's identity reaches the dialplan as the safe rendering.
+    import ami
+    from test_agi import HOSTILE, safe_rendering
+    n = 10_000
+    fake = ami.FakeAmi(devices={f"Custom:DND{i}": "NOT_INUSE" for i in range(n)},
+                       hints={("default", str(10000 + i)): (f"Custom:ph{i}", "Idle")
+                              for i in range(n)})
+    people = "".join(f"[p{i}]\ntype = person\nextension = {10000 + i}@default\n"
+                     f"im = corp/u{i}\ndnd = Custom:DND{i}\n" for i in range(n))
+    server.register("u7", "u7-pw")
+    u7 = Buddy(f"u7@{DOMAIN}", "u7-pw", server.port, server.ca_pem, resource="desk")
+    try:
+        d = daemon(conf(server).replace("subscribe = jane\n", "subscribe = *\n") + people,
+                   general_extra=ami.general_keys(fake))
+        d.wait_peer("corp", "Registered")
+        wait_for(lambda: any(ami.get(a, "Action") == "ExtensionStateList" for a in fake.actions),
+                 20, what="ExtensionStateList")
+        v = wait_for(lambda: (lambda v: v if v["IM-PHONE"] == "idle" else None)(
+            asterisk.agi(d.agi_port, "agi://127.0.0.1/IMStatus,p9999").vars), 30,
+            what="the last person's phone")
+        assert v["IM-DND"] == "0"
+        shown = d.imctl("show", "people", timeout=60).stdout.splitlines()
+        assert len(shown) == 1 + n + 1  # the header, p0..p9999 and jane
+        fake.set_device("Custom:DND5000", "BUSY")
+        wait_for(lambda: asterisk.agi(d.agi_port, "agi://127.0.0.1/IMStatus,p5000").vars["IM-DND"]
+                 == "1", 10, what="p5000's DND")
+        assert asterisk.agi(d.agi_port, "agi://127.0.0.1/IMStatus,p5001").vars["IM-DND"] == "0"
+        for text in HOSTILE[:12]:
+            u7.presence(status=text)
+            want = safe_rendering(text)
+            wait_for(lambda: asterisk.agi(d.agi_port, "agi://127.0.0.1/IMStatus,p7").vars.get(
+                "IM-STATUSTEXT") == want, 10, what=f"the safe rendering of {text!r}")
+        # A name the dialplan writes that is no person: BADARGS, nothing else.
+        v = asterisk.agi(d.agi_port, "agi://127.0.0.1/IMStatus,p7${SHELL}").vars
+        assert v["IM-RESULT"] == "BADARGS" and "IM-PHONE" not in v
+    finally:
+        u7.close()
+        fake.stop()
