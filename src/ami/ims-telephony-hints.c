@@ -69,6 +69,14 @@ ims_tel_hint_tell (ImsTelephony *tel, const Hint *h)
     }
 }
 
+gboolean
+ims_tel_hint_known (ImsTelephony *tel, const char *context, const char *exten)
+{
+  g_autofree char *key = g_strdup_printf ("%s\037%s", context, exten);
+  Hint *h = g_hash_table_lookup (tel->hints, key);
+  return h && h->state;
+}
+
 void
 ims_telephony_replay_phones (ImsTelephony *tel)
 {

@@ -38,6 +38,8 @@ void on_tel_hint_presence (const char *presentity, const char *status, const cha
 /* A device's state for the people (not for a person whose DND is waiting
  * to be pushed: that is newer). */
 void ims_tel_people_device (ImsTelephony *tel, const char *device, const char *state);
+/* Has Asterisk listed the hint @exten of @context? */
+gboolean ims_tel_hint_known (ImsTelephony *tel, const char *context, const char *exten);
 /* AMI is up: push the DND set while it was down, and bring every person's
  * queue memberships in line with her DND. */
 void ims_tel_people_up (ImsTelephony *tel);

@@ -576,6 +576,36 @@ ims_telephony_dial (ImsTelephony *tel, const char *peer, const char *device, con
   return TRUE;
 }
 
+/* "call 204" (a published phone's contact, sent "call"): from a person's
+ * identity, her phone rings (Local/<her extension>), then the phone @exten
+ * of @p's publish context.  FALSE when it is not that (then a UserEvent). */
+static gboolean
+ims_tel_call_phone (ImsTelephony *tel, const ImsPeerConfig *p, const char *from,
+                    const char *exten)
+{
+  const ImsPerson *person = tel->people ? ims_people_of_identity (tel->people, p->name, from)
+                                        : NULL;
+  const char *at = person && person->extension ? strchr (person->extension, '@') : NULL;
+  g_autofree char *from_log = ims_text_for_log (from, 128);
+  if (at == NULL || !ims_tel_hint_known (tel, p->publish, exten))
+    return FALSE;
+  g_autofree char *ringer = g_strconcat ("im call ", person->name, NULL);
+  if (!ims_tel_rate_ok (tel, p->name, ringer))
+    {
+      g_message ("%s: call from %s refused: more than %d a minute", p->name, from_log,
+                 IMS_DIAL_RATE_PER_MINUTE);
+      return TRUE;
+    }
+  g_autofree char *device = g_strdup_printf ("Local/%s", person->extension);
+  g_autoptr (GError) err = NULL;
+  if (!ims_tel_place_call (tel, person->name, p->publish, device, exten, exten, from, &err))
+    g_message ("%s: call from %s to %s failed: %s", p->name, from_log, exten, err->message);
+  else
+    g_message ("%s: call from %s (%s): ringing %s for %s", p->name, from_log, person->name,
+               person->extension, exten);
+  return TRUE;
+}
+
 gboolean
 ims_telephony_call_person (ImsTelephony *tel, const char *device, const ImsPerson *person,
                            GError **error)
@@ -637,6 +667,9 @@ ims_telephony_on_message (ImsTelephony *tel, const char *peer, const char *from,
       ims_tel_dial (tel, p, from, words);
       return;
     }
+  if (n == 2 && p->publish && g_ascii_strcasecmp (words[0], "call") == 0
+      && ims_tel_call_phone (tel, p, from, words[1]))
+    return;
   ims_tel_user_event (tel, peer, from, text);
 }
 

@@ -170,6 +170,19 @@ ims_component_message (ImsCompPeer *c, const ImsXmlNode *stanza)
       ims_driver_log_stranger (c->base.driver, c->base.name, "message from another domain", bare);
       return;
     }
+  /* "call" sent to one of our phones: a request to ring the sender's own
+   * phone and connect it there (the host decides, for a person). */
+  const char *to = ims_xml_attr (stanza, "to");
+  const char *at = to ? strchr (to, '@') : NULL;
+  g_autofree char *word = g_strstrip (g_strdup (ims_xml_text (body)));
+  if (at && g_ascii_strcasecmp (at + 1, c->jid) == 0 && g_ascii_strcasecmp (word, "call") == 0
+      && at - to <= 32)
+    {
+      g_autofree char *exten = g_ascii_strdown (to, at - to);
+      g_autofree char *call = g_strdup_printf ("call %s", exten);
+      ims_driver_message (c->base.driver, c->base.name, bare, call);
+      return;
+    }
   ims_driver_message (c->base.driver, c->base.name, bare, ims_xml_text (body));
 }
 

@@ -62,7 +62,6 @@ on_daemon_message (gpointer data, const char *peer, const char *from, const char
   ims_telephony_on_message (d->tel, peer, from, text);
 }
 
-/* activewhen's device came or went: log the peer in or out. */
 /* lampaway, lampdnd: every answer's lamp follows. */
 static void
 ims_daemon_lamps (ImsDaemon *d)
@@ -72,6 +71,7 @@ ims_daemon_lamps (ImsDaemon *d)
   ims_presence_store_set_lamps (d->store, &lamps);
 }
 
+/* activewhen's device came or went: log the peer in or out. */
 static void
 on_daemon_activewhen (gpointer data, const char *name)
 {

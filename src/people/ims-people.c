@@ -323,6 +323,15 @@ ims_people_dnd_at (ImsPeople *pp, const char *context, const char *exten)
   return FALSE;
 }
 
+const ImsPerson *
+ims_people_of_identity (ImsPeople *pp, const char *peer, const char *id)
+{
+  ims_people_index (pp);
+  g_autofree char *low = g_utf8_strdown (id, -1);
+  g_autofree char *key = g_strdup_printf ("%s\037%s", peer, low);
+  return g_hash_table_lookup (pp->identities, key);
+}
+
 const GSList *
 ims_people_with_device (ImsPeople *pp, const char *device)
 {

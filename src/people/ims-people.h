@@ -68,6 +68,8 @@ typedef struct {
 gboolean ims_people_lookup (ImsPeople *people, const char *name, ImsPersonAnswer *out);
 /* Her DND as kept now. */
 gboolean ims_people_dnd (ImsPeople *people, const char *name);
+/* The person whose identity @peer/@id (the full id) is; NULL: nobody's. */
+const ImsPerson *ims_people_of_identity (ImsPeople *people, const char *peer, const char *id);
 /* The people whose dnd device is @device (ImsPerson*; borrowed). */
 const GSList *ims_people_with_device (ImsPeople *people, const char *device);
 /* Is DND on for the person whose extension is @exten@@context? */

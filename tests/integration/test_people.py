@@ -353,3 +353,41 @@ def test_ten_thousand_people_and_hostile_texts(server, daemon):
     finally:
         u7.close()
         fake.stop()
+
+
+def test_call_from_her_im_client_rings_her_phone_then_the_extension(server, daemon):
+    # Jane sends "call" to the phone contact 204@phones...: her phone rings
+    # (Local/205@default), then 204 in the published context; from someone
+    # who is no person it is an ordinary IM (a UserEvent), and no call.
+    import ami
+    fake = ami.FakeAmi(hints={("default", "204"): ("Custom:ph204", "Idle"),
+                              ("default", "205"): ("Custom:ph205", "Idle")})
+    for who in ("jane", "bob"):
+        server.register(who, f"{who}-pw")
+    jane = Buddy(f"jane@{DOMAIN}", "jane-pw", server.port, server.ca_pem, resource="desk")
+    bob = Buddy(f"bob@{DOMAIN}", "bob-pw", server.port, server.ca_pem, resource="desk")
+    try:
+        d = daemon(conf(server).replace("subscribe = jane\n", "subscribe = jane, bob\n"
+                                        "publish = default\n"),
+                   general_extra=ami.general_keys(fake))
+        d.wait_peer("corp", "Registered")
+        wait_for(lambda: any(ami.get(a, "Action") == "ExtensionStateList" for a in fake.actions),
+                 10, what="ExtensionStateList")
+        bob.send_message(f"204@{COMPONENT}", "call")
+        wait_for(lambda: fake.user_events, 10, what="bob's IM as a UserEvent")
+        assert ami.get(fake.user_events[-1], "Body") == "call 204"
+        jane.send_message(f"204@{COMPONENT}", "call")
+        orig = wait_for(lambda: fake.originates, 10, what="the Originate")[-1]
+        assert (ami.get(orig, "Channel"), ami.get(orig, "Context"), ami.get(orig, "Exten")) == \
+            ("Local/205@default", "default", "204")
+        # A phone that is not published is no call.
+        n = len(fake.originates)
+        jane.send_message(f"999@{COMPONENT}", "call")
+        wait_for(lambda: any(ami.get(e, "Body") == "call 999" for e in fake.user_events), 10,
+                 what="an ordinary IM")
+        assert len(fake.originates) == n
+        assert "jane@imstatus.test (jane): ringing 205@default for 204" in d.read_log()
+    finally:
+        jane.close()
+        bob.close()
+        fake.stop()
