@@ -103,7 +103,12 @@ on_tel_extension (const char *context, const char *exten, const char *state, con
   if (h == NULL)
     {
       if (g_hash_table_size (tel->hints) >= MAX_HINTS)
-        return;
+        {
+          if (!tel->hints_full_logged)
+            g_warning ("Asterisk has more than %d hints; keeping no more (said once)", MAX_HINTS);
+          tel->hints_full_logged = TRUE;
+          return;
+        }
       h = g_new0 (Hint, 1);
       h->context = g_strdup (context);
       h->exten = g_strdup (exten);

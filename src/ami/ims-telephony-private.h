@@ -18,6 +18,7 @@ struct _ImsTelephony {
   ImsAmiClient *ami;
   char *ami_key;           /* host/port/user/secret the client was made with */
   GHashTable *devices;     /* device -> state */
+  gboolean hints_full_logged;
   GHashTable *hints;       /* "context\037exten" -> Hint, every context (a reload may publish one) */
   ImsPeople *people;       /* told hints and devices; asks for DND to be applied */
   GHashTable *dnd_pending; /* person -> "1"/"0": DND set while AMI was down, pushed at login */
