@@ -168,11 +168,13 @@ ims_cmd_show_subscribed (ImsCmdCtx *ctx, GError **error)
         continue;
       g_autoptr (GPtrArray) buddies = ims_presence_store_list_buddies (store, peer);
       g_autofree char *want = only_user ? ims_presence_store_normalize (store, peer, only_user) : NULL;
+      guint found = 0;
       for (guint j = 0; j < buddies->len; j++)
         {
           const char *id = buddies->pdata[j];
           if (want && !g_str_equal (want, id))
             continue;
+          found++;
           ImsAnswer a;
           ims_presence_store_lookup (store, peer, id, &a);
           g_autofree char *name = ims_render_buddy_name (store, peer, id);
@@ -180,7 +182,10 @@ ims_cmd_show_subscribed (ImsCmdCtx *ctx, GError **error)
           g_autofree char *seen =
               g_strdup_printf ("%" G_GINT64_FORMAT, ims_answer_lastseen_minutes (&a, now));
           const char *status = ims_status_to_string (a.status);
-          if (only_peer)
+          /* One of the two, not both: a list of 100,000 buddies is built once. */
+          if (ctx->json)
+            ims_render_buddy (b, peer, name, id, &a, NULL, now);
+          else if (only_peer)
             {
               char *row[] = { name, (char *) status, idle, seen, NULL };
               g_ptr_array_add (rows, g_strdupv (row));
@@ -190,10 +195,9 @@ ims_cmd_show_subscribed (ImsCmdCtx *ctx, GError **error)
               char *row[] = { (char *) peer, name, (char *) status, idle, seen, NULL };
               g_ptr_array_add (rows, g_strdupv (row));
             }
-          ims_render_buddy (b, peer, name, id, &a, NULL, now);
           ims_answer_clear (&a);
         }
-      if (want && rows->len == 1)
+      if (want && found == 0)
         {
           g_set_error (error, IMS_CONTROL_ERROR, IMS_CONTROL_ERROR_COMMAND,
                        "%s does not subscribe to '%s'", peer, only_user);

@@ -261,3 +261,49 @@ def test_board_people(tmp_path, prosody, robot, buddies, daemon, browser, fake_a
     fake.set_device("Custom:DND205", "BUSY")
     wait(browser, lambda dr: card(dr, "jane").get_attribute("data-dnd") == "on", "dnd from *78")
     assert "jane: do not disturb on (the board)" in d.read_log()
+
+
+def test_board_people_on_a_real_asterisk(tmp_path, prosody, robot, buddies, daemon, browser):
+    # The same card against a real Asterisk 22: her hint rings, her switch
+    # sets the DND device, and *79 from the sample's [imstatus-dnd] clears
+    # it on the board.
+    import re
+    import real_asterisk
+    from test_people import DIALPLAN
+    binary = real_asterisk.require_asterisk()
+    a = real_asterisk.Asterisk(str(tmp_path / "asterisk"), binary, extensions=DIALPLAN)
+    a.start()
+    b = buddies("buckaroo")
+    try:
+        a.rx("devstate change Custom:ph205 NOT_INUSE")
+        a.rx("devstate change Custom:DND205 NOT_INUSE")
+        port = free_port()
+        d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"])
+                   + "[jane]\ntype = person\nextension = 205@default\nim = aim1/buckaroo\n"
+                   "dnd = Custom:DND205\n"
+                   "[alice]\ntype = webuser\nsecret = alice-pw\nperson = jane\n",
+                   general_extra=f"httpbind = 127.0.0.1:{port}\namihost = 127.0.0.1\n"
+                                 f"amiport = {a.ami_port}\namiuser = imstatus\n"
+                                 "amisecret = another-s3cret\n")
+        wait_for(lambda: "device states in sync" in d.read_log(), 20, what="AMI login")
+        b.presence(status="at my desk")
+
+        def device():
+            m = re.search(r"Name: 'Custom:DND205'\s+State: '(\w+)'", a.rx("devstate list"))
+            return m and m.group(1)
+        log_in(browser, port, "alice", "alice-pw")
+        wait(browser, lambda dr: card(dr, "jane") and card(dr, "jane").get_attribute(
+            "data-phone") == "idle", "jane's card, phone idle")
+        a.rx("devstate change Custom:ph205 RINGING")
+        wait(browser, lambda dr: card(dr, "jane").get_attribute("data-phone") == "ringing",
+             "ringing")
+        a.rx("devstate change Custom:ph205 NOT_INUSE")
+        card(browser, "jane").find_element(By.CSS_SELECTOR, "button.dnd").click()
+        wait_for(lambda: device() == "BUSY", 10, what="Custom:DND205 on")
+        wait(browser, lambda dr: card(dr, "jane").get_attribute("data-dnd") == "on", "dnd on")
+        a.rx("channel originate Local/*79@features application Wait 1")
+        wait(browser, lambda dr: card(dr, "jane").get_attribute("data-dnd") == "off",
+             "dnd off by *79")
+        assert device() == "NOT_INUSE"
+    finally:
+        a.stop()

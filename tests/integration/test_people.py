@@ -193,6 +193,7 @@ def test_dnd_pauses_her_queues_and_a_supervisors_pause_stays(server, daemon, pbx
     wait_for(lambda: pause(pbx, "agents") == "dnd", 30, what="paused again after the restart")
     assert d.read_log().count("jane: do not disturb on (") == 1
     assert d.read_log().count("jane: do not disturb off (") == 0
+    assert d.read_log().count("device Custom:DND205 is BUSY") == 1  # one DeviceStateChange
     # DND off: unpaused where we paused her; the supervisor's pause would
     # stay (it went with the restart: set it again first).
     pbx.rx("queue pause member Local/205@agents queue sales reason supervisor")
@@ -200,6 +201,19 @@ def test_dnd_pauses_her_queues_and_a_supervisors_pause_stays(server, daemon, pbx
     wait_for(lambda: pause(pbx, "agents") is None, 10, what="unpaused in agents")
     assert pause(pbx, "sales") == "supervisor"
     wait_person(d, **{"IM-DND": "0"})
+    # Jane chooses dnd in her own XMPP client: the device and the pause
+    # follow; she comes back, and both are undone.
+    server.register("jane", "jane-pw")
+    jane = Buddy(f"jane@{DOMAIN}", "jane-pw", server.port, server.ca_pem, resource="desk")
+    try:
+        jane.presence(show="dnd", status="focus")
+        wait_for(lambda: pause(pbx, "agents") == "dnd", 10, what="paused for her IM dnd")
+        assert device(pbx, "DND205") == "BUSY" and pause(pbx, "sales") == "supervisor"
+        jane.presence(status="back")
+        wait_for(lambda: pause(pbx, "agents") is None, 10, what="unpaused as she is back")
+        assert device(pbx, "DND205") == "NOT_INUSE"
+    finally:
+        jane.close()
 
 
 def test_queues_with_the_faithful_ami_peer(server, daemon):

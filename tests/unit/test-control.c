@@ -136,6 +136,11 @@ test_show_subscribed (void)
   g_assert_cmpstr (one, ==, "Name      Status   Idle  Lastseen\nbuckaroo  unknown  0     0\n");
   g_autofree char *none = run_err ("show subscribed aim1|nobody");
   g_assert_nonnull (strstr (none, "does not subscribe to 'nobody'"));
+  /* The same as JSON (built instead of the table, not beside it). */
+  g_autofree char *oj = run_ok ("--json show subscribed aim1|buckaroo");
+  g_assert_nonnull (strstr (oj, "\"name\":\"buckaroo\""));
+  g_autofree char *nj = run_err ("--json show subscribed aim1|nobody");
+  g_assert_nonnull (strstr (nj, "does not subscribe to 'nobody'"));
   g_autofree char *np = run_err ("show subscribed nopeer");
   g_assert_cmpstr (np, ==, "no peer named 'nopeer'");
 }
