@@ -21,6 +21,20 @@ ims_peer_config_new (Section *sec)
   return p;
 }
 
+/* What every section that is not a peer starts with. */
+typedef struct {
+  char *name;
+  char *file;
+  guint line;
+} SectionHead;
+#define SAME_HEAD(T)                                                                              \
+  G_STATIC_ASSERT (G_STRUCT_OFFSET (T, name) == G_STRUCT_OFFSET (SectionHead, name)              \
+                   && G_STRUCT_OFFSET (T, file) == G_STRUCT_OFFSET (SectionHead, file)           \
+                   && G_STRUCT_OFFSET (T, line) == G_STRUCT_OFFSET (SectionHead, line))
+SAME_HEAD (ImsWebUser);
+SAME_HEAD (ImsPerson);
+#undef SAME_HEAD
+
 static void
 ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
 {
@@ -58,8 +72,7 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
   for (gsize i = 0; !general && type && i < G_N_ELEMENTS (kinds); i++)
     if (g_ascii_strcasecmp (type, kinds[i].type) == 0)
       {
-        /* Each starts with name, file, line (as ImsWebUser and ImsPerson do). */
-        ImsWebUser *head = section = g_malloc0 (kinds[i].size);
+        SectionHead *head = section = g_malloc0 (kinds[i].size);
         head->name = g_strdup (sec->name);
         head->file = g_strdup (sec->file);
         head->line = sec->line;
