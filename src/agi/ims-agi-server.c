@@ -174,12 +174,10 @@ static gboolean
 ims_agi_person (Session *s, const char *name)
 {
   ImsPersonAnswer pa;
-  if (strchr (name, '/') || s->srv->svc.people == NULL
-      || !ims_people_lookup (s->srv->svc.people, name, &pa))
+  /* A name with '/' is never a person (section names have none). */
+  if (s->srv->svc.people == NULL || !ims_people_lookup (s->srv->svc.people, name, &pa))
     return FALSE;
-  ims_answer_each_variable (&pa.answer, g_get_real_time () / G_USEC_PER_SEC, on_agi_variable, s);
-  ims_agi_set (s, IMS_VOCAB_PHONE_VAR, ims_phone_to_string (pa.phone));
-  ims_agi_set (s, IMS_VOCAB_DND_VAR, pa.dnd ? "1" : "0");
+  ims_person_answer_each_variable (&pa, g_get_real_time () / G_USEC_PER_SEC, on_agi_variable, s);
   g_autofree char *n = ims_text_for_log (name, 64);
   g_info ("IMStatus %s -> %s (phone %s, dnd %d)", n, ims_status_to_string (pa.answer.status),
           ims_phone_to_string (pa.phone), pa.dnd);

@@ -76,13 +76,19 @@ ims_dial_target_parse (const char *t, char **exten)
   return FALSE;
 }
 
+/* The default dial rule, and the word "extensions": this PBX's own numbers
+ * (1 to 6 digits), which cost nothing and reach nobody outside. */
+static gboolean
+ims_dial_is_extension (const char *target)
+{
+  gsize n = target ? strlen (target) : 0;
+  return n >= 1 && n <= 6 && strspn (target, "0123456789") == n;
+}
+
 gboolean
 ims_dial_target_allowed (const ImsPeerConfig *p, const char *target)
 {
-  /* The default, and the word "extensions": this PBX's own numbers, which
-   * cost nothing and reach nobody outside. */
-  gsize n = strlen (target);
-  gboolean extension = n >= 1 && n <= 6 && strspn (target, "0123456789") == n;
+  gboolean extension = ims_dial_is_extension (target);
   if (p->dialtargets == NULL || p->dialtargets->len == 0)
     return extension;
   g_autofree char *low = g_ascii_strdown (target, -1);
@@ -586,9 +592,9 @@ ims_tel_call_phone (ImsTelephony *tel, const ImsPeerConfig *p, const char *from,
   const ImsPerson *person = tel->people ? ims_people_of_identity (tel->people, p->name, from)
                                         : NULL;
   const char *at = person && person->extension ? strchr (person->extension, '@') : NULL;
-  g_autofree char *from_log = ims_text_for_log (from, 128);
   if (at == NULL || !ims_tel_hint_known (tel, p->publish, exten))
     return FALSE;
+  g_autofree char *from_log = ims_text_for_log (from, 128);
   g_autofree char *ringer = g_strconcat ("im call ", person->name, NULL);
   if (!ims_tel_rate_ok (tel, p->name, ringer))
     {
@@ -612,10 +618,8 @@ ims_telephony_call_person (ImsTelephony *tel, const char *device, const ImsPerso
 {
   const char *at = person->extension ? strchr (person->extension, '@') : NULL;
   g_autofree char *exten = at ? g_strndup (person->extension, at - person->extension) : NULL;
-  /* Her own extension, from im.conf: the default dial rule, this PBX's own
-   * numbers (1 to 6 digits), still holds. */
-  gsize n = exten ? strlen (exten) : 0;
-  if (n == 0 || n > 6 || strspn (exten, "0123456789") != n)
+  /* Her own extension, from im.conf: the default dial rule still holds. */
+  if (!ims_dial_is_extension (exten))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
                    "%s has no extension of this PBX to call", person->name);

@@ -221,8 +221,8 @@ static gboolean
 ims_cmd_person_status (ImsCmdCtx *ctx, const char *name)
 {
   ImsPersonAnswer pa;
-  if (strchr (name, '/') || ctx->svc->people == NULL
-      || !ims_people_lookup (ctx->svc->people, name, &pa))
+  /* A name with '/' is never a person (section names have none). */
+  if (ctx->svc->people == NULL || !ims_people_lookup (ctx->svc->people, name, &pa))
     return FALSE;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   if (ctx->json)
@@ -232,11 +232,7 @@ ims_cmd_person_status (ImsCmdCtx *ctx, const char *name)
       ims_json_print (ctx->out, b);
     }
   else
-    {
-      ims_answer_each_variable (&pa.answer, now, on_cmd_variable, ctx->out);
-      on_cmd_variable (IMS_VOCAB_PHONE_VAR, ims_phone_to_string (pa.phone), ctx->out);
-      on_cmd_variable (IMS_VOCAB_DND_VAR, pa.dnd ? "1" : "0", ctx->out);
-    }
+    ims_person_answer_each_variable (&pa, now, on_cmd_variable, ctx->out);
   ims_answer_clear (&pa.answer);
   return TRUE;
 }

@@ -455,6 +455,15 @@ ims_people_lookup (ImsPeople *pp, const char *name, ImsPersonAnswer *out)
   return TRUE;
 }
 
+void
+ims_person_answer_each_variable (const ImsPersonAnswer *a, gint64 now, ImsVariableFunc func,
+                                 gpointer data)
+{
+  ims_answer_each_variable (&a->answer, now, func, data);
+  func (IMS_VOCAB_PHONE_VAR, ims_phone_to_string (a->phone), data);
+  func (IMS_VOCAB_DND_VAR, a->dnd ? "1" : "0", data);
+}
+
 /* ---- the feed ---- */
 
 static gboolean

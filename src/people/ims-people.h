@@ -66,6 +66,9 @@ typedef struct {
 
 /* FALSE when @name is no person.  Clear @out with ims_answer_clear (&out->answer). */
 gboolean ims_people_lookup (ImsPeople *people, const char *name, ImsPersonAnswer *out);
+/* What IMStatus(jane) sets: the nine variables, then IM-PHONE and IM-DND. */
+void ims_person_answer_each_variable (const ImsPersonAnswer *answer, gint64 now,
+                                      ImsVariableFunc func, gpointer data);
 /* Her DND as kept now. */
 gboolean ims_people_dnd (ImsPeople *people, const char *name);
 /* The person whose identity @peer/@id (the full id) is; NULL: nobody's. */
