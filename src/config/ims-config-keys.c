@@ -70,6 +70,8 @@ static const ImsConfigKey ims_config_key_table[] = {
   { "httpmaxconn", GEN (INT, httpmaxconn), 8, 16384, NULL, "256", 0,
     "HTTP connections held open waiting for a request, at most; past it the longest-waiting "
     "one is closed (event streams are counted apart)" },
+  { "httpmaxstreams", GEN (INT, httpmaxstreams), 1, 65536, NULL, "2048", 0,
+    "event streams (/api/v1/events) open at once, at most (8 per web user)" },
   { "httphosts", GEN (LIST, httphosts), 0, 0, " \t/|\"';@", NULL, 0,
     "names the board is reached by besides httpbind's address and localhost (behind a "
     "reverse proxy: its public name); a request naming another Host gets 421" },

@@ -137,6 +137,7 @@ typedef struct {
   char *httpkey;        /* its private key */
   int httptimeout;      /* seconds for a request to arrive, or a connection to idle */
   int httpmaxconn;      /* connections waiting for a request, at most: then the oldest goes */
+  int httpmaxstreams;   /* event streams open at once, at most */
   GPtrArray *httphosts; /* char*, Host names the board answers besides httpbind's and localhost */
   GPtrArray *httpproxy; /* char*, addresses of reverse proxies whose X-Forwarded-For is trusted */
   GPtrArray *peers;     /* ImsPeerConfig*, in file order */

@@ -24,6 +24,8 @@ struct _ImsHttp {
   ImsService svc;
   SoupServer *server;
   GList *streams;          /* Stream* */
+  guint nstreams;          /* of them not ending */
+  GHashTable *stream_users; /* web user -> streams of theirs not ending */
   guint store_watch;
   guint removed_watch;
   guint people_watch;
@@ -51,13 +53,21 @@ typedef struct {
 
 typedef struct {
   ImsHttp *owner;
-  SoupServerMessage *msg;
+  GList *link;             /* in owner->streams */
+  SoupServerMessage *msg;  /* until its connection is taken from libsoup, then NULL */
+  GIOStream *io;           /* the connection once taken */
+  GSocket *sock;           /* its socket (looked at for the client going away) */
+  GPollableOutputStream *out;
+  GSource *writable;       /* only while the socket is full */
+  GQueue queue;            /* GBytes: rendered chunks not yet written */
+  gsize offset;            /* of the first chunk, already written */
   char *user;
   guint secret_hash;       /* of the user's secret when the stream began */
   char *session;           /* the cookie's token when a board session opened it, else NULL */
-  gsize backlog;           /* appended, not yet written */
+  gsize backlog;           /* queued, not yet written */
   gsize allowance;         /* backlog allowed: 1 MiB, plus the snapshot while it drains */
-  gboolean ending;         /* completed; gone once libsoup has finished it */
+  guint close_id;          /* the idle that closes and frees an ended stream */
+  gboolean ending;         /* ended: no more events; freed by close_id */
 } Stream;
 
 /* ---- answers (ims-http.c) ---- */

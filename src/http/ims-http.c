@@ -345,6 +345,7 @@ ims_http_new (const char *bind, const char *cert, const char *key, const ImsServ
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) ims_http_session_free);
   self->waiting = g_hash_table_new_full (NULL, NULL, g_object_unref, g_free);
+  self->stream_users = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->sockets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->tls = tls != NULL;
   self->server = soup_server_new ("server-header", "imstatusd", NULL);
@@ -388,6 +389,7 @@ ims_http_free (ImsHttp *self)
   ims_rate_free (self->failures);
   g_hash_table_unref (self->sessions);
   g_hash_table_unref (self->waiting);
+  g_hash_table_unref (self->stream_users);
   g_hash_table_unref (self->sockets);
   g_free (self);
 }

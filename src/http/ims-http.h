@@ -16,8 +16,8 @@ G_BEGIN_DECLS
 
 #define IMS_HTTP_MAX_BODY 16384
 #define IMS_HTTP_MAX_STREAMS_PER_USER 8
-#define IMS_HTTP_MAX_STREAMS 2048
 #define IMS_HTTP_MAX_STREAM_BACKLOG (1024 * 1024)
+#define IMS_HTTP_STREAM_SNDBUF (64 * 1024) /* the kernel's send buffer of a stream */
 #define IMS_HTTP_HEARTBEAT_S 15
 #define IMS_HTTP_LOGIN_FAILURES_PER_MINUTE 10  /* per address and user */
 #define IMS_HTTP_LOGIN_FAILURES_PER_ADDRESS 100 /* per address, whatever the user */

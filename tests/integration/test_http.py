@@ -175,8 +175,10 @@ def read_events(sock_file, stop):
                 return seen
 
 
-def open_events(port, user, secret):
+def open_events(port, user, secret, tls_ca=None):
     s = socket.create_connection(("127.0.0.1", port), timeout=15)
+    if tls_ca:
+        s = ssl.create_default_context(cafile=tls_ca).wrap_socket(s, server_hostname="127.0.0.1")
     auth = base64.b64encode(f"{user}:{secret}".encode()).decode()
     s.sendall(f"GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {auth}\r\n"
               "Accept: text/event-stream\r\n\r\n".encode())
@@ -290,6 +292,16 @@ def test_https_and_public_bind(tmp_path, ca, prosody, robot, daemon):
     status, headers, _ = Api(port, tls_ca=ca[0]).request(
         "POST", "/login", {"user": "alice", "secret": "alice-pw"})
     assert status == 200 and headers["Set-Cookie"].endswith("; Secure")
+    # The event stream is written by the daemon itself once its headers are
+    # out: over TLS too.
+    s, f, head = open_events(port, "alice", "alice-pw", tls_ca=ca[0])
+    try:
+        assert head[0].startswith("HTTP/1.1 200")
+        events = read_events(ChunkReader(f), lambda e, dta: e == "synced")
+        assert [e for e, _ in events] == ["peer", "synced"]
+    finally:
+        f.close()
+        s.close()
     # A public address without TLS is a configuration error.
     conf = tmp_path / "public.conf"
     conf.write_text("[general]\nhttpbind = 0.0.0.0:8080\n")
@@ -707,5 +719,49 @@ def test_snapshot_larger_than_the_unread_limit(daemon):
         assert sum(1 for e, _ in events if e == "buddy") == n
         assert size > 1024 * 1024
     finally:
+        f.close()
+        s.close()
+
+
+def test_unread_stream_is_closed_others_keep_theirs(world):
+    """A reader that stops reading is closed once 1 MiB waits for it (the
+    daemon bounds what the kernel holds for a stream too); a stream that
+    reads gets every change."""
+    d, b, port = world
+    stuck = socket.socket()
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stuck.connect(("127.0.0.1", port))
+    auth = base64.b64encode(b"alice:alice-pw").decode()
+    stuck.sendall(f"GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic "
+                  f"{auth}\r\n\r\n".encode())
+    s, f, head = open_events(port, "alice", "alice-pw")
+    try:
+        dec = ChunkReader(f)
+        read_events(dec, lambda e, dta: e == "synced")
+        flips = 500
+        for i in range(flips):  # about 4 KB an event (the text, and the old one)
+            b.presence(show="away", status=f"{i:04d} " + "x" * 1900)
+            if i % 50 == 49:  # this reader reads (well within its 1 MiB)
+                read_events(dec, lambda e, dta, i=i: e == "buddy"
+                            and dta["text"].startswith(f"{i:04d}"))
+        wait_for(lambda: "event stream of alice not read; closing it" in d.read_log(), 10,
+                 what="the unread stream closed")
+        # What the kernel had taken still arrives, then the end.
+        stuck.settimeout(10)
+        got = 0
+        while True:
+            try:
+                data = stuck.recv(65536)
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+            got += len(data)
+        assert got < 1024 * 1024 + 512 * 1024
+        b.presence(show="dnd", status="after")
+        ev = read_events(dec, lambda e, dta: e == "buddy" and dta["text"] == "after")
+        assert ev[-1][1]["show"] == "dnd"
+    finally:
+        stuck.close()
         f.close()
         s.close()
