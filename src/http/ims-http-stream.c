@@ -138,6 +138,7 @@ ims_http_stream_flush (Stream *st)
         {
           st->writable = g_pollable_output_stream_create_source (st->out, NULL);
           g_source_set_callback (st->writable, G_SOURCE_FUNC (on_stream_writable), st, NULL);
+          g_source_set_can_recurse (st->writable, TRUE); /* see ims_line_conn_source */
           g_source_attach (st->writable, NULL);
           return;
         }

@@ -88,6 +88,7 @@ ims_line_conn_source (ImsLineConn *c, GIOCondition cond)
                                  ? (GSourceFunc) (void (*) (void)) on_line_conn_readable
                                  : (GSourceFunc) (void (*) (void)) on_line_conn_writable,
                              c, NULL);
+      g_source_set_can_recurse (src, TRUE); /* see below */
       return src;
     }
   GIOStream *io = G_IO_STREAM (c->conn);
@@ -105,6 +106,11 @@ ims_line_conn_source (ImsLineConn *c, GIOCondition cond)
       g_source_set_callback (src, (GSourceFunc) (void (*) (void)) on_line_conn_stream_writable, c,
                              NULL);
     }
+  /* GLib blocks a source that may not recurse while it runs: its descriptor
+   * leaves the poll set and comes back, and each change wakes the loop up
+   * again (two eventfd writes and an extra poll per line read).  Nothing
+   * here runs a nested main loop, so recursion cannot happen. */
+  g_source_set_can_recurse (src, TRUE);
   return src;
 }
 

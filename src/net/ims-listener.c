@@ -88,6 +88,7 @@ ims_listener_arm (ImsListener *self)
 {
   self->source = g_socket_create_source (self->socket, G_IO_IN, NULL);
   g_source_set_callback (self->source, (GSourceFunc) (GCallback) on_listener_ready, self, NULL);
+  g_source_set_can_recurse (self->source, TRUE); /* see ims_line_conn_source */
   g_source_attach (self->source, NULL);
   g_source_unref (self->source); /* the context holds it until we destroy it */
   if (self->paused) /* the backlog may be waiting: try now */
