@@ -38,6 +38,8 @@ typedef struct {
   gboolean hungup;
   gboolean done;
   guint timer_id;      /* the reply deadline, or the W(x) wait */
+  gboolean reply_timer; /* timer_id is the reply deadline's */
+  gint64 reply_by;     /* the reply deadline (monotonic µs), pushed back per command */
   gboolean waiting;    /* inside W(x) */
   char *peer;
   char *user;
@@ -88,13 +90,26 @@ static void
 ims_agi_timer_clear (Session *s)
 {
   g_clear_handle_id (&s->timer_id, g_source_remove);
+  s->reply_timer = FALSE;
 }
 
+/* One timer a session for the reply deadline: each command pushes the
+ * deadline back without touching the main loop (a source removed and added
+ * per command cost more than the lookup), and the timer, when it fires
+ * early, waits again for what is left. */
 static gboolean
 on_agi_reply_timeout (gpointer data)
 {
   Session *s = data;
+  gint64 now = g_get_monotonic_time ();
+  if (now < s->reply_by)
+    {
+      s->timer_id = g_timeout_add ((guint) ((s->reply_by - now + 999) / 1000),
+                                   on_agi_reply_timeout, s);
+      return G_SOURCE_REMOVE;
+    }
   s->timer_id = 0;
+  s->reply_timer = FALSE;
   g_autofree char *cmd = ims_text_for_log (s->current ? s->current : "(environment)", 120);
   g_warning ("FastAGI %s: no answer from Asterisk within %u s to %s; closing",
              ims_line_conn_peer (s->lc), s->srv->timeout_s, cmd);
@@ -105,8 +120,12 @@ on_agi_reply_timeout (gpointer data)
 static void
 ims_agi_timer_arm (Session *s)
 {
+  s->reply_by = g_get_monotonic_time () + (gint64) s->srv->timeout_s * G_USEC_PER_SEC;
+  if (s->timer_id && s->reply_timer)
+    return;
   ims_agi_timer_clear (s);
   s->timer_id = g_timeout_add (s->srv->timeout_s * 1000, on_agi_reply_timeout, s);
+  s->reply_timer = TRUE;
 }
 
 /* ---- IMStatus ---- */
@@ -210,6 +229,7 @@ ims_agi_run_imstatus (Session *s)
       g_autofree char *p = ims_text_for_log (s->peer, 64);
       g_info ("IMStatus: waiting up to %d ms for peer %s", wait_ms, p);
       s->waiting = TRUE;
+      ims_agi_timer_clear (s);
       s->timer_id = g_timeout_add (wait_ms, on_agi_wait_expired, s);
       return;
     }
