@@ -378,6 +378,7 @@ RST_FAULT = """<?xml version="1.0" encoding="utf-8" ?><S:Envelope xmlns:S="http:
 class _Sess:
     def __init__(self, sock):
         self.sock = sock
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as servers do
         self.f = sock.makefile("rb")
         self.email = None
         self.status = None     # None until the first CHG

@@ -329,6 +329,7 @@ def decode_im(body):
 class _Session:
     def __init__(self, server, sock):
         self.server, self.sock = server, sock
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.seq = random.randint(0, 0x7FFF)
         self.sn = None
         self.ready = False

@@ -334,6 +334,7 @@ class FakeYmsg:
 class _Conn:
     def __init__(self, sock):
         self.sock = sock
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as servers do
         self.id = None
         self.chal = None
         self.state = (0, None, None)
