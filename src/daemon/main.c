@@ -8,8 +8,11 @@
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "ims-config.h"
 #include "ims-daemon.h"
@@ -120,9 +123,29 @@ ims_main_print_errors (const char *prefix, const char *msg)
     fprintf (stderr, "%s%s\n", prefix, *l);
 }
 
+/* GLib before 2.76 keeps every small block it ever frees in its slice
+ * allocator's magazines and never gives them back: the JSON of a big
+ * `imctl show`, or a flood of presence, left about 3 KB a user resident at
+ * 3,000 users (0.8 KB without; BENCHMARKS.md section 9).  GLib reads G_SLICE
+ * once, before main, so the one way to turn it off is to start again with
+ * it set (same process, same pid).  A G_SLICE the user set is kept; under
+ * valgrind (its preload library) GLib already uses malloc. */
+static void
+ims_slice_off (char **argv)
+{
+  const char *preload = getenv ("LD_PRELOAD");
+  if (glib_check_version (2, 76, 0) == NULL || getenv ("G_SLICE") != NULL
+      || (preload && strstr (preload, "vgpreload")))
+    return;
+  setenv ("G_SLICE", "always-malloc", 1);
+  execv ("/proc/self/exe", argv);
+  /* (exec failed: go on with the slice allocator) */
+}
+
 int
 main (int argc, char **argv)
 {
+  ims_slice_off (argv);
   g_autofree char *config_path = NULL;
   gboolean foreground = FALSE, check = FALSE, version = FALSE;
   int debug = 0;

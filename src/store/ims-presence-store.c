@@ -30,7 +30,8 @@ typedef struct {
   char *id;
   ImsSubscription sub;
   gint64 lastseen_at;
-  GHashTable *resources; /* name -> Resource */
+  GSList *resources;     /* Resource*, at most MAX_RESOURCES: a list, not a table (most
+                          * buddies have one; a table cost 250 bytes each) */
   ImsAnswer answer;      /* last published */
   gboolean published;
 } Buddy;
@@ -82,11 +83,17 @@ ims_resource_free (Resource *r)
   g_free (r);
 }
 
+static gint
+ims_resource_named (gconstpointer r, gconstpointer name)
+{
+  return strcmp (((const Resource *) r)->name, name);
+}
+
 static void
 ims_buddy_free (Buddy *b)
 {
   g_free (b->id);
-  g_hash_table_unref (b->resources);
+  g_slist_free_full (b->resources, (GDestroyNotify) ims_resource_free);
   ims_answer_clear (&b->answer);
   g_free (b);
 }
@@ -220,12 +227,9 @@ ims_buddy_compute (ImsPresenceStore *s, Peer *p, Buddy *b, ImsAnswer *out)
     }
 
   Resource *best = NULL;
-  GHashTableIter it;
-  gpointer v;
-  g_hash_table_iter_init (&it, b->resources);
-  while (g_hash_table_iter_next (&it, NULL, &v))
-    if (best == NULL || ims_resource_better (v, best))
-      best = v;
+  for (GSList *l = b->resources; l; l = l->next)
+    if (best == NULL || ims_resource_better (l->data, best))
+      best = l->data;
 
   if (best == NULL)
     {
@@ -376,8 +380,6 @@ ims_store_new_buddy (ImsPresenceStore *s, Peer *p, const char *id)
 {
   Buddy *b = g_new0 (Buddy, 1);
   b->id = g_strdup (id);
-  b->resources = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                        (GDestroyNotify) ims_resource_free);
   g_hash_table_insert (p->buddies, b->id, b);
   ims_store_publish (s, p, b);
   return b;
@@ -492,9 +494,9 @@ ims_presence_store_set_peer_state (ImsPresenceStore *s, const char *peer, ImsPee
       while (g_hash_table_iter_next (&it, NULL, &v))
         {
           Buddy *b = v;
-          if (g_hash_table_size (b->resources) > 0)
+          if (b->resources)
             b->lastseen_at = now;
-          g_hash_table_remove_all (b->resources);
+          g_slist_free_full (g_steal_pointer (&b->resources), (GDestroyNotify) ims_resource_free);
         }
       p->roster_ready = FALSE;
     }
@@ -564,17 +566,18 @@ ims_presence_store_update_resource (ImsPresenceStore *s, const char *peer, const
    * is a key, so IM-RESOURCE is as safe as the status text. */
   g_autofree char *res = ims_text_safe (resource, IMS_RESOURCE_MAX);
   resource = res;
-  Resource *r = g_hash_table_lookup (b->resources, resource);
+  GSList *found = g_slist_find_custom (b->resources, resource, ims_resource_named);
+  Resource *r = found ? found->data : NULL;
   if (r == NULL)
     {
-      if (g_hash_table_size (b->resources) >= MAX_RESOURCES)
+      if (g_slist_length (b->resources) >= MAX_RESOURCES)
         {
           g_debug ("%s: %s has more than %d resources; ignoring one", peer, b->id, MAX_RESOURCES);
           return;
         }
       r = g_new0 (Resource, 1);
       r->name = g_strdup (resource);
-      g_hash_table_insert (b->resources, r->name, r);
+      b->resources = g_slist_prepend (b->resources, r);
     }
   r->show = pr->show;
   g_free (r->word);
@@ -605,8 +608,13 @@ ims_presence_store_remove_resource (ImsPresenceStore *s, const char *peer, const
   if (b == NULL)
     return;
   g_autofree char *res = ims_text_safe (resource, IMS_RESOURCE_MAX);
-  if (g_hash_table_remove (b->resources, res))
-    b->lastseen_at = s->now ();
+  GSList *found = g_slist_find_custom (b->resources, res, ims_resource_named);
+  if (found)
+    {
+      ims_resource_free (found->data);
+      b->resources = g_slist_delete_link (b->resources, found);
+      b->lastseen_at = s->now ();
+    }
   ims_store_publish (s, p, b);
 }
 
@@ -622,7 +630,7 @@ ims_presence_store_set_subscription (ImsPresenceStore *s, const char *peer, cons
     return;
   b->sub = sub;
   if (sub != IMS_SUB_BOTH)
-    g_hash_table_remove_all (b->resources);
+    g_slist_free_full (g_steal_pointer (&b->resources), (GDestroyNotify) ims_resource_free);
   ims_store_publish (s, p, b);
 }
 
