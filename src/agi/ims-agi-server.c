@@ -394,7 +394,8 @@ ims_agi_on_reply (Session *s, const char *line)
       && g_strcmp0 (s->reply.value, "1") == 0)
     g_queue_push_head (&s->cmds, g_strdup_printf ("SET PRIORITY %d", s->jump_priority));
   g_clear_pointer (&s->current, g_free);
-  ims_agi_timer_clear (s);
+  /* The reply timer stays: the next command pushes its deadline back, the
+   * end of the session clears it. */
   ims_agi_send_next (s);
 }
 

@@ -100,7 +100,8 @@ ims_http_stream_stop (Stream *st)
     g_hash_table_insert (self->stream_users, g_strdup (st->user), GUINT_TO_POINTER (n - 1));
   else
     g_hash_table_remove (self->stream_users, st->user);
-  st->close_id = g_idle_add (on_stream_close, st);
+  st->close_id = g_idle_add_full (G_PRIORITY_DEFAULT, on_stream_close, st,
+                                  NULL); /* see ims_line_conn_close */
 }
 
 static void ims_http_stream_flush (Stream *st);

@@ -74,7 +74,8 @@ ims_frame_conn_fail (ImsFrameConn *c, const GError *error)
   c->error = g_error_copy (error);
   g_cancellable_cancel (c->cancel);
   g_clear_handle_id (&c->connect_timeout_id, g_source_remove);
-  c->closed_id = g_idle_add (ims_frame_conn_report_closed, c);
+  c->closed_id = g_idle_add_full (G_PRIORITY_DEFAULT, ims_frame_conn_report_closed, c,
+                                  NULL); /* see ims_line_conn_close */
 }
 
 static void
