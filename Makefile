@@ -124,7 +124,8 @@ clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
 # Benchmarks (not tests): writes BENCHMARKS.md.  BENCH_REPEAT=3 BENCH_SECONDS=3
-# BENCH_SCALES=100,1000,10000; `make bench BENCH_ONLY="agi presence"` for a part.
+# BENCH_SCALES=100,1000 BENCH_STREAMS=1000,10000; `make bench BENCH_ONLY="agi board"` for
+# some stages (agi presence imsend naive module board startup native scale domain).
 bench: deps build
 	$(PYTHON) bench/run.py $(BENCH_ONLY)
 

@@ -32,7 +32,9 @@ from harness import DOMAIN, free_port, peer_conf, wait_for  # noqa: E402
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
-SCALES = [int(x) for x in os.environ.get("BENCH_SCALES", "100,1000,10000").split(",")]
+# The libpurple peer at 10,000 buddies waits on the test Prosody for many minutes (section 3);
+# a whole domain of 10,000 goes through the component (section 9).
+SCALES = [int(x) for x in os.environ.get("BENCH_SCALES", "100,1000").split(",")]
 TOOLS = os.path.join(harness.BUILD, "bench")
 BOARD_STREAMS = [int(x) for x in os.environ.get("BENCH_STREAMS", "1000,10000").split(",")]
 
@@ -1049,11 +1051,12 @@ def write_report(results, path, partial=False):
                          f"{r['kb_per_buddy']:.2f} KB | {r['cpu_us_per_update']:.0f} µs | {r['ready_s']:.1f} s |")
         reached = max([r["n"] for r in results["scale"] if "error" not in r] or [0])
         if reached < 10000:
-            L.append("\n(single runs.) 10,000 was not reached: with 10,000 roster entries the "
-                     "test Prosody itself ran one core at 100 % and brought about 500 buddies "
-                     "online in two minutes, even with rosters in memory: the bound was the "
-                     "server, not imstatusd. Try `make bench BENCH_ONLY=scale "
-                     "BENCH_SCALES=10000` with patience.\n")
+            L.append("\n(single runs.) 10,000 is not in `make bench`: with 10,000 roster "
+                     "entries the test Prosody itself ran one core at 100 % and brought about "
+                     "500 buddies online in two minutes, even with rosters in memory: the bound "
+                     "was the server, not imstatusd. 10,000 users are measured through the "
+                     "component (section 9); `make bench BENCH_ONLY=scale "
+                     "BENCH_SCALES=10000` tries this one with patience.\n")
     if "imsend" in results:
         s = results["imsend"]
         L.append("## 4. IMSend to a real buddy\n")
