@@ -1013,7 +1013,7 @@ def write_report(results, path, partial=False):
         m = re.search(r"model name\s*:\s*(.*)", f.read())
         cpu = m.group(1) if m else cpu
     L = [f"# Benchmarks\n",
-         f"Run {datetime.datetime.now():%Y-%m-%d %H:%M} on {platform.node()}: {os.cpu_count()} cores, "
+         f"Run {results.get('when', f'{datetime.datetime.now():%Y-%m-%d %H:%M}')} on {platform.node()}: {os.cpu_count()} cores, "
          f"{cpu}, Linux {platform.release()}. Every figure is the median over {REPEAT} runs, "
          f"with min..max; each load run lasts {SECONDS:g} s. Produced by `make bench` "
          f"(bench/run.py); nothing here is asserted by a test.\n"]
@@ -1086,8 +1086,10 @@ def write_report(results, path, partial=False):
                  f"runs inside `im_status_exec` (IMStatus), `im_status_read` (IM_STATUS()) and "
                  f"`acf_jabberstatus_read` (JABBER_STATUS()) with `--toggle-collect`, over a "
                  f"dialplan loop of {m['grind_calls']:,} calls each (counters zeroed before, "
-                 f"dumped after). Counts are exact and repeat: the spread of this method is "
-                 f"nil, whatever else the machine does. Each with 10 and with 10,000 more "
+                 f"dumped after). Counts do not move with what else the machine does; they move "
+                 f"by a few percent between runs with the inputs (the length of the status "
+                 f"text the loop copies, where a key falls in the hash table). Each with 10 and "
+                 f"with 10,000 more "
                  f"buddies in the module's mirror (a peer that cannot log in, with that many "
                  f"`subscribe` lines). IMStatus sets nine variables; the functions return one "
                  f"field. Goals: IM_STATUS within 2x of JABBER_STATUS; flat from 10 to 10,000 "
@@ -1145,28 +1147,6 @@ def write_report(results, path, partial=False):
         L.append(f"\n`GET /api/v1/status` on keep-alive connections (HTTP Basic each time), from "
                  f"Python threads (the client bounds the 64-client figure): "
                  f"1 client {st['1']:.0f} requests/s, 64 clients {st['64']:.0f} requests/s.\n")
-    if "native" in results:
-        n = results["native"]
-        L.append("## 10. The native drivers: AIM, Yahoo, MSN\n")
-        L.append(f"Each driver against its faithful server (tests/integration: oscar.py, ymsg.py, "
-                 f"msnp.py), with the buddy client the driver tests use. The peer watches "
-                 f"{n['buddies']:,} buddies: one online, changing its away text {n['flips']} "
-                 f"times, each change timed from the client's write to FastAGI answering with it "
-                 f"(the FastAGI poll is in the figure); the others are accounts that stay "
-                 f"offline. Known: until every buddy has an answer from the server (result OK). "
-                 f"Memory: RSS with {n['buddies']:,} buddies minus RSS of the same peer watching "
-                 f"one, per buddy. One run each.\n")
-        L.append("| network | change to FastAGI p50 | p99 (min..max) | all known after | "
-                 "one buddy known after | memory per buddy |")
-        L.append("|---|---|---|---|---|---|")
-        for net, r in n["nets"].items():
-            L.append(f"| {net} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms "
-                     f"({r['min_ms']:.2f}..{r['max_ms']:.2f}) | {r['listed_s_many']:.2f} s | "
-                     f"{r['listed_s_one']:.2f} s | {r['bytes_per_buddy']:,.0f} B |")
-        L.append("\nFound by this stage: the faithful OSCAR server wrote without TCP_NODELAY, "
-                 "and a change waited about 40 ms (Nagle's algorithm against the daemon's "
-                 "delayed ACK: AIM p50 44 ms against 0.3 to 0.6 ms for the others); the fake "
-                 "now sets it, as the daemon does on its own IM connections.\n")
     if "domain" in results and "comp_side" in results["domain"]:
         r = results["domain"]
         c, p = r["comp_side"], r["robot_side"]
@@ -1216,6 +1196,28 @@ def write_report(results, path, partial=False):
         L.append(f"- a phone's change (ExtensionStatus from the faithful AMI peer) to the presence "
                  f"of `204@{DOMAIN_COMPONENT}` at a subscribed client: p50 {ph['p50_ms']:.2f} ms, "
                  f"p99 {ph['p99_ms']:.2f} ms (min..max {ph['min_ms']:.2f}..{ph['max_ms']:.2f})\n")
+    if "native" in results:
+        n = results["native"]
+        L.append("## 10. The native drivers: AIM, Yahoo, MSN\n")
+        L.append(f"Each driver against its faithful server (tests/integration: oscar.py, ymsg.py, "
+                 f"msnp.py), with the buddy client the driver tests use. The peer watches "
+                 f"{n['buddies']:,} buddies: one online, changing its away text {n['flips']} "
+                 f"times, each change timed from the client's write to FastAGI answering with it "
+                 f"(the FastAGI poll is in the figure); the others are accounts that stay "
+                 f"offline. Known: until every buddy has an answer from the server (result OK). "
+                 f"Memory: RSS with {n['buddies']:,} buddies minus RSS of the same peer watching "
+                 f"one, per buddy. One run each.\n")
+        L.append("| network | change to FastAGI p50 | p99 (min..max) | all known after | "
+                 "one buddy known after | memory per buddy |")
+        L.append("|---|---|---|---|---|---|")
+        for net, r in n["nets"].items():
+            L.append(f"| {net} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms "
+                     f"({r['min_ms']:.2f}..{r['max_ms']:.2f}) | {r['listed_s_many']:.2f} s | "
+                     f"{r['listed_s_one']:.2f} s | {r['bytes_per_buddy']:,.0f} B |")
+        L.append("\nFound by this stage: the faithful OSCAR server wrote without TCP_NODELAY, "
+                 "and a change waited about 40 ms (Nagle's algorithm against the daemon's "
+                 "delayed ACK: AIM p50 44 ms against 0.3 to 0.6 ms for the others); the fake "
+                 "now sets it, as the daemon does on its own IM connections.\n")
     for f in results.get("failed", []):
         L.append(f"**Not measured in this run:** {f}\n")
     # Hand-kept notes, and the records of runs too long for `make bench`
@@ -1270,6 +1272,8 @@ def main():
         with open(saved) as f:
             results = {k: v for k, v in json.load(f).items() if k != "failed"}
     work = tempfile.mkdtemp(prefix="imstatus-bench-")
+    if not only:
+        results["when"] = f"{datetime.datetime.now():%Y-%m-%d %H:%M}"
 
     def stage(name, fn, *args):
         if only and name not in only:
