@@ -14,7 +14,7 @@ FUZZ_RUNS ?= -1
 # per test); make check-ejabberd runs the whole suite there.
 EJABBERD_CHECK ?= two_resources or stranger or hostile or idle_xep0319 or send_unicode
 
-# Every Debian package the build, the tests and the demo need.
+# Every Debian package the build, the tests, the demo and the benchmarks need.
 DEBS = build-essential meson ninja-build pkg-config \
        libglib2.0-dev libjson-glib-dev libpurple-dev libsqlite3-dev \
        prosody lua-unbound ejabberd openssl \
@@ -23,7 +23,7 @@ DEBS = build-essential meson ninja-build pkg-config \
        libsystemd-dev libsoup-3.0-dev scdoc man-db debhelper lintian dpkg-dev fakeroot \
        glib-networking chromium chromium-driver python3-selenium \
        libcrypt-dev libgnutls28-dev python3-cryptography liboath-dev \
-       libexpat1-dev prosody-modules
+       libexpat1-dev prosody-modules valgrind
 
 .PHONY: all deps build check check-ejabberd unit integration fuzz asan demo bench soak clean install deb valgrind-module
 
