@@ -59,8 +59,12 @@ ims_http_stream_free (Stream *st)
       g_clear_pointer (&st->writable, g_source_unref);
     }
   g_queue_clear_full (&st->queue, (GDestroyNotify) g_bytes_unref);
+  /* The socket first: closing a TLS stream would otherwise write its
+   * close_notify and wait, for ever, on a reader that does not read. */
+  if (st->sock)
+    g_socket_close (st->sock, NULL);
   if (st->io)
-    g_io_stream_close (st->io, NULL, NULL); /* non-blocking socket: never waits */
+    g_io_stream_close (st->io, NULL, NULL);
   g_clear_object (&st->io);
   g_clear_object (&st->sock);
   g_free (st->user);

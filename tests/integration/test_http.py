@@ -765,3 +765,34 @@ def test_unread_stream_is_closed_others_keep_theirs(world):
         stuck.close()
         f.close()
         s.close()
+
+
+def test_unread_stream_over_tls_is_closed_without_waiting(tmp_path, ca, prosody, robot, buddies,
+                                                          daemon):
+    """Closing a TLS stream whose reader stopped reading must not wait to
+    write TLS's own goodbye into a full socket: the daemon goes on answering."""
+    b = buddies("buckaroo")
+    cert, key = make_server_cert(str(tmp_path), *ca)
+    port = free_port()
+    d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"])
+               + "[alice]\ntype = webuser\nsecret = alice-pw\n",
+               general_extra=f"httpbind = 127.0.0.1:{port}\nhttpcert = {cert}\nhttpkey = {key}")
+    d.wait_status("aim1/buckaroo", subscription="both")
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.connect(("127.0.0.1", port))
+    stuck = ssl.create_default_context(cafile=ca[0]).wrap_socket(raw, server_hostname="127.0.0.1")
+    auth = base64.b64encode(b"alice:alice-pw").decode()
+    stuck.sendall(f"GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic "
+                  f"{auth}\r\n\r\n".encode())
+    try:
+        for i in range(500):  # about 4 KB an event, never read
+            b.presence(show="away", status=f"{i:04d} " + "x" * 1900)
+        wait_for(lambda: "event stream of alice not read; closing it" in d.read_log(), 20,
+                 what="the unread stream closed")
+        b.presence(show="dnd", status="after")
+        d.wait_status("aim1/buckaroo", text="after")
+        api = Api(port, "alice", "alice-pw", tls_ca=ca[0])
+        assert api.request("GET", "/api/v1/status/aim1/buckaroo")[2]["text"] == "after"
+    finally:
+        stuck.close()
