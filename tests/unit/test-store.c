@@ -103,6 +103,40 @@ test_rank (Fixture *f, gconstpointer data)
   ims_answer_clear (&a);
 }
 
+/* A buddy's resources: at most 16 kept, one updated in place, the best
+ * of those left after one goes, offline when none is left. */
+static void
+test_resources (Fixture *f, gconstpointer data)
+{
+  for (int i = 0; i < 17; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("r%02d", i);
+      update (f, name, i == 16 ? IMS_SHOW_CHAT : IMS_SHOW_AWAY, i, name, 0);
+    }
+  ImsAnswer a = ask (f, "buckaroo");
+  g_assert_cmpstr (a.resource, ==, "r15"); /* the 17th (online) was not kept */
+  g_assert_cmpint (a.status, ==, IMS_STATUS_AWAY);
+  ims_answer_clear (&a);
+  update (f, "r03", IMS_SHOW_AVAILABLE, 0, "back", 0); /* in place, not a 17th */
+  a = ask (f, "buckaroo");
+  g_assert_cmpstr (a.resource, ==, "r03");
+  g_assert_cmpstr (a.text, ==, "back");
+  ims_answer_clear (&a);
+  ims_presence_store_remove_resource (f->store, "aim1", "buckaroo@example.org", "r03");
+  a = ask (f, "buckaroo");
+  g_assert_cmpstr (a.resource, ==, "r15");
+  ims_answer_clear (&a);
+  for (int i = 0; i < 16; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("r%02d", i);
+      ims_presence_store_remove_resource (f->store, "aim1", "buckaroo@example.org", name);
+    }
+  a = ask (f, "buckaroo");
+  g_assert_cmpint (a.status, ==, IMS_STATUS_OFFLINE);
+  g_assert_cmpint (a.lastseen_at, ==, fake_now);
+  ims_answer_clear (&a);
+}
+
 static void
 test_idle_seconds (Fixture *f, gconstpointer data)
 {
@@ -478,6 +512,7 @@ main (int argc, char **argv)
   g_test_add ("/store/hostile-resource", Fixture, NULL, fixture_setup, test_hostile_resource,
               fixture_teardown);
   g_test_add ("/store/idle-seconds", Fixture, NULL, fixture_setup, test_idle_seconds, fixture_teardown);
+  g_test_add ("/store/resources", Fixture, NULL, fixture_setup, test_resources, fixture_teardown);
   g_test_add ("/store/disconnect-unknown", Fixture, NULL, fixture_setup,
               test_disconnect_means_unknown, fixture_teardown);
   g_test_add ("/store/lastseen", Fixture, NULL, fixture_setup, test_lastseen, fixture_teardown);
