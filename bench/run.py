@@ -80,6 +80,19 @@ def agi_once(port, target):
     return vars_
 
 
+def change_to_fastagi_ms(port, target, change, text, timeout):
+    """ms from change(text) until FastAGI IMStatus of @target answers with
+    @text as its status text (the polling is in the figure); None when it
+    does not within @timeout s."""
+    t0 = time.perf_counter()
+    change(text)
+    deadline = t0 + timeout
+    while time.perf_counter() < deadline:
+        if agi_once(port, target).get("IM-STATUSTEXT") == text:
+            return (time.perf_counter() - t0) * 1e3
+    return None
+
+
 def rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
@@ -163,14 +176,11 @@ def bench_presence_latency(world, results, flips=100):
     for _ in range(REPEAT):
         lat = []
         for i in range(flips):
-            text = f"flip {time.time_ns()} {i}"
-            t0 = time.perf_counter()
-            world.buddy.presence(status=text)
-            deadline = t0 + 5
-            while time.perf_counter() < deadline:
-                if agi_once(port, "aim1/buckaroo").get("IM-STATUSTEXT") == text:
-                    lat.append((time.perf_counter() - t0) * 1e3)
-                    break
+            ms = change_to_fastagi_ms(port, "aim1/buckaroo",
+                                      lambda t: world.buddy.presence(status=t),
+                                      f"flip {time.time_ns()} {i}", 5)
+            if ms is not None:
+                lat.append(ms)
         lat.sort()
         runs.append((lat[len(lat) // 2], lat[int(len(lat) * 0.99) - 1], len(lat)))
     results["presence_ms"] = {"p50": med([r[0] for r in runs]), "p99": med([r[1] for r in runs]),
@@ -218,14 +228,10 @@ def bench_native(work, results, flips=50, buddies=1000):
                     if label == "many":
                         lat = []
                         for i in range(flips):
-                            text = f"flip {time.time_ns()} {i}"
-                            t1 = time.perf_counter()
-                            b.set_text(text)
-                            deadline = t1 + 10
-                            while time.perf_counter() < deadline:
-                                if agi_once(d.agi_port, w.who).get("IM-STATUSTEXT") == text:
-                                    lat.append((time.perf_counter() - t1) * 1e3)
-                                    break
+                            ms = change_to_fastagi_ms(d.agi_port, w.who, b.set_text,
+                                                      f"flip {time.time_ns()} {i}", 10)
+                            if ms is not None:
+                                lat.append(ms)
                         lat.sort()
                         if len(lat) < flips:
                             raise RuntimeError(f"{net}: {flips - len(lat)} changes never answered")
@@ -844,15 +850,13 @@ def flip_latency(d, loop, sessions, peer, flips=100):
     _, w0 = sessions[0]
     try:
         for k in range(flips):
-            text = f"flip {k} {peer}"
-            t = time.perf_counter()
-            loop.call_soon_threadsafe(
-                w0.write, f"<presence><show>away</show><status>{text}</status></presence>".encode())
-            deadline = t + 10
-            while agi_once(d.agi_port, f"{peer}/u0").get("IM-STATUSTEXT") != text:
-                if time.perf_counter() > deadline:
-                    raise TimeoutError(f"flip {k} not seen within 10 s")
-            lat.append((time.perf_counter() - t) * 1000)
+            ms = change_to_fastagi_ms(
+                d.agi_port, f"{peer}/u0", lambda t: loop.call_soon_threadsafe(
+                    w0.write, f"<presence><show>away</show><status>{t}</status></presence>".encode()),
+                f"flip {k} {peer}", 10)
+            if ms is None:
+                raise TimeoutError(f"flip {k} not seen within 10 s")
+            lat.append(ms)
         cpu0, sent0 = cpu_s(d.proc.pid), sent[0]
         time.sleep(5)
         cpu = cpu_s(d.proc.pid) - cpu0

@@ -72,20 +72,13 @@ ims_http_stream_free (Stream *st)
   g_free (st);
 }
 
-static void
-ims_http_stream_forget (Stream *st)
-{
-  ImsHttp *self = st->owner;
-  self->streams = g_list_delete_link (self->streams, st->link);
-  ims_http_stream_free (st);
-}
-
 static gboolean
 on_stream_close (gpointer data)
 {
   Stream *st = data;
   st->close_id = 0;
-  ims_http_stream_forget (st);
+  st->owner->streams = g_list_delete_link (st->owner->streams, st->link);
+  ims_http_stream_free (st);
   return G_SOURCE_REMOVE;
 }
 

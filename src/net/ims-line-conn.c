@@ -88,12 +88,10 @@ ims_line_conn_source (ImsLineConn *c, GIOCondition cond)
                                  ? (GSourceFunc) (void (*) (void)) on_line_conn_readable
                                  : (GSourceFunc) (void (*) (void)) on_line_conn_writable,
                              c, NULL);
-      g_source_set_can_recurse (src, TRUE); /* see below */
-      return src;
     }
-  GIOStream *io = G_IO_STREAM (c->conn);
-  if (cond == G_IO_IN)
+  else if (cond == G_IO_IN)
     {
+      GIOStream *io = G_IO_STREAM (c->conn);
       src = g_pollable_input_stream_create_source (
           G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (io)), NULL);
       g_source_set_callback (src, (GSourceFunc) (void (*) (void)) on_line_conn_stream_readable, c,
@@ -101,6 +99,7 @@ ims_line_conn_source (ImsLineConn *c, GIOCondition cond)
     }
   else
     {
+      GIOStream *io = G_IO_STREAM (c->conn);
       src = g_pollable_output_stream_create_source (
           G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (io)), NULL);
       g_source_set_callback (src, (GSourceFunc) (void (*) (void)) on_line_conn_stream_writable, c,
