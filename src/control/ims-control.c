@@ -28,6 +28,7 @@ struct _ImsControl {
   ImsService svc;
   ImsListener *listener;
   GList *clients;
+  guint nwatching; /* clients that get notifications: none, nothing is rendered */
   guint idle_timeout_s;
   guint store_watch;
   guint removed_watch;
@@ -102,6 +103,8 @@ on_control_presence (const char *peer, const char *buddy, const ImsAnswer *old,
                      const ImsAnswer *new_, gpointer data)
 {
   ImsControl *self = data;
+  if (self->nwatching == 0)
+    return;
   g_autofree char *json = ims_control_buddy_json (self, peer, buddy, new_, old);
   ims_control_notify (self, IMS_VOCAB_EVENT_BUDDY, json);
 }
@@ -110,6 +113,8 @@ static void
 on_control_peer (const char *peer, ImsPeerState state, const char *reason, gpointer data)
 {
   ImsControl *self = data;
+  if (self->nwatching == 0)
+    return;
   g_autofree char *json = ims_control_peer_json (&self->svc, peer);
   if (json)
     ims_control_notify (self, IMS_VOCAB_EVENT_PEER, json);
@@ -126,6 +131,8 @@ ims_control_person_json (const char *name, const ImsPersonAnswer *a)
 static void
 on_control_person (const char *name, const ImsPersonAnswer *a, gpointer data)
 {
+  if (((ImsControl *) data)->nwatching == 0)
+    return;
   g_autofree char *json = ims_control_person_json (name, a);
   ims_control_notify (data, IMS_VOCAB_EVENT_PERSON, json);
 }
@@ -134,6 +141,8 @@ static void
 on_control_peer_removed (const char *peer, gpointer data)
 {
   ImsControl *self = data;
+  if (self->nwatching == 0)
+    return;
   g_autofree char *json = ims_render_peer_removed_json (peer);
   ims_control_notify (self, IMS_VOCAB_EVENT_PEER_REMOVED, json);
 }
@@ -237,6 +246,7 @@ on_client_event (ImsLineConn *lc, ImsLineEvent ev, const char *line, gsize len, 
           {
             /* A watcher waits for notifications: no idle timeout. */
             c->watching = TRUE;
+            c->owner->nwatching++;
             ims_line_conn_set_idle_timeout (c->lc, 0);
             ims_client_snapshot (c);
           }
@@ -253,7 +263,10 @@ on_client_event (ImsLineConn *lc, ImsLineEvent ev, const char *line, gsize len, 
       break;
     case IMS_LINE_EVENT_CLOSED:
       if (c->owner)
-        c->owner->clients = g_list_remove (c->owner->clients, c);
+        {
+          c->owner->clients = g_list_remove (c->owner->clients, c);
+          c->owner->nwatching -= c->watching;
+        }
       g_free (c);
       break;
     }
