@@ -1,5 +1,5 @@
 /* agi-floor: the protocol floor for FastAGI IMStatus.  Reads the same
- * environment and sends the same 8 SET VARIABLE commands, one at a time
+ * environment and sends the same 9 SET VARIABLE commands, one at a time
  * waiting for each reply, with no lookup: what any FastAGI server must do.
  * Single-threaded with poll(), as imstatusd is.  usage: agi-floor PORT */
 #define _GNU_SOURCE
@@ -89,7 +89,7 @@ main (int argc, char **argv)
                 }
               else
                 k->next++; /* a reply to the previous command */
-              if (k->next == 8)
+              if (k->next == (int) (sizeof cmds / sizeof *cmds))
                 {
                   done = 1;
                   break;

@@ -1,6 +1,6 @@
 /* ims-agi-server: the FastAGI server Asterisk's AGI(agi://…/IMStatus) reaches.
- * One state machine per connection on the main loop; one command at a time,
- * never pipelined (Asterisk stalls on pipelined commands, agi-A4b).
+ * The connections run on the wire's thread (ims-agi-wire.h); the scripts,
+ * IMStatus and IMSend, run here on the main loop over the service facade.
  */
 #pragma once
 
@@ -10,12 +10,6 @@
 #include "ims-service.h"
 
 G_BEGIN_DECLS
-
-#define IMS_AGI_MAX_SESSIONS 1024
-/* One address may hold at most this many: a client in agiallow cannot take
- * every slot (local users share 127.0.0.1 with Asterisk: for them the
- * defence is sendallow, the quotas and a privileged agibind port). */
-#define IMS_AGI_MAX_SESSIONS_PER_ADDRESS 512
 
 typedef struct _ImsAgiServer ImsAgiServer;
 

@@ -212,6 +212,7 @@ ims_service_set_debug (gpointer data, int level)
 {
   ImsDaemon *d = data;
   d->debug = level;
+  g_log_set_debug_enabled (level >= 1);
   ims_core_set_debug (d->core, level);
   g_message ("debug %s", level == 2 ? "intense" : level ? "on" : "off");
 }
@@ -254,6 +255,9 @@ ims_daemon_new (const char *config_path, ImsConfig *config, int debug, GError **
   d->config_path = g_strdup (config_path);
   d->config = config;
   d->debug = CLAMP (debug, 0, 2);
+  /* GLib's flag follows ours: a hot path (FastAGI) asks
+   * g_log_get_debug_enabled () before it builds an info line. */
+  g_log_set_debug_enabled (d->debug >= 1);
   d->secrets = ims_config_secrets (d->config);
   d->store = ims_presence_store_new ();
   ims_daemon_lamps (d);
@@ -314,9 +318,10 @@ ims_daemon_free (ImsDaemon *d)
 {
   if (d == NULL)
     return;
-  /* Front ends first (no new requests), then the peers log out, then state. */
-  g_clear_pointer (&d->http, ims_http_free);
+  /* Front ends first (no new requests), then the peers log out, then state.
+   * FastAGI before all: its thread may run one last script as it stops. */
   g_clear_pointer (&d->agi, ims_agi_server_free);
+  g_clear_pointer (&d->http, ims_http_free);
   g_clear_pointer (&d->control, ims_control_free);
   g_clear_pointer (&d->core, ims_core_free);
   g_clear_pointer (&d->tel, ims_telephony_free);

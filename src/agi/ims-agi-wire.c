@@ -1,0 +1,846 @@
+/* ims-agi-wire: FastAGI sessions on their own thread (see the header).
+ *
+ * One epoll loop: the listening socket, an eventfd the main loop writes
+ * when it hands answers back, and every session's socket.  A session reads
+ * its environment, goes to the main loop as a job, comes back with its
+ * commands, sends them one at a time waiting for each reply (Asterisk
+ * stalls on pipelined commands, agi-A4b), then closes: Asterisk sees EOF
+ * and goes on with the dialplan.  Asterisk may send "HANGUP" at any time
+ * (agi-A5*), answer 511 on a dead channel, or close.
+ */
+#define G_LOG_DOMAIN "ims-agi"
+
+#include "ims-agi-wire.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "ims-loop-lock.h"
+#include "ims-text.h"
+
+#define ACCEPT_BURST 64 /* accepts per wake-up: sessions already open get their turn */
+#define RETRY_MS 1000   /* accept() again after running out of descriptors */
+#define MAX_IN (IMS_AGI_MAX_LINE + 1) /* Asterisk's 8191 bytes plus the LF */
+
+typedef struct {
+  ImsAgiWire *w;
+  guint64 id;
+  int fd;
+  char from[INET6_ADDRSTRLEN]; /* the address, for the per-address cap */
+  char *peer;                  /* "address:port", for logs */
+  ImsAgiEnv *env;              /* NULL once it went to the main loop */
+  gboolean at_main;            /* its job is on the main loop */
+  GPtrArray *cmds;             /* the answer */
+  guint next;                  /* cmds[next] goes next */
+  const char *current;         /* sent, its reply not yet read (in cmds) */
+  gboolean check_jump;         /* current asks DIALPLAN_EXISTS(n+101) */
+  int jump_priority;
+  ImsAgiReply reply;
+  gboolean done;               /* every command sent: closing */
+  gboolean counted;            /* holds a slot (live and not done) */
+  gboolean closed;
+  char *in;                    /* a line read in part, waiting for its end */
+  gsize in_len;
+  GString *out;                /* what the socket did not take yet */
+  gint64 deadline;             /* monotonic µs: the reply or environment is due */
+  GList link;                  /* in w->deadlines while a deadline runs */
+  gboolean timed;
+  gint64 started;
+} Session;
+
+struct _ImsAgiWire {
+  int lfd;      /* listening */
+  int ep;
+  int wake_fd;  /* main loop -> thread: answers, stop */
+  GThread *thread;
+  ImsAgiRunFunc run;
+  gpointer user_data;
+  guint timeout_s;
+
+  GMutex lock; /* guards the three below */
+  GQueue to_wire;
+  GPtrArray *allow;
+  gboolean stop;
+
+  /* the thread's own */
+  GQueue answered;       /* ImsAgiJob*: answered on this thread, under the loop's lock */
+  GHashTable *sessions;  /* id -> Session* */
+  GHashTable *per_addr;  /* from -> live sessions from there (GUINT_TO_POINTER) */
+  guint live;
+  GQueue deadlines;      /* Session*, the earliest deadline first */
+  GPtrArray *dead;       /* closed this turn, freed at its end */
+  char rbuf[MAX_IN];     /* every read lands here */
+  guint64 next_id;
+  gboolean paused;
+  gint64 retry_at;
+  gint64 full_logged;
+};
+
+/* epoll tags for the two descriptors that are not sessions. */
+static char tag_listener, tag_wake;
+
+void
+ims_agi_job_free (ImsAgiJob *job)
+{
+  if (job == NULL)
+    return;
+  ims_agi_env_free (job->env);
+  g_free (job->from);
+  if (job->cmds)
+    g_ptr_array_unref (job->cmds);
+  g_free (job);
+}
+
+static void
+ims_agi_eventfd_poke (int fd)
+{
+  guint64 one = 1;
+  /* EAGAIN: the counter is full, so the reader is woken anyway. */
+  while (write (fd, &one, sizeof one) < 0 && errno == EINTR)
+    ;
+}
+
+static void
+ims_agi_eventfd_drain (int fd)
+{
+  guint64 n;
+  while (read (fd, &n, sizeof n) < 0 && errno == EINTR)
+    ;
+}
+
+/* ---- the session's end ---- */
+
+static void
+ims_agi_uncount (Session *s)
+{
+  if (!s->counted)
+    return;
+  s->counted = FALSE;
+  ImsAgiWire *w = s->w;
+  w->live--;
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (w->per_addr, s->from));
+  if (n <= 1)
+    g_hash_table_remove (w->per_addr, s->from);
+  else
+    g_hash_table_insert (w->per_addr, g_strdup (s->from), GUINT_TO_POINTER (n - 1));
+}
+
+static void
+ims_agi_untime (Session *s)
+{
+  if (s->timed)
+    g_queue_unlink (&s->w->deadlines, &s->link);
+  s->timed = FALSE;
+}
+
+/* The reply (or the environment) is due @timeout_s from now. */
+static void
+ims_agi_retime (Session *s)
+{
+  ims_agi_untime (s);
+  s->deadline = g_get_monotonic_time () + (gint64) s->w->timeout_s * G_USEC_PER_SEC;
+  s->link.data = s;
+  g_queue_push_tail_link (&s->w->deadlines, &s->link);
+  s->timed = TRUE;
+}
+
+static void
+ims_agi_close (Session *s)
+{
+  if (s->closed)
+    return;
+  s->closed = TRUE;
+  ims_agi_uncount (s);
+  ims_agi_untime (s);
+  if (!s->done)
+    {
+      /* Refused mid-way: what the client sent and we did not read would
+       * turn our close into a reset; read it away (a bounded amount). */
+      char junk[4096];
+      for (int i = 0; i < 16 && recv (s->fd, junk, sizeof junk, MSG_DONTWAIT) > 0; i++)
+        ;
+    }
+  close (s->fd); /* also out of the epoll set */
+  g_hash_table_remove (s->w->sessions, &s->id);
+  g_ptr_array_add (s->w->dead, s);
+}
+
+static void
+ims_agi_session_free (Session *s)
+{
+  ims_agi_env_free (s->env);
+  if (s->cmds)
+    g_ptr_array_unref (s->cmds);
+  ims_agi_reply_clear (&s->reply);
+  if (s->out)
+    g_string_free (s->out, TRUE);
+  g_free (s->in);
+  g_free (s->peer);
+  g_free (s);
+}
+
+/* ---- writing ---- */
+
+static void
+ims_agi_want_out (Session *s, gboolean on)
+{
+  struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = s };
+  epoll_ctl (s->w->ep, EPOLL_CTL_MOD, s->fd, &ev);
+}
+
+/* Writes what is queued; FALSE when the session closed. */
+static gboolean
+ims_agi_flush (Session *s)
+{
+  while (s->out && s->out->len)
+    {
+      ssize_t n = send (s->fd, s->out->str, s->out->len, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        {
+          ims_agi_want_out (s, TRUE);
+          return TRUE;
+        }
+      if (n <= 0)
+        {
+          g_debug ("FastAGI %s: write: %s", s->peer, g_strerror (errno));
+          ims_agi_close (s);
+          return FALSE;
+        }
+      g_string_erase (s->out, 0, n);
+    }
+  if (s->done)
+    {
+      ims_agi_close (s);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+ims_agi_write_line (Session *s, const char *cmd)
+{
+  gsize len = strlen (cmd);
+  if (s->out == NULL || s->out->len == 0)
+    {
+      struct iovec iov[2] = { { (void *) cmd, len }, { "\n", 1 } };
+      ssize_t n;
+      do
+        n = writev (s->fd, iov, 2);
+      while (n < 0 && errno == EINTR);
+      if (n == (ssize_t) len + 1)
+        return;
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+        {
+          g_debug ("FastAGI %s: write: %s", s->peer, g_strerror (errno));
+          ims_agi_close (s);
+          return;
+        }
+      n = MAX (n, 0);
+      if (s->out == NULL)
+        s->out = g_string_new (NULL);
+      if ((gsize) n < len)
+        g_string_append_len (s->out, cmd + n, len - n);
+      g_string_append_c (s->out, '\n');
+      ims_agi_want_out (s, TRUE);
+      return;
+    }
+  g_string_append_len (s->out, cmd, len);
+  g_string_append_c (s->out, '\n');
+}
+
+/* ---- the session ---- */
+
+static void
+ims_agi_send_next (Session *s)
+{
+  if (s->done || s->closed || s->current || s->cmds == NULL)
+    return;
+  const char *cmd = NULL;
+  while (s->next < s->cmds->len && strlen (cmd = s->cmds->pdata[s->next]) > IMS_AGI_MAX_LINE)
+    {
+      /* Asterisk would run the first 8191 bytes and the rest as the next
+       * command (agi-A4): never send such a line, whatever it holds. */
+      g_autofree char *what = ims_text_for_log (cmd, 40);
+      g_warning ("FastAGI %s: refused to send a %zu-byte command (more than %d): %s", s->peer,
+                 strlen (cmd), IMS_AGI_MAX_LINE, what);
+      s->next++;
+    }
+  if (s->next >= s->cmds->len)
+    {
+      /* A normal end: Asterisk sees EOF and goes on with the dialplan. */
+      s->done = TRUE;
+      ims_agi_uncount (s);
+      ims_agi_untime (s);
+      ims_agi_flush (s);
+      return;
+    }
+  s->next++;
+  s->current = cmd;
+  s->check_jump = g_str_has_prefix (cmd, "GET FULL VARIABLE ${DIALPLAN_EXISTS(");
+  ims_agi_retime (s);
+  ims_agi_write_line (s, cmd);
+}
+
+static void
+ims_agi_on_reply (Session *s, const char *line)
+{
+  g_autoptr (GError) err = NULL;
+  if (!ims_agi_reply_parse (&s->reply, line, &err))
+    {
+      g_autofree char *l = ims_text_for_log (line, 120);
+      g_warning ("FastAGI %s: %s: '%s'; closing", s->peer, err->message, l);
+      ims_agi_close (s);
+      return;
+    }
+  switch (s->reply.kind)
+    {
+    case IMS_AGI_REPLY_HANGUP:
+      /* The channel hung up; Asterisk still takes SET VARIABLE (dead mode). */
+      return;
+    case IMS_AGI_REPLY_MORE:
+      return;
+    case IMS_AGI_REPLY_RESULT:
+      break;
+    case IMS_AGI_REPLY_DEAD:
+      {
+        g_autofree char *c = ims_text_for_log (s->current ? s->current : "?", 120);
+        g_info ("FastAGI %s: channel is gone; Asterisk refused '%s' (511)", s->peer, c);
+        break;
+      }
+    case IMS_AGI_REPLY_INVALID:
+    case IMS_AGI_REPLY_USAGE:
+      {
+        g_autofree char *c = ims_text_for_log (s->current ? s->current : "?", 120);
+        g_warning ("FastAGI %s: Asterisk refused '%s' (%d)", s->peer, c, s->reply.code);
+        break;
+      }
+    }
+  if (s->current == NULL)
+    {
+      g_autofree char *l = ims_text_for_log (line, 120);
+      g_warning ("FastAGI %s: reply with no command pending: '%s'", s->peer, l);
+      return;
+    }
+  if (s->check_jump && s->reply.kind == IMS_AGI_REPLY_RESULT && s->reply.result == 1
+      && g_strcmp0 (s->reply.value, "1") == 0)
+    g_ptr_array_insert (s->cmds, s->next, g_strdup_printf ("SET PRIORITY %d", s->jump_priority));
+  s->current = NULL;
+  ims_agi_send_next (s);
+}
+
+static void ims_agi_take_answers (ImsAgiWire *w, GQueue *q);
+
+/* The environment is in: the script runs now, here, holding the main
+ * loop's lock (ims-loop-lock.h); it answers at once or, when it waits or
+ * needs the main loop, later from there. */
+static void
+ims_agi_run_script (Session *s)
+{
+  ImsAgiWire *w = s->w;
+  ImsAgiJob *job = g_new0 (ImsAgiJob, 1);
+  job->id = s->id;
+  job->env = g_steal_pointer (&s->env);
+  job->from = g_strdup (s->peer);
+  job->cmds = g_ptr_array_new_with_free_func (g_free);
+  s->at_main = TRUE;
+  ims_agi_untime (s); /* a script that waits (W(x)) answers in its own time */
+  ims_loop_lock ();
+  w->run (job, w->user_data);
+  ims_loop_unlock ();
+  ims_agi_take_answers (w, &w->answered);
+}
+
+static void
+ims_agi_on_line (Session *s, const char *line, gsize len)
+{
+  if (s->done || s->at_main)
+    return; /* nothing is asked of Asterisk now: what it says is not a reply */
+  if (s->env)
+    {
+      g_autoptr (GError) err = NULL;
+      if (!ims_agi_env_feed (s->env, line, len, &err))
+        {
+          g_warning ("FastAGI %s: %s; closing", s->peer, err->message);
+          ims_agi_close (s);
+          return;
+        }
+      if (s->env->complete)
+        ims_agi_run_script (s);
+      return;
+    }
+  if (memchr (line, '\0', len) != NULL)
+    {
+      g_warning ("FastAGI %s: NUL byte in a reply; closing", s->peer);
+      ims_agi_close (s);
+      return;
+    }
+  ims_agi_on_reply (s, line);
+}
+
+/* Reads into the thread's buffer, after what the session kept of a line
+ * not complete yet; delivers the lines; keeps the rest (seldom any). */
+static void
+ims_agi_readable (Session *s)
+{
+  char *buf = s->w->rbuf;
+  if (s->in_len)
+    memcpy (buf, s->in, s->in_len);
+  ssize_t n;
+  do
+    n = read (s->fd, buf + s->in_len, MAX_IN - s->in_len);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    return;
+  if (n <= 0)
+    {
+      if (!s->done && s->env == NULL) /* its answer, if still to come, finds no session */
+        g_info ("FastAGI %s: Asterisk closed the session before it was complete", s->peer);
+      ims_agi_close (s);
+      return;
+    }
+  char *start = buf, *end = buf + s->in_len + n, *nl;
+  while (!s->closed && (nl = memchr (start, '\n', end - start)) != NULL)
+    {
+      *nl = '\0';
+      ims_agi_on_line (s, start, nl - start);
+      start = nl + 1;
+    }
+  if (s->closed)
+    return;
+  s->in_len = end - start;
+  if (s->in_len == MAX_IN)
+    {
+      g_warning ("FastAGI %s: line longer than %d bytes; closing", s->peer, IMS_AGI_MAX_LINE);
+      ims_agi_close (s);
+      return;
+    }
+  if (s->in_len)
+    {
+      s->in = g_realloc (s->in, s->in_len);
+      memcpy (s->in, start, s->in_len);
+    }
+}
+
+/* ---- accepting ---- */
+
+static gboolean
+ims_agi_allowed (ImsAgiWire *w, const struct sockaddr_storage *sa)
+{
+  g_autoptr (GInetAddress) addr = NULL;
+  if (sa->ss_family == AF_INET)
+    addr = g_inet_address_new_from_bytes ((const guint8 *) &((struct sockaddr_in *) sa)->sin_addr,
+                                          G_SOCKET_FAMILY_IPV4);
+  else if (sa->ss_family == AF_INET6)
+    addr = g_inet_address_new_from_bytes (
+        (const guint8 *) &((struct sockaddr_in6 *) sa)->sin6_addr, G_SOCKET_FAMILY_IPV6);
+  if (addr == NULL)
+    return FALSE;
+  gboolean ok = FALSE;
+  g_mutex_lock (&w->lock);
+  for (guint i = 0; i < w->allow->len && !ok; i++)
+    ok = g_inet_address_mask_matches (w->allow->pdata[i], addr);
+  g_mutex_unlock (&w->lock);
+  return ok;
+}
+
+/* Room for one more from @from?  When every slot is taken, the session
+ * that has been silent longest (not even its environment sent) makes room,
+ * so Asterisk always gets through. */
+static gboolean
+ims_agi_make_room (ImsAgiWire *w, const char *from)
+{
+  if (GPOINTER_TO_UINT (g_hash_table_lookup (w->per_addr, from))
+      >= IMS_AGI_MAX_SESSIONS_PER_ADDRESS)
+    {
+      g_warning ("FastAGI: more than %d sessions from %s; refusing one",
+                 IMS_AGI_MAX_SESSIONS_PER_ADDRESS, from);
+      return FALSE;
+    }
+  if (w->live < IMS_AGI_MAX_SESSIONS)
+    return TRUE;
+  Session *oldest = NULL;
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, w->sessions);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    {
+      Session *o = v;
+      if (o->counted && o->env && (oldest == NULL || o->started < oldest->started))
+        oldest = o;
+    }
+  if (oldest == NULL)
+    {
+      g_warning ("FastAGI: %d sessions, all busy; refusing one", IMS_AGI_MAX_SESSIONS);
+      return FALSE;
+    }
+  gint64 now = g_get_monotonic_time ();
+  if (now - w->full_logged > 60 * G_USEC_PER_SEC)
+    {
+      w->full_logged = now;
+      g_warning ("FastAGI: %d sessions; dropping the longest silent ones to make room "
+                 "(first from %s; said once a minute)", IMS_AGI_MAX_SESSIONS, oldest->from);
+    }
+  ims_agi_close (oldest);
+  return TRUE;
+}
+
+static void
+ims_agi_accept_one (ImsAgiWire *w, int fd, const struct sockaddr_storage *sa)
+{
+  char from[INET6_ADDRSTRLEN] = "?";
+  guint port = 0;
+  if (sa->ss_family == AF_INET)
+    {
+      inet_ntop (AF_INET, &((struct sockaddr_in *) sa)->sin_addr, from, sizeof from);
+      port = ntohs (((struct sockaddr_in *) sa)->sin_port);
+    }
+  else if (sa->ss_family == AF_INET6)
+    {
+      inet_ntop (AF_INET6, &((struct sockaddr_in6 *) sa)->sin6_addr, from, sizeof from);
+      port = ntohs (((struct sockaddr_in6 *) sa)->sin6_port);
+    }
+  if (!ims_agi_allowed (w, sa))
+    {
+      g_warning ("FastAGI: refused a connection from %s (not in agiallow)", from);
+      close (fd);
+      return;
+    }
+  if (!ims_agi_make_room (w, from))
+    {
+      close (fd);
+      return;
+    }
+  int one = 1;
+  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  Session *s = g_new0 (Session, 1);
+  s->w = w;
+  s->id = ++w->next_id;
+  s->fd = fd;
+  g_strlcpy (s->from, from, sizeof s->from);
+  s->peer = g_strdup_printf ("%s:%u", from, port);
+  s->env = ims_agi_env_new ();
+  s->started = g_get_monotonic_time ();
+  s->counted = TRUE;
+  w->live++;
+  g_hash_table_insert (w->per_addr, g_strdup (from),
+                       GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (w->per_addr, from))
+                                         + 1));
+  g_hash_table_insert (w->sessions, &s->id, s);
+  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+  epoll_ctl (w->ep, EPOLL_CTL_ADD, fd, &ev);
+  ims_agi_retime (s);
+}
+
+static void
+ims_agi_accept (ImsAgiWire *w)
+{
+  for (int i = 0; i < ACCEPT_BURST; i++)
+    {
+      struct sockaddr_storage sa;
+      socklen_t len = sizeof sa;
+      int fd = accept4 (w->lfd, (struct sockaddr *) &sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0)
+        {
+          if (errno == EAGAIN || errno == EWOULDBLOCK)
+            break;
+          if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            {
+              if (!w->paused)
+                g_warning ("FastAGI: cannot accept a connection: %s; not accepting, and trying "
+                           "again every %d s (said once until it works)", g_strerror (errno),
+                           RETRY_MS / 1000);
+              w->paused = TRUE;
+              w->retry_at = g_get_monotonic_time () + RETRY_MS * 1000;
+              epoll_ctl (w->ep, EPOLL_CTL_DEL, w->lfd, NULL);
+              return;
+            }
+          /* ECONNABORTED and the like: that client is gone, not us. */
+          g_debug ("FastAGI: accept: %s", g_strerror (errno));
+          continue;
+        }
+      if (w->paused)
+        {
+          w->paused = FALSE;
+          g_message ("FastAGI: accepting connections again");
+        }
+      ims_agi_accept_one (w, fd, &sa);
+    }
+}
+
+static void
+ims_agi_resume (ImsAgiWire *w)
+{
+  w->retry_at = 0;
+  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &tag_listener };
+  epoll_ctl (w->ep, EPOLL_CTL_ADD, w->lfd, &ev);
+  ims_agi_accept (w);
+}
+
+/* ---- the thread ---- */
+
+/* Answered jobs go back to their sessions (gone ones are dropped). */
+static void
+ims_agi_take_answers (ImsAgiWire *w, GQueue *q)
+{
+  ImsAgiJob *job;
+  while ((job = g_queue_pop_head (q)) != NULL)
+    {
+      Session *s = g_hash_table_lookup (w->sessions, &job->id);
+      if (s && s->at_main)
+        {
+          s->at_main = FALSE;
+          s->cmds = g_steal_pointer (&job->cmds);
+          s->jump_priority = job->jump_priority;
+          ims_agi_send_next (s);
+        }
+      ims_agi_job_free (job);
+    }
+}
+
+/* Answers from the main loop; FALSE when told to stop. */
+static gboolean
+ims_agi_answers (ImsAgiWire *w)
+{
+  ims_agi_eventfd_drain (w->wake_fd);
+  g_mutex_lock (&w->lock);
+  GQueue q = w->to_wire;
+  g_queue_init (&w->to_wire);
+  gboolean stop = w->stop;
+  g_mutex_unlock (&w->lock);
+  if (stop)
+    {
+      g_queue_clear_full (&q, (GDestroyNotify) ims_agi_job_free);
+      return FALSE;
+    }
+  ims_agi_take_answers (w, &q);
+  return TRUE;
+}
+
+static void
+ims_agi_expire (ImsAgiWire *w, gint64 now)
+{
+  GList *l;
+  while ((l = g_queue_peek_head_link (&w->deadlines)) != NULL
+         && ((Session *) l->data)->deadline <= now)
+    {
+      Session *s = l->data;
+      g_autofree char *cmd = ims_text_for_log (s->current ? s->current : "(environment)", 120);
+      g_warning ("FastAGI %s: no answer from Asterisk within %u s to %s; closing", s->peer,
+                 w->timeout_s, cmd);
+      ims_agi_close (s);
+    }
+}
+
+static int
+ims_agi_wait_ms (ImsAgiWire *w, gint64 now)
+{
+  gint64 until = G_MAXINT64;
+  GList *l = g_queue_peek_head_link (&w->deadlines);
+  if (l)
+    until = ((Session *) l->data)->deadline;
+  if (w->paused)
+    until = MIN (until, w->retry_at);
+  if (until == G_MAXINT64)
+    return -1;
+  return (int) CLAMP ((until - now + 999) / 1000, 0, G_MAXINT);
+}
+
+static gpointer
+ims_agi_thread (gpointer data)
+{
+  ImsAgiWire *w = data;
+  struct epoll_event evs[64];
+  ims_loop_lock_enrol (); /* its log lines read the daemon's state */
+  for (;;)
+    {
+      int n = epoll_wait (w->ep, evs, G_N_ELEMENTS (evs),
+                          ims_agi_wait_ms (w, g_get_monotonic_time ()));
+      if (n < 0 && errno != EINTR)
+        {
+          g_critical ("FastAGI: epoll_wait: %s", g_strerror (errno));
+          break;
+        }
+      for (int i = 0; i < n; i++)
+        {
+          void *tag = evs[i].data.ptr;
+          if (tag == &tag_wake)
+            {
+              if (!ims_agi_answers (w))
+                return NULL;
+              continue;
+            }
+          if (tag == &tag_listener)
+            {
+              ims_agi_accept (w);
+              continue;
+            }
+          Session *s = tag;
+          if (s->closed)
+            continue; /* closed earlier this turn */
+          if ((evs[i].events & EPOLLOUT) && s->out && s->out->len)
+            {
+              if (!ims_agi_flush (s))
+                continue;
+              if (s->out->len == 0)
+                ims_agi_want_out (s, FALSE);
+            }
+          if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+            ims_agi_readable (s);
+        }
+      gint64 now = g_get_monotonic_time ();
+      ims_agi_expire (w, now);
+      if (w->paused && now >= w->retry_at)
+        ims_agi_resume (w);
+      g_ptr_array_set_size (w->dead, 0);
+    }
+  return NULL;
+}
+
+/* ---- the main loop's side ---- */
+
+void
+ims_agi_wire_answer (ImsAgiWire *w, ImsAgiJob *job)
+{
+  if (g_thread_self () == w->thread)
+    {
+      /* From the script, still inside ims_agi_run_script. */
+      g_queue_push_tail (&w->answered, job);
+      return;
+    }
+  g_mutex_lock (&w->lock);
+  gboolean idle = g_queue_is_empty (&w->to_wire);
+  g_queue_push_tail (&w->to_wire, job);
+  g_mutex_unlock (&w->lock);
+  if (idle)
+    ims_agi_eventfd_poke (w->wake_fd);
+}
+
+void
+ims_agi_wire_set_allow (ImsAgiWire *w, GPtrArray *masks)
+{
+  g_ptr_array_ref (masks);
+  g_mutex_lock (&w->lock);
+  GPtrArray *old = w->allow;
+  w->allow = masks;
+  g_mutex_unlock (&w->lock);
+  g_ptr_array_unref (old);
+}
+
+static int
+ims_agi_listen (GSocketAddress *addr, GError **error)
+{
+  struct sockaddr_storage sa;
+  gssize len = g_socket_address_get_native_size (addr);
+  if (len < 0 || !g_socket_address_to_native (addr, &sa, sizeof sa, error))
+    {
+      if (error && *error == NULL)
+        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "bad address");
+      return -1;
+    }
+  int fd = socket (sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+  if (fd < 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "%s", g_strerror (errno));
+      return -1;
+    }
+  setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  /* Asterisk opens one connection per AGI() call: a deep backlog rides out bursts. */
+  gboolean bound = bind (fd, (struct sockaddr *) &sa, len) == 0;
+  if (!bound || listen (fd, 512) < 0)
+    {
+      int e = errno;
+      close (fd);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "cannot %s: %s",
+                   bound ? "listen" : "bind", g_strerror (e));
+      return -1;
+    }
+  return fd;
+}
+
+ImsAgiWire *
+ims_agi_wire_new (GSocketAddress *addr, GPtrArray *masks, guint timeout_s, ImsAgiRunFunc run,
+                  gpointer user_data, GError **error)
+{
+  int lfd = ims_agi_listen (addr, error);
+  if (lfd < 0)
+    return NULL;
+  ImsAgiWire *w = g_new0 (ImsAgiWire, 1);
+  w->lfd = lfd;
+  w->ep = epoll_create1 (EPOLL_CLOEXEC);
+  w->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+  w->run = run;
+  w->user_data = user_data;
+  w->timeout_s = timeout_s;
+  w->allow = g_ptr_array_ref (masks);
+  g_mutex_init (&w->lock);
+  g_queue_init (&w->to_wire);
+  g_queue_init (&w->answered);
+  w->sessions = g_hash_table_new (g_int64_hash, g_int64_equal);
+  w->per_addr = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  w->dead = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_agi_session_free);
+  struct epoll_event lev = { .events = EPOLLIN, .data.ptr = &tag_listener };
+  struct epoll_event wev = { .events = EPOLLIN, .data.ptr = &tag_wake };
+  if (w->ep < 0 || w->wake_fd < 0
+      || epoll_ctl (w->ep, EPOLL_CTL_ADD, lfd, &lev) < 0
+      || epoll_ctl (w->ep, EPOLL_CTL_ADD, w->wake_fd, &wev) < 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "%s", g_strerror (errno));
+      ims_agi_wire_free (w);
+      return NULL;
+    }
+  ims_loop_lock_install ();
+  w->thread = g_thread_new ("fastagi", ims_agi_thread, w);
+  return w;
+}
+
+void
+ims_agi_wire_free (ImsAgiWire *w)
+{
+  if (w == NULL)
+    return;
+  if (w->thread)
+    {
+      g_mutex_lock (&w->lock);
+      w->stop = TRUE;
+      g_mutex_unlock (&w->lock);
+      ims_agi_eventfd_poke (w->wake_fd);
+      /* The thread may be waiting for the loop's lock, to run a script:
+       * let it (we do nothing meanwhile), then it sees the stop. */
+      ims_loop_unlock ();
+      g_thread_join (w->thread);
+      ims_loop_lock ();
+      ims_loop_lock_uninstall ();
+    }
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init (&it, w->sessions);
+  while (g_hash_table_iter_next (&it, NULL, &v))
+    {
+      Session *s = v;
+      g_hash_table_iter_steal (&it);
+      close (s->fd);
+      ims_agi_session_free (s);
+    }
+  g_ptr_array_unref (w->dead);
+  g_hash_table_unref (w->sessions);
+  g_hash_table_unref (w->per_addr);
+  g_queue_clear_full (&w->answered, (GDestroyNotify) ims_agi_job_free);
+  g_queue_clear_full (&w->to_wire, (GDestroyNotify) ims_agi_job_free);
+  g_ptr_array_unref (w->allow);
+  g_mutex_clear (&w->lock);
+  int fds[] = { w->lfd, w->ep, w->wake_fd };
+  for (gsize i = 0; i < G_N_ELEMENTS (fds); i++)
+    if (fds[i] >= 0)
+      close (fds[i]);
+  g_free (w);
+}
