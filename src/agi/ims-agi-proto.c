@@ -13,7 +13,8 @@ ImsAgiEnv *
 ims_agi_env_new (void)
 {
   ImsAgiEnv *env = g_new0 (ImsAgiEnv, 1);
-  env->vars = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  env->text = g_string_sized_new (1024);
+  env->index = g_array_sized_new (FALSE, FALSE, sizeof (ImsAgiEnvKey), 32);
   env->args = g_ptr_array_new_with_free_func (g_free);
   return env;
 }
@@ -23,9 +24,35 @@ ims_agi_env_free (ImsAgiEnv *env)
 {
   if (env == NULL)
     return;
-  g_hash_table_unref (env->vars);
+  g_string_free (env->text, TRUE);
+  g_array_unref (env->index);
   g_ptr_array_unref (env->args);
   g_free (env);
+}
+
+static guint32
+ims_agi_env_hash (const char *key, gsize len)
+{
+  guint32 h = 5381;
+  for (gsize i = 0; i < len; i++)
+    h = h * 33 + (guchar) key[i];
+  return h;
+}
+
+/* The value of @key (len bytes, not NUL-terminated), or NULL.  A scan
+ * (an environment has some 25 lines, 256 at most) that compares only keys
+ * with the same hash. */
+static const char *
+ims_agi_env_find (const ImsAgiEnv *env, const char *key, gsize len, guint32 hash)
+{
+  for (guint i = 0; i < env->index->len; i++)
+    {
+      const ImsAgiEnvKey *e = &g_array_index (env->index, ImsAgiEnvKey, i);
+      const char *k = env->text->str + e->offset;
+      if (e->hash == hash && memcmp (k, key, len) == 0 && k[len] == '\0')
+        return k + len + 1;
+    }
+  return NULL;
 }
 
 gboolean
@@ -54,52 +81,58 @@ ims_agi_env_feed (ImsAgiEnv *env, const char *line, gsize len, GError **error)
   /* Split at the FIRST ": " and keep the value as it is (it may be empty
    * or start with spaces: "agi_arg_3:   lead space"). */
   const char *sep = g_strstr_len (line, len, ": ");
-  if (sep == NULL || sep == line || !g_str_has_prefix (line, "agi_"))
+  if (sep == NULL || sep == line || len < 4 || memcmp (line, "agi_", 4) != 0)
     {
       g_set_error (error, IMS_AGI_ERROR, IMS_AGI_ERROR_ENV,
                    "environment line %u is not 'agi_<key>: <value>'", env->lines);
       return FALSE;
     }
-  char *key = g_strndup (line, sep - line);
-  char *value = g_strndup (sep + 2, len - (sep + 2 - line));
-  for (const char *k = key; *k; k++)
-    if (!g_ascii_isalnum (*k) && *k != '_')
+  gsize klen = sep - line;
+  const char *value = sep + 2;
+  gsize vlen = len - (value - line);
+  for (gsize i = 0; i < klen; i++)
+    if (!g_ascii_isalnum (line[i]) && line[i] != '_')
       {
         g_set_error (error, IMS_AGI_ERROR, IMS_AGI_ERROR_ENV,
                      "environment line %u has a bad key", env->lines);
-        g_free (key);
-        g_free (value);
         return FALSE;
       }
-  if (g_str_has_prefix (key, "agi_arg_"))
+  guint32 hash = ims_agi_env_hash (line, klen);
+  if (klen >= 8 && memcmp (line, "agi_arg_", 8) == 0)
     {
+      /* In order, so never repeated. */
+      g_autofree char *num = g_strndup (line + 8, klen - 8);
       guint64 n = 0;
-      if (!g_ascii_string_to_unsigned (key + 8, 10, 1, IMS_AGI_MAX_ENV_LINES, &n, NULL)
+      if (!g_ascii_string_to_unsigned (num, 10, 1, IMS_AGI_MAX_ENV_LINES, &n, NULL)
           || n != env->args->len + 1)
         {
           g_set_error (error, IMS_AGI_ERROR, IMS_AGI_ERROR_ENV,
-                       "environment has %s out of order", key);
-          g_free (key);
-          g_free (value);
+                       "environment has agi_arg_%s out of order", num);
           return FALSE;
         }
-      g_ptr_array_add (env->args, g_strdup (value));
+      g_ptr_array_add (env->args, g_strndup (value, vlen));
     }
-  if (g_hash_table_contains (env->vars, key))
+  else if (ims_agi_env_find (env, line, klen, hash) != NULL)
     {
+      g_autofree char *key = g_strndup (line, klen);
       g_set_error (error, IMS_AGI_ERROR, IMS_AGI_ERROR_ENV, "environment repeats %s", key);
-      g_free (key);
-      g_free (value);
       return FALSE;
     }
-  g_hash_table_insert (env->vars, key, value);
+  /* "key\0value\0", where it starts in the index. */
+  ImsAgiEnvKey e = { env->text->len, hash };
+  g_array_append_val (env->index, e);
+  g_string_append_len (env->text, line, klen);
+  g_string_append_c (env->text, '\0');
+  g_string_append_len (env->text, value, vlen);
+  g_string_append_c (env->text, '\0');
   return TRUE;
 }
 
 const char *
 ims_agi_env_get (const ImsAgiEnv *env, const char *key)
 {
-  return g_hash_table_lookup (env->vars, key);
+  gsize len = strlen (key);
+  return ims_agi_env_find (env, key, len, ims_agi_env_hash (key, len));
 }
 
 char *

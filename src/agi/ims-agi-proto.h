@@ -22,10 +22,16 @@ typedef enum {
 #define IMS_AGI_MAX_ENV_BYTES 65536
 #define IMS_AGI_MAX_WAIT_MS 60000
 
+typedef struct {
+  guint32 offset; /* where the key starts in ImsAgiEnv.text */
+  guint32 hash;
+} ImsAgiEnvKey;
+
 /* The environment Asterisk sends first: "key: value" lines, an empty line. */
 typedef struct {
-  GHashTable *vars; /* key -> value, both owned */
-  GPtrArray *args;  /* agi_arg_1..N in order */
+  GString *text;    /* "key\0value\0" for each line, in order */
+  GArray *index;    /* ImsAgiEnvKey for each line */
+  GPtrArray *args;  /* agi_arg_1..N in order (owned copies) */
   guint lines;
   gsize bytes;
   gboolean complete;

@@ -40,7 +40,7 @@ static void
 ims_agi_set (ImsAgiJob *job, const char *name, const char *value)
 {
   g_autofree char *q = ims_agi_quote (value);
-  g_ptr_array_add (job->cmds, g_strdup_printf ("SET VARIABLE %s %s", name, q));
+  g_ptr_array_add (job->cmds, g_strconcat ("SET VARIABLE ", name, " ", q, NULL));
 }
 
 static gboolean

@@ -68,6 +68,7 @@ struct _ImsAgiWire {
   GMutex lock; /* guards the three below */
   GQueue to_wire;
   GPtrArray *allow;
+  guint allow_gen;       /* counts set_allow calls */
   gboolean stop;
 
   /* the thread's own */
@@ -82,6 +83,10 @@ struct _ImsAgiWire {
   gboolean paused;
   gint64 retry_at;
   gint64 full_logged;
+  gint64 now;            /* monotonic µs, as this turn of the loop began */
+  GInetAddress *last_addr; /* the last address checked against agiallow */
+  guint last_gen;        /* ... against this agiallow */
+  gboolean last_ok;
 };
 
 /* epoll tags for the two descriptors that are not sessions. */
@@ -146,7 +151,7 @@ static void
 ims_agi_retime (Session *s)
 {
   ims_agi_untime (s);
-  s->deadline = g_get_monotonic_time () + (gint64) s->w->timeout_s * G_USEC_PER_SEC;
+  s->deadline = s->w->now + (gint64) s->w->timeout_s * G_USEC_PER_SEC;
   s->link.data = s;
   g_queue_push_tail_link (&s->w->deadlines, &s->link);
   s->timed = TRUE;
@@ -433,22 +438,39 @@ ims_agi_readable (Session *s)
 
 /* ---- accepting ---- */
 
+/* Asterisk connects from the same address time after time: the answer
+ * for the last one is kept until agiallow changes. */
 static gboolean
 ims_agi_allowed (ImsAgiWire *w, const struct sockaddr_storage *sa)
 {
-  g_autoptr (GInetAddress) addr = NULL;
+  const guint8 *bytes = NULL;
+  GSocketFamily family = G_SOCKET_FAMILY_INVALID;
   if (sa->ss_family == AF_INET)
-    addr = g_inet_address_new_from_bytes ((const guint8 *) &((struct sockaddr_in *) sa)->sin_addr,
-                                          G_SOCKET_FAMILY_IPV4);
+    {
+      bytes = (const guint8 *) &((struct sockaddr_in *) sa)->sin_addr;
+      family = G_SOCKET_FAMILY_IPV4;
+    }
   else if (sa->ss_family == AF_INET6)
-    addr = g_inet_address_new_from_bytes (
-        (const guint8 *) &((struct sockaddr_in6 *) sa)->sin6_addr, G_SOCKET_FAMILY_IPV6);
-  if (addr == NULL)
+    {
+      bytes = (const guint8 *) &((struct sockaddr_in6 *) sa)->sin6_addr;
+      family = G_SOCKET_FAMILY_IPV6;
+    }
+  if (bytes == NULL)
     return FALSE;
-  gboolean ok = FALSE;
   g_mutex_lock (&w->lock);
-  for (guint i = 0; i < w->allow->len && !ok; i++)
-    ok = g_inet_address_mask_matches (w->allow->pdata[i], addr);
+  if (w->last_addr == NULL || w->last_gen != w->allow_gen
+      || g_inet_address_get_family (w->last_addr) != family
+      || memcmp (g_inet_address_to_bytes (w->last_addr), bytes,
+                 g_inet_address_get_native_size (w->last_addr)) != 0)
+    {
+      g_clear_object (&w->last_addr);
+      w->last_addr = g_inet_address_new_from_bytes (bytes, family);
+      w->last_gen = w->allow_gen;
+      w->last_ok = FALSE;
+      for (guint i = 0; i < w->allow->len && !w->last_ok; i++)
+        w->last_ok = g_inet_address_mask_matches (w->allow->pdata[i], w->last_addr);
+    }
+  gboolean ok = w->last_ok;
   g_mutex_unlock (&w->lock);
   return ok;
 }
@@ -529,7 +551,7 @@ ims_agi_accept_one (ImsAgiWire *w, int fd, const struct sockaddr_storage *sa)
   g_strlcpy (s->from, from, sizeof s->from);
   s->peer = g_strdup_printf ("%s:%u", from, port);
   s->env = ims_agi_env_new ();
-  s->started = g_get_monotonic_time ();
+  s->started = w->now;
   s->counted = TRUE;
   w->live++;
   g_hash_table_insert (w->per_addr, g_strdup (from),
@@ -670,6 +692,7 @@ ims_agi_thread (gpointer data)
           g_critical ("FastAGI: epoll_wait: %s", g_strerror (errno));
           break;
         }
+      w->now = g_get_monotonic_time ();
       for (int i = 0; i < n; i++)
         {
           void *tag = evs[i].data.ptr;
@@ -697,9 +720,8 @@ ims_agi_thread (gpointer data)
           if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
             ims_agi_readable (s);
         }
-      gint64 now = g_get_monotonic_time ();
-      ims_agi_expire (w, now);
-      if (w->paused && now >= w->retry_at)
+      ims_agi_expire (w, w->now);
+      if (w->paused && w->now >= w->retry_at)
         ims_agi_resume (w);
       g_ptr_array_set_size (w->dead, 0);
     }
@@ -732,6 +754,7 @@ ims_agi_wire_set_allow (ImsAgiWire *w, GPtrArray *masks)
   g_mutex_lock (&w->lock);
   GPtrArray *old = w->allow;
   w->allow = masks;
+  w->allow_gen++;
   g_mutex_unlock (&w->lock);
   g_ptr_array_unref (old);
 }
@@ -837,6 +860,7 @@ ims_agi_wire_free (ImsAgiWire *w)
   g_queue_clear_full (&w->answered, (GDestroyNotify) ims_agi_job_free);
   g_queue_clear_full (&w->to_wire, (GDestroyNotify) ims_agi_job_free);
   g_ptr_array_unref (w->allow);
+  g_clear_object (&w->last_addr);
   g_mutex_clear (&w->lock);
   int fds[] = { w->lfd, w->ep, w->wake_fd };
   for (gsize i = 0; i < G_N_ELEMENTS (fds); i++)
