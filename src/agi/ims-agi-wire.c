@@ -561,6 +561,9 @@ ims_agi_accept_one (ImsAgiWire *w, int fd, const struct sockaddr_storage *sa)
   struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
   epoll_ctl (w->ep, EPOLL_CTL_ADD, fd, &ev);
   ims_agi_retime (s);
+  /* Asterisk writes the environment as soon as it connects: by the time
+   * we accept, it is usually there (one wait saved; EAGAIN otherwise). */
+  ims_agi_readable (s);
 }
 
 static void
