@@ -1,8 +1,8 @@
 /* ims-agi-server: IMStatus and IMSend over FastAGI (DESIGN.md "The dialplan
- * contract").  The wire (ims-agi-wire.c) reads a session's environment on
- * its thread and hands it here as a job; the script runs on the main loop,
- * where the store and the service live, and gives the wire back the
- * commands to send: nine SET VARIABLEs, and on an error the n+101 check.
+ * contract").  The wire (ims-agi-wire.c) reads a session's environment and
+ * hands it here as a job; the script asks the store or the service and
+ * gives the wire back the commands to send: nine SET VARIABLEs, and on an
+ * error the n+101 check.
  */
 #define G_LOG_DOMAIN "ims-agi"
 
@@ -18,19 +18,16 @@ struct _ImsAgiServer {
   ImsService svc;
   ImsAgiWire *wire;
   guint watch_id;
-  GList *waiting; /* Wait*: IMStatus with W(x) until its peer is known;
-                     IMSend until the main loop runs it */
+  GList *waiting; /* Wait*: IMStatus with W(x) until its peer is known */
 };
 
-/* A job the wire's thread left here: an IMStatus that waits (W(x)) while
- * its peer logs in, or a script that runs on the main loop itself. */
+/* An IMStatus that waits (W(x)) while its peer logs in. */
 typedef struct {
   ImsAgiServer *srv;
   ImsAgiJob *job;
   char *peer;
   char *user;
   gboolean go_on;
-  void (*run) (ImsAgiServer *srv, ImsAgiJob *job); /* on the main loop, or NULL: a W(x) */
   guint timer_id;
 } Wait;
 
@@ -157,7 +154,7 @@ on_agi_store_peer (const char *peer, ImsPeerState state, const char *reason, gpo
     {
       Wait *wt = l->data;
       l = l->next; /* ending a wait unlinks only its own node */
-      if (wt->run == NULL && g_strcmp0 (wt->peer, peer) == 0 && ims_agi_answer_known (srv->svc.store, peer))
+      if (g_strcmp0 (wt->peer, peer) == 0 && ims_agi_answer_known (srv->svc.store, peer))
         ims_agi_wait_end (wt, FALSE);
     }
 }
@@ -269,31 +266,16 @@ ims_agi_run_imsend (ImsAgiServer *srv, ImsAgiJob *job)
   ims_agi_answer (srv, job);
 }
 
-static gboolean
-on_agi_main_loop (gpointer data)
-{
-  Wait *wt = data;
-  wt->timer_id = 0;
-  wt->srv->waiting = g_list_remove (wt->srv->waiting, wt);
-  wt->run (wt->srv, g_steal_pointer (&wt->job));
-  ims_agi_wait_free (wt);
-  return G_SOURCE_REMOVE;
-}
-
-/* The scripts agi://host/<script> names: one row each.  @main_loop: runs
- * on the main loop itself (it reaches the drivers); the others run on the
- * wire's thread, under the loop's lock, with no wake-up of the loop. */
+/* The scripts agi://host/<script> names: one row each. */
 static const struct {
   const char *name;
   void (*run) (ImsAgiServer *srv, ImsAgiJob *job);
-  gboolean main_loop;
 } ims_agi_scripts[] = {
-  { "IMStatus", ims_agi_run_imstatus, FALSE },
-  { "IMSend", ims_agi_run_imsend, TRUE },
+  { "IMStatus", ims_agi_run_imstatus },
+  { "IMSend", ims_agi_run_imsend },
 };
 
-/* A session's environment is in (on the wire's thread, holding the main
- * loop's lock). */
+/* A session's environment is in. */
 static void
 on_agi_job (ImsAgiJob *job, gpointer data)
 {
@@ -302,17 +284,7 @@ on_agi_job (ImsAgiJob *job, gpointer data)
   for (gsize i = 0; script && i < G_N_ELEMENTS (ims_agi_scripts); i++)
     if (g_ascii_strcasecmp (script, ims_agi_scripts[i].name) == 0)
       {
-        if (!ims_agi_scripts[i].main_loop)
-          {
-            ims_agi_scripts[i].run (srv, job);
-            return;
-          }
-        Wait *wt = g_new0 (Wait, 1);
-        wt->srv = srv;
-        wt->job = job;
-        wt->run = ims_agi_scripts[i].run;
-        wt->timer_id = g_idle_add (on_agi_main_loop, wt);
-        srv->waiting = g_list_prepend (srv->waiting, wt);
+        ims_agi_scripts[i].run (srv, job);
         return;
       }
   g_autoptr (GString) names = g_string_new (NULL);
@@ -396,7 +368,6 @@ ims_agi_server_free (ImsAgiServer *srv)
   if (srv == NULL)
     return;
   ims_presence_store_unwatch (srv->svc.store, srv->watch_id);
-  /* The wire first: no job comes in after it stopped. */
   g_clear_pointer (&srv->wire, ims_agi_wire_free);
   g_list_free_full (srv->waiting, (GDestroyNotify) ims_agi_wait_free);
   g_free (srv);

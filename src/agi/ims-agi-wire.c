@@ -1,12 +1,13 @@
-/* ims-agi-wire: FastAGI sessions on their own thread (see the header).
+/* ims-agi-wire: FastAGI sessions, one main-loop source for all of them
+ * (see the header).
  *
- * One epoll loop: the listening socket, an eventfd the main loop writes
- * when it hands answers back, and every session's socket.  A session reads
- * its environment, goes to the main loop as a job, comes back with its
- * commands, sends them one at a time waiting for each reply (Asterisk
- * stalls on pipelined commands, agi-A4b), then closes: Asterisk sees EOF
- * and goes on with the dialplan.  Asterisk may send "HANGUP" at any time
- * (agi-A5*), answer 511 on a dead channel, or close.
+ * One main-loop source holds the listening socket and every session's
+ * socket: the main loop's poll() is the only wait, as in the protocol floor.  A session reads its environment,
+ * gives the script a job, gets the commands back, sends them one at a time
+ * waiting for each reply (Asterisk stalls on pipelined commands, agi-A4b),
+ * then closes: Asterisk sees EOF and goes on with the dialplan.  Asterisk
+ * may send "HANGUP" at any time (agi-A5*), answer 511 on a dead channel, or
+ * close.
  */
 #define G_LOG_DOMAIN "ims-agi"
 
@@ -17,13 +18,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "ims-loop-lock.h"
 #include "ims-text.h"
 
 #define ACCEPT_BURST 64 /* accepts per wake-up: sessions already open get their turn */
@@ -34,10 +32,12 @@ typedef struct {
   ImsAgiWire *w;
   guint64 id;
   int fd;
+  gpointer tag;                /* the fd in the wire's source */
+  GList all;                   /* in w->all */
   char from[INET6_ADDRSTRLEN]; /* the address, for the per-address cap */
   char *peer;                  /* "address:port", for logs */
-  ImsAgiEnv *env;              /* NULL once it went to the main loop */
-  gboolean at_main;            /* its job is on the main loop */
+  ImsAgiEnv *env;              /* NULL once it went to the script */
+  gboolean at_script;          /* its job is with the script (a W(x) wait) */
   GPtrArray *cmds;             /* the answer */
   guint next;                  /* cmds[next] goes next */
   const char *current;         /* sent, its reply not yet read (in cmds) */
@@ -58,22 +58,16 @@ typedef struct {
 
 struct _ImsAgiWire {
   int lfd;      /* listening */
-  int ep;
-  int wake_fd;  /* main loop -> thread: answers, stop */
-  GThread *thread;
+  GSource *source;
+  gpointer ltag;  /* lfd in the source; NULL while accepting is paused */
   ImsAgiRunFunc run;
   gpointer user_data;
   guint timeout_s;
-
-  GMutex lock; /* guards the three below */
-  GQueue to_wire;
   GPtrArray *allow;
   guint allow_gen;       /* counts set_allow calls */
-  gboolean stop;
-
-  /* the thread's own */
-  GQueue answered;       /* ImsAgiJob*: answered on this thread, under the loop's lock */
+  gboolean dispatching;
   GHashTable *sessions;  /* id -> Session* */
+  GQueue all;            /* Session*: every open one */
   GHashTable *per_addr;  /* from -> live sessions from there (GUINT_TO_POINTER) */
   guint live;
   GQueue deadlines;      /* Session*, the earliest deadline first */
@@ -83,14 +77,16 @@ struct _ImsAgiWire {
   gboolean paused;
   gint64 retry_at;
   gint64 full_logged;
-  gint64 now;            /* monotonic µs, as this turn of the loop began */
+  gint64 now;            /* monotonic µs, as this turn began */
   GInetAddress *last_addr; /* the last address checked against agiallow */
   guint last_gen;        /* ... against this agiallow */
   gboolean last_ok;
 };
 
-/* epoll tags for the two descriptors that are not sessions. */
-static char tag_listener, tag_wake;
+typedef struct {
+  GSource base;
+  ImsAgiWire *w;
+} WireSource;
 
 void
 ims_agi_job_free (ImsAgiJob *job)
@@ -102,23 +98,6 @@ ims_agi_job_free (ImsAgiJob *job)
   if (job->cmds)
     g_ptr_array_unref (job->cmds);
   g_free (job);
-}
-
-static void
-ims_agi_eventfd_poke (int fd)
-{
-  guint64 one = 1;
-  /* EAGAIN: the counter is full, so the reader is woken anyway. */
-  while (write (fd, &one, sizeof one) < 0 && errno == EINTR)
-    ;
-}
-
-static void
-ims_agi_eventfd_drain (int fd)
-{
-  guint64 n;
-  while (read (fd, &n, sizeof n) < 0 && errno == EINTR)
-    ;
 }
 
 /* ---- the session's end ---- */
@@ -173,7 +152,9 @@ ims_agi_close (Session *s)
       for (int i = 0; i < 16 && recv (s->fd, junk, sizeof junk, MSG_DONTWAIT) > 0; i++)
         ;
     }
-  close (s->fd); /* also out of the epoll set */
+  g_source_remove_unix_fd (s->w->source, s->tag);
+  close (s->fd);
+  g_queue_unlink (&s->w->all, &s->all);
   g_hash_table_remove (s->w->sessions, &s->id);
   g_ptr_array_add (s->w->dead, s);
 }
@@ -197,8 +178,7 @@ ims_agi_session_free (Session *s)
 static void
 ims_agi_want_out (Session *s, gboolean on)
 {
-  struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = s };
-  epoll_ctl (s->w->ep, EPOLL_CTL_MOD, s->fd, &ev);
+  g_source_modify_unix_fd (s->w->source, s->tag, G_IO_IN | (on ? G_IO_OUT : 0));
 }
 
 /* Writes what is queued; FALSE when the session closed. */
@@ -343,32 +323,25 @@ ims_agi_on_reply (Session *s, const char *line)
   ims_agi_send_next (s);
 }
 
-static void ims_agi_take_answers (ImsAgiWire *w, GQueue *q);
-
-/* The environment is in: the script runs now, here, holding the main
- * loop's lock (ims-loop-lock.h); it answers at once or, when it waits or
- * needs the main loop, later from there. */
+/* The environment is in: the script answers with the commands, at once
+ * or (a W(x) wait) later, through ims_agi_wire_answer. */
 static void
 ims_agi_run_script (Session *s)
 {
-  ImsAgiWire *w = s->w;
   ImsAgiJob *job = g_new0 (ImsAgiJob, 1);
   job->id = s->id;
   job->env = g_steal_pointer (&s->env);
   job->from = g_strdup (s->peer);
   job->cmds = g_ptr_array_new_with_free_func (g_free);
-  s->at_main = TRUE;
+  s->at_script = TRUE;
   ims_agi_untime (s); /* a script that waits (W(x)) answers in its own time */
-  ims_loop_lock ();
-  w->run (job, w->user_data);
-  ims_loop_unlock ();
-  ims_agi_take_answers (w, &w->answered);
+  s->w->run (job, s->w->user_data);
 }
 
 static void
 ims_agi_on_line (Session *s, const char *line, gsize len)
 {
-  if (s->done || s->at_main)
+  if (s->done || s->at_script)
     return; /* nothing is asked of Asterisk now: what it says is not a reply */
   if (s->env)
     {
@@ -392,7 +365,7 @@ ims_agi_on_line (Session *s, const char *line, gsize len)
   ims_agi_on_reply (s, line);
 }
 
-/* Reads into the thread's buffer, after what the session kept of a line
+/* Reads into the wire's buffer, after what the session kept of a line
  * not complete yet; delivers the lines; keeps the rest (seldom any). */
 static void
 ims_agi_readable (Session *s)
@@ -457,7 +430,6 @@ ims_agi_allowed (ImsAgiWire *w, const struct sockaddr_storage *sa)
     }
   if (bytes == NULL)
     return FALSE;
-  g_mutex_lock (&w->lock);
   if (w->last_addr == NULL || w->last_gen != w->allow_gen
       || g_inet_address_get_family (w->last_addr) != family
       || memcmp (g_inet_address_to_bytes (w->last_addr), bytes,
@@ -470,9 +442,7 @@ ims_agi_allowed (ImsAgiWire *w, const struct sockaddr_storage *sa)
       for (guint i = 0; i < w->allow->len && !w->last_ok; i++)
         w->last_ok = g_inet_address_mask_matches (w->allow->pdata[i], w->last_addr);
     }
-  gboolean ok = w->last_ok;
-  g_mutex_unlock (&w->lock);
-  return ok;
+  return w->last_ok;
 }
 
 /* Room for one more from @from?  When every slot is taken, the session
@@ -558,8 +528,9 @@ ims_agi_accept_one (ImsAgiWire *w, int fd, const struct sockaddr_storage *sa)
                        GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (w->per_addr, from))
                                          + 1));
   g_hash_table_insert (w->sessions, &s->id, s);
-  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
-  epoll_ctl (w->ep, EPOLL_CTL_ADD, fd, &ev);
+  s->tag = g_source_add_unix_fd (w->source, fd, G_IO_IN);
+  s->all.data = s;
+  g_queue_push_tail_link (&w->all, &s->all);
   ims_agi_retime (s);
   /* Asterisk writes the environment as soon as it connects: by the time
    * we accept, it is usually there (one wait saved; EAGAIN otherwise). */
@@ -586,7 +557,8 @@ ims_agi_accept (ImsAgiWire *w)
                            RETRY_MS / 1000);
               w->paused = TRUE;
               w->retry_at = g_get_monotonic_time () + RETRY_MS * 1000;
-              epoll_ctl (w->ep, EPOLL_CTL_DEL, w->lfd, NULL);
+              g_source_remove_unix_fd (w->source, w->ltag);
+              w->ltag = NULL;
               return;
             }
           /* ECONNABORTED and the like: that client is gone, not us. */
@@ -606,50 +578,11 @@ static void
 ims_agi_resume (ImsAgiWire *w)
 {
   w->retry_at = 0;
-  struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &tag_listener };
-  epoll_ctl (w->ep, EPOLL_CTL_ADD, w->lfd, &ev);
+  w->ltag = g_source_add_unix_fd (w->source, w->lfd, G_IO_IN);
   ims_agi_accept (w);
 }
 
-/* ---- the thread ---- */
-
-/* Answered jobs go back to their sessions (gone ones are dropped). */
-static void
-ims_agi_take_answers (ImsAgiWire *w, GQueue *q)
-{
-  ImsAgiJob *job;
-  while ((job = g_queue_pop_head (q)) != NULL)
-    {
-      Session *s = g_hash_table_lookup (w->sessions, &job->id);
-      if (s && s->at_main)
-        {
-          s->at_main = FALSE;
-          s->cmds = g_steal_pointer (&job->cmds);
-          s->jump_priority = job->jump_priority;
-          ims_agi_send_next (s);
-        }
-      ims_agi_job_free (job);
-    }
-}
-
-/* Answers from the main loop; FALSE when told to stop. */
-static gboolean
-ims_agi_answers (ImsAgiWire *w)
-{
-  ims_agi_eventfd_drain (w->wake_fd);
-  g_mutex_lock (&w->lock);
-  GQueue q = w->to_wire;
-  g_queue_init (&w->to_wire);
-  gboolean stop = w->stop;
-  g_mutex_unlock (&w->lock);
-  if (stop)
-    {
-      g_queue_clear_full (&q, (GDestroyNotify) ims_agi_job_free);
-      return FALSE;
-    }
-  ims_agi_take_answers (w, &q);
-  return TRUE;
-}
+/* ---- the source ---- */
 
 static void
 ims_agi_expire (ImsAgiWire *w, gint64 now)
@@ -680,86 +613,101 @@ ims_agi_wait_ms (ImsAgiWire *w, gint64 now)
   return (int) CLAMP ((until - now + 999) / 1000, 0, G_MAXINT);
 }
 
-static gpointer
-ims_agi_thread (gpointer data)
+/* Every session that is ready, the deadlines, and what closed freed. */
+static void
+ims_agi_turn (ImsAgiWire *w)
 {
-  ImsAgiWire *w = data;
-  struct epoll_event evs[64];
-  ims_loop_lock_enrol (); /* its log lines read the daemon's state */
-  for (;;)
+  w->dispatching = TRUE;
+  if (w->ltag && (g_source_query_unix_fd (w->source, w->ltag) & G_IO_IN))
+    ims_agi_accept (w);
+  /* Oldest first; one accepted just now is at the tail, and waits for the
+   * next poll like the rest (it was read once as it came in). */
+  GList *l = g_queue_peek_head_link (&w->all);
+  while (l)
     {
-      int n = epoll_wait (w->ep, evs, G_N_ELEMENTS (evs),
-                          ims_agi_wait_ms (w, g_get_monotonic_time ()));
-      if (n < 0 && errno != EINTR)
+      Session *s = l->data;
+      l = l->next; /* a session that closes unlinks itself, not the next */
+      GIOCondition ev = g_source_query_unix_fd (w->source, s->tag);
+      if (ev == 0)
+        continue;
+      if ((ev & G_IO_OUT) && s->out && s->out->len)
         {
-          g_critical ("FastAGI: epoll_wait: %s", g_strerror (errno));
-          break;
+          if (!ims_agi_flush (s))
+            continue;
+          if (s->out->len == 0)
+            ims_agi_want_out (s, FALSE);
         }
-      w->now = g_get_monotonic_time ();
-      for (int i = 0; i < n; i++)
-        {
-          void *tag = evs[i].data.ptr;
-          if (tag == &tag_wake)
-            {
-              if (!ims_agi_answers (w))
-                return NULL;
-              continue;
-            }
-          if (tag == &tag_listener)
-            {
-              ims_agi_accept (w);
-              continue;
-            }
-          Session *s = tag;
-          if (s->closed)
-            continue; /* closed earlier this turn */
-          if ((evs[i].events & EPOLLOUT) && s->out && s->out->len)
-            {
-              if (!ims_agi_flush (s))
-                continue;
-              if (s->out->len == 0)
-                ims_agi_want_out (s, FALSE);
-            }
-          if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-            ims_agi_readable (s);
-        }
-      ims_agi_expire (w, w->now);
-      if (w->paused && w->now >= w->retry_at)
-        ims_agi_resume (w);
-      g_ptr_array_set_size (w->dead, 0);
+      if (ev & (G_IO_IN | G_IO_HUP | G_IO_ERR))
+        ims_agi_readable (s);
     }
-  return NULL;
+  ims_agi_expire (w, w->now);
+  if (w->paused && w->now >= w->retry_at)
+    ims_agi_resume (w);
+  g_ptr_array_set_size (w->dead, 0);
+  w->dispatching = FALSE;
 }
+
+static gboolean
+ims_agi_source_prepare (GSource *source, gint *timeout)
+{
+  ImsAgiWire *w = ((WireSource *) source)->w;
+  *timeout = ims_agi_wait_ms (w, g_source_get_time (source));
+  return *timeout == 0;
+}
+
+/* A descriptor that is ready makes GLib dispatch us without asking. */
+static gboolean
+ims_agi_source_check (GSource *source)
+{
+  ImsAgiWire *w = ((WireSource *) source)->w;
+  return ims_agi_wait_ms (w, g_source_get_time (source)) == 0;
+}
+
+static gboolean
+ims_agi_source_dispatch (GSource *source, GSourceFunc callback, gpointer data)
+{
+  ImsAgiWire *w = ((WireSource *) source)->w;
+  if (w->dispatching)
+    return G_SOURCE_CONTINUE; /* a nested main loop inside a script: the outer turn goes on */
+  w->now = g_source_get_time (source);
+  ims_agi_turn (w);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs ims_agi_source_funcs = {
+  .prepare = ims_agi_source_prepare,
+  .check = ims_agi_source_check,
+  .dispatch = ims_agi_source_dispatch,
+};
 
 /* ---- the main loop's side ---- */
 
 void
 ims_agi_wire_answer (ImsAgiWire *w, ImsAgiJob *job)
 {
-  if (g_thread_self () == w->thread)
+  Session *s = g_hash_table_lookup (w->sessions, &job->id);
+  if (s && s->at_script)
     {
-      /* From the script, still inside ims_agi_run_script. */
-      g_queue_push_tail (&w->answered, job);
-      return;
+      gboolean outside = !w->dispatching; /* a W(x) wait ended: not inside a turn */
+      if (outside)
+        w->now = g_get_monotonic_time ();
+      s->at_script = FALSE;
+      s->cmds = g_steal_pointer (&job->cmds);
+      s->jump_priority = job->jump_priority;
+      ims_agi_send_next (s);
+      if (outside)
+        g_ptr_array_set_size (w->dead, 0);
     }
-  g_mutex_lock (&w->lock);
-  gboolean idle = g_queue_is_empty (&w->to_wire);
-  g_queue_push_tail (&w->to_wire, job);
-  g_mutex_unlock (&w->lock);
-  if (idle)
-    ims_agi_eventfd_poke (w->wake_fd);
+  ims_agi_job_free (job);
 }
 
 void
 ims_agi_wire_set_allow (ImsAgiWire *w, GPtrArray *masks)
 {
   g_ptr_array_ref (masks);
-  g_mutex_lock (&w->lock);
-  GPtrArray *old = w->allow;
+  g_ptr_array_unref (w->allow);
   w->allow = masks;
   w->allow_gen++;
-  g_mutex_unlock (&w->lock);
-  g_ptr_array_unref (old);
 }
 
 static int
@@ -802,30 +750,18 @@ ims_agi_wire_new (GSocketAddress *addr, GPtrArray *masks, guint timeout_s, ImsAg
     return NULL;
   ImsAgiWire *w = g_new0 (ImsAgiWire, 1);
   w->lfd = lfd;
-  w->ep = epoll_create1 (EPOLL_CLOEXEC);
-  w->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
   w->run = run;
   w->user_data = user_data;
   w->timeout_s = timeout_s;
   w->allow = g_ptr_array_ref (masks);
-  g_mutex_init (&w->lock);
-  g_queue_init (&w->to_wire);
-  g_queue_init (&w->answered);
   w->sessions = g_hash_table_new (g_int64_hash, g_int64_equal);
   w->per_addr = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   w->dead = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_agi_session_free);
-  struct epoll_event lev = { .events = EPOLLIN, .data.ptr = &tag_listener };
-  struct epoll_event wev = { .events = EPOLLIN, .data.ptr = &tag_wake };
-  if (w->ep < 0 || w->wake_fd < 0
-      || epoll_ctl (w->ep, EPOLL_CTL_ADD, lfd, &lev) < 0
-      || epoll_ctl (w->ep, EPOLL_CTL_ADD, w->wake_fd, &wev) < 0)
-    {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "%s", g_strerror (errno));
-      ims_agi_wire_free (w);
-      return NULL;
-    }
-  ims_loop_lock_install ();
-  w->thread = g_thread_new ("fastagi", ims_agi_thread, w);
+  w->source = g_source_new (&ims_agi_source_funcs, sizeof (WireSource));
+  ((WireSource *) w->source)->w = w;
+  w->ltag = g_source_add_unix_fd (w->source, lfd, G_IO_IN);
+  g_source_set_can_recurse (w->source, TRUE); /* see ims_line_conn_source */
+  g_source_attach (w->source, NULL);
   return w;
 }
 
@@ -834,18 +770,10 @@ ims_agi_wire_free (ImsAgiWire *w)
 {
   if (w == NULL)
     return;
-  if (w->thread)
+  if (w->source)
     {
-      g_mutex_lock (&w->lock);
-      w->stop = TRUE;
-      g_mutex_unlock (&w->lock);
-      ims_agi_eventfd_poke (w->wake_fd);
-      /* The thread may be waiting for the loop's lock, to run a script:
-       * let it (we do nothing meanwhile), then it sees the stop. */
-      ims_loop_unlock ();
-      g_thread_join (w->thread);
-      ims_loop_lock ();
-      ims_loop_lock_uninstall ();
+      g_source_destroy (w->source);
+      g_source_unref (w->source);
     }
   GHashTableIter it;
   gpointer v;
@@ -860,14 +788,8 @@ ims_agi_wire_free (ImsAgiWire *w)
   g_ptr_array_unref (w->dead);
   g_hash_table_unref (w->sessions);
   g_hash_table_unref (w->per_addr);
-  g_queue_clear_full (&w->answered, (GDestroyNotify) ims_agi_job_free);
-  g_queue_clear_full (&w->to_wire, (GDestroyNotify) ims_agi_job_free);
   g_ptr_array_unref (w->allow);
   g_clear_object (&w->last_addr);
-  g_mutex_clear (&w->lock);
-  int fds[] = { w->lfd, w->ep, w->wake_fd };
-  for (gsize i = 0; i < G_N_ELEMENTS (fds); i++)
-    if (fds[i] >= 0)
-      close (fds[i]);
+  close (w->lfd);
   g_free (w);
 }

@@ -1,16 +1,15 @@
-/* ims-agi-wire: the FastAGI connections, on a thread of their own.
+/* ims-agi-wire: the FastAGI connections, as one main-loop source.
  *
- * Asterisk opens one connection per AGI() call and the session is ten
- * round trips of bytes: accepting, reading the environment, writing the
- * commands and reading their replies is all a FastAGI server does, and on
- * the main loop it cost twice what the protocol needs (BENCHMARKS.md).  So
- * the wire runs them on one thread with epoll over plain descriptors.
- * When a session's environment is in, the script runs on that thread
- * holding the main loop's lock (ims-loop-lock.h: the loop is waiting in
- * poll(), so it is not woken): it reads the store as a main-loop callback
- * would and answers with the commands to send, at once, or later from the
- * main loop (a W(x) wait, IMSend).  The wire's own lock guards only the
- * answers coming back and the agiallow masks.
+ * Asterisk opens one connection per AGI() call and a session is ten round
+ * trips of bytes: accepting, reading the environment, writing the commands
+ * and reading their replies is all a FastAGI server does.  Each connection
+ * as a GSocketConnection with its own source and line reader cost twice
+ * what the protocol needs (BENCHMARKS.md), so the wire keeps plain
+ * descriptors in one epoll set, and the main loop polls that set's
+ * descriptor: one source, one wake-up a round trip, whatever the number of
+ * sessions.  When a session's environment is in, the script (the server's
+ * run function) answers with the commands to send, at once or later (a W(x)
+ * wait) through ims_agi_wire_answer.
  */
 #pragma once
 
@@ -41,13 +40,11 @@ typedef struct {
 
 void ims_agi_job_free (ImsAgiJob *job);
 
-/* For each session whose environment is complete, on the wire's thread
- * holding the main loop's lock: fill @job->cmds and hand it back with
- * ims_agi_wire_answer, then or later (from the main loop). */
+/* For each session whose environment is complete: fill @job->cmds and
+ * hand it back with ims_agi_wire_answer, then or later. */
 typedef void (*ImsAgiRunFunc) (ImsAgiJob *job, gpointer user_data);
 
-/* Listens on @addr and starts the thread (on the main loop's thread, which
- * from now on holds the loop's lock but while it polls).  @masks: GInetAddressMask* that
+/* Listens on @addr, on the default main context.  @masks: GInetAddressMask* that
  * may connect (ref taken).  @timeout_s: a client silent for longer while we
  * wait for its environment or a reply is dropped. */
 ImsAgiWire *ims_agi_wire_new (GSocketAddress *addr, GPtrArray *masks, guint timeout_s,
@@ -55,9 +52,9 @@ ImsAgiWire *ims_agi_wire_new (GSocketAddress *addr, GPtrArray *masks, guint time
 /* New connections are held to @masks (ref taken). */
 void ims_agi_wire_set_allow (ImsAgiWire *wire, GPtrArray *masks);
 /* The job (transfer full) goes back to its session; dropped when the
- * session has ended meanwhile.  From the run function or the main loop. */
+ * session has ended meanwhile. */
 void ims_agi_wire_answer (ImsAgiWire *wire, ImsAgiJob *job);
-/* Stops the thread and closes every session; jobs not answered are freed. */
+/* Closes every session; a job still with the script is its to free. */
 void ims_agi_wire_free (ImsAgiWire *wire);
 
 G_END_DECLS

@@ -318,10 +318,9 @@ ims_daemon_free (ImsDaemon *d)
 {
   if (d == NULL)
     return;
-  /* Front ends first (no new requests), then the peers log out, then state.
-   * FastAGI before all: its thread may run one last script as it stops. */
-  g_clear_pointer (&d->agi, ims_agi_server_free);
+  /* Front ends first (no new requests), then the peers log out, then state. */
   g_clear_pointer (&d->http, ims_http_free);
+  g_clear_pointer (&d->agi, ims_agi_server_free);
   g_clear_pointer (&d->control, ims_control_free);
   g_clear_pointer (&d->core, ims_core_free);
   g_clear_pointer (&d->tel, ims_telephony_free);

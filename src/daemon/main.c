@@ -17,7 +17,6 @@
 #include "ims-config.h"
 #include "ims-daemon.h"
 #include "ims-detach.h"
-#include "ims-loop-lock.h"
 #include "ims-registry.h"
 #include "ims-text.h"
 
@@ -34,7 +33,7 @@ static ImsMain *ims_main_log_target;
 /* ---- logging ---- */
 
 static GLogWriterOutput
-ims_main_log_write (GLogLevelFlags level, const GLogField *fields, gsize n_fields)
+ims_main_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
 {
   ImsMain *m = ims_main_log_target;
   int debug = m ? (m->daemon ? ims_daemon_debug (m->daemon) : m->debug) : 0;
@@ -78,19 +77,6 @@ ims_main_log_write (GLogLevelFlags level, const GLogField *fields, gsize n_field
            lv, message);
   fflush (stderr);
   return G_LOG_WRITER_HANDLED;
-}
-
-/* The daemon's debug level and the secrets (a reload replaces them) are
- * the main loop's: a message from our own thread (the FastAGI wire) waits
- * until the loop is in poll(). */
-static GLogWriterOutput
-ims_main_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
-{
-  gboolean locked = ims_loop_lock_if_enrolled ();
-  GLogWriterOutput out = ims_main_log_write (level, fields, n_fields);
-  if (locked)
-    ims_loop_unlock ();
-  return out;
 }
 
 /* ---- signals ---- */

@@ -723,6 +723,19 @@ def test_snapshot_larger_than_the_unread_limit(daemon):
         s.close()
 
 
+def read_head(sock, timeout=10):
+    """Reads a response's status line and headers (a byte at a time: what
+    follows stays unread)."""
+    sock.settimeout(timeout)
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        c = sock.recv(1)
+        assert c, f"closed after {head!r}"
+        head += c
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return head
+
+
 def test_unread_stream_is_closed_others_keep_theirs(world):
     """A reader that stops reading is closed once 1 MiB waits for it (the
     daemon bounds what the kernel holds for a stream too); a stream that
@@ -734,6 +747,7 @@ def test_unread_stream_is_closed_others_keep_theirs(world):
     auth = base64.b64encode(b"alice:alice-pw").decode()
     stuck.sendall(f"GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic "
                   f"{auth}\r\n\r\n".encode())
+    read_head(stuck)  # the stream is open before the changes start
     s, f, head = open_events(port, "alice", "alice-pw")
     try:
         dec = ChunkReader(f)
@@ -786,6 +800,7 @@ def test_unread_stream_over_tls_is_closed_without_waiting(tmp_path, ca, prosody,
     stuck.sendall(f"GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic "
                   f"{auth}\r\n\r\n".encode())
     try:
+        read_head(stuck)  # the stream is open before the changes start
         for i in range(500):  # about 4 KB an event, never read
             b.presence(show="away", status=f"{i:04d} " + "x" * 1900)
         wait_for(lambda: "event stream of alice not read; closing it" in d.read_log(), 20,

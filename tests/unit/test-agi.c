@@ -56,6 +56,15 @@ test_env (void)
   g_assert_cmpstr (env->args->pdata[2], ==, "  lead space");
   g_assert_cmpstr (env->args->pdata[3], ==, "a: b");
 
+  /* Keys that begin alike are told apart; an absent one is NULL. */
+  g_autoptr (ImsAgiEnv) alike = ims_agi_env_new ();
+  feed_all (alike, "agi_ab: 2\nagi_a: 1\nagi_abc: 3\n\n");
+  g_assert_cmpstr (ims_agi_env_get (alike, "agi_a"), ==, "1");
+  g_assert_cmpstr (ims_agi_env_get (alike, "agi_ab"), ==, "2");
+  g_assert_cmpstr (ims_agi_env_get (alike, "agi_abc"), ==, "3");
+  g_assert_null (ims_agi_env_get (alike, "agi_abcd"));
+  g_assert_null (ims_agi_env_get (alike, "agi_"));
+
   g_autoptr (ImsAgiEnv) none = ims_agi_env_new ();
   feed_all (none, "agi_network: yes\nagi_request: agi://127.0.0.1\n\n");
   g_assert_null (ims_agi_env_script (none));
@@ -65,7 +74,7 @@ static void
 test_env_errors (void)
 {
   const char *bad[] = { "no colon here", "agi_x:no space", "other: value", "agi_arg_2: skip",
-                        "agi_b@d: x" };
+                        "agi_b@d: x", "agi_arg_: x" };
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_autoptr (ImsAgiEnv) env = ims_agi_env_new ();
@@ -76,7 +85,13 @@ test_env_errors (void)
   g_autoptr (ImsAgiEnv) env = ims_agi_env_new ();
   g_autoptr (GError) err = NULL;
   g_assert_true (ims_agi_env_feed (env, "agi_x: 1", 8, NULL));
-  g_assert_false (ims_agi_env_feed (env, "agi_x: 2", 8, &err));
+  for (int i = 0; i < 40; i++)
+    {
+      g_autofree char *l = g_strdup_printf ("agi_k%d: v", i);
+      g_assert_true (ims_agi_env_feed (env, l, strlen (l), NULL));
+    }
+  g_assert_false (ims_agi_env_feed (env, "agi_x: 2", 8, &err)); /* forty lines later */
+  g_assert_nonnull (strstr (err->message, "repeats agi_x"));
   g_clear_error (&err);
   g_autoptr (ImsAgiEnv) big = ims_agi_env_new ();
   gboolean ok = TRUE;

@@ -5,7 +5,6 @@
 #include "ims-rate.h"
 #include "ims-fs.h"
 #include "ims-line-conn.h"
-#include "ims-loop-lock.h"
 
 #include <string.h>
 
@@ -297,98 +296,6 @@ test_frame_output_bounded (void)
   g_object_unref (service);
 }
 
-/* ---- the main loop's lock ---- */
-
-#define LOCK_ROUNDS 2000
-
-typedef struct {
-  GMainLoop *loop;
-  gint inside;       /* the thread holds the lock and works */
-  gint rounds;       /* the thread's rounds done */
-  gint seen_inside;  /* a main-loop callback ran while the thread was inside */
-  gint dispatches;
-  gboolean enrolled_took; /* ims_loop_lock_if_enrolled in the enrolled thread */
-  gboolean stranger_took; /* ... in a thread that is not */
-} LockCase;
-
-static gpointer
-lock_stranger (gpointer data)
-{
-  LockCase *c = data;
-  c->stranger_took = ims_loop_lock_if_enrolled ();
-  if (c->stranger_took)
-    ims_loop_unlock ();
-  return NULL;
-}
-
-static gpointer
-lock_worker (gpointer data)
-{
-  LockCase *c = data;
-  ims_loop_lock_enrol ();
-  for (int i = 0; i < LOCK_ROUNDS; i++)
-    {
-      ims_loop_lock ();
-      g_atomic_int_set (&c->inside, 1);
-      for (int k = 0; k < 100; k++)
-        g_thread_yield (); /* the main loop would run now, were it not held */
-      g_atomic_int_set (&c->inside, 0);
-      ims_loop_unlock ();
-      g_atomic_int_inc (&c->rounds);
-    }
-  c->enrolled_took = ims_loop_lock_if_enrolled ();
-  if (c->enrolled_took)
-    ims_loop_unlock ();
-  return NULL;
-}
-
-static gboolean
-on_lock_idle (gpointer data)
-{
-  LockCase *c = data;
-  c->dispatches++;
-  if (g_atomic_int_get (&c->inside))
-    c->seen_inside++;
-  if (g_atomic_int_get (&c->rounds) == LOCK_ROUNDS)
-    g_main_loop_quit (c->loop);
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-on_lock_deadline (gpointer data)
-{
-  g_main_loop_quit (((LockCase *) data)->loop);
-  return G_SOURCE_REMOVE;
-}
-
-/* Another thread holding the lock keeps every main-loop callback out, and
- * gets it while the loop polls (here between two idles); a thread that
- * is not enrolled is never made to wait by the log writer's call. */
-static void
-test_loop_lock (void)
-{
-  LockCase c = { .loop = g_main_loop_new (NULL, FALSE) };
-  ims_loop_lock_install ();
-  GThread *stranger = g_thread_new ("stranger", lock_stranger, &c);
-  g_thread_join (stranger); /* would hang if it waited for the held lock */
-  GThread *t = g_thread_new ("worker", lock_worker, &c);
-  guint idle = g_idle_add (on_lock_idle, &c);
-  guint deadline = g_timeout_add_seconds (30, on_lock_deadline, &c);
-  g_main_loop_run (c.loop);
-  g_source_remove (idle);
-  g_source_remove (deadline);
-  ims_loop_unlock (); /* the worker may want it for its last call */
-  g_thread_join (t);
-  ims_loop_lock ();
-  ims_loop_lock_uninstall ();
-  g_assert_cmpint (c.rounds, ==, LOCK_ROUNDS);
-  g_assert_cmpint (c.seen_inside, ==, 0);
-  g_assert_cmpint (c.dispatches, >, 0);
-  g_assert_true (c.enrolled_took);
-  g_assert_false (c.stranger_took);
-  g_main_loop_unref (c.loop);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -408,6 +315,5 @@ main (int argc, char **argv)
   g_test_add_func ("/net/rate", test_rate);
   g_test_add_func ("/net/frame/output-bounded", test_frame_output_bounded);
   g_test_add_func ("/net/private-dir", test_private_dir);
-  g_test_add_func ("/net/loop-lock", test_loop_lock);
   return g_test_run ();
 }
