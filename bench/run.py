@@ -1033,10 +1033,11 @@ def write_report(results, path, partial=False):
         L.append("The floor (bench/agi-floor.c) reads the same environment and sends the same "
                  "9 SET VARIABLE commands, one at a time, with no lookup, single-threaded with "
                  "poll(). The load (bench/agi-load.c) plays Asterisk. Goal: >= 0.9x the floor. "
-                 "imstatusd runs its sessions on one thread of their own (epoll, src/agi/ims-agi-wire.c); "
-                 "the script reads the store there under the main loop's lock. CPU is each side's "
-                 "own (every thread of the daemon, schedstat) over the sessions served; "
-                 "the load's is not in it.\n")
+                 "imstatusd serves them on its main loop, every session's descriptor in one "
+                 "source (src/agi/ims-agi-wire.c), beside everything else the daemon does. CPU is "
+                 "each side's own (every thread of the daemon, schedstat) over the sessions "
+                 "served; the load's is not in it. Where the rest of the time goes, and a thread "
+                 "for FastAGI tried and taken out: bench/notes.md.\n")
         L.append("| clients | imstatusd sessions/s | floor sessions/s | ratio | imstatusd p50 / p99 µs | floor p50 / p99 µs | CPU µs a session: imstatusd / floor |")
         L.append("|---|---|---|---|---|---|---|")
         for r in results["agi"]:
