@@ -1,6 +1,6 @@
 /* ims-agi-server: the FastAGI server Asterisk's AGI(agi://…/IMStatus) reaches.
- * The connections run on the wire's thread (ims-agi-wire.h); the scripts,
- * IMStatus and IMSend, run here on the main loop over the service facade.
+ * The connections are the wire's (ims-agi-wire.h); the scripts, IMStatus
+ * and IMSend, run here over the service facade.
  */
 #pragma once
 

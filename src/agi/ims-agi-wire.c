@@ -1,13 +1,13 @@
 /* ims-agi-wire: FastAGI sessions, one main-loop source for all of them
  * (see the header).
  *
- * One main-loop source holds the listening socket and every session's
- * socket: the main loop's poll() is the only wait, as in the protocol floor.  A session reads its environment,
- * gives the script a job, gets the commands back, sends them one at a time
- * waiting for each reply (Asterisk stalls on pipelined commands, agi-A4b),
- * then closes: Asterisk sees EOF and goes on with the dialplan.  Asterisk
- * may send "HANGUP" at any time (agi-A5*), answer 511 on a dead channel, or
- * close.
+ * The source holds the listening socket and every session's socket: the
+ * main loop's poll() is the only wait, as in the protocol floor.  A session
+ * reads its environment, gives the script a job, gets the commands back,
+ * sends them one at a time waiting for each reply (Asterisk stalls on
+ * pipelined commands, agi-A4b), then closes: Asterisk sees EOF and goes on
+ * with the dialplan.  Asterisk may send "HANGUP" at any time (agi-A5*),
+ * answer 511 on a dead channel, or close.
  */
 #define G_LOG_DOMAIN "ims-agi"
 

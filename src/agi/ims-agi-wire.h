@@ -5,8 +5,8 @@
  * and reading their replies is all a FastAGI server does.  Each connection
  * as a GSocketConnection with its own source and line reader cost twice
  * what the protocol needs (BENCHMARKS.md), so the wire keeps plain
- * descriptors in one epoll set, and the main loop polls that set's
- * descriptor: one source, one wake-up a round trip, whatever the number of
+ * descriptors, all of them in one main-loop source: the loop's own poll()
+ * is the only wait, one wake-up a round trip, whatever the number of
  * sessions.  When a session's environment is in, the script (the server's
  * run function) answers with the commands to send, at once or later (a W(x)
  * wait) through ims_agi_wire_answer.
