@@ -67,12 +67,6 @@ ims_agi_queue_jump_check (ImsAgiJob *job)
                                                ctx, ext, job->jump_priority));
 }
 
-static void
-ims_agi_answer (ImsAgiServer *srv, ImsAgiJob *job)
-{
-  ims_agi_wire_answer (srv->wire, job);
-}
-
 /* ---- IMStatus ---- */
 
 /* Is there an answer worth giving now, or is the peer still logging in? */
@@ -112,7 +106,7 @@ ims_agi_status_finish (ImsAgiServer *srv, ImsAgiJob *job, const char *peer, cons
               ims_result_to_string (a.result));
     }
   ims_answer_clear (&a);
-  ims_agi_answer (srv, job);
+  ims_agi_wire_answer (srv->wire, job);
 }
 
 static void
@@ -187,7 +181,7 @@ ims_agi_person (ImsAgiServer *srv, ImsAgiJob *job, const char *name)
               ims_phone_to_string (pa.phone), pa.dnd);
     }
   ims_answer_clear (&pa.answer);
-  ims_agi_answer (srv, job);
+  ims_agi_wire_answer (srv->wire, job);
   return TRUE;
 }
 
@@ -210,7 +204,7 @@ ims_agi_run_imstatus (ImsAgiServer *srv, ImsAgiJob *job)
                        TRUE);
       if (!go_on)
         ims_agi_queue_jump_check (job);
-      ims_agi_answer (srv, job);
+      ims_agi_wire_answer (srv->wire, job);
       return;
     }
   if (wait_ms > 0 && !ims_agi_answer_known (srv->svc.store, peer))
@@ -248,7 +242,7 @@ ims_agi_run_imsend (ImsAgiServer *srv, ImsAgiJob *job)
     {
       ims_agi_badargs (job, "IMSend", err ? err->message : "expected IMSend,peer/user/text", FALSE);
       ims_agi_set (job, IMS_VOCAB_SENDSTATUS_VAR, ims_send_status_to_string (IMS_SEND_FAILED));
-      ims_agi_answer (srv, job);
+      ims_agi_wire_answer (srv->wire, job);
       return;
     }
   /* The service checks the text (length, encoding) and the recipient. */
@@ -263,7 +257,7 @@ ims_agi_run_imsend (ImsAgiServer *srv, ImsAgiJob *job)
   ims_agi_set (job, IMS_VOCAB_SENDSTATUS_VAR, word);
   ims_agi_set (job, ims_vocab_variables[IMS_VAR_RESULT], ims_result_to_string (o.result));
   ims_send_outcome_clear (&o);
-  ims_agi_answer (srv, job);
+  ims_agi_wire_answer (srv->wire, job);
 }
 
 /* The scripts agi://host/<script> names: one row each. */
@@ -294,7 +288,7 @@ on_agi_job (ImsAgiJob *job, gpointer data)
                                 : g_strdup_printf ("no script in the AGI URL (agi://host/%s)",
                                                    ims_agi_scripts[0].name);
   ims_agi_badargs (job, "FastAGI", why, FALSE);
-  ims_agi_answer (srv, job);
+  ims_agi_wire_answer (srv->wire, job);
 }
 
 /* ---- the server ---- */

@@ -53,7 +53,6 @@ typedef struct {
   gint64 deadline;             /* monotonic µs: the reply or environment is due */
   GList link;                  /* in w->deadlines while a deadline runs */
   gboolean timed;
-  gint64 started;
 } Session;
 
 struct _ImsAgiWire {
@@ -64,10 +63,9 @@ struct _ImsAgiWire {
   gpointer user_data;
   guint timeout_s;
   GPtrArray *allow;
-  guint allow_gen;       /* counts set_allow calls */
   gboolean dispatching;
   GHashTable *sessions;  /* id -> Session* */
-  GQueue all;            /* Session*: every open one */
+  GQueue all;            /* Session*: every open one, the oldest first */
   GHashTable *per_addr;  /* from -> live sessions from there (GUINT_TO_POINTER) */
   guint live;
   GQueue deadlines;      /* Session*, the earliest deadline first */
@@ -78,8 +76,7 @@ struct _ImsAgiWire {
   gint64 retry_at;
   gint64 full_logged;
   gint64 now;            /* monotonic µs, as this turn began */
-  GInetAddress *last_addr; /* the last address checked against agiallow */
-  guint last_gen;        /* ... against this agiallow */
+  GInetAddress *last_addr; /* the last address checked against agiallow (none since it changed) */
   gboolean last_ok;
 };
 
@@ -414,30 +411,14 @@ ims_agi_readable (Session *s)
 /* Asterisk connects from the same address time after time: the answer
  * for the last one is kept until agiallow changes. */
 static gboolean
-ims_agi_allowed (ImsAgiWire *w, const struct sockaddr_storage *sa)
+ims_agi_allowed (ImsAgiWire *w, const guint8 *bytes, GSocketFamily family)
 {
-  const guint8 *bytes = NULL;
-  GSocketFamily family = G_SOCKET_FAMILY_INVALID;
-  if (sa->ss_family == AF_INET)
-    {
-      bytes = (const guint8 *) &((struct sockaddr_in *) sa)->sin_addr;
-      family = G_SOCKET_FAMILY_IPV4;
-    }
-  else if (sa->ss_family == AF_INET6)
-    {
-      bytes = (const guint8 *) &((struct sockaddr_in6 *) sa)->sin6_addr;
-      family = G_SOCKET_FAMILY_IPV6;
-    }
-  if (bytes == NULL)
-    return FALSE;
-  if (w->last_addr == NULL || w->last_gen != w->allow_gen
-      || g_inet_address_get_family (w->last_addr) != family
+  if (w->last_addr == NULL || g_inet_address_get_family (w->last_addr) != family
       || memcmp (g_inet_address_to_bytes (w->last_addr), bytes,
                  g_inet_address_get_native_size (w->last_addr)) != 0)
     {
       g_clear_object (&w->last_addr);
       w->last_addr = g_inet_address_new_from_bytes (bytes, family);
-      w->last_gen = w->allow_gen;
       w->last_ok = FALSE;
       for (guint i = 0; i < w->allow->len && !w->last_ok; i++)
         w->last_ok = g_inet_address_mask_matches (w->allow->pdata[i], w->last_addr);
@@ -461,13 +442,10 @@ ims_agi_make_room (ImsAgiWire *w, const char *from)
   if (w->live < IMS_AGI_MAX_SESSIONS)
     return TRUE;
   Session *oldest = NULL;
-  GHashTableIter it;
-  gpointer v;
-  g_hash_table_iter_init (&it, w->sessions);
-  while (g_hash_table_iter_next (&it, NULL, &v))
+  for (GList *l = g_queue_peek_head_link (&w->all); l && oldest == NULL; l = l->next)
     {
-      Session *o = v;
-      if (o->counted && o->env && (oldest == NULL || o->started < oldest->started))
+      Session *o = l->data;
+      if (o->counted && o->env)
         oldest = o;
     }
   if (oldest == NULL)
@@ -489,19 +467,24 @@ ims_agi_make_room (ImsAgiWire *w, const char *from)
 static void
 ims_agi_accept_one (ImsAgiWire *w, int fd, const struct sockaddr_storage *sa)
 {
-  char from[INET6_ADDRSTRLEN] = "?";
+  const guint8 *bytes = NULL;
+  GSocketFamily family = G_SOCKET_FAMILY_IPV4;
   guint port = 0;
   if (sa->ss_family == AF_INET)
     {
-      inet_ntop (AF_INET, &((struct sockaddr_in *) sa)->sin_addr, from, sizeof from);
+      bytes = (const guint8 *) &((struct sockaddr_in *) sa)->sin_addr;
       port = ntohs (((struct sockaddr_in *) sa)->sin_port);
     }
   else if (sa->ss_family == AF_INET6)
     {
-      inet_ntop (AF_INET6, &((struct sockaddr_in6 *) sa)->sin6_addr, from, sizeof from);
+      bytes = (const guint8 *) &((struct sockaddr_in6 *) sa)->sin6_addr;
+      family = G_SOCKET_FAMILY_IPV6;
       port = ntohs (((struct sockaddr_in6 *) sa)->sin6_port);
     }
-  if (!ims_agi_allowed (w, sa))
+  char from[INET6_ADDRSTRLEN] = "?";
+  if (bytes)
+    inet_ntop (sa->ss_family, bytes, from, sizeof from);
+  if (bytes == NULL || !ims_agi_allowed (w, bytes, family))
     {
       g_warning ("FastAGI: refused a connection from %s (not in agiallow)", from);
       close (fd);
@@ -521,7 +504,6 @@ ims_agi_accept_one (ImsAgiWire *w, int fd, const struct sockaddr_storage *sa)
   g_strlcpy (s->from, from, sizeof s->from);
   s->peer = g_strdup_printf ("%s:%u", from, port);
   s->env = ims_agi_env_new ();
-  s->started = w->now;
   s->counted = TRUE;
   w->live++;
   g_hash_table_insert (w->per_addr, g_strdup (from),
@@ -707,7 +689,7 @@ ims_agi_wire_set_allow (ImsAgiWire *w, GPtrArray *masks)
   g_ptr_array_ref (masks);
   g_ptr_array_unref (w->allow);
   w->allow = masks;
-  w->allow_gen++;
+  g_clear_object (&w->last_addr); /* its answer was the old agiallow's */
 }
 
 static int
