@@ -22,10 +22,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "ims-listener.h"
 #include "ims-text.h"
 
-#define ACCEPT_BURST 64 /* accepts per wake-up: sessions already open get their turn */
-#define RETRY_MS 1000   /* accept() again after running out of descriptors */
 #define MAX_IN (IMS_AGI_MAX_LINE + 1) /* Asterisk's 8191 bytes plus the LF */
 
 typedef struct {
@@ -72,8 +71,8 @@ struct _ImsAgiWire {
   GPtrArray *dead;       /* closed this turn, freed at its end */
   char rbuf[MAX_IN];     /* every read lands here */
   guint64 next_id;
-  gboolean paused;
-  gint64 retry_at;
+  ImsAcceptGate gate;
+  gint64 retry_at;       /* monotonic µs: listen again (0 while listening) */
   gint64 full_logged;
   gint64 now;            /* monotonic µs, as this turn began */
   GInetAddress *last_addr; /* the last address checked against agiallow (none since it changed) */
@@ -522,36 +521,20 @@ ims_agi_accept_one (ImsAgiWire *w, int fd, const struct sockaddr_storage *sa)
 static void
 ims_agi_accept (ImsAgiWire *w)
 {
-  for (int i = 0; i < ACCEPT_BURST; i++)
+  for (int i = 0; i < IMS_LISTENER_BURST; i++)
     {
       struct sockaddr_storage sa;
-      socklen_t len = sizeof sa;
-      int fd = accept4 (w->lfd, (struct sockaddr *) &sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      gboolean pause;
+      int fd = ims_accept_fd (&w->gate, w->lfd, &sa, &pause);
+      if (fd < 0 && pause)
+        {
+          w->retry_at = g_get_monotonic_time () + IMS_LISTENER_RETRY_S * G_USEC_PER_SEC;
+          g_source_remove_unix_fd (w->source, w->ltag);
+          w->ltag = NULL;
+          return;
+        }
       if (fd < 0)
-        {
-          if (errno == EAGAIN || errno == EWOULDBLOCK)
-            break;
-          if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-            {
-              if (!w->paused)
-                g_warning ("FastAGI: cannot accept a connection: %s; not accepting, and trying "
-                           "again every %d s (said once until it works)", g_strerror (errno),
-                           RETRY_MS / 1000);
-              w->paused = TRUE;
-              w->retry_at = g_get_monotonic_time () + RETRY_MS * 1000;
-              g_source_remove_unix_fd (w->source, w->ltag);
-              w->ltag = NULL;
-              return;
-            }
-          /* ECONNABORTED and the like: that client is gone, not us. */
-          g_debug ("FastAGI: accept: %s", g_strerror (errno));
-          continue;
-        }
-      if (w->paused)
-        {
-          w->paused = FALSE;
-          g_message ("FastAGI: accepting connections again");
-        }
+        return;
       ims_agi_accept_one (w, fd, &sa);
     }
 }
@@ -588,7 +571,7 @@ ims_agi_wait_ms (ImsAgiWire *w, gint64 now)
   GList *l = g_queue_peek_head_link (&w->deadlines);
   if (l)
     until = ((Session *) l->data)->deadline;
-  if (w->paused)
+  if (w->retry_at)
     until = MIN (until, w->retry_at);
   if (until == G_MAXINT64)
     return -1;
@@ -623,7 +606,7 @@ ims_agi_turn (ImsAgiWire *w)
         ims_agi_readable (s);
     }
   ims_agi_expire (w, w->now);
-  if (w->paused && w->now >= w->retry_at)
+  if (w->retry_at && w->now >= w->retry_at)
     ims_agi_resume (w);
   g_ptr_array_set_size (w->dead, 0);
   w->dispatching = FALSE;
@@ -692,46 +675,17 @@ ims_agi_wire_set_allow (ImsAgiWire *w, GPtrArray *masks)
   g_clear_object (&w->last_addr); /* its answer was the old agiallow's */
 }
 
-static int
-ims_agi_listen (GSocketAddress *addr, GError **error)
-{
-  struct sockaddr_storage sa;
-  gssize len = g_socket_address_get_native_size (addr);
-  if (len < 0 || !g_socket_address_to_native (addr, &sa, sizeof sa, error))
-    {
-      if (error && *error == NULL)
-        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "bad address");
-      return -1;
-    }
-  int fd = socket (sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
-  if (fd < 0)
-    {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "%s", g_strerror (errno));
-      return -1;
-    }
-  setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  /* Asterisk opens one connection per AGI() call: a deep backlog rides out bursts. */
-  gboolean bound = bind (fd, (struct sockaddr *) &sa, len) == 0;
-  if (!bound || listen (fd, 512) < 0)
-    {
-      int e = errno;
-      close (fd);
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "cannot %s: %s",
-                   bound ? "listen" : "bind", g_strerror (e));
-      return -1;
-    }
-  return fd;
-}
-
 ImsAgiWire *
 ims_agi_wire_new (GSocketAddress *addr, GPtrArray *masks, guint timeout_s, ImsAgiRunFunc run,
                   gpointer user_data, GError **error)
 {
-  int lfd = ims_agi_listen (addr, error);
+  /* Asterisk opens one connection per AGI() call: a deep backlog rides out bursts. */
+  int lfd = ims_listen_fd (addr, 512, error);
   if (lfd < 0)
     return NULL;
   ImsAgiWire *w = g_new0 (ImsAgiWire, 1);
   w->lfd = lfd;
+  w->gate.what = "FastAGI";
   w->run = run;
   w->user_data = user_data;
   w->timeout_s = timeout_s;

@@ -10,8 +10,36 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <sys/socket.h>
 
 G_BEGIN_DECLS
+
+#define IMS_LISTENER_RETRY_S 1 /* accept() again after running out of descriptors */
+#define IMS_LISTENER_BURST 64  /* accepts per wake-up, so one busy listener cannot starve the loop */
+
+/* The mechanism beneath ImsListener, for a front end that polls its own
+ * descriptors (FastAGI's wire). */
+
+/* A listening socket on @addr: non-blocking, close-on-exec, SO_REUSEADDR
+ * unless it is a unix socket (created with the process umask).  -1 with
+ * @error set when it cannot be bound. */
+int ims_listen_fd (GSocketAddress *addr, int backlog, GError **error);
+
+/* One listening socket's state: accepting, or paused for want of descriptors. */
+typedef struct {
+  const char *what; /* names it in the log: "FastAGI" */
+  gboolean paused;
+} ImsAcceptGate;
+
+/* accept4() on @lfd: the client's descriptor (non-blocking, close-on-exec)
+ * and its address in @sa (may be NULL).  -1 when nobody is waiting, or,
+ * with *@pause set, when descriptors ran out: that is said once in the log;
+ * stop watching @lfd and call again in IMS_LISTENER_RETRY_S.  A client that
+ * left before it was taken is skipped.  The first client after a pause is
+ * announced. */
+int ims_accept_fd (ImsAcceptGate *gate, int lfd, struct sockaddr_storage *sa, gboolean *pause);
+
+/* What follows is a listener that does all of it on the main loop. */
 
 typedef struct _ImsListener ImsListener;
 
