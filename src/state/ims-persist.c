@@ -14,6 +14,11 @@
 /* IM-LASTSEEN is in minutes: saving more often than this buys nothing. */
 #define LASTSEEN_RESOLUTION_S 60
 #define EXPIRE_INTERVAL_S 5
+/* Changes of last seen are written together, at most once in this many
+ * seconds, so many a transaction and a main-loop turn: a peer going down
+ * changes every buddy at once. */
+#define LASTSEEN_WRITE_S 1
+#define LASTSEEN_WRITE_BATCH 4096
 
 struct _ImsPersist {
   ImsPresenceStore *store;
@@ -24,6 +29,8 @@ struct _ImsPersist {
   guint watch_id;
   guint expire_id;
   GHashTable *saved;       /* "peer\nbuddy" -> gint64*, last value written */
+  GHashTable *unsaved;     /* "peer\nbuddy" -> gint64*, to be written */
+  guint write_id;          /* writes what is unsaved */
   GHashTable *queued;      /* peer -> number of messages in the outbox */
   GHashTable *flush_ids;   /* peer -> idle source id of a pending flush */
 };
@@ -165,6 +172,54 @@ on_persist_peer (const char *peer, ImsPeerState state, const char *reason, gpoin
     ims_persist_schedule_flush (data, peer);
 }
 
+/* Writes up to @max of what is unsaved in one transaction; FALSE when
+ * some is left.  On failure it is said once and dropped: the next change
+ * of each buddy tries again. */
+static gboolean
+ims_persist_write (ImsPersist *self, guint max)
+{
+  g_autoptr (GPtrArray) keys = g_ptr_array_new ();
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, self->unsaved);
+  while (keys->len < max && g_hash_table_iter_next (&it, &k, NULL))
+    g_ptr_array_add (keys, k);
+  if (keys->len == 0)
+    return TRUE;
+  g_autoptr (GError) err = NULL;
+  gboolean ok = ims_state_begin (self->state, &err);
+  for (guint i = 0; ok && i < keys->len; i++)
+    {
+      const char *key = keys->pdata[i], *nl = strchr (key, '\n'); /* no peer name has one */
+      g_autofree char *peer = g_strndup (key, nl - key);
+      ok = ims_state_set_lastseen (self->state, peer, nl + 1,
+                                   *(gint64 *) g_hash_table_lookup (self->unsaved, key), &err);
+    }
+  if (!ims_state_end (self->state, ok, ok ? &err : NULL) || !ok)
+    {
+      g_warning ("%s (%u changes of last seen not saved)", err->message,
+                 g_hash_table_size (self->unsaved));
+      g_hash_table_remove_all (self->unsaved);
+      return TRUE;
+    }
+  for (guint i = 0; i < keys->len; i++)
+    {
+      g_hash_table_steal_extended (self->unsaved, keys->pdata[i], &k, &v);
+      g_hash_table_insert (self->saved, k, v);
+    }
+  return g_hash_table_size (self->unsaved) == 0;
+}
+
+static gboolean
+on_persist_write (gpointer data)
+{
+  ImsPersist *self = data;
+  self->write_id = 0;
+  if (!ims_persist_write (self, LASTSEEN_WRITE_BATCH)) /* the rest on the next turn */
+    self->write_id = g_idle_add_full (G_PRIORITY_DEFAULT, on_persist_write, self, NULL);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_persist_presence (const char *peer, const char *buddy, const ImsAnswer *old,
                      const ImsAnswer *new_, gpointer data)
@@ -173,21 +228,19 @@ on_persist_presence (const char *peer, const char *buddy, const ImsAnswer *old,
   if (new_->lastseen_at == 0)
     return;
   g_autofree char *key = g_strconcat (peer, "\n", buddy, NULL);
-  gint64 *saved = g_hash_table_lookup (self->saved, key);
+  gint64 *known = g_hash_table_lookup (self->unsaved, key);
+  if (known == NULL)
+    known = g_hash_table_lookup (self->saved, key);
   gboolean left = old && ims_status_is_present (old->status) && !ims_status_is_present (new_->status);
-  if (saved && *saved == new_->lastseen_at)
+  if (known && *known == new_->lastseen_at)
     return;
-  if (saved && !left && new_->lastseen_at - *saved < LASTSEEN_RESOLUTION_S)
+  if (known && !left && new_->lastseen_at - *known < LASTSEEN_RESOLUTION_S)
     return;
-  g_autoptr (GError) err = NULL;
-  if (!ims_state_set_lastseen (self->state, peer, buddy, new_->lastseen_at, &err))
-    {
-      g_warning ("%s", err->message);
-      return;
-    }
   gint64 *v = g_new (gint64, 1);
   *v = new_->lastseen_at;
-  g_hash_table_insert (self->saved, g_steal_pointer (&key), v);
+  g_hash_table_insert (self->unsaved, g_steal_pointer (&key), v);
+  if (self->write_id == 0)
+    self->write_id = g_timeout_add_seconds (LASTSEEN_WRITE_S, on_persist_write, self);
 }
 
 void
@@ -263,6 +316,7 @@ ims_persist_new (ImsPresenceStore *store, ImsCore *core, ImsState *state, guint 
   self->outbox_max = outbox_max;
   self->outbox_ttl_s = outbox_ttl_s;
   self->saved = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->unsaved = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->queued = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->flush_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
@@ -303,6 +357,9 @@ ims_persist_free (ImsPersist *self)
     return;
   ims_presence_store_unwatch (self->store, self->watch_id);
   g_clear_handle_id (&self->expire_id, g_source_remove);
+  g_clear_handle_id (&self->write_id, g_source_remove);
+  ims_persist_write (self, G_MAXUINT);
+  g_hash_table_unref (self->unsaved);
   GHashTableIter it;
   gpointer v;
   g_hash_table_iter_init (&it, self->flush_ids);

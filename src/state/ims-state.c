@@ -204,6 +204,22 @@ ims_state_run (ImsState *st, sqlite3_stmt *stmt, const char *what, GError **erro
 }
 
 gboolean
+ims_state_begin (ImsState *st, GError **error)
+{
+  return ims_state_exec (st, "BEGIN IMMEDIATE", error);
+}
+
+gboolean
+ims_state_end (ImsState *st, gboolean ok, GError **error)
+{
+  if (ok && ims_state_exec (st, "COMMIT", error))
+    return TRUE;
+  if (sqlite3_get_autocommit (st->db) == 0) /* a failed COMMIT leaves it open */
+    sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+  return !ok;
+}
+
+gboolean
 ims_state_set_lastseen (ImsState *st, const char *peer, const char *buddy, gint64 at,
                         GError **error)
 {

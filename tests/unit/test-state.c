@@ -57,6 +57,38 @@ test_lastseen_and_outbox (void)
   ims_test_rm_rf (dir);
 }
 
+/* Many changes as one transaction: kept whole when it commits, gone whole
+ * when it is rolled back. */
+static void
+test_transaction (void)
+{
+  g_autofree char *dir = tmpdir ();
+  g_autoptr (GError) err = NULL;
+  g_autoptr (ImsState) st = ims_state_open (dir, &err);
+  g_assert_no_error (err);
+  g_assert_true (ims_state_begin (st, &err));
+  for (int i = 0; i < 1000; i++)
+    {
+      g_autofree char *b = g_strdup_printf ("u%d@x", i);
+      g_assert_true (ims_state_set_lastseen (st, "corp", b, 100 + i, &err));
+    }
+  g_assert_true (ims_state_end (st, TRUE, &err));
+  g_assert_true (ims_state_begin (st, &err));
+  g_assert_true (ims_state_set_lastseen (st, "corp", "u0@x", 5, &err));
+  g_assert_true (ims_state_set_lastseen (st, "corp", "late@x", 5, &err));
+  g_assert_true (ims_state_end (st, FALSE, &err));
+  g_assert_no_error (err);
+  g_autoptr (GHashTable) seen = ims_state_get_lastseen (st, "corp", &err);
+  g_assert_cmpuint (g_hash_table_size (seen), ==, 1000);
+  g_assert_cmpint (*(gint64 *) g_hash_table_lookup (seen, "u0@x"), ==, 100);
+  g_assert_cmpint (*(gint64 *) g_hash_table_lookup (seen, "u999@x"), ==, 1099);
+  g_assert_false (g_hash_table_contains (seen, "late@x"));
+  /* Outside a transaction each change is its own again. */
+  g_assert_true (ims_state_set_lastseen (st, "corp", "late@x", 7, &err));
+  g_autoptr (GHashTable) again = ims_state_get_lastseen (st, "corp", &err);
+  g_assert_true (g_hash_table_contains (again, "late@x"));
+}
+
 static void
 test_migrate_from_v1 (void)
 {
@@ -100,6 +132,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/state/lastseen-outbox", test_lastseen_and_outbox);
+  g_test_add_func ("/state/transaction", test_transaction);
   g_test_add_func ("/state/migrate-v1", test_migrate_from_v1);
   g_test_add_func ("/state/damaged", test_damaged);
   return g_test_run ();
