@@ -19,6 +19,7 @@
 #include "ims-line-conn.h"
 #include "ims-listener.h"
 #include "ims-render.h"
+#include "ims-store-feed.h"
 #include "ims-text.h"
 
 G_DEFINE_QUARK (ims-control-error-quark, ims_control_error)
@@ -30,8 +31,7 @@ struct _ImsControl {
   GList *clients;
   guint nwatching; /* clients that get notifications: none, nothing is rendered */
   guint idle_timeout_s;
-  guint store_watch;
-  guint removed_watch;
+  ImsStoreFeed *feed; /* listening while anybody watches */
   guint people_watch;
 };
 
@@ -247,6 +247,7 @@ on_client_event (ImsLineConn *lc, ImsLineEvent ev, const char *line, gsize len, 
             /* A watcher waits for notifications: no idle timeout. */
             c->watching = TRUE;
             c->owner->nwatching++;
+            ims_store_feed_set_listening (c->owner->feed, TRUE);
             ims_line_conn_set_idle_timeout (c->lc, 0);
             ims_client_snapshot (c);
           }
@@ -266,6 +267,8 @@ on_client_event (ImsLineConn *lc, ImsLineEvent ev, const char *line, gsize len, 
         {
           c->owner->clients = g_list_remove (c->owner->clients, c);
           c->owner->nwatching -= c->watching;
+          if (c->owner->nwatching == 0)
+            ims_store_feed_set_listening (c->owner->feed, FALSE);
         }
       g_free (c);
       break;
@@ -390,10 +393,8 @@ ims_control_new (const char *path, guint idle_timeout_s, const char *group,
   self->path = g_strdup (path);
   self->svc = *svc;
   self->idle_timeout_s = idle_timeout_s;
-  self->store_watch = ims_presence_store_watch (svc->store, on_control_presence,
-                                                on_control_peer, self);
-  self->removed_watch = ims_presence_store_watch_removed (svc->store, on_control_peer_removed,
-                                                          self);
+  self->feed = ims_store_feed_new (svc->store, on_control_presence, on_control_peer,
+                                   on_control_peer_removed, self);
   if (svc->people)
     self->people_watch = ims_people_watch (svc->people, on_control_person, self);
   return self;
@@ -404,8 +405,7 @@ ims_control_free (ImsControl *self)
 {
   if (self == NULL)
     return;
-  ims_presence_store_unwatch (self->svc.store, self->store_watch);
-  ims_presence_store_unwatch (self->svc.store, self->removed_watch);
+  g_clear_pointer (&self->feed, ims_store_feed_free);
   if (self->svc.people)
     ims_people_unwatch (self->svc.people, self->people_watch);
   g_clear_pointer (&self->listener, ims_listener_free);

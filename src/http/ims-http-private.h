@@ -12,6 +12,7 @@
 #include "ims-http.h"
 #include "ims-rate.h"
 #include "ims-render.h"
+#include "ims-store-feed.h"
 
 G_BEGIN_DECLS
 
@@ -26,8 +27,7 @@ struct _ImsHttp {
   GList *streams;          /* Stream* */
   guint nstreams;          /* of them not ending */
   GHashTable *stream_users; /* web user -> streams of theirs not ending */
-  guint store_watch;
-  guint removed_watch;
+  ImsStoreFeed *feed;      /* listening while a stream is open */
   guint people_watch;
   guint heartbeat_id;
   ImsRate *failures;       /* failed logins per remote address */

@@ -91,7 +91,8 @@ ims_http_stream_stop (Stream *st)
     return;
   st->ending = TRUE;
   ImsHttp *self = st->owner;
-  self->nstreams--;
+  if (--self->nstreams == 0 && self->feed)
+    ims_store_feed_set_listening (self->feed, FALSE);
   guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->stream_users, st->user));
   if (n > 1)
     g_hash_table_insert (self->stream_users, g_strdup (st->user), GUINT_TO_POINTER (n - 1));
@@ -431,7 +432,8 @@ ims_http_events (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
     st->session = ims_http_cookie (msg);
   st->allowance = G_MAXSIZE; /* a snapshot of any size fits; the limit counts from its end */
   self->streams = st->link = g_list_prepend (self->streams, st);
-  self->nstreams++;
+  if (self->nstreams++ == 0)
+    ims_store_feed_set_listening (self->feed, TRUE);
   g_hash_table_insert (self->stream_users, g_strdup (user->name), GUINT_TO_POINTER (mine + 1));
   g_signal_connect (msg, "wrote-headers", G_CALLBACK (on_stream_wrote_headers), st);
   g_signal_connect (msg, "finished", G_CALLBACK (on_stream_finished), st);
@@ -447,10 +449,8 @@ ims_http_events (ImsHttp *self, SoupServerMessage *msg, const ImsWebUser *user)
 void
 ims_http_stream_watch (ImsHttp *self)
 {
-  self->store_watch = ims_presence_store_watch (self->svc.store, on_http_presence, on_http_peer,
-                                                self);
-  self->removed_watch = ims_presence_store_watch_removed (self->svc.store, on_http_peer_removed,
-                                                          self);
+  self->feed = ims_store_feed_new (self->svc.store, on_http_presence, on_http_peer,
+                                   on_http_peer_removed, self);
   if (self->svc.people)
     self->people_watch = ims_people_watch (self->svc.people, on_http_person, self);
   self->heartbeat_id = g_timeout_add_seconds (IMS_HTTP_HEARTBEAT_S, on_http_heartbeat, self);
@@ -459,10 +459,7 @@ ims_http_stream_watch (ImsHttp *self)
 void
 ims_http_stream_unwatch (ImsHttp *self)
 {
-  if (self->store_watch)
-    ims_presence_store_unwatch (self->svc.store, self->store_watch);
-  if (self->removed_watch)
-    ims_presence_store_unwatch (self->svc.store, self->removed_watch);
+  g_clear_pointer (&self->feed, ims_store_feed_free);
   if (self->people_watch)
     ims_people_unwatch (self->svc.people, self->people_watch);
   g_clear_handle_id (&self->heartbeat_id, g_source_remove);

@@ -17,6 +17,17 @@ ims_answer_clear (ImsAnswer *a)
   g_clear_pointer (&a->show, g_free);
 }
 
+void
+ims_answer_copy (ImsAnswer *dst, const ImsAnswer *src)
+{
+  *dst = *src;
+  dst->text = g_strdup (src->text);
+  dst->prefix = g_strdup (src->prefix);
+  dst->uri = g_strdup (src->uri);
+  dst->resource = g_strdup (src->resource);
+  dst->show = g_strdup (src->show);
+}
+
 gboolean
 ims_answer_equal (const ImsAnswer *a, const ImsAnswer *b)
 {

@@ -717,6 +717,14 @@ ims_presence_store_list_peers (ImsPresenceStore *s)
   return out;
 }
 
+const ImsAnswer *
+ims_presence_store_published (ImsPresenceStore *s, const char *peer, const char *id)
+{
+  Peer *p = ims_store_peer (s, peer);
+  Buddy *b = p ? g_hash_table_lookup (p->buddies, id) : NULL;
+  return b && b->published ? &b->answer : NULL;
+}
+
 void
 ims_presence_store_snapshot (ImsPresenceStore *s, gboolean (*visible) (const char *, gpointer),
                              ImsPeerChangedFunc peer, ImsPresenceChangedFunc presence,

@@ -181,6 +181,10 @@ void ims_presence_store_set_lastseen (ImsPresenceStore *store, const char *peer,
  * ims_answer_clear(). */
 void ims_presence_store_lookup (ImsPresenceStore *store, const char *peer, const char *name,
                                 ImsAnswer *answer);
+/* The answer watchers last heard for a watched buddy (@id a full id), or
+ * NULL when there is none (borrowed, until the store changes). */
+const ImsAnswer *ims_presence_store_published (ImsPresenceStore *store, const char *peer,
+                                              const char *id);
 /* Watched buddies of a peer, sorted, full ids (transfer container). */
 GPtrArray *ims_presence_store_list_buddies (ImsPresenceStore *store, const char *peer);
 /* Peer names in insertion order (transfer container). */
@@ -197,6 +201,8 @@ void ims_presence_store_snapshot (ImsPresenceStore *store,
                                   gpointer user_data);
 
 void ims_answer_clear (ImsAnswer *answer);
+/* @dst (uninitialised) becomes a copy of @src; clear it with ims_answer_clear(). */
+void ims_answer_copy (ImsAnswer *dst, const ImsAnswer *src);
 /* @status and @result, every text empty (not NULL), the vocabulary's lamp,
  * nothing else. */
 void ims_answer_fill (ImsAnswer *answer, ImsStatus status, ImsResult result);

@@ -58,6 +58,25 @@ def free_port():
     raise RuntimeError(f"no free port in {lo}..{lo + 1999}")
 
 
+
+def control_watch(d, timeout=10):
+    """A raw control connection that watches: (socket, its file, the
+    snapshot's lines up to and with %synced).  The caller closes the socket."""
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.settimeout(timeout)
+    c.connect(d.socket)
+    f = c.makefile("rwb")
+    assert f.readline().startswith(b"%imstatus 1")
+    f.write(b"watch\n")
+    f.flush()
+    assert f.readline() == b"%begin 0\n"
+    assert f.readline() == b"%end 0\n"
+    lines = []
+    while not lines or lines[-1] != b"%synced\n":
+        lines.append(f.readline())
+        assert lines[-1], "the daemon closed the watch"
+    return c, f, lines
+
 def wait_for(cond, timeout=10.0, interval=0.02, what="condition"):
     """Polls cond() until it returns a truthy value; raises after timeout."""
     deadline = time.monotonic() + timeout

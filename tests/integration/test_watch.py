@@ -2,11 +2,10 @@
 and a subscribe list changed by reload without a new login."""
 import json
 import queue
-import socket
 import subprocess
 import threading
 
-from harness import DOMAIN, IMCTL, peer_conf, wait_for
+from harness import DOMAIN, IMCTL, control_watch, peer_conf, wait_for
 
 
 class Watcher:
@@ -79,18 +78,8 @@ def test_watch_raw_protocol_frames(prosody, robot, daemon):
     """Notifications never land inside a reply block, and commands still work."""
     d = daemon(peer_conf("aim1", robot[0], robot[1], prosody, subscribe=["buckaroo"]))
     d.wait_peer("aim1", "Registered")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
-        c.settimeout(10)
-        c.connect(d.socket)
-        f = c.makefile("rwb")
-        assert f.readline().startswith(b"%imstatus 1")
-        f.write(b"watch\n")
-        f.flush()
-        assert f.readline() == b"%begin 0\n"
-        assert f.readline() == b"%end 0\n"
-        lines = []
-        while not lines or lines[-1] != b"%synced\n":
-            lines.append(f.readline())
+    c, f, lines = control_watch(d)
+    with c:
         assert all(l.startswith((b"%peer ", b"%buddy ", b"%synced")) for l in lines)
         f.write(b"show peers\n")
         f.flush()
