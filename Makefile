@@ -125,7 +125,7 @@ clean:
 
 # Benchmarks (not tests): writes BENCHMARKS.md.  BENCH_REPEAT=3 BENCH_SECONDS=3
 # BENCH_SCALES=100,1000 BENCH_STREAMS=1000,10000; `make bench BENCH_ONLY="agi board"` for
-# some stages (agi presence imsend naive module board startup native scale domain).
+# some stages (agi presence imsend naive module board startup native scale domain down).
 bench: deps build
 	$(PYTHON) bench/run.py $(BENCH_ONLY)
 
