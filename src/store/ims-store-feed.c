@@ -30,7 +30,7 @@ struct _ImsStoreFeed {
   guint removed_watch;
   gboolean listening;
   GQueue queue;        /* FeedEvent*, oldest first */
-  GHashTable *pending; /* key -> FeedEvent* of each buddy that waits (borrowed) */
+  GHashTable *pending; /* the keys of the buddies that wait (their events own them) */
   GSource *source;     /* counts main-loop turns; drains the queue */
   guint64 turn;        /* main-loop turns so far */
   guint64 burst_turn;  /* the turn burst counts in */
