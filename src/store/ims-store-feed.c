@@ -31,7 +31,7 @@ struct _ImsStoreFeed {
   gboolean listening;
   GQueue queue;        /* FeedEvent*, oldest first */
   GHashTable *pending; /* the keys of the buddies that wait (their events own them) */
-  GSource *source;     /* counts main-loop turns; drains the queue */
+  GSource *source;     /* while listening: counts main-loop turns, drains the queue */
   guint64 turn;        /* main-loop turns so far */
   guint64 burst_turn;  /* the turn burst counts in */
   guint burst;         /* handed on in that turn */
@@ -230,20 +230,32 @@ ims_store_feed_new (ImsPresenceStore *store, ImsPresenceChangedFunc presence,
   f->removed = removed;
   f->user_data = user_data;
   f->pending = g_hash_table_new (g_str_hash, g_str_equal);
-  f->source = g_source_new (&ims_feed_source_funcs, sizeof (FeedSource));
-  ((FeedSource *) f->source)->f = f;
-  g_source_attach (f->source, NULL);
   f->watch = ims_presence_store_watch (store, on_feed_presence, on_feed_peer, f);
   f->removed_watch = ims_presence_store_watch_removed (store, on_feed_removed, f);
   return f;
 }
 
+/* The source is there only while somebody listens: every source costs
+ * every main-loop turn a little (FastAGI takes nine turns a session). */
 void
 ims_store_feed_set_listening (ImsStoreFeed *f, gboolean listening)
 {
   f->listening = listening;
+  if (listening && f->source == NULL)
+    {
+      f->source = g_source_new (&ims_feed_source_funcs, sizeof (FeedSource));
+      ((FeedSource *) f->source)->f = f;
+      g_source_attach (f->source, NULL);
+    }
   if (!listening)
-    ims_feed_forget (f);
+    {
+      ims_feed_forget (f);
+      if (f->source)
+        {
+          g_source_destroy (f->source);
+          g_clear_pointer (&f->source, g_source_unref);
+        }
+    }
 }
 
 void
@@ -253,9 +265,7 @@ ims_store_feed_free (ImsStoreFeed *f)
     return;
   ims_presence_store_unwatch (f->store, f->watch);
   ims_presence_store_unwatch (f->store, f->removed_watch);
-  ims_feed_forget (f);
-  g_source_destroy (f->source);
-  g_source_unref (f->source);
+  ims_store_feed_set_listening (f, FALSE);
   g_hash_table_unref (f->pending);
   g_free (f);
 }
