@@ -23,6 +23,10 @@ with open(SAMPLE) as _f:
     DIALPLAN = _f.read() + """
 [default]
 exten => 205,hint,Custom:ph205
+exten => 206,hint,Local/206@phones
+[phones]
+exten => 206,1,Answer()
+ same => n,Wait(60)
 [agents]
 exten => 205,1,Wait(30)
 [features]
@@ -148,6 +152,27 @@ def test_one_presence_phone_im_and_dnd(server, daemon, pbx):
         assert r.returncode != 0 and "no person named 'nobody'" in r.stderr
     finally:
         jane.close()
+
+
+def test_a_real_call_makes_him_busy(server, daemon, pbx):
+    # Not a device state set by hand: a channel to his phone (a Local channel,
+    # whose state Asterisk itself reports on the hint) rings and is answered.
+    d = daemon(conf(server) + "[jim]\ntype = person\nextension = 206@default\n",
+               general_extra=ami_keys(pbx))
+    wait_for(lambda: "device states in sync" in d.read_log(), 20, what="AMI login")
+
+    def jim(**want):
+        def check():
+            v = asterisk.agi(d.agi_port, "agi://127.0.0.1/IMStatus,jim").vars
+            return v if all(v.get(k) == x for k, x in want.items()) else None
+        return wait_for(check, 15, interval=0.05, what=f"jim to have {want}")
+    jim(**{"IM-PHONE": "idle"})
+    pbx.rx("channel originate Local/206@phones application Wait 60")
+    v = jim(**{"IM-PHONE": "inuse", "IM-STATUS": "busy", "IM-SHOW": "phone"})
+    assert v["IM-RESULT"] == "OK"
+    assert d.json("status", "jim")["phone"] == "inuse"
+    pbx.rx("channel request hangup all")
+    jim(**{"IM-PHONE": "idle"})
 
 
 def test_dnd_survives_restarts_and_the_last_change_wins(server, daemon, pbx):
