@@ -261,6 +261,19 @@ def test_board_people(tmp_path, prosody, robot, buddies, daemon, browser, fake_a
     fake.set_device("Custom:DND205", "BUSY")
     wait(browser, lambda dr: card(dr, "jane").get_attribute("data-dnd") == "on", "dnd from *78")
     assert "jane: do not disturb on (the board)" in d.read_log()
+    # On a phone-sized screen her card (phone line, switch) needs no sideways
+    # scrolling either, and the switch stays inside it.
+    browser.set_window_size(375, 700)
+    wait(browser, lambda dr: dr.execute_script("return document.documentElement.clientWidth") < 400,
+         "the narrow window")
+    assert browser.execute_script("return document.documentElement.scrollWidth <= "
+                                  "document.documentElement.clientWidth")
+    c = card(browser, "jane")
+    assert browser.execute_script(
+        "const c = arguments[0].getBoundingClientRect(), s = arguments[1].getBoundingClientRect();"
+        "return s.left >= c.left && s.right <= c.right && c.right <= "
+        "document.documentElement.clientWidth", c, c.find_element(By.CSS_SELECTOR, "button.dnd"))
+    browser.save_screenshot(str(tmp_path / "board-people-phone.png"))
 
 
 def test_board_people_on_a_real_asterisk(tmp_path, prosody, robot, buddies, daemon, browser):
