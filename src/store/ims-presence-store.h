@@ -194,7 +194,8 @@ GPtrArray *ims_presence_store_list_peers (ImsPresenceStore *store);
  * all), in order, then its watched buddies, handed to the same callbacks
  * that hear changes (@old NULL).  After it, ims_presence_store_watch() and
  * _watch_removed() are the rest of the feed: nothing can slip in between
- * on the one main loop. */
+ * on the one main loop.  (An ImsStoreFeed's changes that still wait come
+ * after it, with the answers as they are then: nothing older than it.) */
 void ims_presence_store_snapshot (ImsPresenceStore *store,
                                   gboolean (*visible) (const char *peer, gpointer user_data),
                                   ImsPeerChangedFunc peer, ImsPresenceChangedFunc presence,
