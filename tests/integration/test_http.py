@@ -803,6 +803,13 @@ def test_unread_stream_over_tls_is_closed_without_waiting(tmp_path, ca, prosody,
         read_head(stuck)  # the stream is open before the changes start
         for i in range(500):  # about 4 KB an event, never read
             b.presence(show="away", status=f"{i:04d} " + "x" * 1900)
+            if i % 50 == 49:
+                # Fifty at most in flight: more than 256 changes in one
+                # main-loop turn (a loaded daemon reading a backlog at once)
+                # would go out merged, one a buddy, and this one buddy's
+                # events would not reach 1 MiB.
+                wait_for(lambda i=i: d.status("aim1/buckaroo")["text"].startswith(f"{i:04d}"),
+                         20, what=f"change {i}")
         wait_for(lambda: "event stream of alice not read; closing it" in d.read_log(), 20,
                  what="the unread stream closed")
         b.presence(show="dnd", status="after")
