@@ -1386,10 +1386,16 @@ def merge_sections(old, new):
     _, new_secs = split_sections(new)
     fresh = dict(new_secs)
     # The head says when the full run was; a line says what was re-measured.
-    old_head = re.sub(r"(?m)^Re-measured .*\n\n?", "", old_head)
-    names = ", ".join(h[3:].split(":")[0] for h, _ in new_secs if re.match(r"## \d+\.", h))
-    out, seen = [old_head + f"Re-measured {datetime.datetime.now():%Y-%m-%d %H:%M} on "
-                 f"{platform.node()}: {names}.\n\n"], set()
+    # Those whose figures changed: the report is drawn from every stage's
+    # last results, so the sections this run did not measure come out alike.
+    before = dict(old_secs)
+    names = ", ".join(h[3:].split(":")[0] for h, body in new_secs
+                      if re.match(r"## \d+\.", h) and before.get(h) != body)
+    if names:
+        old_head = re.sub(r"(?m)^Re-measured .*\n\n?", "", old_head)
+        old_head += (f"Re-measured {datetime.datetime.now():%Y-%m-%d %H:%M} on "
+                     f"{platform.node()}: {names}.\n\n")
+    out, seen = [old_head], set()
     for heading, body in old_secs:
         out.append(fresh.get(heading, body))
         seen.add(heading)
