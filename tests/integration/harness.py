@@ -58,7 +58,6 @@ def free_port():
     raise RuntimeError(f"no free port in {lo}..{lo + 1999}")
 
 
-
 def control_watch(d, timeout=10):
     """A raw control connection that watches: (socket, its file, the
     snapshot's lines up to and with %synced).  The caller closes the socket."""
@@ -76,6 +75,7 @@ def control_watch(d, timeout=10):
         lines.append(f.readline())
         assert lines[-1], "the daemon closed the watch"
     return c, f, lines
+
 
 def wait_for(cond, timeout=10.0, interval=0.02, what="condition"):
     """Polls cond() until it returns a truthy value; raises after timeout."""
