@@ -29,7 +29,8 @@ struct _ImsControl {
   ImsService svc;
   ImsListener *listener;
   GList *clients;
-  guint nwatching; /* clients that get notifications: none, nothing is rendered */
+  guint nwatching; /* clients that get notifications: none, nothing is rendered
+                    * (the feed does not listen; a person's change is skipped) */
   guint idle_timeout_s;
   ImsStoreFeed *feed; /* listening while anybody watches */
   guint people_watch;
@@ -103,8 +104,6 @@ on_control_presence (const char *peer, const char *buddy, const ImsAnswer *old,
                      const ImsAnswer *new_, gpointer data)
 {
   ImsControl *self = data;
-  if (self->nwatching == 0)
-    return;
   g_autofree char *json = ims_control_buddy_json (self, peer, buddy, new_, old);
   ims_control_notify (self, IMS_VOCAB_EVENT_BUDDY, json);
 }
@@ -113,8 +112,6 @@ static void
 on_control_peer (const char *peer, ImsPeerState state, const char *reason, gpointer data)
 {
   ImsControl *self = data;
-  if (self->nwatching == 0)
-    return;
   g_autofree char *json = ims_control_peer_json (&self->svc, peer);
   if (json)
     ims_control_notify (self, IMS_VOCAB_EVENT_PEER, json);
@@ -141,8 +138,6 @@ static void
 on_control_peer_removed (const char *peer, gpointer data)
 {
   ImsControl *self = data;
-  if (self->nwatching == 0)
-    return;
   g_autofree char *json = ims_render_peer_removed_json (peer);
   ims_control_notify (self, IMS_VOCAB_EVENT_PEER_REMOVED, json);
 }

@@ -195,7 +195,11 @@ ims_persist_write (ImsPersist *self, guint max)
       ok = ims_state_set_lastseen (self->state, peer, nl + 1,
                                    *(gint64 *) g_hash_table_lookup (self->unsaved, key), &err);
     }
-  if (!ims_state_end (self->state, ok, ok ? &err : NULL) || !ok)
+  if (ok)
+    ok = ims_state_commit (self->state, &err);
+  else
+    ims_state_rollback (self->state);
+  if (!ok)
     {
       g_warning ("%s (%u changes of last seen not saved)", err->message,
                  g_hash_table_size (self->unsaved));

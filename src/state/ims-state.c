@@ -100,11 +100,15 @@ ims_state_migrate (ImsState *st, GError **error)
     }
   for (int v = version; v < IMS_STATE_SCHEMA_VERSION; v++)
     {
-      g_autofree char *sql = g_strdup_printf ("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;",
+      g_autofree char *sql = g_strdup_printf ("%s PRAGMA user_version = %d;",
                                               ims_state_migrations[v], v + 1);
-      if (!ims_state_exec (st, sql, error))
+      gboolean ok = ims_state_begin (st, error) && ims_state_exec (st, sql, error);
+      if (ok)
+        ok = ims_state_commit (st, error);
+      else
+        ims_state_rollback (st);
+      if (!ok)
         {
-          sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
           g_prefix_error (error, "migrating to schema version %d: ", v + 1);
           return FALSE;
         }
@@ -209,14 +213,20 @@ ims_state_begin (ImsState *st, GError **error)
   return ims_state_exec (st, "BEGIN IMMEDIATE", error);
 }
 
-gboolean
-ims_state_end (ImsState *st, gboolean ok, GError **error)
+void
+ims_state_rollback (ImsState *st)
 {
-  if (ok && ims_state_exec (st, "COMMIT", error))
-    return TRUE;
-  if (sqlite3_get_autocommit (st->db) == 0) /* a failed COMMIT leaves it open */
+  if (sqlite3_get_autocommit (st->db) == 0)
     sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
-  return !ok;
+}
+
+gboolean
+ims_state_commit (ImsState *st, GError **error)
+{
+  if (ims_state_exec (st, "COMMIT", error))
+    return TRUE;
+  ims_state_rollback (st); /* a failed COMMIT leaves the transaction open */
+  return FALSE;
 }
 
 gboolean

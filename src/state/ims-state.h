@@ -48,12 +48,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ImsState, ims_state_close)
 
 gboolean ims_state_set_lastseen (ImsState *state, const char *peer, const char *buddy, gint64 at,
                                  GError **error);
-/* Changes between these are one transaction: one WAL commit for all of
- * them, where each change alone is one commit of its own.  ims_state_end
- * commits, or rolls back when @ok is FALSE (and returns TRUE) or when the
- * commit fails (and returns FALSE with @error set). */
+/* Changes between ims_state_begin and ims_state_commit are one
+ * transaction: one WAL commit for all of them, where each change alone is
+ * one commit of its own.  A commit that fails is rolled back;
+ * ims_state_rollback drops what a failed change left (nothing when no
+ * transaction is open). */
 gboolean ims_state_begin (ImsState *state, GError **error);
-gboolean ims_state_end (ImsState *state, gboolean ok, GError **error);
+gboolean ims_state_commit (ImsState *state, GError **error);
+void ims_state_rollback (ImsState *state);
 /* buddy -> unix time, for one peer (transfer full; values are gint64*). */
 GHashTable *ims_state_get_lastseen (ImsState *state, const char *peer, GError **error);
 

@@ -72,11 +72,11 @@ test_transaction (void)
       g_autofree char *b = g_strdup_printf ("u%d@x", i);
       g_assert_true (ims_state_set_lastseen (st, "corp", b, 100 + i, &err));
     }
-  g_assert_true (ims_state_end (st, TRUE, &err));
+  g_assert_true (ims_state_commit (st, &err));
   g_assert_true (ims_state_begin (st, &err));
   g_assert_true (ims_state_set_lastseen (st, "corp", "u0@x", 5, &err));
   g_assert_true (ims_state_set_lastseen (st, "corp", "late@x", 5, &err));
-  g_assert_true (ims_state_end (st, FALSE, &err));
+  ims_state_rollback (st);
   g_assert_no_error (err);
   g_autoptr (GHashTable) seen = ims_state_get_lastseen (st, "corp", &err);
   g_assert_cmpuint (g_hash_table_size (seen), ==, 1000);
