@@ -28,6 +28,7 @@ struct _ImsFrameConn {
   gsize out_bytes;      /* queued and not yet written */
   gsize max_output;
   gboolean writing;
+  gboolean finishing;   /* ims_frame_conn_finish: shut the write side when flushed */
   guint connect_timeout_id;
   guint closed_id;
   GError *error;        /* what closed() will say */
@@ -176,8 +177,14 @@ ims_frame_conn_write_done (GObject *source, GAsyncResult *res, gpointer data)
 static void
 ims_frame_conn_flush (ImsFrameConn *c)
 {
-  if (c->writing || c->connection == NULL || g_queue_is_empty (&c->out))
+  if (c->writing || c->connection == NULL)
     return;
+  if (g_queue_is_empty (&c->out))
+    {
+      if (c->finishing)
+        g_socket_shutdown (g_socket_connection_get_socket (c->connection), FALSE, TRUE, NULL);
+      return;
+    }
   GBytes *b = g_queue_peek_head (&c->out);
   gsize len;
   const void *p = g_bytes_get_data (b, &len);
@@ -190,7 +197,7 @@ ims_frame_conn_flush (ImsFrameConn *c)
 void
 ims_frame_conn_send (ImsFrameConn *c, const void *data, gsize len)
 {
-  if (c->dead || c->failed || len == 0)
+  if (c->dead || c->failed || c->finishing || len == 0)
     return;
   if (c->out_bytes + len > c->max_output)
     {
@@ -283,6 +290,15 @@ ims_frame_conn_free (ImsFrameConn *c)
       g_socket_close (sock, NULL);
     }
   ims_frame_conn_unref (c);
+}
+
+void
+ims_frame_conn_finish (ImsFrameConn *c)
+{
+  if (c->dead || c->failed || c->finishing)
+    return;
+  c->finishing = TRUE;
+  ims_frame_conn_flush (c);
 }
 
 void

@@ -38,6 +38,10 @@ ImsFrameConn *ims_frame_conn_new (const char *host, int port, guint timeout_s, g
 
 /* Queues @len bytes; written in order once connected. */
 void ims_frame_conn_send (ImsFrameConn *conn, const void *data, gsize len);
+/* We send nothing more: once what is queued is written, the write side is
+ * shut (FIN).  Reading goes on; the server's close comes through closed()
+ * as G_IO_ERROR_CONNECTION_CLOSED.  Later sends are dropped. */
+void ims_frame_conn_finish (ImsFrameConn *conn);
 /* For tests: another limit on what may wait unsent. */
 void ims_frame_conn_set_max_output (ImsFrameConn *conn, gsize max);
 /* Ends the connection with @error (copied) reported through closed() from

@@ -1,7 +1,7 @@
 /* ims-oscar: the AIM driver.  A state machine on the main loop
- * over ims-oscar-proto: BUCP MD5 login on the auth server, then BOS with the
- * cookie; the server-stored list (feedbag) is read, missing buddies added to
- * it; 03,0B/03,0C are arrivals and departures (idempotent: servers send a
+ * over ims-oscar-proto: BUCP MD5 login on the auth server, then, once the auth
+ * server has closed, BOS with the cookie; the server-stored list (feedbag) is
+ * read, missing buddies added to it; 03,0B/03,0C are arrivals and departures (idempotent: servers send a
  * departure for someone never seen), the away text is asked for with 02,15;
  * IMs both ways on channel 1; the robot's busy text is its away message;
  * FLAP channel 5 keepalives.
@@ -18,8 +18,14 @@
 #include "ims-text.h"
 
 #define MAX_ITEMS 2000 /* feedbag items kept at most */
+/* How long the auth server may take to close after its login reply. */
+#define IMS_OSCAR_HANDOFF_MS 2000
 
-typedef enum { STAGE_AUTH, STAGE_BOS, STAGE_ONLINE } Stage;
+/* STAGE_HANDOFF: the login reply is in, our side of the auth connection is
+ * shut, and we wait for the server's close before going to BOS.  OWAIM
+ * gives the cookie's session to the auth connection while it is still open,
+ * so a BOS sign-on that overtakes that close is never answered. */
+typedef enum { STAGE_AUTH, STAGE_HANDOFF, STAGE_BOS, STAGE_ONLINE } Stage;
 
 typedef struct {
   ImsNativePeer base;
@@ -29,6 +35,9 @@ typedef struct {
   guint32 reqid;
   char *sn;              /* own screen name, normalized */
   GBytes *cookie;
+  char *bos_host;        /* from the login reply, until BOS is dialled */
+  int bos_port;
+  guint handoff_id;      /* STAGE_HANDOFF's time limit */
   GHashTable *buddies;   /* sn -> item id (feedbag buddies) */
   GHashTable *items;     /* "gid:iid" of every item, to pick free ids */
   guint16 gid;           /* the group new buddies go in; 0 = none yet */
@@ -37,7 +46,8 @@ typedef struct {
   gboolean list_capped;   /* said once: the list was cut at MAX_ITEMS */
 } OscarPeer;
 
-static void ims_oscar_bos_connect (OscarPeer *o, const char *host, int port);
+static void ims_oscar_bos_connect (OscarPeer *o);
+static gboolean on_oscar_handoff_timeout (gpointer data);
 
 static void
 ims_oscar_send_flap (OscarPeer *o, guint8 channel, const guint8 *data, gsize len)
@@ -63,6 +73,8 @@ ims_oscar_disconnect (ImsNativePeer *p)
 {
   OscarPeer *o = (OscarPeer *) p;
   g_clear_pointer (&o->conn, ims_frame_conn_free);
+  g_clear_handle_id (&o->handoff_id, g_source_remove);
+  g_clear_pointer (&o->bos_host, g_free);
   g_clear_pointer (&o->cookie, g_bytes_unref);
   g_clear_pointer (&o->buddies, g_hash_table_unref);
   g_clear_pointer (&o->items, g_hash_table_unref);
@@ -171,10 +183,12 @@ ims_oscar_auth_frame (OscarPeer *o, const ImsFlap *f)
           return;
         }
       o->cookie = g_bytes_ref (login.cookie);
-      g_autofree char *host = g_strdup (login.bos_host);
-      int port = login.bos_port ? login.bos_port : ims_native_port (&o->base);
+      o->bos_host = g_strdup (login.bos_host);
+      o->bos_port = login.bos_port ? login.bos_port : ims_native_port (&o->base);
       ims_oscar_login_clear (&login);
-      ims_oscar_bos_connect (o, host, port);
+      o->stage = STAGE_HANDOFF;
+      ims_frame_conn_finish (o->conn);
+      o->handoff_id = g_timeout_add (IMS_OSCAR_HANDOFF_MS, on_oscar_handoff_timeout, o);
     }
   else if (s.family == 0x17 && s.subtype == 0x01)
     ims_native_fail (&o->base, FALSE, "the OSCAR server refused the login request");
@@ -441,7 +455,7 @@ ims_oscar_frame (ImsFrameConn *conn, const guint8 *frame, gsize len, gpointer da
     }
   if (o->stage == STAGE_AUTH)
     ims_oscar_auth_frame (o, &f);
-  else
+  else if (o->stage != STAGE_HANDOFF) /* the auth server has nothing more to say */
     ims_oscar_bos_frame (o, &f);
 }
 
@@ -454,20 +468,34 @@ static void
 ims_oscar_closed (ImsFrameConn *conn, const GError *error, gpointer data)
 {
   OscarPeer *o = data;
-  ims_native_fail (&o->base, FALSE, "%s", error->message);
+  if (o->stage == STAGE_HANDOFF)
+    ims_oscar_bos_connect (o); /* the auth server is done with us */
+  else
+    ims_native_fail (&o->base, FALSE, "%s", error->message);
+}
+
+static gboolean
+on_oscar_handoff_timeout (gpointer data)
+{
+  OscarPeer *o = data;
+  o->handoff_id = 0;
+  ims_oscar_bos_connect (o); /* a server that does not close: go anyway */
+  return G_SOURCE_REMOVE;
 }
 
 static const ImsFrameConnFuncs ims_oscar_conn_funcs = { ims_oscar_connected, ims_oscar_frame, ims_oscar_closed };
 
 static void
-ims_oscar_bos_connect (OscarPeer *o, const char *host, int port)
+ims_oscar_bos_connect (OscarPeer *o)
 {
   g_clear_pointer (&o->conn, ims_frame_conn_free);
+  g_clear_handle_id (&o->handoff_id, g_source_remove);
+  g_autofree char *host = g_steal_pointer (&o->bos_host);
   o->stage = STAGE_BOS;
   o->seq = (guint16) g_random_int_range (0, 0x8000);
   o->buddies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   o->items = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  o->conn = ims_frame_conn_new (host, port, IMS_NATIVE_CONNECT_TIMEOUT_S, IMS_FLAP_MAX, ims_flap_frame_len,
+  o->conn = ims_frame_conn_new (host, o->bos_port, IMS_NATIVE_CONNECT_TIMEOUT_S, IMS_FLAP_MAX, ims_flap_frame_len,
                                 &ims_oscar_conn_funcs, o);
 }
 

@@ -392,8 +392,11 @@ class Daemon:
         return self.json("status", target)
 
     def wait_peer(self, name, status, timeout=15):
-        return wait_for(lambda: (lambda p: p if p["status"] == status else None)(self.peer(name)),
-                        timeout, what=f"peer {name} to be {status}")
+        try:
+            return wait_for(lambda: (lambda p: p if p["status"] == status else None)(self.peer(name)),
+                            timeout, what=f"peer {name} to be {status}")
+        except TimeoutError as e:
+            raise AssertionError(f"{e}\n{self.log} ends:\n{self.read_log()[-2000:]}") from None
 
     def wait_status(self, target, timeout=10, **want):
         def check():
@@ -402,7 +405,8 @@ class Daemon:
         try:
             return wait_for(check, timeout, what=f"{target} to have {want}")
         except TimeoutError as e:
-            raise AssertionError(f"{e}; now {self.status(target)}") from None
+            raise AssertionError(f"{e}; now {self.status(target)}\n"
+                                 f"{self.log} ends:\n{self.read_log()[-2000:]}") from None
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

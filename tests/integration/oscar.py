@@ -183,6 +183,16 @@ class OscarClient:
                         return ("error", struct.unpack(">H", err)[0])
                     host_port = tlv_get(body, 5).decode()
                     h, _, p = host_port.rpartition(":")
+                    # As the daemon: leave the login server and let it close
+                    # before BOS (OWAIM hands the cookie's session to a login
+                    # connection still open, and BOS then never answers).
+                    s.shutdown(socket.SHUT_WR)
+                    s.settimeout(2)
+                    try:
+                        while s.recv(4096):
+                            pass
+                    except OSError:
+                        pass
                     return (h, int(p), tlv_get(body, 6))
         finally:
             s.close()

@@ -16,6 +16,9 @@
 
 typedef struct {
   GSocketListener *listener;
+  GSocket *lsock;          /* the listener's socket, to see a connection waiting */
+  gboolean keep_auth;      /* the login server never closes (the client must go on) */
+  gint overtook;           /* atomic: BOS was dialled before the login server closed */
   guint16 port;
   GThread *thread;
   GSocketConnection *bos;  /* the second connection, after the login */
@@ -98,6 +101,17 @@ server_run (gpointer data)
           break;
         }
     }
+  if (!sv->keep_auth)
+    {
+      /* As OWAIM: the client's close is seen, the server takes its time
+       * (here 300 ms) to drop the login session, and only then closes.  A
+       * BOS connection waiting meanwhile overtook it. */
+      while (read_flap (auth, &ch, &fam, &sub))
+        ;
+      if (g_socket_condition_timed_wait (sv->lsock, G_IO_IN, 300 * 1000, NULL, NULL))
+        g_atomic_int_set (&sv->overtook, 1);
+      g_io_stream_close (G_IO_STREAM (auth), NULL, NULL);
+    }
   /* The BOS server. */
   sv->bos = g_socket_listener_accept (sv->listener, NULL, NULL, NULL);
   if (sv->bos == NULL)
@@ -134,15 +148,18 @@ server_run (gpointer data)
 }
 
 static void
-test_session (void)
+run_session (gboolean keep_auth)
 {
-  Server sv = { 0 };
+  Server sv = { .keep_auth = keep_auth };
   sv.listener = g_socket_listener_new ();
   g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
   g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (lo, 0);
-  g_autoptr (GSocketAddress) bound = NULL;
-  g_assert_true (g_socket_listener_add_address (sv.listener, sa, G_SOCKET_TYPE_STREAM,
-                                                G_SOCKET_PROTOCOL_TCP, NULL, &bound, NULL));
+  sv.lsock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_assert_nonnull (sv.lsock);
+  g_assert_true (g_socket_bind (sv.lsock, sa, TRUE, NULL));
+  g_assert_true (g_socket_listen (sv.lsock, NULL));
+  g_assert_true (g_socket_listener_add_socket (sv.listener, sv.lsock, NULL, NULL));
+  g_autoptr (GSocketAddress) bound = g_socket_get_local_address (sv.lsock, NULL);
   sv.port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
   sv.thread = g_thread_new ("fake-oscar", server_run, &sv);
 
@@ -159,10 +176,12 @@ test_session (void)
   d->ops->start (d, &acct);
   d->ops->connect (d, "a");
 
-  /* Login, the second server, the list: online once the list is read. */
+  /* Login, the second server (only once the login server closed, or it
+   * never does), the list: online once the list is read. */
   IMS_WAIT_FOR (host_got (&host, "logged_in a"));
   IMS_WAIT_FOR (g_atomic_int_get (&sv.ready));
   g_assert_true (host_got (&host, "roster a"));
+  g_assert_false (g_atomic_int_get (&sv.overtook));
 
   /* A buddy arrives, then sends an IM, as OWAIM sent them. */
   send_recorded (sv.bos, "arrival0");
@@ -178,7 +197,22 @@ test_session (void)
   g_thread_join (sv.thread);
   g_clear_object (&sv.bos);
   g_object_unref (sv.listener);
+  g_object_unref (sv.lsock);
   g_ptr_array_unref (host.calls);
+}
+
+static void
+test_session (void)
+{
+  run_session (FALSE);
+}
+
+/* A login server that never closes after its reply does not keep us from
+ * BOS: we go after a bounded wait. */
+static void
+test_session_auth_never_closes (void)
+{
+  run_session (TRUE);
 }
 
 int
@@ -187,5 +221,6 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
   g_test_add_func ("/oscar/driver/session", test_session);
+  g_test_add_func ("/oscar/driver/session-auth-never-closes", test_session_auth_never_closes);
   return g_test_run ();
 }
