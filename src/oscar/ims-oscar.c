@@ -1,8 +1,9 @@
 /* ims-oscar: the AIM driver.  A state machine on the main loop
- * over ims-oscar-proto: BUCP MD5 login on the auth server, then, once the auth
- * server has closed, BOS with the cookie; the server-stored list (feedbag) is
- * read, missing buddies added to it; 03,0B/03,0C are arrivals and departures (idempotent: servers send a
- * departure for someone never seen), the away text is asked for with 02,15;
+ * over ims-oscar-proto: BUCP MD5 login on the auth server, then, once the
+ * auth server has closed, BOS with the cookie; the server-stored list
+ * (feedbag) is read, missing buddies added to it; 03,0B/03,0C are arrivals
+ * and departures (idempotent: servers send a departure for someone never
+ * seen), the away text is asked for with 02,15;
  * IMs both ways on channel 1; the robot's busy text is its away message;
  * FLAP channel 5 keepalives.
  */
