@@ -31,6 +31,11 @@ ims_section_free (Section *s)
 void
 ims_lexer_error (Lexer *lx, const char *file, guint line, const char *fmt, ...)
 {
+  if (lx->errors->len >= IMS_CONFIG_MAX_ERRORS)
+    {
+      lx->errors_dropped++;
+      return;
+    }
   va_list ap;
   va_start (ap, fmt);
   g_autofree char *msg = g_strdup_vprintf (fmt, ap);
@@ -383,6 +388,8 @@ ims_lexer_init (Lexer *lx)
 {
   lx->sections = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_section_free);
   lx->errors = g_ptr_array_new_with_free_func (g_free);
+  lx->errors_dropped = 0;
+  lx->keys_listed = 0;
   lx->warnings = g_ptr_array_new_with_free_func (g_free);
   lx->stack = g_ptr_array_new_with_free_func (g_free);
   lx->secret_files = g_hash_table_new (g_str_hash, g_str_equal);
@@ -405,6 +412,8 @@ ims_lexer_take_errors (Lexer *lx, GError **error)
 {
   if (lx->errors->len == 0)
     return TRUE;
+  if (lx->errors_dropped)
+    g_ptr_array_add (lx->errors, g_strdup_printf ("... and %u more errors", lx->errors_dropped));
   g_ptr_array_add (lx->errors, NULL);
   g_autofree char *all = g_strjoinv ("\n", (char **) lx->errors->pdata);
   g_ptr_array_remove_index (lx->errors, lx->errors->len - 1);

@@ -28,7 +28,9 @@ typedef struct {
 
 typedef struct {
   GPtrArray *sections;
-  GPtrArray *errors;
+  GPtrArray *errors;      /* at most IMS_CONFIG_MAX_ERRORS */
+  guint errors_dropped;   /* past that: counted */
+  guint keys_listed;      /* bit (1 << ImsKeyScope): an unknown key's error listed the known */
   GPtrArray *warnings;
   GPtrArray *stack;       /* char*, files being read, for include loops */
   GHashTable *secret_files;

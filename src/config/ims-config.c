@@ -117,9 +117,16 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
       const ImsConfigKey *k = ims_config_key (scope, e->key);
       if (k == NULL)
         {
-          g_autofree char *names = ims_config_key_names (scope);
-          ims_lexer_error (lx, e->file, e->line, "unknown key '%s' in [%s] (known: %s)", e->key,
-                           sec->name, names);
+          /* The known keys once a scope, not again for every typo. */
+          if (lx->keys_listed & (1u << scope))
+            ims_lexer_error (lx, e->file, e->line, "unknown key '%s' in [%s]", e->key, sec->name);
+          else
+            {
+              g_autofree char *names = ims_config_key_names (scope);
+              ims_lexer_error (lx, e->file, e->line, "unknown key '%s' in [%s] (known: %s)", e->key,
+                               sec->name, names);
+              lx->keys_listed |= 1u << scope;
+            }
           continue;
         }
       gsize idx = k - table;

@@ -18,7 +18,7 @@ G_BEGIN_DECLS
 GQuark ims_config_error_quark (void);
 
 typedef enum {
-  IMS_CONFIG_ERROR_INVALID, /* one or more file:line errors; message holds them all */
+  IMS_CONFIG_ERROR_INVALID, /* file:line errors, a line each (the first IMS_CONFIG_MAX_ERRORS) */
   IMS_CONFIG_ERROR_IO,
 } ImsConfigError;
 
@@ -26,6 +26,8 @@ typedef enum {
 #define IMS_CONFIG_MAX_LINE 4096
 #define IMS_CONFIG_MAX_VALUE 1024
 #define IMS_CONFIG_MAX_INCLUDE_DEPTH 8
+/* Errors reported for one file at most; the rest are counted in one line. */
+#define IMS_CONFIG_MAX_ERRORS 100
 #define IMS_CONFIG_MAX_SUBSCRIBE 20000
 
 /* The values of ENUM keys are the index of the word in the key's choices:

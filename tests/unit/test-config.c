@@ -241,6 +241,40 @@ test_all_errors_reported (void)
   g_assert_cmpuint (g_strv_length (lines), ==, 6);
 }
 
+/* A file of nothing but mistakes (up to the 1 MiB a file may be) gets the
+ * first IMS_CONFIG_MAX_ERRORS errors and a count of the rest, and the known
+ * keys once a section kind, not 300 bytes of them for every typo. */
+static void
+test_errors_bounded (void)
+{
+  g_autoptr (GString) text = g_string_new ("[general]\n");
+  for (int i = 0; i < 80000; i++)
+    g_string_append_printf (text, "zz%d = 1\n", i);
+  g_string_append (text, "[aim1]\ntype = jabber\nusername = a@b\ncolour = red\nshade = dark\n");
+  g_autoptr (GError) err = NULL;
+  g_autoptr (ImsConfig) cfg = ims_config_parse ("x.conf", text->str, text->len, NETS, &err);
+  g_assert_null (cfg);
+  g_auto (GStrv) lines = g_strsplit (err->message, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, IMS_CONFIG_MAX_ERRORS + 1);
+  g_assert_cmpstr (lines[IMS_CONFIG_MAX_ERRORS], ==, "... and 79902 more errors");
+  g_assert_true (g_str_has_prefix (lines[0], "x.conf:2: unknown key 'zz0' in [general] (known: "));
+  g_assert_cmpstr (lines[1], ==, "x.conf:3: unknown key 'zz1' in [general]");
+  g_assert_cmpuint (strlen (err->message), <, 100 * 200);
+
+  /* Within the limit: every error, and the known keys once for [general]
+   * and once for a peer. */
+  const char *few = "[general]\nzz = 1\nyy = 2\n[aim1]\ntype = jabber\nusername = a@b\n"
+                    "colour = red\nshade = dark\n";
+  g_clear_error (&err);
+  g_assert_null (ims_config_parse ("x.conf", few, strlen (few), NETS, &err));
+  g_auto (GStrv) four = g_strsplit (err->message, "\n", -1);
+  g_assert_cmpuint (g_strv_length (four), ==, 4);
+  g_assert_nonnull (strstr (four[0], "x.conf:2: unknown key 'zz' in [general] (known: "));
+  g_assert_cmpstr (four[1], ==, "x.conf:3: unknown key 'yy' in [general]");
+  g_assert_nonnull (strstr (four[2], "x.conf:7: unknown key 'colour' in [aim1] (known: "));
+  g_assert_cmpstr (four[3], ==, "x.conf:8: unknown key 'shade' in [aim1]");
+}
+
 /* The seed's im.conf, in its own shape. */
 static const char seed_conf[] =
     "; im.conf\r\n"
@@ -648,6 +682,7 @@ main (int argc, char **argv)
       g_test_add_data_func (name, &error_cases[i], test_error_case);
     }
   g_test_add_func ("/config/errors/all-reported", test_all_errors_reported);
+  g_test_add_func ("/config/errors/bounded", test_errors_bounded);
   g_test_add_func ("/config/forms/seed", test_seed_forms);
   g_test_add_func ("/config/forms/templates", test_templates);
   g_test_add_func ("/config/forms/block-comment-escapes", test_block_comment_and_escapes);
