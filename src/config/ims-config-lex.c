@@ -8,7 +8,66 @@
 
 #include "ims-config-private.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+gboolean
+ims_config_read_file (const char *path, char **text, gsize *len, GError **error)
+{
+  /* O_NONBLOCK: opening a FIFO with no writer would wait forever. */
+  int fd = g_open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      int e = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "%s: %s", path,
+                   g_strerror (e));
+      return FALSE;
+    }
+  struct stat st;
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a regular file", path);
+      close (fd);
+      return FALSE;
+    }
+  /* Read one byte past the limit, so a file that grew since fstat is
+   * refused too. */
+  gsize cap = (gsize) MIN (st.st_size, (goffset) IMS_CONFIG_MAX_FILE_SIZE) + 1;
+  g_autofree char *buf = g_malloc (cap + 1);
+  gsize got = 0;
+  while (got < cap)
+    {
+      ssize_t n = read (fd, buf + got, cap - got);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int e = errno;
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "%s: %s", path,
+                       g_strerror (e));
+          close (fd);
+          return FALSE;
+        }
+      if (n == 0)
+        break;
+      got += (gsize) n;
+    }
+  close (fd);
+  if (got > IMS_CONFIG_MAX_FILE_SIZE)
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: larger than %d bytes", path,
+                   IMS_CONFIG_MAX_FILE_SIZE);
+      return FALSE;
+    }
+  buf[got] = '\0';
+  *text = g_steal_pointer (&buf);
+  *len = got;
+  return TRUE;
+}
 
 
 void
@@ -198,15 +257,9 @@ ims_lexer_include (Lexer *lx, const char *file, guint line, const char *arg)
   g_autofree char *text = NULL;
   gsize len = 0;
   g_autoptr (GError) err = NULL;
-  if (!g_file_get_contents (path, &text, &len, &err))
+  if (!ims_config_read_file (path, &text, &len, &err))
     {
       ims_lexer_error (lx, file, line, "cannot #include: %s", err->message);
-      return;
-    }
-  if (len > IMS_CONFIG_MAX_FILE_SIZE)
-    {
-      ims_lexer_error (lx, file, line, "cannot #include %s: larger than %d bytes", path,
-                       IMS_CONFIG_MAX_FILE_SIZE);
       return;
     }
   ims_lexer_text (lx, path, text, len);

@@ -7,8 +7,6 @@
 
 G_BEGIN_DECLS
 
-#define IMS_CONFIG_MAX_FILE_SIZE (1024 * 1024)
-
 typedef struct {
   char *key;
   char *value;
@@ -50,6 +48,10 @@ void ims_lexer_error (Lexer *lx, const char *file, guint line, const char *fmt, 
     G_GNUC_PRINTF (4, 5);
 /* TRUE when there were no errors; else FALSE + all of them in @error. */
 gboolean ims_lexer_take_errors (Lexer *lx, GError **error);
+/* A configuration file's bytes: a regular file of at most
+ * IMS_CONFIG_MAX_FILE_SIZE (a FIFO, a device or a directory is refused
+ * without waiting on it or reading it).  The message names @path. */
+gboolean ims_config_read_file (const char *path, char **text, gsize *len, GError **error);
 /* A section's entries with its templates' first (transfer container). */
 void ims_lexer_inherit (Lexer *lx, Section *sec, Section *from, GPtrArray *out, guint depth);
 /* Printable, bounded rendering of user text for error messages. */

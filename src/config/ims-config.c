@@ -415,15 +415,9 @@ ims_config_load (const char *path, const ImsNetwork *const *networks, GError **e
   gsize len = 0;
   g_autoptr (GError) err = NULL;
 
-  if (!g_file_get_contents (path, &text, &len, &err))
+  if (!ims_config_read_file (path, &text, &len, &err))
     {
       g_set_error (error, IMS_CONFIG_ERROR, IMS_CONFIG_ERROR_IO, "%s", err->message);
-      return NULL;
-    }
-  if (len > IMS_CONFIG_MAX_FILE_SIZE)
-    {
-      g_set_error (error, IMS_CONFIG_ERROR, IMS_CONFIG_ERROR_IO, "%s: larger than %d bytes", path,
-                   IMS_CONFIG_MAX_FILE_SIZE);
       return NULL;
     }
   return ims_config_parse (path, text, len, networks, error);

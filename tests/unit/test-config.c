@@ -3,6 +3,7 @@
 
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ims-registry.h"
 
@@ -378,6 +379,40 @@ test_include (void)
   g_assert_nonnull (ims_config_find_peer (ok, "aim1"));
 }
 
+/* Only regular files are read, up to the size limit: a FIFO (whose open
+ * would wait for a writer forever), a device that never ends, a directory
+ * and a file over 1 MiB are each one clear error, read no further. */
+static void
+test_include_not_a_file (void)
+{
+  g_autofree char *fifo = tmp_path ("fifo");
+  g_autofree char *big = tmp_path ("big.conf");
+  g_autofree char *dir = g_path_get_dirname (big);
+  g_autofree char *main_ = tmp_path ("not-a-file.conf");
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_autofree char *filler = g_strnfill (IMS_CONFIG_MAX_FILE_SIZE + 1, ';');
+  g_assert_true (g_file_set_contents (big, filler, -1, NULL));
+  const char *paths[] = { fifo, "/dev/zero", dir, big };
+  for (gsize i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_autofree char *text = g_strdup_printf ("[general]\n#include \"%s\"\n", paths[i]);
+      g_assert_true (g_file_set_contents (main_, text, -1, NULL));
+      g_autoptr (GError) err = NULL;
+      g_autoptr (ImsConfig) c = ims_config_load (main_, NETS, &err);
+      g_assert_null (c);
+      g_autofree char *want = g_strdup_printf ("%s:2: cannot #include: %s: %s", main_, paths[i],
+                                               paths[i] == big ? "larger than" : "not a regular file");
+      g_assert_nonnull (strstr (err->message, want));
+      /* The same file given as the configuration itself. */
+      g_clear_error (&err);
+      g_assert_null (ims_config_load (paths[i], NETS, &err));
+      g_assert_error (err, IMS_CONFIG_ERROR, IMS_CONFIG_ERROR_IO);
+    }
+  g_unlink (fifo);
+  g_unlink (big);
+  g_unlink (main_);
+}
+
 static void
 test_secret_permissions (void)
 {
@@ -687,6 +722,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/forms/templates", test_templates);
   g_test_add_func ("/config/forms/block-comment-escapes", test_block_comment_and_escapes);
   g_test_add_func ("/config/forms/include", test_include);
+  g_test_add_func ("/config/forms/include-not-a-file", test_include_not_a_file);
   g_test_add_func ("/config/secret-permissions", test_secret_permissions);
   g_test_add_func ("/config/peer-equal", test_peer_equal);
   g_test_add_func ("/config/table/every-key", test_every_key);
