@@ -277,7 +277,8 @@ ims_config_check_prefix (const char *item)
 
 /* Stores one entry into @base per its row; returns an error text or NULL. */
 char *
-ims_config_apply (const ImsConfigKey *k, gpointer base, const char *value, gboolean *seen)
+ims_config_apply (const ImsConfigKey *k, gpointer base, const char *value, gboolean *seen,
+                  GHashTable *listed)
 {
   gpointer field = G_STRUCT_MEMBER_P (base, k->offset);
 
@@ -364,8 +365,11 @@ ims_config_apply (const ImsConfigKey *k, gpointer base, const char *value, gbool
                                             : "");
               }
             gboolean dup = FALSE;
-            for (guint i = 0; i < (*list)->len && !dup; i++)
-              dup = g_str_equal ((*list)->pdata[i], item);
+            if (listed)
+              dup = !g_hash_table_add (listed, g_strconcat (k->name, "\n", item, NULL));
+            else
+              for (guint i = 0; i < (*list)->len && !dup; i++)
+                dup = g_str_equal ((*list)->pdata[i], item);
             if (dup)
               continue;
             if ((*list)->len >= IMS_CONFIG_MAX_SUBSCRIBE)
@@ -392,7 +396,7 @@ ims_config_apply_defaults (ImsKeyScope scope, gpointer base, const gboolean *see
       if (k->def && !seen[i])
         {
           gboolean again = FALSE;
-          g_autofree char *why = ims_config_apply (k, base, k->def, &again);
+          g_autofree char *why = ims_config_apply (k, base, k->def, &again, NULL);
           g_assert (why == NULL); /* the table's own defaults are valid */
         }
       if (ims_key_is_list (k) && *list == NULL)

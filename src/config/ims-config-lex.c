@@ -443,6 +443,7 @@ ims_lexer_init (Lexer *lx)
   lx->errors = g_ptr_array_new_with_free_func (g_free);
   lx->errors_dropped = 0;
   lx->keys_listed = 0;
+  lx->settings = 0;
   lx->warnings = g_ptr_array_new_with_free_func (g_free);
   lx->stack = g_ptr_array_new_with_free_func (g_free);
   lx->secret_files = g_hash_table_new (g_str_hash, g_str_equal);
@@ -503,6 +504,20 @@ ims_lexer_find (Lexer *lx, const char *name)
 
 /* Prepends the entries of @sec's templates (recursively), so the section's own
  * lines come last and override. */
+gboolean
+ims_lexer_count_settings (Lexer *lx, const Section *sec, gsize n)
+{
+  if (lx->settings > IMS_CONFIG_MAX_SETTINGS)
+    return FALSE;
+  lx->settings += n;
+  if (lx->settings <= IMS_CONFIG_MAX_SETTINGS)
+    return TRUE;
+  ims_lexer_error (lx, sec->file, sec->line,
+                   "[%s]: more than %d settings in all once templates are applied", sec->name,
+                   IMS_CONFIG_MAX_SETTINGS);
+  return FALSE;
+}
+
 void
 ims_lexer_inherit (Lexer *lx, Section *sec, Section *from, GPtrArray *out, guint depth)
 {
@@ -526,6 +541,8 @@ ims_lexer_inherit (Lexer *lx, Section *sec, Section *from, GPtrArray *out, guint
       ims_lexer_inherit (lx, sec, base, out, depth + 1);
       for (guint j = 0; j < base->entries->len; j++)
         {
+          if (!ims_lexer_count_settings (lx, sec, 1))
+            return;
           Entry *be = base->entries->pdata[j];
           Entry *e = g_new0 (Entry, 1);
           e->key = g_strdup (be->key);

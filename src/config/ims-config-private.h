@@ -29,6 +29,7 @@ typedef struct {
   GPtrArray *errors;      /* at most IMS_CONFIG_MAX_ERRORS */
   guint errors_dropped;   /* past that: counted */
   guint keys_listed;      /* bit (1 << ImsKeyScope): an unknown key's error listed the known */
+  gsize settings;         /* entries of every section so far, templates' copies included */
   GPtrArray *warnings;
   GPtrArray *stack;       /* char*, files being read, for include loops */
   GHashTable *secret_files;
@@ -54,6 +55,9 @@ gboolean ims_lexer_take_errors (Lexer *lx, GError **error);
 gboolean ims_config_read_file (const char *path, char **text, gsize *len, GError **error);
 /* A section's entries with its templates' first (transfer container). */
 void ims_lexer_inherit (Lexer *lx, Section *sec, Section *from, GPtrArray *out, guint depth);
+/* Counts @n more settings for @sec; FALSE (said once) past
+ * IMS_CONFIG_MAX_SETTINGS, and then nothing more is read. */
+gboolean ims_lexer_count_settings (Lexer *lx, const Section *sec, gsize n);
 /* Printable, bounded rendering of user text for error messages. */
 char *ims_config_quote (const char *s);
 gboolean ims_config_is_name (const char *s, const char *extra);
@@ -65,7 +69,10 @@ char *ims_config_key_names (ImsKeyScope scope);
 gboolean ims_key_is_list (const ImsConfigKey *k);
 gboolean ims_key_applies (const ImsConfig *c, const ImsConfigKey *k, const char *type);
 /* Stores one entry into @base per its row; returns an error text or NULL. */
-char *ims_config_apply (const ImsConfigKey *k, gpointer base, const char *value, gboolean *seen);
+/* @listed: the list items the section has so far ("key\nitem"), to drop a
+ * repeated one without a search of the list; NULL: search it. */
+char *ims_config_apply (const ImsConfigKey *k, gpointer base, const char *value, gboolean *seen,
+                        GHashTable *listed);
 void ims_config_apply_defaults (ImsKeyScope scope, gpointer base, const gboolean *seen);
 void ims_webuser_free (ImsWebUser *u);
 void ims_person_free (ImsPerson *p);

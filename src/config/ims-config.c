@@ -44,6 +44,8 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
 
   g_autoptr (GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_entry_free);
   ims_lexer_inherit (lx, sec, sec, entries, 0);
+  if (!ims_lexer_count_settings (lx, sec, sec->entries->len))
+    return;
 
   /* type = webuser makes a user of the board, type = person a person, not
    * an IM peer (the section's own type wins over a template's). */
@@ -111,6 +113,7 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
   const ImsConfigKey *table = ims_config_keys (&n_keys);
   g_autofree gboolean *seen = g_new0 (gboolean, n_keys);
   g_autofree const Entry **where = g_new0 (const Entry *, n_keys);
+  g_autoptr (GHashTable) listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (guint i = 0; i < entries->len; i++)
     {
       Entry *e = entries->pdata[i];
@@ -131,7 +134,7 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
         }
       gsize idx = k - table;
       where[idx] = e;
-      g_autofree char *why = ims_config_apply (k, base, e->value, &seen[idx]);
+      g_autofree char *why = ims_config_apply (k, base, e->value, &seen[idx], listed);
       if (why)
         ims_lexer_error (lx, e->file, e->line, "%s", why);
     }

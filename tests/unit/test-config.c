@@ -379,6 +379,41 @@ test_include (void)
   g_assert_nonnull (ims_config_find_peer (ok, "aim1"));
 }
 
+/* Templates of templates, each using the one before ten times: 300 bytes
+ * that would be a million settings.  Refused at IMS_CONFIG_MAX_SETTINGS
+ * with one error; a template's list items and the section's own still
+ * merge without repeats. */
+static void
+test_template_bomb (void)
+{
+  g_autoptr (GString) text = g_string_new ("[a](!)\nsubscribe = x\n");
+  for (int i = 1; i <= 6; i++)
+    {
+      g_autofree char *base = i == 1 ? g_strdup ("a") : g_strdup_printf ("t%d", i - 1);
+      g_string_append_printf (text, "[t%d](!", i);
+      for (int j = 0; j < 10; j++)
+        g_string_append_printf (text, ",%s", base);
+      g_string_append (text, ")\n");
+    }
+  g_string_append (text, "[p](t6)\ntype = jabber\nusername = a@b\n");
+  g_assert_cmpuint (text->len, <, 400);
+  g_autoptr (GError) err = NULL;
+  g_assert_null (ims_config_parse ("x.conf", text->str, text->len, NETS, &err));
+  g_assert_cmpstr (err->message, ==,
+                   "x.conf:9: [p]: more than 500000 settings in all once templates are applied");
+
+  const char *ok = "[t](!)\nsubscribe = a, b\nsubscribe = b\n[t2](!,t)\nsubscribe = c\n"
+                   "[p](t,t2)\ntype = jabber\nusername = a@b\nsubscribe = c, d, a\n";
+  g_clear_error (&err);
+  g_autoptr (ImsConfig) c = ims_config_parse ("x.conf", ok, strlen (ok), NETS, &err);
+  g_assert_no_error (err);
+  const ImsPeerConfig *p = ims_config_find_peer (c, "p");
+  g_assert_cmpuint (p->subscribe->len, ==, 4);
+  const char *want[] = { "a", "b", "c", "d" };
+  for (guint i = 0; i < 4; i++)
+    g_assert_cmpstr (p->subscribe->pdata[i], ==, want[i]);
+}
+
 /* Only regular files are read, up to the size limit: a FIFO (whose open
  * would wait for a writer forever), a device that never ends, a directory
  * and a file over 1 MiB are each one clear error, read no further. */
@@ -723,6 +758,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/forms/block-comment-escapes", test_block_comment_and_escapes);
   g_test_add_func ("/config/forms/include", test_include);
   g_test_add_func ("/config/forms/include-not-a-file", test_include_not_a_file);
+  g_test_add_func ("/config/forms/template-bomb", test_template_bomb);
   g_test_add_func ("/config/secret-permissions", test_secret_permissions);
   g_test_add_func ("/config/peer-equal", test_peer_equal);
   g_test_add_func ("/config/table/every-key", test_every_key);
