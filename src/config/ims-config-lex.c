@@ -467,7 +467,8 @@ ims_lexer_take_errors (Lexer *lx, GError **error)
   if (lx->errors->len == 0)
     return TRUE;
   if (lx->errors_dropped)
-    g_ptr_array_add (lx->errors, g_strdup_printf ("... and %u more errors", lx->errors_dropped));
+    g_ptr_array_add (lx->errors, g_strdup_printf ("... and %u more error%s", lx->errors_dropped,
+                                                     lx->errors_dropped == 1 ? "" : "s"));
   g_ptr_array_add (lx->errors, NULL);
   g_autofree char *all = g_strjoinv ("\n", (char **) lx->errors->pdata);
   g_ptr_array_remove_index (lx->errors, lx->errors->len - 1);
@@ -502,8 +503,6 @@ ims_lexer_find (Lexer *lx, const char *name)
   return NULL;
 }
 
-/* Prepends the entries of @sec's templates (recursively), so the section's own
- * lines come last and override. */
 gboolean
 ims_lexer_count_settings (Lexer *lx, const Section *sec, gsize n)
 {
@@ -518,6 +517,8 @@ ims_lexer_count_settings (Lexer *lx, const Section *sec, gsize n)
   return FALSE;
 }
 
+/* Prepends the entries of @sec's templates (recursively), so the section's own
+ * lines come last and override. */
 void
 ims_lexer_inherit (Lexer *lx, Section *sec, Section *from, GPtrArray *out, guint depth)
 {
