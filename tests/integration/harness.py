@@ -375,6 +375,10 @@ class Daemon:
         with open(self.log, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
+    def log_tail(self):
+        """The end of the daemon's log, for a failed wait's message."""
+        return f"{self.log} ends:\n{self.read_log()[-2000:]}"
+
     def imctl(self, *args, check=True, timeout=30):
         r = subprocess.run([IMCTL, "-s", self.socket, *args], capture_output=True, text=True,
                            timeout=timeout)
@@ -396,7 +400,7 @@ class Daemon:
             return wait_for(lambda: (lambda p: p if p["status"] == status else None)(self.peer(name)),
                             timeout, what=f"peer {name} to be {status}")
         except TimeoutError as e:
-            raise AssertionError(f"{e}\n{self.log} ends:\n{self.read_log()[-2000:]}") from None
+            raise AssertionError(f"{e}\n{self.log_tail()}") from None
 
     def wait_status(self, target, timeout=10, **want):
         def check():
@@ -405,8 +409,7 @@ class Daemon:
         try:
             return wait_for(check, timeout, what=f"{target} to have {want}")
         except TimeoutError as e:
-            raise AssertionError(f"{e}; now {self.status(target)}\n"
-                                 f"{self.log} ends:\n{self.read_log()[-2000:]}") from None
+            raise AssertionError(f"{e}; now {self.status(target)}\n{self.log_tail()}") from None
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
