@@ -56,7 +56,9 @@ integration: build
 # libFuzzer harnesses (clang), built by meson from the same libraries:
 # `make fuzz FUZZ_SECONDS=600` for a long run, `make fuzz FUZZ_RUNS=10000000
 # FUZZ_SECONDS=0 FUZZ_ONLY=ymsg` for a counted one (0 s: no time limit; -1
-# runs: no count limit; FUZZ_ONLY: some harnesses).  A crash leaves crash-* in
+# runs: no count limit; FUZZ_ONLY: some harnesses; FUZZ_JOBS=2: one run shared
+# by two worker processes, libFuzzer's -fork, stopping at the first crash,
+# timeout or out-of-memory as a single process does).  A crash leaves crash-* in
 # $(FUZZ_BUILD)/fuzz-out; keep it as a regression input in
 # tests/fuzz/corpus/<harness>/.
 FUZZERS = $(or $(FUZZ_ONLY),$(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c)))
@@ -71,10 +73,12 @@ fuzz: $(FUZZ_BUILD)/build.ninja
 	  mkdir -p $(FUZZ_BUILD)/fuzz-corpus/$$f $(FUZZ_BUILD)/fuzz-out; \
 	  echo "fuzz-$$f: $(FUZZ_SECONDS) s, $(FUZZ_RUNS) runs"; \
 	  $(FUZZ_BUILD)/tests/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -max_len=16384 -timeout=10 \
+	    $(if $(FUZZ_JOBS),-fork=$(FUZZ_JOBS) -ignore_crashes=0 -ignore_timeouts=0 -ignore_ooms=0) \
 	    -artifact_prefix=$(FUZZ_BUILD)/fuzz-out/$$f- -print_final_stats=1 \
 	    $(FUZZ_BUILD)/fuzz-corpus/$$f tests/fuzz/corpus/$$f 2>$(FUZZ_BUILD)/fuzz-out/$$f.log \
 	    || { tail -40 $(FUZZ_BUILD)/fuzz-out/$$f.log; exit 1; }; \
-	  grep -E "stat::number_of_executed_units" $(FUZZ_BUILD)/fuzz-out/$$f.log; \
+	  grep -E "stat::number_of_executed_units" $(FUZZ_BUILD)/fuzz-out/$$f.log \
+	    || grep -E "^#[0-9]+: " $(FUZZ_BUILD)/fuzz-out/$$f.log | tail -1; \
 	done
 
 # The same code built with AddressSanitizer and UndefinedBehaviorSanitizer;
