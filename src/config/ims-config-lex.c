@@ -290,10 +290,12 @@ ims_lexer_section (Lexer *lx, const char *file, guint line, char *s)
   sec->name = g_steal_pointer (&name);
   sec->file = file;
   sec->line = line;
-  sec->bases = g_ptr_array_new_with_free_func (g_free);
+  sec->bases = g_ptr_array_new ();
   sec->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_entry_free);
   g_ptr_array_add (lx->sections, sec);
   lx->current = sec;
+  if (!g_hash_table_contains (lx->defined, sec->name))
+    g_hash_table_insert (lx->defined, sec->name, sec);
 
   if (*rest == '\0')
     return;
@@ -313,7 +315,17 @@ ims_lexer_section (Lexer *lx, const char *file, guint line, char *s)
       else if (g_str_equal (opt, "+"))
         ims_lexer_error (lx, file, line, "section option '+' (append) is not supported");
       else if (ims_config_is_name (opt, "_-."))
-        g_ptr_array_add (sec->bases, g_strdup (opt));
+        {
+          /* Only a template read before this header: no loops. */
+          Section *base = g_hash_table_lookup (lx->defined, opt);
+          if (base != NULL && base != sec && base->is_template)
+            g_ptr_array_add (sec->bases, base);
+          else
+            ims_lexer_error (lx, file, line, "[%s] uses template '%s', %s", sec->name, opt,
+                             base == NULL  ? "which is not defined before it"
+                             : base == sec ? "which is itself"
+                                           : "which is not a template (add (!))");
+        }
       else
         {
           g_autofree char *q = ims_config_quote (opt);
@@ -444,6 +456,7 @@ ims_lexer_init (Lexer *lx)
   lx->errors_dropped = 0;
   lx->keys_listed = 0;
   lx->settings = 0;
+  lx->defined = g_hash_table_new (g_str_hash, g_str_equal);
   lx->warnings = g_ptr_array_new_with_free_func (g_free);
   lx->stack = g_ptr_array_new_with_free_func (g_free);
   lx->secret_files = g_hash_table_new (g_str_hash, g_str_equal);
@@ -454,6 +467,7 @@ ims_lexer_init (Lexer *lx)
 void
 ims_lexer_clear (Lexer *lx)
 {
+  g_clear_pointer (&lx->defined, g_hash_table_unref);
   g_clear_pointer (&lx->sections, g_ptr_array_unref);
   g_clear_pointer (&lx->errors, g_ptr_array_unref);
   g_clear_pointer (&lx->warnings, g_ptr_array_unref);
@@ -491,18 +505,6 @@ ims_config_lex (const char *path, const char *text, gsize len, GError **error)
 
 /* ---- templates ---- */
 
-static Section *
-ims_lexer_find (Lexer *lx, const char *name)
-{
-  for (guint i = 0; i < lx->sections->len; i++)
-    {
-      Section *s = lx->sections->pdata[i];
-      if (g_str_equal (s->name, name))
-        return s;
-    }
-  return NULL;
-}
-
 gboolean
 ims_lexer_count_settings (Lexer *lx, const Section *sec, gsize n)
 {
@@ -518,32 +520,27 @@ ims_lexer_count_settings (Lexer *lx, const Section *sec, gsize n)
 }
 
 /* Prepends the entries of @sec's templates (recursively), so the section's own
- * lines come last and override. */
-void
+ * lines come last and override.  A template's bases were read before it, so
+ * there are no loops; each use counts as a setting, so wide templates of
+ * empty templates cannot make the walk unbounded either. */
+gboolean
 ims_lexer_inherit (Lexer *lx, Section *sec, Section *from, GPtrArray *out, guint depth)
 {
   if (depth > 8)
     {
-      ims_lexer_error (lx, sec->file, sec->line, "templates of [%s] nested too deep (loop?)",
+      ims_lexer_error (lx, sec->file, sec->line, "templates of [%s] nested more than 8 deep",
                        sec->name);
-      return;
+      return TRUE;
     }
   for (guint i = 0; i < from->bases->len; i++)
     {
-      const char *bn = from->bases->pdata[i];
-      Section *base = ims_lexer_find (lx, bn);
-      if (base == NULL || !base->is_template)
-        {
-          ims_lexer_error (lx, from->file, from->line, "[%s] uses template '%s', %s", from->name,
-                           bn, base ? "which is not a template (add (!))"
-                                    : "which is not defined before it");
-          continue;
-        }
-      ims_lexer_inherit (lx, sec, base, out, depth + 1);
+      Section *base = from->bases->pdata[i];
+      if (!ims_lexer_count_settings (lx, sec, 1) || !ims_lexer_inherit (lx, sec, base, out, depth + 1))
+        return FALSE;
       for (guint j = 0; j < base->entries->len; j++)
         {
           if (!ims_lexer_count_settings (lx, sec, 1))
-            return;
+            return FALSE;
           Entry *be = base->entries->pdata[j];
           Entry *e = g_new0 (Entry, 1);
           e->key = g_strdup (be->key);
@@ -554,4 +551,5 @@ ims_lexer_inherit (Lexer *lx, Section *sec, Section *from, GPtrArray *out, guint
           g_ptr_array_add (out, e);
         }
     }
+  return TRUE;
 }

@@ -20,7 +20,7 @@ typedef struct {
   const char *file;
   guint line;
   gboolean is_template;
-  GPtrArray *bases;   /* char* */
+  GPtrArray *bases;   /* Section*, templates defined before it (not owned) */
   GPtrArray *entries; /* Entry* */
 } Section;
 
@@ -29,7 +29,8 @@ typedef struct {
   GPtrArray *errors;      /* at most IMS_CONFIG_MAX_ERRORS */
   guint errors_dropped;   /* past that: counted */
   guint keys_listed;      /* bit (1 << ImsKeyScope): an unknown key's error listed the known */
-  gsize settings;         /* entries of every section so far, templates' copies included */
+  gsize settings;         /* entries of every section so far, templates' copies and uses included */
+  GHashTable *defined;    /* section name -> its first Section, as they are read */
   GPtrArray *warnings;
   GPtrArray *stack;       /* char*, files being read, for include loops */
   GHashTable *secret_files;
@@ -53,10 +54,12 @@ gboolean ims_lexer_take_errors (Lexer *lx, GError **error);
  * IMS_CONFIG_MAX_FILE_SIZE (a FIFO, a device or a directory is refused
  * without waiting on it or reading it).  The message names @path. */
 gboolean ims_config_read_file (const char *path, char **text, gsize *len, GError **error);
-/* A section's entries with its templates' first (transfer container). */
-void ims_lexer_inherit (Lexer *lx, Section *sec, Section *from, GPtrArray *out, guint depth);
-/* Counts @n more settings for @sec; FALSE (said once) past
- * IMS_CONFIG_MAX_SETTINGS, and then nothing more is read. */
+/* Adds to @out the entries of @from's templates, theirs first (transfer
+ * container); FALSE past IMS_CONFIG_MAX_SETTINGS. */
+gboolean ims_lexer_inherit (Lexer *lx, Section *sec, Section *from, GPtrArray *out, guint depth);
+/* Counts @n more settings for @sec (an entry, or a use of a template);
+ * FALSE (said once) past IMS_CONFIG_MAX_SETTINGS, and then nothing more is
+ * read. */
 gboolean ims_lexer_count_settings (Lexer *lx, const Section *sec, gsize n);
 /* Printable, bounded rendering of user text for error messages. */
 char *ims_config_quote (const char *s);

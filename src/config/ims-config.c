@@ -43,8 +43,8 @@ ims_config_section (Lexer *lx, ImsConfig *c, Section *sec)
     ims_lexer_error (lx, sec->file, sec->line, "[general] cannot be or use a template");
 
   g_autoptr (GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) ims_entry_free);
-  ims_lexer_inherit (lx, sec, sec, entries, 0);
-  if (!ims_lexer_count_settings (lx, sec, sec->entries->len))
+  if (!ims_lexer_inherit (lx, sec, sec, entries, 0)
+      || !ims_lexer_count_settings (lx, sec, sec->entries->len))
     return;
 
   /* type = webuser makes a user of the board, type = person a person, not

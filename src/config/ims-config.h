@@ -30,9 +30,10 @@ typedef enum {
 /* Errors reported for one file at most; the rest are counted in one line. */
 #define IMS_CONFIG_MAX_ERRORS 100
 #define IMS_CONFIG_MAX_SUBSCRIBE 20000
-/* Settings in all sections once templates are copied in: a template used
- * by many sections, or templates of templates, cannot make a small file
- * cost unbounded time and memory. */
+/* Settings in all sections once templates are copied in, each use of a
+ * template counted as one more: a template used by many sections, or
+ * templates of templates (empty ones too), cannot make a small file cost
+ * unbounded time and memory. */
 #define IMS_CONFIG_MAX_SETTINGS 500000
 
 /* The values of ENUM keys are the index of the word in the key's choices:

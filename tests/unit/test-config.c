@@ -43,6 +43,13 @@ static const ErrorCase error_cases[] = {
     "im.conf:1: [aim1] uses template 'tmpl', which is not defined before it" },
   { "template-not-template", "[base]\ntype=jabber\nusername=a@b\n[aim1](base)\n",
     "im.conf:4: [aim1] uses template 'base', which is not a template (add (!))" },
+  { "template-later", "[aim1](tmpl)\ntype=jabber\nusername=a@b\n[tmpl](!)\n",
+    "im.conf:1: [aim1] uses template 'tmpl', which is not defined before it" },
+  { "template-self", "[t](!,t)\n[aim1](t)\ntype=jabber\nusername=a@b\n",
+    "im.conf:1: [t] uses template 't', which is itself" },
+  { "template-deep", "[t0](!)\n[t1](!,t0)\n[t2](!,t1)\n[t3](!,t2)\n[t4](!,t3)\n[t5](!,t4)\n"
+    "[t6](!,t5)\n[t7](!,t6)\n[t8](!,t7)\n[t9](!,t8)\n[aim1](t9)\ntype=jabber\nusername=a@b\n",
+    "im.conf:11: templates of [aim1] nested more than 8 deep" },
   { "general-template", "[general](!)\n", "im.conf:1: [general] cannot be or use a template" },
   { "unknown-key", PEER "colour = blue\n", "im.conf:4: unknown key 'colour' in [aim1] (known: " },
   { "unknown-general", "[general]\nhttpbindx = 1\n", "im.conf:2: unknown key 'httpbindx' in [general]" },
@@ -381,8 +388,8 @@ test_include (void)
 
 /* Templates of templates, each using the one before ten times: 300 bytes
  * that would be a million settings.  Refused at IMS_CONFIG_MAX_SETTINGS
- * with one error; a template's list items and the section's own still
- * merge without repeats. */
+ * with one error, empty templates too; a template's list items and the
+ * section's own still merge without repeats. */
 static void
 test_template_bomb (void)
 {
@@ -401,6 +408,22 @@ test_template_bomb (void)
   g_assert_null (ims_config_parse ("x.conf", text->str, text->len, NETS, &err));
   g_assert_cmpstr (err->message, ==,
                    "x.conf:9: [p]: more than 500000 settings in all once templates are applied");
+
+  /* Templates of empty templates copy nothing, but each use counts: 1,000
+   * uses of 1,000 uses of 1,000 uses was a walk of a billion steps. */
+  g_string_assign (text, "[e](!)\n");
+  for (int i = 1; i <= 3; i++)
+    {
+      g_string_append_printf (text, "[w%d](!", i);
+      for (int j = 0; j < 1000; j++)
+        g_string_append_printf (text, ",%s", i == 1 ? "e" : i == 2 ? "w1" : "w2");
+      g_string_append (text, ")\n");
+    }
+  g_string_append (text, "[p](w3)\ntype = jabber\nusername = a@b\n");
+  g_clear_error (&err);
+  g_assert_null (ims_config_parse ("x.conf", text->str, text->len, NETS, &err));
+  g_assert_cmpstr (err->message, ==,
+                   "x.conf:5: [p]: more than 500000 settings in all once templates are applied");
 
   const char *ok = "[t](!)\nsubscribe = a, b\nsubscribe = b\n[t2](!,t)\nsubscribe = c\n"
                    "[p](t,t2)\ntype = jabber\nusername = a@b\nsubscribe = c, d, a\n";
