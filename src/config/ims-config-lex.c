@@ -535,7 +535,8 @@ ims_lexer_inherit (Lexer *lx, Section *sec, Section *from, GPtrArray *out, guint
   for (guint i = 0; i < from->bases->len; i++)
     {
       Section *base = from->bases->pdata[i];
-      if (!ims_lexer_count_settings (lx, sec, 1) || !ims_lexer_inherit (lx, sec, base, out, depth + 1))
+      if (!ims_lexer_count_settings (lx, sec, 1)
+          || !ims_lexer_inherit (lx, sec, base, out, depth + 1))
         return FALSE;
       for (guint j = 0; j < base->entries->len; j++)
         {
