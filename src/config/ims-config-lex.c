@@ -254,12 +254,30 @@ ims_lexer_include (Lexer *lx, const char *file, guint line, const char *arg)
         return;
       }
 
+  /* Past either limit: said once, and no more files are read. */
+  if (lx->includes >= IMS_CONFIG_MAX_INCLUDES || lx->included > IMS_CONFIG_MAX_INCLUDED_SIZE)
+    {
+      if (lx->includes++ == IMS_CONFIG_MAX_INCLUDES)
+        ims_lexer_error (lx, file, line, "more than %d files read by #include in all",
+                         IMS_CONFIG_MAX_INCLUDES);
+      return;
+    }
+  lx->includes++;
+
   g_autofree char *text = NULL;
   gsize len = 0;
   g_autoptr (GError) err = NULL;
   if (!ims_config_read_file (path, &text, &len, &err))
     {
       ims_lexer_error (lx, file, line, "cannot #include: %s", err->message);
+      return;
+    }
+  lx->included += len;
+  if (lx->included > IMS_CONFIG_MAX_INCLUDED_SIZE)
+    {
+      ims_lexer_error (lx, file, line, "more than %d bytes read by #include in all",
+                       IMS_CONFIG_MAX_INCLUDED_SIZE);
+      lx->includes = IMS_CONFIG_MAX_INCLUDES + 1;
       return;
     }
   ims_lexer_text (lx, path, text, len);
@@ -457,6 +475,8 @@ ims_lexer_init (Lexer *lx)
   lx->keys_listed = 0;
   lx->settings = 0;
   lx->defined = g_hash_table_new (g_str_hash, g_str_equal);
+  lx->includes = 0;
+  lx->included = 0;
   lx->warnings = g_ptr_array_new_with_free_func (g_free);
   lx->stack = g_ptr_array_new_with_free_func (g_free);
   lx->secret_files = g_hash_table_new (g_str_hash, g_str_equal);

@@ -31,6 +31,8 @@ typedef struct {
   guint keys_listed;      /* bit (1 << ImsKeyScope): an unknown key's error listed the known */
   gsize settings;         /* entries of every section so far, templates' copies and uses included */
   GHashTable *defined;    /* section name -> its first Section, as they are read */
+  guint includes;         /* files read by #include so far */
+  gsize included;         /* and their bytes */
   GPtrArray *warnings;
   GPtrArray *stack;       /* char*, files being read, for include loops */
   GHashTable *secret_files;

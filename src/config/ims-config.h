@@ -27,6 +27,10 @@ typedef enum {
 #define IMS_CONFIG_MAX_LINE 4096
 #define IMS_CONFIG_MAX_VALUE 1024
 #define IMS_CONFIG_MAX_INCLUDE_DEPTH 8
+/* #include in all: files read (a file included twice counts twice) and
+ * their bytes, so includes of includes cannot multiply without a bound. */
+#define IMS_CONFIG_MAX_INCLUDES 10000
+#define IMS_CONFIG_MAX_INCLUDED_SIZE (16 * 1024 * 1024)
 /* Errors reported for one file at most; the rest are counted in one line. */
 #define IMS_CONFIG_MAX_ERRORS 100
 #define IMS_CONFIG_MAX_SUBSCRIBE 20000

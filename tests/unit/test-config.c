@@ -471,6 +471,61 @@ test_include_not_a_file (void)
   g_unlink (main_);
 }
 
+/* Includes of includes multiply: 200 includes of a file of 100 includes
+ * are 20,200 files read (with a third level of 100, two million: the old
+ * code read them all).  Past IMS_CONFIG_MAX_INCLUDES, or past
+ * IMS_CONFIG_MAX_INCLUDED_SIZE bytes in all, one error and no more
+ * reading. */
+static void
+test_include_bomb (void)
+{
+  g_autofree char *leaf = tmp_path ("bomb-leaf.conf");
+  g_autofree char *mid = tmp_path ("bomb-mid.conf");
+  g_autofree char *main_ = tmp_path ("bomb.conf");
+  g_assert_true (g_file_set_contents (leaf, "; nothing\n", -1, NULL));
+  g_autoptr (GString) text = g_string_new (NULL);
+  for (int i = 0; i < 100; i++)
+    g_string_append (text, "#include \"bomb-leaf.conf\"\n");
+  g_assert_true (g_file_set_contents (mid, text->str, -1, NULL));
+  g_string_assign (text, "[general]\n");
+  for (int i = 0; i < 200; i++)
+    g_string_append (text, "#include \"bomb-mid.conf\"\n");
+  g_assert_true (g_file_set_contents (main_, text->str, -1, NULL));
+  g_autoptr (GError) err = NULL;
+  g_assert_null (ims_config_load (main_, NETS, &err));
+  /* Each mid counts too (101 files a mid): the 100th mid is the 10,000th
+   * file, and its first include the 10,001st. */
+  g_autofree char *want = g_strdup_printf ("%s:1: more than 10000 files read by #include in all",
+                                           mid);
+  g_assert_cmpstr (err->message, ==, want);
+
+  /* Seventeen includes of a file of 1 MiB (comment lines): over 16 MiB in
+   * all. */
+  g_autoptr (GString) filler = g_string_new (NULL);
+  while (filler->len < IMS_CONFIG_MAX_FILE_SIZE)
+    g_string_append (filler, "; a comment line of sixty-four bytes, this one, and its newline\n");
+  g_assert_cmpuint (filler->len, ==, IMS_CONFIG_MAX_FILE_SIZE);
+  g_assert_true (g_file_set_contents (leaf, filler->str, filler->len, NULL));
+  g_string_assign (text, "[general]\n");
+  for (int i = 0; i < 17; i++)
+    g_string_append (text, "#include \"bomb-leaf.conf\"\n");
+  g_assert_true (g_file_set_contents (main_, text->str, -1, NULL));
+  g_clear_error (&err);
+  g_assert_null (ims_config_load (main_, NETS, &err));
+  g_free (want);
+  want = g_strdup_printf ("%s:18: more than 16777216 bytes read by #include in all", main_);
+  g_assert_cmpstr (err->message, ==, want);
+  /* Sixteen are still read. */
+  g_string_truncate (text, text->len - strlen ("#include \"bomb-leaf.conf\"\n"));
+  g_assert_true (g_file_set_contents (main_, text->str, -1, NULL));
+  g_clear_error (&err);
+  g_autoptr (ImsConfig) c = ims_config_load (main_, NETS, &err);
+  g_assert_no_error (err);
+  g_unlink (leaf);
+  g_unlink (mid);
+  g_unlink (main_);
+}
+
 static void
 test_secret_permissions (void)
 {
@@ -781,6 +836,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/forms/block-comment-escapes", test_block_comment_and_escapes);
   g_test_add_func ("/config/forms/include", test_include);
   g_test_add_func ("/config/forms/include-not-a-file", test_include_not_a_file);
+  g_test_add_func ("/config/forms/include-bomb", test_include_bomb);
   g_test_add_func ("/config/forms/template-bomb", test_template_bomb);
   g_test_add_func ("/config/secret-permissions", test_secret_permissions);
   g_test_add_func ("/config/peer-equal", test_peer_equal);
