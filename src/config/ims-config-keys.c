@@ -364,14 +364,8 @@ ims_config_apply (const ImsConfigKey *k, gpointer base, const char *value, gbool
                                             ? " (an IP address or address/prefix)"
                                             : "");
               }
-            gboolean dup = FALSE;
-            if (listed)
-              dup = !g_hash_table_add (listed, g_strconcat (k->name, "\n", item, NULL));
-            else
-              for (guint i = 0; i < (*list)->len && !dup; i++)
-                dup = g_str_equal ((*list)->pdata[i], item);
-            if (dup)
-              continue;
+            if (!g_hash_table_add (listed, g_strconcat (k->name, "\n", item, NULL)))
+              continue; /* a repeat */
             if ((*list)->len >= IMS_CONFIG_MAX_SUBSCRIBE)
               return g_strdup_printf ("%s: more than %d items", k->name, IMS_CONFIG_MAX_SUBSCRIBE);
             g_ptr_array_add (*list, g_strdup (item));
@@ -387,6 +381,7 @@ ims_config_apply (const ImsConfigKey *k, gpointer base, const char *value, gbool
 void
 ims_config_apply_defaults (ImsKeyScope scope, gpointer base, const gboolean *seen)
 {
+  g_autoptr (GHashTable) listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (gsize i = 0; i < G_N_ELEMENTS (ims_config_key_table); i++)
     {
       const ImsConfigKey *k = &ims_config_key_table[i];
@@ -396,7 +391,7 @@ ims_config_apply_defaults (ImsKeyScope scope, gpointer base, const gboolean *see
       if (k->def && !seen[i])
         {
           gboolean again = FALSE;
-          g_autofree char *why = ims_config_apply (k, base, k->def, &again, NULL);
+          g_autofree char *why = ims_config_apply (k, base, k->def, &again, listed);
           g_assert (why == NULL); /* the table's own defaults are valid */
         }
       if (ims_key_is_list (k) && *list == NULL)

@@ -254,8 +254,9 @@ ims_lexer_include (Lexer *lx, const char *file, guint line, const char *arg)
         return;
       }
 
-  /* Past either limit: said once, and no more files are read. */
-  if (lx->includes >= IMS_CONFIG_MAX_INCLUDES || lx->included > IMS_CONFIG_MAX_INCLUDED_SIZE)
+  /* Past either limit (the byte limit below sets the count past its own):
+   * said once, and no more files are read. */
+  if (lx->includes >= IMS_CONFIG_MAX_INCLUDES)
     {
       if (lx->includes++ == IMS_CONFIG_MAX_INCLUDES)
         ims_lexer_error (lx, file, line, "more than %d files read by #include in all",
@@ -546,10 +547,10 @@ ims_lexer_count_settings (Lexer *lx, const Section *sec, gsize n)
 gboolean
 ims_lexer_inherit (Lexer *lx, Section *sec, Section *from, GPtrArray *out, guint depth)
 {
-  if (depth > 8)
+  if (depth > IMS_CONFIG_MAX_TEMPLATE_DEPTH)
     {
-      ims_lexer_error (lx, sec->file, sec->line, "templates of [%s] nested more than 8 deep",
-                       sec->name);
+      ims_lexer_error (lx, sec->file, sec->line, "templates of [%s] nested more than %d deep",
+                       sec->name, IMS_CONFIG_MAX_TEMPLATE_DEPTH);
       return TRUE;
     }
   for (guint i = 0; i < from->bases->len; i++)

@@ -75,7 +75,7 @@ gboolean ims_key_is_list (const ImsConfigKey *k);
 gboolean ims_key_applies (const ImsConfig *c, const ImsConfigKey *k, const char *type);
 /* Stores one entry into @base per its row; returns an error text or NULL. */
 /* @listed: the list items the section has so far ("key\nitem"), to drop a
- * repeated one without a search of the list; NULL: search it. */
+ * repeated one without a search of the list. */
 char *ims_config_apply (const ImsConfigKey *k, gpointer base, const char *value, gboolean *seen,
                         GHashTable *listed);
 void ims_config_apply_defaults (ImsKeyScope scope, gpointer base, const gboolean *seen);

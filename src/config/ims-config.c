@@ -276,18 +276,16 @@ ims_config_parse (const char *path, const char *text, gsize len,
   c->person_index = g_hash_table_new (g_str_hash, g_str_equal);
 
   gboolean have_general = FALSE;
-  GHashTable *names = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < lx.sections->len; i++)
     {
       Section *sec = lx.sections->pdata[i];
-      Section *first = g_hash_table_lookup (names, sec->name);
-      if (first)
+      Section *first = g_hash_table_lookup (lx.defined, sec->name);
+      if (first != sec)
         {
           ims_lexer_error (&lx, sec->file, sec->line, "section [%s] defined twice (first at %s:%u)",
                            sec->name, first->file, first->line);
           continue;
         }
-      g_hash_table_insert (names, sec->name, sec);
       if (g_str_equal (sec->name, "general") && sec->is_template)
         ims_lexer_error (&lx, sec->file, sec->line, "[general] cannot be or use a template");
       else if (!sec->is_template)
@@ -296,7 +294,6 @@ ims_config_parse (const char *path, const char *text, gsize len,
           ims_config_section (&lx, c, sec);
         }
     }
-  g_hash_table_unref (names);
   if (!have_general)
     {
       gsize n_keys;

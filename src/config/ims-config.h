@@ -27,6 +27,7 @@ typedef enum {
 #define IMS_CONFIG_MAX_LINE 4096
 #define IMS_CONFIG_MAX_VALUE 1024
 #define IMS_CONFIG_MAX_INCLUDE_DEPTH 8
+#define IMS_CONFIG_MAX_TEMPLATE_DEPTH 8
 /* #include in all: files read (a file included twice counts twice) and
  * their bytes, so includes of includes cannot multiply without a bound. */
 #define IMS_CONFIG_MAX_INCLUDES 10000
